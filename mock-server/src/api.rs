@@ -1,0 +1,59 @@
+//! What an action is: its name, the IAM action it needs, on which resource, and its handler.
+//!
+//! Each service module (`sts::api`, `ec2::api`, later `iam::api`) declares a table of
+//! [`ActionSpec`]s; the pipeline looks the request's `Action` up here and runs the stages
+//! around the handler. Handlers see typed input ([`Call`]) and return XML nodes, never bytes.
+
+use crate::error::AwsError;
+use crate::iam::store::{Identity, Store};
+use crate::service::Service;
+use crate::wire::query::Params;
+use crate::wire::xml::Node;
+use crate::{ec2, sts};
+
+/// Everything a handler may read.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub(crate) service: Service,
+    pub(crate) params: &'a Params,
+    pub(crate) caller: &'a Identity,
+    pub(crate) store: &'a Store,
+}
+
+/// A handler: typed call in, result elements out.
+pub(crate) type Handler = fn(&Call<'_>) -> Result<Vec<Node>, AwsError>;
+
+/// How a call is authorized.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Authorization {
+    /// Allowed to every authenticated caller and cannot be denied (`sts:GetCallerIdentity`).
+    Always,
+    /// The caller's policies must allow the IAM action on the resource this function names.
+    Policy(fn(&Call<'_>) -> String),
+}
+
+/// One API action.
+#[derive(Debug)]
+pub(crate) struct ActionSpec {
+    /// The `Action` parameter value.
+    pub(crate) name: &'static str,
+    /// The IAM action, `service:Name`.
+    pub(crate) iam_action: &'static str,
+    pub(crate) authorization: Authorization,
+    pub(crate) handler: Handler,
+}
+
+/// The action `name` of `service`, if it is implemented.
+pub(crate) fn lookup(service: Service, name: &str) -> Option<&'static ActionSpec> {
+    let table: &[ActionSpec] = match service {
+        Service::Sts => sts::api::ACTIONS,
+        Service::Ec2 => ec2::api::ACTIONS,
+        Service::Iam => &[],
+    };
+    table.iter().find(|a| a.name == name)
+}
+
+/// The resource `*`, for actions that do not support resource-level permissions.
+pub(crate) fn any_resource(_: &Call<'_>) -> String {
+    "*".to_owned()
+}

@@ -1,0 +1,132 @@
+//! From a parsed signature to an identity: region and partition checks, key lookup, the
+//! time window, the signature itself, session tokens.
+//!
+//! The order of checks follows AWS: the scope must name a real region; the key must exist
+//! in that region's partition (a GovCloud key is unknown in `us-east-1`, and the reverse);
+//! the request time must be within 15 minutes of the server clock; the signature must match;
+//! the account must have enabled the region.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::auth::sigv4::{self, Location, SigV4Error, Signature, SignedRequest};
+use crate::error::AwsError;
+use crate::iam::store::{AccessKey, Identity, Store};
+use crate::partition::{Partition, Region};
+use crate::service::Service;
+
+/// Verifies a signed request and returns who sent it.
+///
+/// Fails with the service's own error for each AWS authentication failure.
+pub(crate) fn authenticate(
+    store: &Store,
+    req: &SignedRequest<'_>,
+    sig: &Signature,
+    service: Service,
+    now: SystemTime,
+) -> Result<Arc<Identity>, AwsError> {
+    let region_name = sig.scope.region.as_str();
+    let region = Region::find(region_name);
+    let partition = match (region, service.is_global()) {
+        (Some(r), _) => r.partition,
+        (None, true) => {
+            Partition::of_region(region_name).ok_or_else(|| invalid_region(service, region_name))?
+        }
+        (None, false) => return Err(invalid_region(service, region_name)),
+    };
+    let key = store
+        .access_key(&sig.access_key_id)
+        .filter(|k| k.identity.partition == partition)
+        .ok_or_else(|| AwsError::invalid_client_token_id(service))?;
+    // Long-term keys carry no session token; sending one makes the request invalid.
+    if !key.active || sig.security_token.is_some() {
+        return Err(AwsError::invalid_client_token_id(service));
+    }
+    check_time(sig, service, now)?;
+    let signing_key = cached_signing_key(key, sig);
+    match sigv4::verify(req, sig, &signing_key) {
+        Ok(true) => {}
+        Ok(false) => return Err(AwsError::signature_does_not_match(service)),
+        Err(e) => return Err(sigv4_error(service, e)),
+    }
+    if let Some(r) = region
+        && !service.is_global()
+        && !store
+            .account(&key.identity.account)
+            .is_some_and(|a| a.region_enabled(r))
+    {
+        // A region the account has not opted in to does not know its keys.
+        return Err(AwsError::invalid_client_token_id(service));
+    }
+    Ok(Arc::clone(&key.identity))
+}
+
+/// The service's error for a SigV4 parse failure.
+pub(crate) fn sigv4_error(service: Service, err: SigV4Error) -> AwsError {
+    match err {
+        SigV4Error::Incomplete(m) => match service {
+            Service::Ec2 => AwsError::signature_problem(service, m),
+            Service::Sts | Service::Iam => AwsError::incomplete_signature(m),
+        },
+        SigV4Error::Problem(m) => AwsError::signature_problem(service, m),
+        SigV4Error::UnsupportedQueryAlgorithm => AwsError::missing_authentication_token(service),
+        SigV4Error::ContentSha256Mismatch => AwsError::content_sha256_mismatch(),
+    }
+}
+
+fn invalid_region(service: Service, region: &str) -> AwsError {
+    AwsError::signature_problem(
+        service,
+        format!("Credential should be scoped to a valid region, not '{region}'. "),
+    )
+}
+
+fn check_time(sig: &Signature, service: Service, now: SystemTime) -> Result<(), AwsError> {
+    let window = match sig.location {
+        Location::Header => sigv4::MAX_SKEW,
+        Location::Query { expires } => Duration::from_secs(expires).min(sigv4::MAX_SKEW),
+    };
+    let fmt = sigv4::format_amz_date;
+    if let Ok(age) = now.duration_since(sig.time)
+        && age > window
+    {
+        let limit = now.checked_sub(window).unwrap_or(now);
+        let minutes = window.as_secs() / 60;
+        return Err(AwsError::request_expired(
+            service,
+            format!(
+                "Signature expired: {} is now earlier than {} ({} - {minutes} min.)",
+                sig.amz_date,
+                fmt(limit),
+                fmt(now)
+            ),
+        ));
+    }
+    if let Ok(ahead) = sig.time.duration_since(now)
+        && ahead > sigv4::MAX_SKEW
+    {
+        return Err(AwsError::request_expired(
+            service,
+            format!(
+                "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+                sig.amz_date,
+                fmt(now + sigv4::MAX_SKEW),
+                fmt(now)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The signing key for the signature's scope, from the key's one-slot cache.
+fn cached_signing_key(key: &AccessKey, sig: &Signature) -> [u8; 32] {
+    let scope = sig.scope.to_scope_string();
+    if let Some(hit) = key.signing_cache.load().as_ref()
+        && hit.0 == scope
+    {
+        return hit.1;
+    }
+    let derived = sigv4::signing_key(&key.secret, &sig.scope);
+    key.signing_cache.store(Some(Arc::new((scope, derived))));
+    derived
+}

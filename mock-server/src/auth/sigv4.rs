@@ -1,0 +1,552 @@
+//! SigV4 verification: parse the signature from the `Authorization` header or presigned query
+//! parameters, rebuild the canonical request and string to sign from the bytes received, and
+//! compare signatures in constant time.
+//!
+//! Pure functions, no I/O and no credential lookup (`keys.rs` does that). The canonical
+//! request follows AWS's rules exactly as `aws-sigv4` produces them for non-S3 services:
+//! the path normalised (dot segments and empty segments removed) and encoded a second time,
+//! query parameters decoded, re-encoded with the RFC 3986 unreserved set and sorted, header
+//! values trimmed with inner runs of spaces folded.
+
+use std::time::{Duration, SystemTime};
+
+use hmac::{Hmac, Mac};
+use http::HeaderMap;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sha2::{Digest, Sha256};
+
+/// The only algorithm accepted.
+pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// How far the request time may be from the server clock.
+pub(crate) const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
+/// The longest validity a presigned URL may ask for (7 days).
+pub(crate) const MAX_EXPIRES: u64 = 604_800;
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// RFC 3986 unreserved characters stay, everything else is percent-encoded.
+const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// Paths keep their slashes.
+const PATH_SET: &AsciiSet = &QUERY_SET.remove(b'/');
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Why a request's signature could not even be checked, or failed a check that does not
+/// need the secret. `keys.rs` turns these into the service's `AwsError`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SigV4Error {
+    /// Malformed Authorization header or presigned parameters (`IncompleteSignature`).
+    #[error("incomplete signature: {0}")]
+    Incomplete(String),
+    /// A scope or header check failed (`SignatureDoesNotMatch` with AWS's specific text).
+    #[error("signature problem: {0}")]
+    Problem(String),
+    /// An `X-Amz-Algorithm` that is not SigV4 (`MissingAuthenticationToken`, as AWS).
+    #[error("unsupported presigning algorithm")]
+    UnsupportedQueryAlgorithm,
+    /// The `x-amz-content-sha256` header is not the body's hash.
+    #[error("x-amz-content-sha256 does not match the body")]
+    ContentSha256Mismatch,
+}
+
+/// Where the signature was carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// `Authorization` header.
+    Header,
+    /// Presigned URL, valid for `expires` seconds after the request time.
+    Query { expires: u64 },
+}
+
+/// The credential scope `date/region/service/aws4_request`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scope {
+    pub(crate) date: String,
+    pub(crate) region: String,
+    pub(crate) service: String,
+}
+
+impl Scope {
+    /// `date/region/service/aws4_request`, the form the string to sign and the key cache use.
+    pub(crate) fn to_scope_string(&self) -> String {
+        format!(
+            "{}/{}/{}/aws4_request",
+            self.date, self.region, self.service
+        )
+    }
+}
+
+/// A parsed SigV4 signature, not yet verified.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Signature {
+    pub(crate) access_key_id: String,
+    pub(crate) scope: Scope,
+    pub(crate) signed_headers: Vec<String>,
+    pub(crate) signature: Vec<u8>,
+    /// The request time exactly as sent (`X-Amz-Date`, or the `Date` header).
+    pub(crate) amz_date: String,
+    pub(crate) time: SystemTime,
+    pub(crate) location: Location,
+    pub(crate) security_token: Option<String>,
+}
+
+// Hand-written: the session token is a credential and must not reach logs.
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signature")
+            .field("access_key_id", &self.access_key_id)
+            .field("scope", &self.scope)
+            .field("amz_date", &self.amz_date)
+            .field("location", &self.location)
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parts of an HTTP request the signature covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignedRequest<'a> {
+    pub(crate) method: &'a str,
+    /// The path exactly as received (still percent-encoded).
+    pub(crate) path: &'a str,
+    /// The raw query string, if any.
+    pub(crate) query: Option<&'a str>,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) body: &'a [u8],
+}
+
+/// Finds and parses the request's SigV4 signature. `Ok(None)`: the request is unsigned.
+pub(crate) fn parse(req: &SignedRequest<'_>) -> Result<Option<Signature>, SigV4Error> {
+    let header = req.headers.get(http::header::AUTHORIZATION);
+    let query = QueryParams(
+        req.query
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default(),
+    );
+    match (header, query.get("X-Amz-Algorithm")) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(SigV4Error::Problem(
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified".into(),
+        )),
+        (Some(h), None) => {
+            let h = String::from_utf8_lossy(h.as_bytes());
+            parse_header(&h, req.headers).map(Some)
+        }
+        (None, Some(alg)) if alg != ALGORITHM => Err(SigV4Error::UnsupportedQueryAlgorithm),
+        (None, Some(_)) => parse_query(&query).map(Some),
+    }
+}
+
+/// The decoded query string, for the presigning parameters.
+struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Error> {
+    let Some(rest) = header.strip_prefix(ALGORITHM) else {
+        let alg = header.split_whitespace().next().unwrap_or_default();
+        return Err(SigV4Error::Incomplete(format!(
+            "Unsupported AWS 'algorithm': '{alg}'."
+        )));
+    };
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((k, v)) = part.split_once('=') else {
+            return Err(SigV4Error::Incomplete(format!(
+                "'{part}' not a valid key=value pair (missing equal-sign) in Authorization header: '{header}'"
+            )));
+        };
+        match k {
+            "Credential" => credential = Some(v),
+            "SignedHeaders" => signed = Some(v),
+            "Signature" => signature = Some(v),
+            _ => {}
+        }
+    }
+    let date = header_str(headers, "x-amz-date")
+        .map(|d| (d.clone(), parse_amz_date(&d)))
+        .or_else(|| {
+            header_str(headers, "date").map(|d| (d.clone(), httpdate::parse_http_date(&d).ok()))
+        });
+    let mut missing = Vec::new();
+    if credential.is_none() {
+        missing.push("Authorization header requires 'Credential' parameter.");
+    }
+    if signature.is_none() {
+        missing.push("Authorization header requires 'Signature' parameter.");
+    }
+    if signed.is_none() {
+        missing.push("Authorization header requires 'SignedHeaders' parameter.");
+    }
+    if date.is_none() {
+        missing.push(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        );
+    }
+    let (Some(credential), Some(signed), Some(signature), Some((amz_date, time))) =
+        (credential, signed, signature, date)
+    else {
+        return Err(SigV4Error::Incomplete(format!(
+            "{} Authorization={header}",
+            missing.join(" ")
+        )));
+    };
+    let time = time.ok_or_else(|| bad_date(&amz_date))?;
+    finish(
+        credential,
+        signed,
+        signature,
+        amz_date,
+        time,
+        Location::Header,
+        header_str(headers, "x-amz-security-token"),
+    )
+}
+
+fn parse_query(query: &QueryParams) -> Result<Signature, SigV4Error> {
+    let q = |name: &str| query.get(name);
+    let names = [
+        "X-Amz-Credential",
+        "X-Amz-Signature",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Date",
+    ];
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|n| q(n).is_none())
+        .map(|n| format!("AWS query-string parameters must include '{n}'."))
+        .collect();
+    if !missing.is_empty() {
+        return Err(SigV4Error::Incomplete(format!(
+            "{} Re-examine the query-string parameters.",
+            missing.join(" ")
+        )));
+    }
+    let get = |n: &str| query.get(n).unwrap_or_default();
+    let amz_date = get("X-Amz-Date").to_owned();
+    let time = parse_amz_date(&amz_date).ok_or_else(|| bad_date(&amz_date))?;
+    let expires = match q("X-Amz-Expires") {
+        None => MAX_EXPIRES,
+        Some(e) => match e.parse::<u64>() {
+            Ok(n) if n <= MAX_EXPIRES => n,
+            Ok(_) => {
+                return Err(SigV4Error::Incomplete(format!(
+                    "X-Amz-Expires must be less than a week (in seconds) that is 604800, got {e}"
+                )));
+            }
+            Err(_) => {
+                return Err(SigV4Error::Incomplete(format!(
+                    "X-Amz-Expires should be a number, got '{e}'"
+                )));
+            }
+        },
+    };
+    finish(
+        get("X-Amz-Credential"),
+        get("X-Amz-SignedHeaders"),
+        get("X-Amz-Signature"),
+        amz_date,
+        time,
+        Location::Query { expires },
+        q("X-Amz-Security-Token").map(str::to_owned),
+    )
+}
+
+fn finish(
+    credential: &str,
+    signed: &str,
+    signature: &str,
+    amz_date: String,
+    time: SystemTime,
+    location: Location,
+    security_token: Option<String>,
+) -> Result<Signature, SigV4Error> {
+    let parts: Vec<&str> = credential.split('/').collect();
+    let [key, date, region, service, terminator] = parts[..] else {
+        return Err(SigV4Error::Incomplete(format!(
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
+        )));
+    };
+    if terminator != "aws4_request" {
+        return Err(SigV4Error::Problem(format!(
+            "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
+        )));
+    }
+    let day = amz_date_day(&amz_date, time);
+    if date != day {
+        return Err(SigV4Error::Problem(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date}' != '{day}', from '{amz_date}'."
+        )));
+    }
+    let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
+    if !signed_headers
+        .iter()
+        .any(|h| h == "host" || h == ":authority")
+    {
+        return Err(SigV4Error::Problem(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
+    }
+    // A malformed hex signature can never match; compare it as empty bytes.
+    let signature = hex::decode(signature).unwrap_or_default();
+    Ok(Signature {
+        access_key_id: key.to_owned(),
+        scope: Scope {
+            date: date.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+        },
+        signed_headers,
+        signature,
+        amz_date,
+        time,
+        location,
+        security_token,
+    })
+}
+
+fn bad_date(value: &str) -> SigV4Error {
+    SigV4Error::Incomplete(format!(
+        "Date must be in ISO-8601 'basic format'. Got '{value}'. See http://en.wikipedia.org/wiki/ISO_8601"
+    ))
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// The scope day of the request time: the first 8 characters of an ISO basic date, or the
+/// day of a `Date` header.
+fn amz_date_day(amz_date: &str, time: SystemTime) -> String {
+    if parse_amz_date(amz_date).is_some() {
+        amz_date[..8].to_owned()
+    } else {
+        format_amz_date(time)[..8].to_owned()
+    }
+}
+
+/// Parses `20260124T101500Z`.
+pub(crate) fn parse_amz_date(s: &str) -> Option<SystemTime> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let t = time::PrimitiveDateTime::parse(s, format).ok()?;
+    Some(t.assume_utc().into())
+}
+
+/// Formats `20260124T101500Z`.
+pub(crate) fn format_amz_date(t: SystemTime) -> String {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::from(t)
+        .format(format)
+        .unwrap_or_else(|_| "19700101T000000Z".to_owned())
+}
+
+/// The payload hashes the signature may have used, in the order to try them.
+pub(crate) fn payload_hashes(
+    req: &SignedRequest<'_>,
+    sig: &Signature,
+) -> Result<Vec<String>, SigV4Error> {
+    let body_hash = || {
+        if req.body.is_empty() {
+            EMPTY_SHA256.to_owned()
+        } else {
+            hex::encode(Sha256::digest(req.body))
+        }
+    };
+    if let Some(claimed) = req.headers.get("x-amz-content-sha256") {
+        let claimed = String::from_utf8_lossy(claimed.as_bytes()).into_owned();
+        if claimed != UNSIGNED_PAYLOAD && !claimed.eq_ignore_ascii_case(&body_hash()) {
+            return Err(SigV4Error::ContentSha256Mismatch);
+        }
+        return Ok(vec![claimed]);
+    }
+    Ok(match sig.location {
+        Location::Header => vec![body_hash()],
+        // Presigned URLs may sign the body or, as S3's do, `UNSIGNED-PAYLOAD`.
+        Location::Query { .. } => vec![body_hash(), UNSIGNED_PAYLOAD.to_owned()],
+    })
+}
+
+/// The canonical request for the signature's signed headers and a payload hash.
+pub(crate) fn canonical_request(
+    req: &SignedRequest<'_>,
+    sig: &Signature,
+    payload_hash: &str,
+) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str(req.method);
+    out.push('\n');
+    out.push_str(&canonical_path(req.path));
+    out.push('\n');
+    out.push_str(&canonical_query(req.query, sig.location));
+    out.push('\n');
+    for name in &sig.signed_headers {
+        out.push_str(name);
+        out.push(':');
+        let mut first = true;
+        for value in req.headers.get_all(name.as_str()) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            fold_spaces(&String::from_utf8_lossy(value.as_bytes()), &mut out);
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&sig.signed_headers.join(";"));
+    out.push('\n');
+    out.push_str(payload_hash);
+    out
+}
+
+/// Trims spaces and folds inner runs of spaces to one (spaces only, as SigV4 specifies).
+fn fold_spaces(value: &str, out: &mut String) {
+    let mut prev_space = false;
+    for c in value.trim_matches(' ').chars() {
+        if c == ' ' {
+            if !prev_space {
+                out.push(' ');
+            }
+            prev_space = true;
+        } else {
+            out.push(c);
+            prev_space = false;
+        }
+    }
+}
+
+/// Normalises the path (RFC 3986 dot segments, empty segments) and encodes it again.
+pub(crate) fn canonical_path(raw: &str) -> String {
+    if raw.is_empty() {
+        return "/".into();
+    }
+    let needs_normalising = raw.contains('.') || raw.contains("//") || !raw.starts_with('/');
+    let normalised = if needs_normalising {
+        let mut segments: Vec<&str> = Vec::new();
+        for segment in raw.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => {
+                    segments.pop();
+                }
+                s => segments.push(s),
+            }
+        }
+        let mut path = format!("/{}", segments.join("/"));
+        // RFC 3986 5.2.4: a final `.` or `..` segment leaves a trailing slash.
+        let trailing = ["/", "/.", "/..", "/./", "/../"]
+            .iter()
+            .any(|s| raw.ends_with(s));
+        if trailing && !path.ends_with('/') {
+            path.push('/');
+        }
+        path
+    } else {
+        raw.to_owned()
+    };
+    utf8_percent_encode(&normalised, PATH_SET).to_string()
+}
+
+fn canonical_query(raw: Option<&str>, location: Location) -> String {
+    let Some(raw) = raw else {
+        return String::new();
+    };
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+        .filter(|(k, _)| !(matches!(location, Location::Query { .. }) && k == "X-Amz-Signature"))
+        .map(|(k, v)| {
+            (
+                utf8_percent_encode(&k, QUERY_SET).to_string(),
+                utf8_percent_encode(&v, QUERY_SET).to_string(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    let mut out = String::with_capacity(raw.len() + 8);
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
+/// `AWS4-HMAC-SHA256\n{amz date}\n{scope}\n{hex sha256(canonical request)}`
+pub(crate) fn string_to_sign(sig: &Signature, canonical_request: &str) -> String {
+    let amz_date = if parse_amz_date(&sig.amz_date).is_some() {
+        sig.amz_date.clone()
+    } else {
+        format_amz_date(sig.time)
+    };
+    format!(
+        "{ALGORITHM}\n{amz_date}\n{}\n{}",
+        sig.scope.to_scope_string(),
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    )
+}
+
+/// The SigV4 signing key for a secret and scope.
+pub(crate) fn signing_key(secret: &str, scope: &Scope) -> [u8; 32] {
+    let mut key = hmac(format!("AWS4{secret}").as_bytes(), scope.date.as_bytes());
+    for part in [
+        scope.region.as_bytes(),
+        scope.service.as_bytes(),
+        b"aws4_request",
+    ] {
+        key = hmac(&key, part);
+    }
+    key
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+    let mut mac = HmacSha256::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// Whether the request's signature is right for the signing key of its scope.
+pub(crate) fn verify(
+    req: &SignedRequest<'_>,
+    sig: &Signature,
+    key: &[u8; 32],
+) -> Result<bool, SigV4Error> {
+    for hash in payload_hashes(req, sig)? {
+        let sts = string_to_sign(sig, &canonical_request(req, sig, &hash));
+        if signature_matches(key, &sts, &sig.signature) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether `signature` is the HMAC of `string_to_sign` under `key` (constant-time compare).
+pub(crate) fn signature_matches(key: &[u8; 32], string_to_sign: &str, signature: &[u8]) -> bool {
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+        return false;
+    };
+    mac.update(string_to_sign.as_bytes());
+    mac.verify_slice(signature).is_ok()
+}
+
+#[cfg(test)]
+mod tests;

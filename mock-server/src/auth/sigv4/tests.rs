@@ -1,0 +1,342 @@
+//! SigV4 verification against requests signed by `aws-sigv4`, the signer the Rust SDK uses:
+//! whatever it signs with the right secret verifies; changing any signed component fails.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+};
+use aws_sigv4::sign::v4;
+use proptest::prelude::*;
+
+use super::*;
+
+const KEY: &str = "AKIDEXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+#[derive(Debug, Clone)]
+struct Case {
+    method: &'static str,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    region: String,
+    service: &'static str,
+    time: SystemTime,
+    presigned: bool,
+    unsigned_payload: bool,
+}
+
+fn encode_query(pairs: &[(String, String)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// Builds the request and signs it with `aws-sigv4` using `secret`.
+fn signed(case: &Case, secret: &str) -> http::Request<Vec<u8>> {
+    let query = encode_query(&case.query);
+    let uri = if query.is_empty() {
+        format!("http://127.0.0.1:4566{}", case.path)
+    } else {
+        format!("http://127.0.0.1:4566{}?{query}", case.path)
+    };
+    let mut builder = http::Request::builder()
+        .method(case.method)
+        .uri(&uri)
+        .header("host", "127.0.0.1:4566");
+    for (k, v) in &case.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let mut req = builder
+        .body(case.body.clone())
+        .unwrap_or_else(|e| panic!("test request: {e}"));
+    let identity = Credentials::new(KEY, secret, None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    if case.presigned {
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(300));
+    }
+    if case.unsigned_payload {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    }
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&case.region)
+        .name(case.service)
+        .time(case.time)
+        .settings(settings)
+        .build()
+        .unwrap_or_else(|e| panic!("signing params: {e}"))
+        .into();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let body = if case.unsigned_payload {
+        SignableBody::UnsignedPayload
+    } else {
+        SignableBody::Bytes(&case.body)
+    };
+    let signable = SignableRequest::new(
+        case.method,
+        uri.clone(),
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        body,
+    )
+    .unwrap_or_else(|e| panic!("signable: {e}"));
+    let (instructions, _) = sign(signable, &params)
+        .unwrap_or_else(|e| panic!("sign: {e}"))
+        .into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    req
+}
+
+/// Our verification of `req` with `secret`: parse, then check with the scope's signing key.
+fn verify_with(req: &http::Request<Vec<u8>>, secret: &str) -> Result<bool, SigV4Error> {
+    let r = SignedRequest {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: req.headers(),
+        body: req.body(),
+    };
+    let sig = parse(&r)?.ok_or_else(|| SigV4Error::Incomplete("unsigned".into()))?;
+    assert_eq!(sig.access_key_id, KEY);
+    let key = signing_key(secret, &sig.scope);
+    verify(&r, &sig, &key)
+}
+
+fn segment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z0-9_~-]{1,8}",
+        Just("%20".to_owned()),
+        Just("a%2Fb".to_owned()),
+        Just(".".to_owned()),
+        Just("..".to_owned()),
+        Just("x.y".to_owned()),
+    ]
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        prop_oneof![Just("GET"), Just("POST")],
+        proptest::collection::vec(segment(), 0..4),
+        any::<bool>(),
+        proptest::collection::vec(("[A-Za-z0-9.+ /=&%-]{1,10}", "[ -~]{0,12}"), 0..4),
+        proptest::collection::vec(("x-test-[a-z]{1,6}", "[!-~]([ -~]{0,10}[!-~])?"), 0..3),
+        proptest::collection::vec(any::<u8>(), 0..64),
+        prop_oneof![Just("us-east-1"), Just("us-gov-west-1"), Just("eu-west-1")],
+        prop_oneof![Just("sts"), Just("ec2"), Just("iam")],
+        1_600_000_000u64..1_900_000_000,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                method,
+                segs,
+                trailing,
+                query,
+                headers,
+                body,
+                region,
+                service,
+                secs,
+                presigned,
+                unsigned,
+            )| {
+                let mut path = format!("/{}", segs.join("/"));
+                if trailing && !segs.is_empty() {
+                    path.push('/');
+                }
+                let mut query = query;
+                query.sort();
+                query.dedup_by(|a, b| a.0 == b.0);
+                let mut headers = headers;
+                headers.sort();
+                headers.dedup_by(|a, b| a.0 == b.0);
+                Case {
+                    method,
+                    path,
+                    query,
+                    headers,
+                    body,
+                    region: region.to_owned(),
+                    service,
+                    time: UNIX_EPOCH + Duration::from_secs(secs),
+                    presigned,
+                    unsigned_payload: unsigned && !presigned,
+                }
+            },
+        )
+}
+
+fn set_uri(req: &mut http::Request<Vec<u8>>, uri: &str) {
+    *req.uri_mut() = uri.parse().unwrap_or_else(|e| panic!("uri {uri}: {e}"));
+}
+
+fn set_header(req: &mut http::Request<Vec<u8>>, name: http::HeaderName, value: &str) {
+    let value = http::HeaderValue::from_str(value).unwrap_or_else(|e| panic!("header: {e}"));
+    req.headers_mut().insert(name, value);
+}
+
+/// Changes one signed component of the request.
+fn tamper(case: &Case, req: &mut http::Request<Vec<u8>>, which: usize) {
+    let uri = req.uri().to_string();
+    match which {
+        0 => {
+            *req.method_mut() = if case.method == "GET" {
+                http::Method::PUT
+            } else {
+                http::Method::GET
+            }
+        }
+        1 => {
+            let path = req.uri().path();
+            let changed = match req.uri().query() {
+                Some(q) => format!("http://127.0.0.1:4566{path}/zz?{q}"),
+                None => format!("http://127.0.0.1:4566{path}/zz"),
+            };
+            set_uri(req, &changed);
+        }
+        2 => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            set_uri(req, &format!("{uri}{sep}Extra=1"));
+        }
+        3 => set_header(req, http::header::HOST, "127.0.0.1:9999"),
+        4 if case.unsigned_payload => {
+            // The body is not signed, the claimed hash is.
+            set_header(
+                req,
+                http::HeaderName::from_static("x-amz-content-sha256"),
+                "UNSIGNED-PAYLOAD-X",
+            );
+        }
+        4 => req.body_mut().push(b'!'),
+        5 => {
+            let later = format_amz_date(case.time + Duration::from_secs(1));
+            if case.presigned {
+                set_uri(req, &uri.replace(&format_amz_date(case.time), &later));
+            } else {
+                set_header(req, http::HeaderName::from_static("x-amz-date"), &later);
+            }
+        }
+        _ => {
+            let region = if case.region == "us-east-1" {
+                "us-west-2"
+            } else {
+                "us-east-1"
+            };
+            let from = format!("/{}/{}/", case.region, case.service);
+            let to = format!("/{region}/{}/", case.service);
+            if case.presigned {
+                set_uri(
+                    req,
+                    &uri.replace(&from.replace('/', "%2F"), &to.replace('/', "%2F")),
+                );
+            } else {
+                let auth = req.headers()[http::header::AUTHORIZATION]
+                    .to_str()
+                    .unwrap_or_default()
+                    .replace(&from, &to);
+                set_header(req, http::header::AUTHORIZATION, &auth);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn anything_aws_sigv4_signs_verifies(case in case()) {
+        let req = signed(&case, SECRET);
+        prop_assert_eq!(verify_with(&req, SECRET), Ok(true));
+    }
+
+    #[test]
+    fn a_wrong_secret_never_verifies(case in case()) {
+        let req = signed(&case, "not-the-secret");
+        prop_assert_eq!(verify_with(&req, SECRET), Ok(false));
+    }
+
+    #[test]
+    fn changing_any_signed_component_fails(case in case(), which in 0usize..7) {
+        let mut req = signed(&case, SECRET);
+        tamper(&case, &mut req, which);
+        let verdict = verify_with(&req, SECRET);
+        prop_assert!(!matches!(verdict, Ok(true)), "tampered request verified: {}", which);
+    }
+}
+
+#[test]
+fn path_normalisation_matches_the_sigv4_rules() {
+    assert_eq!(canonical_path(""), "/");
+    assert_eq!(canonical_path("/"), "/");
+    assert_eq!(canonical_path("/a/./b/../c"), "/a/c");
+    assert_eq!(canonical_path("//a//b/"), "/a/b/");
+    assert_eq!(canonical_path("/a/."), "/a/");
+    assert_eq!(canonical_path("/a/b/.."), "/a/");
+    assert_eq!(canonical_path("/a%20b"), "/a%2520b");
+}
+
+fn request_with(headers: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(*k, http::HeaderValue::from_static(v));
+    }
+    map
+}
+
+#[test]
+fn missing_parts_are_listed_like_aws() {
+    let headers = request_with(&[(
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request",
+    )]);
+    let req = SignedRequest {
+        method: "POST",
+        path: "/",
+        query: None,
+        headers: &headers,
+        body: b"",
+    };
+    assert_eq!(
+        parse(&req),
+        Err(SigV4Error::Incomplete(
+            "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request".into()
+        ))
+    );
+}
+
+#[test]
+fn scope_date_must_match_the_request_date() {
+    let headers = request_with(&[
+        (
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260102/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        ),
+        ("x-amz-date", "20260101T000000Z"),
+    ]);
+    let req = SignedRequest {
+        method: "POST",
+        path: "/",
+        query: None,
+        headers: &headers,
+        body: b"",
+    };
+    assert!(
+        matches!(parse(&req), Err(SigV4Error::Problem(m)) if m.starts_with("Date in Credential scope does not match"))
+    );
+}

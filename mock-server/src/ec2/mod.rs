@@ -1,0 +1,3 @@
+//! Amazon EC2: the calls a connector makes (DescribeRegions first of all).
+
+pub(crate) mod api;

@@ -1,0 +1,291 @@
+//! `AwsError`: the one error type at the HTTP boundary, and the table of how each service
+//! spells each failure.
+//!
+//! Every stage of the pipeline fails with an `AwsError`. Each constructor below is one AWS
+//! failure; the `match` on [`Service`] inside it is the per-service spelling (STS and IAM say
+//! `InvalidClientTokenId` where EC2 says `AuthFailure`). Message texts are AWS's, word for word
+//! (sources: `shared/FIDELITY.md`, the AWS "common errors" reference, botocore/smithy models).
+//! Encoding an `AwsError` into each service's XML envelope is `wire`'s job.
+
+use std::borrow::Cow;
+
+use http::StatusCode;
+
+use crate::service::Service;
+
+/// Who is at fault, the `<Type>` of a query-protocol error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The caller (4xx).
+    Sender,
+    /// The service (5xx).
+    Receiver,
+}
+
+/// An AWS error response: status, code and message, before it is put on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code} ({status}): {message}")]
+pub struct AwsError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The AWS error code, such as `InvalidClientTokenId`.
+    pub code: Cow<'static, str>,
+    /// The message, as AWS words it.
+    pub message: String,
+    /// Sender or receiver fault.
+    pub fault: Fault,
+    /// Raised by AWS's request framework rather than the service (`InvalidAction`): STS and
+    /// IAM then answer in the generic `AWSFault` namespace instead of their own.
+    pub framework: bool,
+}
+
+const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+const EC2_AUTH_FAILURE: &str = "AWS was not able to validate the provided access credentials";
+const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+
+impl AwsError {
+    /// An error with an explicit status, code and message.
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        let fault = if status.is_server_error() {
+            Fault::Receiver
+        } else {
+            Fault::Sender
+        };
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            fault,
+            framework: false,
+        }
+    }
+
+    fn ec2_auth_failure() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "AuthFailure", EC2_AUTH_FAILURE)
+    }
+
+    /// The access key id is unknown in this partition, inactive, or not valid where it was
+    /// used (an opt-in region the account has not enabled).
+    pub fn invalid_client_token_id(service: Service) -> Self {
+        match service {
+            Service::Sts | Service::Iam => {
+                Self::new(StatusCode::FORBIDDEN, "InvalidClientTokenId", INVALID_TOKEN)
+            }
+            Service::Ec2 => Self::ec2_auth_failure(),
+        }
+    }
+
+    /// The signature was computed with another secret or over other bytes.
+    pub fn signature_does_not_match(service: Service) -> Self {
+        Self::signature_problem(service, SIGNATURE_MISMATCH.to_owned())
+    }
+
+    /// The signature cannot be right for this endpoint: its scope names another region,
+    /// service or date. `message` is AWS's specific text.
+    pub fn signature_problem(service: Service, message: String) -> Self {
+        match service {
+            Service::Sts | Service::Iam => {
+                Self::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message)
+            }
+            Service::Ec2 => Self::ec2_auth_failure(),
+        }
+    }
+
+    /// The request time is outside the ±15-minute window, or a presigned URL has expired.
+    /// `message` is the STS/IAM text ("Signature expired: …"); EC2 has its own.
+    pub fn request_expired(service: Service, message: String) -> Self {
+        match service {
+            Service::Sts | Service::Iam => {
+                Self::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message)
+            }
+            Service::Ec2 => Self::new(
+                StatusCode::BAD_REQUEST,
+                "RequestExpired",
+                "Request has expired.",
+            ),
+        }
+    }
+
+    /// No Authorization header and no presigned query parameters.
+    pub fn missing_authentication_token(service: Service) -> Self {
+        match service {
+            Service::Sts | Service::Iam => Self::new(
+                StatusCode::FORBIDDEN,
+                "MissingAuthenticationToken",
+                "Request is missing Authentication Token",
+            ),
+            // EC2 still speaks of its SigV2 parameter here (captured from EC2).
+            Service::Ec2 => Self::new(
+                StatusCode::BAD_REQUEST,
+                "MissingParameter",
+                "The request must contain the parameter AWSAccessKeyId",
+            ),
+        }
+    }
+
+    /// The Authorization header or presigned parameters are malformed.
+    pub fn incomplete_signature(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "IncompleteSignature", message)
+    }
+
+    /// The caller's policies do not allow `action` on `resource`.
+    pub fn access_denied(
+        service: Service,
+        principal_arn: &str,
+        action: &str,
+        resource: &str,
+    ) -> Self {
+        match service {
+            Service::Sts | Service::Iam => Self::new(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                format!(
+                    "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
+                ),
+            ),
+            Service::Ec2 => Self::new(
+                StatusCode::FORBIDDEN,
+                "UnauthorizedOperation",
+                format!(
+                    "You are not authorized to perform this operation. User: {principal_arn} is not authorized to perform: {action} because no identity-based policy allows the {action} action"
+                ),
+            ),
+        }
+    }
+
+    /// An explicit `Deny` statement matched.
+    pub fn explicitly_denied(
+        service: Service,
+        principal_arn: &str,
+        action: &str,
+        resource: &str,
+    ) -> Self {
+        match service {
+            Service::Sts | Service::Iam => Self::new(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                format!(
+                    "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy"
+                ),
+            ),
+            Service::Ec2 => Self::new(
+                StatusCode::FORBIDDEN,
+                "UnauthorizedOperation",
+                format!(
+                    "You are not authorized to perform this operation. User: {principal_arn} is not authorized to perform: {action} with an explicit deny in an identity-based policy"
+                ),
+            ),
+        }
+    }
+
+    /// The `Action` parameter names no operation of the service, or `Version` is missing or
+    /// not the service's (`version` is `None` when absent). STS/IAM word both the same way.
+    pub fn invalid_action(service: Service, action: &str, version: Option<&str>) -> Self {
+        let message = match service {
+            Service::Sts | Service::Iam => format!(
+                "Could not find operation {action} for version {}",
+                version.unwrap_or("NO_VERSION_SPECIFIED")
+            ),
+            Service::Ec2 => format!("The action {action} is not valid for this web service."),
+        };
+        let mut err = Self::new(StatusCode::BAD_REQUEST, "InvalidAction", message);
+        err.framework = true;
+        err
+    }
+
+    /// No `Action` parameter. (AWS answers STS this with a 302 redirect to its web site; a
+    /// mock must never send a client to real AWS, so this is a 400 instead.)
+    pub fn missing_action() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MissingAction",
+            "The request must contain the parameter Action",
+        )
+    }
+
+    /// The query string or form body could not be decoded.
+    pub fn malformed_query_string(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MalformedQueryString", message)
+    }
+
+    /// A parameter was given more than once.
+    pub fn duplicate_parameter(name: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidQueryParameter",
+            format!(
+                "The AWS query string is malformed or does not adhere to AWS standards: parameter {name} appears more than once"
+            ),
+        )
+    }
+
+    /// The body is larger than the service accepts.
+    pub fn request_entity_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("Request body must be smaller than {limit} bytes"),
+        )
+    }
+
+    /// The HTTP method is not one the query protocol accepts.
+    pub fn unsupported_method(method: &str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UnsupportedProtocol",
+            format!("The HTTP method {method} is not supported. Use GET or POST."),
+        )
+    }
+
+    /// A parameter value is invalid (`ValidationError` on STS/IAM, `InvalidParameterValue` on EC2).
+    pub fn invalid_parameter_value(service: Service, message: impl Into<String>) -> Self {
+        let code = match service {
+            Service::Sts | Service::Iam => "ValidationError",
+            Service::Ec2 => "InvalidParameterValue",
+        };
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// A required parameter is absent.
+    pub fn missing_parameter(service: Service, name: &str) -> Self {
+        match service {
+            Service::Sts | Service::Iam => Self::new(
+                StatusCode::BAD_REQUEST,
+                "ValidationError",
+                format!(
+                    "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
+                ),
+            ),
+            Service::Ec2 => Self::new(
+                StatusCode::BAD_REQUEST,
+                "MissingParameter",
+                format!("The request must contain the parameter {name}"),
+            ),
+        }
+    }
+
+    /// The request cannot be routed to any service: its scope and `Version` name none
+    /// served here.
+    pub fn unknown_service(name: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            format!(
+                "The service `{name}` is not served here: sign for sts, iam or ec2, or send the Version parameter of one of them"
+            ),
+        )
+    }
+
+    /// `x-amz-content-sha256` differs from the body's hash.
+    pub fn content_sha256_mismatch() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+    }
+}

@@ -1,0 +1,434 @@
+//! The validated, indexed world the request path reads.
+//!
+//! Built once from a [`World`](crate::world::World): every policy is parsed here, never on a
+//! request; access keys are indexed by id; each identity carries its own list of parsed
+//! policies. The store is immutable and shared through an `ArcSwap`, so requests read it
+//! without a lock.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::iam::managed;
+use crate::partition::{OptIn, Partition, Region};
+use crate::policy::Policy;
+use crate::policy::parse::{parse_identity_policy, parse_identity_value};
+use crate::world::{AccessKeySpec, AccountSpec, KeyStatus, World, WorldError};
+
+/// Everything authentication and authorization need.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    accounts: HashMap<String, Account>,
+    keys: HashMap<String, Arc<AccessKey>>,
+}
+
+/// An account and what it has enabled.
+#[derive(Debug)]
+pub(crate) struct Account {
+    opted_in: HashSet<String>,
+}
+
+impl Account {
+    /// Whether the account may use the region (opt-in regions must be enabled).
+    pub(crate) fn region_enabled(&self, region: &Region) -> bool {
+        region.opt_in == OptIn::NotRequired || self.opted_in.contains(region.name)
+    }
+}
+
+/// Who a request is from.
+#[derive(Debug)]
+pub(crate) struct Identity {
+    pub(crate) account: String,
+    pub(crate) partition: Partition,
+    pub(crate) arn: String,
+    pub(crate) user_id: String,
+    pub(crate) kind: IdentityKind,
+    /// Every identity-based policy that applies, parsed.
+    pub(crate) policies: Vec<Arc<Policy>>,
+}
+
+/// The kind of principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IdentityKind {
+    /// The account root user: allowed everything by identity policy.
+    Root,
+    /// An IAM user.
+    User,
+}
+
+/// A long-term access key.
+pub(crate) struct AccessKey {
+    pub(crate) secret: String,
+    pub(crate) active: bool,
+    pub(crate) identity: Arc<Identity>,
+    /// The signing key of the last scope used (`date/region/service`): a key is used for one
+    /// scope at a time, so one slot avoids four HMACs per request without growing.
+    pub(crate) signing_cache: ArcSwapOption<(String, [u8; 32])>,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("secret", &"<redacted>")
+            .field("active", &self.active)
+            .field("identity", &self.identity.arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Validates and indexes a world.
+    ///
+    /// Fails on the first inconsistency: a bad account id or partition, an unknown region,
+    /// a duplicate account or access key, an invalid name, or a policy that does not parse or
+    /// cannot be found.
+    pub(crate) fn build(world: &World) -> Result<Self, WorldError> {
+        let mut store = Store::default();
+        for spec in &world.accounts {
+            store.add_account(spec)?;
+        }
+        Ok(store)
+    }
+
+    /// The access key with this id.
+    pub(crate) fn access_key(&self, id: &str) -> Option<&Arc<AccessKey>> {
+        self.keys.get(id)
+    }
+
+    /// The account with this id.
+    pub(crate) fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.get(id)
+    }
+
+    fn add_account(&mut self, spec: &AccountSpec) -> Result<(), WorldError> {
+        let ctx = format!("account {}", spec.id);
+        let invalid = |context: &str, message: String| WorldError::Invalid {
+            context: context.to_owned(),
+            message,
+        };
+        if spec.id.len() != 12 || !spec.id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(&ctx, "the account id must be 12 digits".into()));
+        }
+        if self.accounts.contains_key(&spec.id) {
+            return Err(invalid(&ctx, "the account is declared twice".into()));
+        }
+        let partition = Partition::from_id(&spec.partition).ok_or_else(|| {
+            invalid(
+                &ctx,
+                format!(
+                    "unknown partition `{}` (aws, aws-us-gov or aws-cn)",
+                    spec.partition
+                ),
+            )
+        })?;
+        for region in &spec.opted_in_regions {
+            match Region::find(region) {
+                Some(r) if r.partition == partition => {}
+                _ => {
+                    return Err(invalid(
+                        &ctx,
+                        format!("`{region}` is not a region of partition {partition}"),
+                    ));
+                }
+            }
+        }
+        let customer = customer_policies(spec, partition)?;
+        let root = Arc::new(Identity {
+            account: spec.id.clone(),
+            partition,
+            arn: format!("arn:{partition}:iam::{}:root", spec.id),
+            user_id: spec.id.clone(),
+            kind: IdentityKind::Root,
+            policies: Vec::new(),
+        });
+        for key in &spec.root_access_keys {
+            self.add_key(key, &root, &format!("{ctx}, root"))?;
+        }
+        let mut names = HashSet::new();
+        for user in &spec.users {
+            let uctx = format!("{ctx}, user {}", user.name);
+            check_name(&user.name, 64).map_err(|m| invalid(&uctx, m))?;
+            check_path(&user.path).map_err(|m| invalid(&uctx, m))?;
+            if !names.insert(user.name.to_ascii_lowercase()) {
+                return Err(invalid(
+                    &uctx,
+                    "user names must be unique (case-insensitively)".into(),
+                ));
+            }
+            let mut policies = attached(
+                &user.managed_policies,
+                &customer,
+                partition,
+                &spec.id,
+                &uctx,
+            )?;
+            for (name, doc) in &user.inline_policies {
+                policies.push(parse(doc, &format!("{uctx}, inline policy {name}"))?);
+            }
+            let identity = Arc::new(Identity {
+                account: spec.id.clone(),
+                partition,
+                arn: format!(
+                    "arn:{partition}:iam::{}:user{}{}",
+                    spec.id, user.path, user.name
+                ),
+                user_id: unique_id("AIDA", &spec.id, &user.name),
+                kind: IdentityKind::User,
+                policies,
+            });
+            for key in &user.access_keys {
+                self.add_key(key, &identity, &uctx)?;
+            }
+        }
+        for role in &spec.roles {
+            let rctx = format!("{ctx}, role {}", role.name);
+            check_name(&role.name, 64).map_err(|m| invalid(&rctx, m))?;
+            check_path(&role.path).map_err(|m| invalid(&rctx, m))?;
+            if !(3600..=43200).contains(&role.max_session_duration) {
+                return Err(invalid(
+                    &rctx,
+                    "max_session_duration must be 3600 to 43200 seconds".into(),
+                ));
+            }
+            if !role.trust_policy.is_object() && !role.trust_policy.is_string() {
+                return Err(invalid(
+                    &rctx,
+                    "trust_policy must be a policy document".into(),
+                ));
+            }
+            attached(
+                &role.managed_policies,
+                &customer,
+                partition,
+                &spec.id,
+                &rctx,
+            )?;
+            for (name, doc) in &role.inline_policies {
+                parse(doc, &format!("{rctx}, inline policy {name}"))?;
+            }
+        }
+        self.accounts.insert(
+            spec.id.clone(),
+            Account {
+                opted_in: spec.opted_in_regions.iter().cloned().collect(),
+            },
+        );
+        Ok(())
+    }
+
+    fn add_key(
+        &mut self,
+        key: &AccessKeySpec,
+        identity: &Arc<Identity>,
+        ctx: &str,
+    ) -> Result<(), WorldError> {
+        let invalid = |message: String| WorldError::Invalid {
+            context: format!("{ctx}, access key {}", key.id),
+            message,
+        };
+        let id_ok =
+            (16..=128).contains(&key.id.len()) && key.id.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !id_ok {
+            return Err(invalid(
+                "an access key id is 16 to 128 letters and digits".into(),
+            ));
+        }
+        if key.secret.is_empty() {
+            return Err(invalid("the secret must not be empty".into()));
+        }
+        if self.keys.contains_key(&key.id) {
+            return Err(invalid("the access key id is used twice".into()));
+        }
+        self.keys.insert(
+            key.id.clone(),
+            Arc::new(AccessKey {
+                secret: key.secret.clone(),
+                active: key.status == KeyStatus::Active,
+                identity: Arc::clone(identity),
+                signing_cache: ArcSwapOption::empty(),
+            }),
+        );
+        Ok(())
+    }
+}
+
+fn customer_policies(
+    spec: &AccountSpec,
+    partition: Partition,
+) -> Result<HashMap<String, Arc<Policy>>, WorldError> {
+    let mut out = HashMap::new();
+    for p in &spec.policies {
+        let ctx = format!("account {}, policy {}", spec.id, p.name);
+        check_name(&p.name, 128).map_err(|message| WorldError::Invalid {
+            context: ctx.clone(),
+            message,
+        })?;
+        let policy = parse(&p.document, &ctx)?;
+        out.insert(p.name.clone(), Arc::clone(&policy));
+        out.insert(
+            format!(
+                "arn:{partition}:iam::{}:policy{}{}",
+                spec.id, p.path, p.name
+            ),
+            policy,
+        );
+    }
+    Ok(out)
+}
+
+/// Resolves attached managed policies: customer ones by name or ARN, AWS ones by name or ARN.
+fn attached(
+    refs: &[String],
+    customer: &HashMap<String, Arc<Policy>>,
+    partition: Partition,
+    account: &str,
+    ctx: &str,
+) -> Result<Vec<Arc<Policy>>, WorldError> {
+    refs.iter()
+        .map(|r| {
+            if let Some(p) = customer.get(r) {
+                return Ok(Arc::clone(p));
+            }
+            let aws_name = managed::name_from_arn(r, partition.id()).unwrap_or(r);
+            match managed::document(aws_name) {
+                Some(doc) => parse(&Value::String(doc.to_owned()), ctx),
+                None => Err(WorldError::Invalid {
+                    context: ctx.to_owned(),
+                    message: format!(
+                        "managed policy `{r}` is neither a policy of account {account} nor an AWS managed policy"
+                    ),
+                }),
+            }
+        })
+        .collect()
+}
+
+fn parse(doc: &Value, ctx: &str) -> Result<Arc<Policy>, WorldError> {
+    let parsed = match doc {
+        Value::String(text) => parse_identity_policy(text),
+        other => parse_identity_value(other),
+    };
+    parsed.map(Arc::new).map_err(|source| WorldError::Policy {
+        context: ctx.to_owned(),
+        source,
+    })
+}
+
+/// IAM names: 1..=max of `[\w+=,.@-]`.
+fn check_name(name: &str, max: usize) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid IAM name (1 to {max} of letters, digits and _+=,.@-)"
+        ))
+    }
+}
+
+/// IAM paths: `/` or `/…/`, at most 512 characters.
+fn check_path(path: &str) -> Result<(), String> {
+    let ok = path.starts_with('/')
+        && path.ends_with('/')
+        && path.len() <= 512
+        && path.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{path}` is not a valid IAM path (must start and end with /)"
+        ))
+    }
+}
+
+/// A stable IAM unique id (`AIDA…`, `AROA…`): the prefix and 17 characters of base32 from
+/// the account and name, so the same world always has the same ids.
+pub(crate) fn unique_id(prefix: &str, account: &str, name: &str) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let digest = Sha256::digest(format!("{prefix}:{account}:{name}").as_bytes());
+    let mut out = String::with_capacity(prefix.len() + 17);
+    out.push_str(prefix);
+    out.extend(
+        digest
+            .iter()
+            .take(17)
+            .map(|b| ALPHABET[usize::from(b % 32)] as char),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(yaml: &str) -> Result<Store, WorldError> {
+        Store::build(&World::from_yaml(yaml)?)
+    }
+
+    #[test]
+    fn the_default_world_builds() {
+        let store = Store::build(&World::default_world()).unwrap_or_else(|e| panic!("{e}"));
+        let key = store
+            .access_key("AKIAGOVCLOUDEXAMPLE1")
+            .map(|k| k.identity.arn.clone());
+        assert_eq!(
+            key.as_deref(),
+            Some("arn:aws-us-gov:iam::333333333333:user/admin")
+        );
+    }
+
+    #[test]
+    fn duplicate_access_keys_are_refused() {
+        let yaml = "accounts:\n  - id: '444444444444'\n    users:\n      - name: a\n        access_keys: [{id: AKIAEXAMPLEDUPLICATE, secret: x}]\n      - name: b\n        access_keys: [{id: AKIAEXAMPLEDUPLICATE, secret: y}]\n";
+        let msg = build(yaml).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("used twice"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_managed_policies_are_refused() {
+        let yaml = "accounts:\n  - id: '444444444444'\n    users:\n      - name: a\n        managed_policies: [NoSuchPolicy]\n";
+        let msg = build(yaml).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("NoSuchPolicy"), "{msg}");
+    }
+
+    #[test]
+    fn policy_errors_say_where() {
+        let yaml = "accounts:\n  - id: '444444444444'\n    users:\n      - name: a\n        inline_policies:\n          p1: {Statement: [{Effect: Allow, Resource: '*'}]}\n";
+        let err = build(yaml).err();
+        let text = err.as_ref().map(|e| {
+            format!(
+                "{e}: {}",
+                std::error::Error::source(e)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )
+        });
+        assert_eq!(
+            text.as_deref(),
+            Some(
+                "world: account 444444444444, user a, inline policy p1: statement 0, field `Action`: one of `Action` or `NotAction` is required"
+            )
+        );
+    }
+
+    #[test]
+    fn opted_in_regions_must_belong_to_the_partition() {
+        let yaml = "accounts:\n  - id: '444444444444'\n    partition: aws-us-gov\n    opted_in_regions: [af-south-1]\n";
+        assert!(build(yaml).is_err());
+    }
+
+    #[test]
+    fn unique_ids_are_stable_and_prefixed() {
+        let a = unique_id("AIDA", "111111111111", "admin");
+        assert_eq!(a, unique_id("AIDA", "111111111111", "admin"));
+        assert_eq!(a.len(), 21);
+        assert!(a.starts_with("AIDA"));
+    }
+}

@@ -1,0 +1,235 @@
+//! The request pipeline, in order: **parse → authenticate → authorize → handle → encode**.
+//!
+//! Every AWS API request goes through [`handle`]; each stage is one function below, takes
+//! typed input and fails with an [`AwsError`] that `encode` puts into the service's error
+//! shape. Nothing here takes a lock: the store is read through an `ArcSwap` snapshot.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use crate::api::{self, ActionSpec, Authorization, Call};
+use crate::auth::keys::{authenticate, sigv4_error};
+use crate::auth::sigv4::{self, Signature, SignedRequest};
+use crate::error::AwsError;
+use crate::iam::store::{Identity, IdentityKind};
+use crate::policy::eval::{Decision, evaluate};
+use crate::server::State;
+use crate::service::Service;
+use crate::wire::query::Params;
+use crate::wire::{self, Body};
+use crate::{control, wire::xml::Node};
+
+/// The largest body accepted (AWS query APIs refuse larger ones too).
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
+
+/// Serves one HTTP request: the control API under `/_mock/`, AWS APIs everywhere else.
+pub(crate) async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    body_timeout: Duration,
+) -> Result<Response<Body>, Infallible> {
+    let request_id = state.request_ids.next();
+    let (parts, body) = req.into_parts();
+    if parts.uri.path().starts_with(control::PREFIX) {
+        return Ok(control::handle(&parts));
+    }
+    let body = match read_body(body, body_timeout).await {
+        Ok(b) => b,
+        Err(e) => return Ok(wire::error(None, &e, &request_id, state.clock.now())),
+    };
+    let now = state.clock.now();
+    let response = match process(&state, &parts, &body, now) {
+        Ok((service, action, result)) => wire::success(service, action, &result, &request_id, now),
+        Err((service, err)) => {
+            tracing::debug!(code = %err.code, status = %err.status, "request refused");
+            wire::error(service, &err, &request_id, now)
+        }
+    };
+    Ok(response)
+}
+
+type Outcome = Result<(Service, &'static str, Vec<Node>), (Option<Service>, AwsError)>;
+
+/// parse → authenticate → authorize → handle.
+fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime) -> Outcome {
+    let (params, signature) = parse(parts, body).map_err(|e| (None, e))?;
+    let service = route(&params, signature.as_ref()).map_err(|e| (None, e))?;
+    let fail = |e| (Some(service), e);
+    let store = state.store.load();
+    let signed = SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body,
+    };
+    let caller = match &signature {
+        Some(sig) => authenticate(&store, &signed, sig, service, now).map_err(fail)?,
+        None => {
+            // Unsigned: only the action's validity can be told before the missing signature.
+            action_spec(service, &params).map_err(fail)?;
+            return Err(fail(AwsError::missing_authentication_token(service)));
+        }
+    };
+    let spec = action_spec(service, &params).map_err(fail)?;
+    let call = Call {
+        service,
+        params: &params,
+        caller: &caller,
+        store: &store,
+    };
+    authorize(&call, spec).map_err(fail)?;
+    let result = (spec.handler)(&call).map_err(fail)?;
+    Ok((service, spec.name, result))
+}
+
+/// Parameters (query string + form body) and the SigV4 signature, if any.
+fn parse(parts: &Parts, body: &[u8]) -> Result<(Params, Option<Signature>), AwsError> {
+    if parts.method != Method::GET && parts.method != Method::POST {
+        return Err(AwsError::unsupported_method(parts.method.as_str()));
+    }
+    let form = is_form(parts).then_some(body);
+    let params = Params::parse(parts.uri.query(), form)?;
+    let signed = SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body,
+    };
+    // Before routing, a malformed signature is reported in the shape of the service its
+    // `Version` names (STS's when none).
+    let fallback = params
+        .get("Version")
+        .and_then(Service::from_api_version)
+        .unwrap_or(Service::Sts);
+    let signature = sigv4::parse(&signed).map_err(|e| sigv4_error(fallback, e))?;
+    Ok((params, signature))
+}
+
+fn is_form(parts: &Parts) -> bool {
+    parts.method == Method::POST
+        && parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.split(';').next().is_some_and(|m| {
+                    m.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                })
+            })
+}
+
+/// Which service the request is for: the signature's scope when signed (the Host header is
+/// never trusted: clients use endpoint overrides), else the `Version` parameter.
+fn route(params: &Params, signature: Option<&Signature>) -> Result<Service, AwsError> {
+    let by_version = params.get("Version").and_then(Service::from_api_version);
+    match signature {
+        Some(sig) => {
+            Service::from_signing_name(&sig.scope.service).ok_or_else(|| match by_version {
+                Some(service) => AwsError::signature_problem(
+                    service,
+                    format!("Credential should be scoped to correct service: '{service}'. "),
+                ),
+                None => AwsError::unknown_service(&sig.scope.service),
+            })
+        }
+        None => Ok(by_version.unwrap_or(Service::Sts)),
+    }
+}
+
+/// The action named by `Action`, after checking `Version`.
+fn action_spec(service: Service, params: &Params) -> Result<&'static ActionSpec, AwsError> {
+    let action = params.get("Action").ok_or_else(AwsError::missing_action)?;
+    let version = params.get("Version");
+    if version != Some(service.api_version()) {
+        return Err(AwsError::invalid_action(service, action, version));
+    }
+    api::lookup(service, action).ok_or_else(|| AwsError::invalid_action(service, action, version))
+}
+
+/// Identity-based authorization: the root user may do anything; others need an allow and
+/// no explicit deny.
+fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
+    let Authorization::Policy(resource_of) = spec.authorization else {
+        return Ok(());
+    };
+    let caller: &Identity = call.caller;
+    if caller.kind == IdentityKind::Root {
+        return Ok(());
+    }
+    let resource = resource_of(call);
+    match evaluate(
+        caller.policies.iter().map(|p| &**p),
+        spec.iam_action,
+        &resource,
+    ) {
+        Decision::Allow => Ok(()),
+        Decision::ExplicitDeny => Err(AwsError::explicitly_denied(
+            call.service,
+            &caller.arn,
+            spec.iam_action,
+            &resource,
+        )),
+        Decision::ImplicitDeny => Err(AwsError::access_denied(
+            call.service,
+            &caller.arn,
+            spec.iam_action,
+            &resource,
+        )),
+    }
+}
+
+/// Reads the whole body, refusing more than [`MAX_BODY`] bytes and bodies that stall.
+async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, AwsError> {
+    let read = Limited::new(body, MAX_BODY).collect();
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(AwsError::request_entity_too_large(MAX_BODY))
+        }
+        Ok(Err(_)) => Err(AwsError::new(
+            http::StatusCode::BAD_REQUEST,
+            "MalformedInput",
+            "The request body could not be read",
+        )),
+        Err(_) => Err(AwsError::new(
+            http::StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeout",
+            "Your socket connection to the server was not read from or written to within the timeout period.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsigned_requests_route_by_version() {
+        let p = Params::parse(Some("Action=DescribeRegions&Version=2016-11-15"), None)
+            .unwrap_or_default();
+        assert_eq!(route(&p, None), Ok(Service::Ec2));
+        let p = Params::parse(Some("Action=GetCallerIdentity"), None).unwrap_or_default();
+        assert_eq!(route(&p, None), Ok(Service::Sts));
+    }
+
+    #[test]
+    fn version_mismatch_is_invalid_action() {
+        let p = Params::parse(Some("Action=GetCallerIdentity&Version=2010-05-08"), None)
+            .unwrap_or_default();
+        let err = action_spec(Service::Sts, &p).err();
+        assert_eq!(
+            err.map(|e| e.message),
+            Some("Could not find operation GetCallerIdentity for version 2010-05-08".into())
+        );
+    }
+}

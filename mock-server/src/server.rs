@@ -1,0 +1,235 @@
+//! `MockServer`: an isolated fake AWS on a loopback port, started in-process, stopped when
+//! dropped (the wiremock model).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::iam::store::Store;
+use crate::pipeline;
+use crate::wire::RequestIds;
+use crate::world::{World, WorldError};
+
+/// Shared by every connection of one server.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) store: ArcSwap<Store>,
+    pub(crate) clock: Clock,
+    pub(crate) request_ids: RequestIds,
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The world is inconsistent.
+    #[error("invalid world")]
+    World(#[from] WorldError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A non-loopback address was asked for without allowing it.
+    #[error(
+        "refusing to listen on non-loopback address {0}: allow it explicitly (`allow_non_loopback`, `--allow-non-loopback`)"
+    )]
+    NotLoopback(SocketAddr),
+}
+
+/// Configures a [`MockServer`] before it starts.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct MockServerBuilder {
+    world: World,
+    clock: Clock,
+    listen: SocketAddr,
+    allow_non_loopback: bool,
+    idle_timeout: Duration,
+}
+
+impl MockServerBuilder {
+    /// Serves this world instead of the default one.
+    pub fn world(mut self, world: World) -> Self {
+        self.world = world;
+        self
+    }
+
+    /// Uses this clock (for example [`Clock::virtual_at`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Listens on this address (default `127.0.0.1:0`, a random free port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Allows a non-loopback listen address. Off by default: the server accepts any
+    /// request signed with the world's well-known keys.
+    pub fn allow_non_loopback(mut self, allow: bool) -> Self {
+        self.allow_non_loopback = allow;
+        self
+    }
+
+    /// Closes connections that send nothing (no request head, or a stalled body) for this
+    /// long (default 60 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Binds the listener and starts serving on the current Tokio runtime.
+    ///
+    /// Fails when the world is inconsistent, the address cannot be bound, or it is not a
+    /// loopback address and that was not allowed.
+    pub async fn start(self) -> Result<MockServer, StartError> {
+        if !self.listen.ip().is_loopback() && !self.allow_non_loopback {
+            return Err(StartError::NotLoopback(self.listen));
+        }
+        let store = Store::build(&self.world)?;
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: self.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: self.listen,
+            source,
+        })?;
+        let state = Arc::new(State {
+            store: ArcSwap::from_pointee(store),
+            clock: self.clock,
+            request_ids: RequestIds::new(),
+        });
+        let (shutdown, stop) = watch::channel(false);
+        tokio::spawn(accept_loop(
+            listener,
+            Arc::clone(&state),
+            stop,
+            self.idle_timeout,
+        ));
+        tracing::info!(%addr, "trustbench mock server listening");
+        Ok(MockServer {
+            addr,
+            state,
+            shutdown,
+        })
+    }
+}
+
+/// A running fake of AWS STS, IAM and EC2 on a loopback port. Each server has its own
+/// world, clock and port, so tests using separate servers run in parallel. Dropping it stops
+/// the listener and closes its connections.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl MockServer {
+    /// Starts a server with the default world on a random loopback port.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound (the machine is out of ports), as wiremock does.
+    pub async fn start() -> MockServer {
+        match Self::builder().start().await {
+            Ok(server) => server,
+            Err(e) => panic!("trustbench: cannot start the mock server: {e}"),
+        }
+    }
+
+    /// A builder for a server with a non-default world, clock or address.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder {
+            world: World::default_world(),
+            clock: Clock::real(),
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            allow_non_loopback: false,
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint URL to give SDK clients, e.g. `http://127.0.0.1:49152`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The server's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    mut stop: watch::Receiver<bool>,
+    idle: Duration,
+) {
+    loop {
+        let stream = tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: keep serving the others.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let state = Arc::clone(&state);
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| pipeline::handle(Arc::clone(&state), req, idle));
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(idle)
+                .max_buf_size(64 * 1024)
+                // The Date header comes from the server clock (see `wire::http_date`).
+                .auto_date_header(false)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,3 @@
+//! AWS STS: who am I, and (with the STS issue) who may become whom.
+
+pub(crate) mod api;

@@ -1,0 +1,149 @@
+//! Bytes in and out: request parameters, response envelopes and headers, request ids.
+//!
+//! Nothing here looks at credentials or policies. `query` is the STS/IAM dialect, `ec2` the
+//! EC2 one, `xml` the only writer of XML.
+
+pub(crate) mod ec2;
+pub(crate) mod query;
+pub(crate) mod xml;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, header};
+use http_body_util::Full;
+
+use crate::error::AwsError;
+use crate::service::Service;
+use xml::Node;
+
+/// The body type of every response.
+pub(crate) type Body = Full<Bytes>;
+
+/// The XML namespace of a service's responses.
+pub(crate) fn namespace(service: Service) -> &'static str {
+    match service {
+        Service::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
+        Service::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
+        Service::Ec2 => "http://ec2.amazonaws.com/doc/2016-11-15/",
+    }
+}
+
+/// A successful action's response.
+pub(crate) fn success(
+    service: Service,
+    action: &str,
+    result: &[Node],
+    request_id: &str,
+    now: SystemTime,
+) -> Response<Body> {
+    let body = match service {
+        Service::Sts | Service::Iam => {
+            query::success(namespace(service), action, result, request_id)
+        }
+        Service::Ec2 => ec2::success(namespace(service), action, result, request_id),
+    };
+    respond(http::StatusCode::OK, service, body, request_id, now)
+}
+
+/// An error response in the service's shape. Before the service is known (the request
+/// could not be routed), the STS/IAM shape is used.
+pub(crate) fn error(
+    service: Option<Service>,
+    err: &AwsError,
+    request_id: &str,
+    now: SystemTime,
+) -> Response<Body> {
+    let service = service.unwrap_or(Service::Sts);
+    let body = match service {
+        Service::Sts | Service::Iam => query::error(namespace(service), err, request_id),
+        Service::Ec2 => ec2::error(err, request_id),
+    };
+    respond(err.status, service, body, request_id, now)
+}
+
+fn respond(
+    status: http::StatusCode,
+    service: Service,
+    body: String,
+    request_id: &str,
+    now: SystemTime,
+) -> Response<Body> {
+    let content_type = match service {
+        Service::Sts | Service::Iam => "text/xml",
+        Service::Ec2 => "text/xml;charset=UTF-8",
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    headers.insert(header::DATE, http_date(now));
+    response
+}
+
+/// The `Date` header, from the server clock: SDKs correct their clock skew from it, so a
+/// virtual clock must show here too (hyper's own date header is off).
+pub(crate) fn http_date(now: SystemTime) -> HeaderValue {
+    HeaderValue::from_str(&httpdate::fmt_http_date(now))
+        .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
+}
+
+/// Makes request ids shaped like AWS's (UUID form), unique per server, without a syscall
+/// or a lock per request.
+#[derive(Debug)]
+pub(crate) struct RequestIds {
+    seed: u64,
+    counter: AtomicU64,
+}
+
+impl RequestIds {
+    /// A generator with a random seed.
+    pub(crate) fn new() -> Self {
+        use std::hash::{BuildHasher, RandomState};
+        Self {
+            seed: RandomState::new().hash_one(0x7275_7374_6265_6e63_u64),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The next id, e.g. `c6104cbe-af31-11e0-8154-cbc7ccf896c7`.
+    pub(crate) fn next(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let a = splitmix(self.seed ^ n);
+        let b = splitmix(a ^ n.rotate_left(32));
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | (b >> 48) & 0x3fff,
+            b & 0xffff_ffff_ffff
+        )
+    }
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_uuid_shaped_and_unique() {
+        let ids = RequestIds::new();
+        let a = ids.next();
+        let b = ids.next();
+        assert_ne!(a, b);
+        let parts: Vec<usize> = a.split('-').map(str::len).collect();
+        assert_eq!(parts, vec![8, 4, 4, 4, 12], "{a}");
+    }
+}

@@ -1,0 +1,217 @@
+//! The AWS query protocol as STS and IAM speak it: request parameters in, `…Response` /
+//! `ErrorResponse` XML out.
+//!
+//! Parameters come from the URL query string and, for POST, a form-encoded body. Decoding is
+//! strict where AWS's clients never send anything else: invalid percent-encoding or UTF-8 and
+//! duplicate names are refused instead of guessed at.
+
+use std::borrow::Cow;
+
+use crate::error::{AwsError, Fault};
+use crate::wire::xml::{self, Node};
+
+/// The decoded request parameters (`Action`, `Version`, and the action's own).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Parses the URL query string and a form body, refusing duplicates across both.
+    /// SigV4 presigning parameters (`X-Amz-…`) are kept: they are part of the query string.
+    pub(crate) fn parse(query: Option<&str>, form: Option<&[u8]>) -> Result<Self, AwsError> {
+        let mut pairs = Vec::new();
+        if let Some(q) = query {
+            decode_into(q.as_bytes(), &mut pairs)?;
+        }
+        if let Some(body) = form {
+            decode_into(body, &mut pairs)?;
+        }
+        let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(AwsError::duplicate_parameter(w[0]));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The value of a parameter.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The members `{prefix}.N{suffix}` of a list parameter, ordered by N. Keys whose N is
+    /// not a positive integer are ignored, as AWS does.
+    pub(crate) fn indexed(&self, prefix: &str, suffix: &str) -> Vec<(u32, &str)> {
+        let mut out: Vec<(u32, &str)> = self
+            .pairs
+            .iter()
+            .filter_map(|(k, v)| {
+                let rest = k.strip_prefix(prefix)?.strip_prefix('.')?;
+                let n = rest.strip_suffix(suffix)?;
+                let n: u32 = n.parse().ok().filter(|n| *n > 0)?;
+                Some((n, v.as_str()))
+            })
+            .collect();
+        out.sort_unstable_by_key(|(n, _)| *n);
+        out
+    }
+
+    /// The values of the list parameter `{prefix}.N`, ordered by N.
+    pub(crate) fn list(&self, prefix: &str) -> Vec<&str> {
+        self.indexed(prefix, "")
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect()
+    }
+}
+
+fn decode_into(input: &[u8], out: &mut Vec<(String, String)>) -> Result<(), AwsError> {
+    for pair in input.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (k, v) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        out.push((decode(k)?, decode(v)?));
+    }
+    Ok(())
+}
+
+/// Form decoding: `+` is a space, `%XX` a byte; the result must be UTF-8.
+fn decode(raw: &[u8]) -> Result<String, AwsError> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hex = raw.get(i + 1..i + 3).and_then(|h| {
+                    let s = std::str::from_utf8(h).ok()?;
+                    u8::from_str_radix(s, 16).ok()
+                });
+                let Some(b) = hex else {
+                    let rest = String::from_utf8_lossy(&raw[i..raw.len().min(i + 3)]).into_owned();
+                    return Err(AwsError::malformed_query_string(if rest.len() < 3 {
+                        "Incomplete trailing escape % sequence".to_owned()
+                    } else {
+                        format!("Illegal hex character in escape % pattern: {rest}")
+                    }));
+                };
+                bytes.push(b);
+                i += 2;
+            }
+            b => bytes.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        AwsError::malformed_query_string("The query string or body is not valid UTF-8")
+    })
+}
+
+/// `<{Action}Response xmlns=…><{Action}Result>…</…><ResponseMetadata>…`
+pub(crate) fn success(namespace: &str, action: &str, result: &[Node], request_id: &str) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str(xml::DECLARATION);
+    let response = format!("{action}Response");
+    xml::open(&mut out, &response, Some(namespace));
+    // Actions without output (IAM DeleteUser, …) have no Result element at all.
+    if !result.is_empty() {
+        let result_tag = format!("{action}Result");
+        xml::open(&mut out, &result_tag, None);
+        xml::render(&mut out, result, "member");
+        xml::close(&mut out, &result_tag);
+    }
+    xml::open(&mut out, "ResponseMetadata", None);
+    xml::leaf(&mut out, "RequestId", request_id);
+    xml::close(&mut out, "ResponseMetadata");
+    xml::close(&mut out, &response);
+    out
+}
+
+/// The namespace of errors raised by AWS's request framework before the service sees the
+/// request (`InvalidAction`), as captured from STS.
+const FRAMEWORK_NAMESPACE: &str = "http://webservices.amazon.com/AWSFault/2005-15-09";
+
+/// `<ErrorResponse xmlns=…><Error><Type>…</Type><Code>…</Code><Message>…</Message></Error><RequestId>…`
+pub(crate) fn error(namespace: &str, err: &AwsError, request_id: &str) -> String {
+    let mut out = String::with_capacity(384);
+    out.push_str(xml::DECLARATION);
+    let namespace = if err.framework {
+        FRAMEWORK_NAMESPACE
+    } else {
+        namespace
+    };
+    xml::open(&mut out, "ErrorResponse", Some(namespace));
+    xml::open(&mut out, "Error", None);
+    let kind: Cow<'_, str> = match err.fault {
+        Fault::Sender => "Sender".into(),
+        Fault::Receiver => "Receiver".into(),
+    };
+    xml::leaf(&mut out, "Type", &kind);
+    xml::leaf(&mut out, "Code", &err.code);
+    xml::leaf(&mut out, "Message", &err.message);
+    xml::close(&mut out, "Error");
+    xml::leaf(&mut out, "RequestId", request_id);
+    xml::close(&mut out, "ErrorResponse");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn query_and_form_parameters_are_merged() {
+        let p = Params::parse(
+            Some("Action=GetCallerIdentity"),
+            Some(b"Version=2011-06-15&A+b=c%2Fd"),
+        );
+        let p = p.unwrap_or_default();
+        assert_eq!(p.get("Action"), Some("GetCallerIdentity"));
+        assert_eq!(p.get("Version"), Some("2011-06-15"));
+        assert_eq!(p.get("A b"), Some("c/d"));
+    }
+
+    #[test]
+    fn duplicate_parameters_are_refused() {
+        let err = Params::parse(Some("Action=A"), Some(b"Action=B")).err();
+        assert_eq!(err.map(|e| e.code), Some("InvalidQueryParameter".into()));
+    }
+
+    #[test]
+    fn bad_percent_encoding_and_utf8_are_refused() {
+        for bad in [&b"A=%zz"[..], b"A=%4", b"A=%ff%fe"] {
+            let err = Params::parse(None, Some(bad)).err();
+            assert_eq!(
+                err.map(|e| e.code),
+                Some("MalformedQueryString".into()),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn list_members_come_in_index_order() {
+        let p = Params::parse(Some("R.2=b&R.1=a&R.10=c&R.x=no&R.0=no"), None).unwrap_or_default();
+        assert_eq!(p.list("R"), vec!["a", "b", "c"]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(input in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = Params::parse(None, Some(&input));
+        }
+
+        #[test]
+        fn encoded_values_round_trip(key in "[A-Za-z.0-9]{1,20}", value in ".{0,40}") {
+            let enc: String = form_urlencoded::Serializer::new(String::new()).append_pair(&key, &value).finish();
+            let p = Params::parse(None, Some(enc.as_bytes())).unwrap_or_default();
+            prop_assert_eq!(p.get(&key), Some(value.as_str()));
+        }
+    }
+}

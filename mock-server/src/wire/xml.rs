@@ -1,0 +1,97 @@
+//! XML rendering: the only module that writes XML (text escaping comes from `quick-xml`).
+//!
+//! Handlers describe their result as a small tree of [`Node`]s; the service dialect decides
+//! the list item tag (`member` for STS/IAM, `item` for EC2) and the envelope around it.
+
+use quick_xml::escape::escape;
+
+/// A piece of a response body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Node {
+    /// `<name>text</name>`
+    Leaf(&'static str, String),
+    /// `<name><item>…</item>…</name>`, or `<name/>` when empty; the item tag is the dialect's.
+    List(&'static str, Vec<Vec<Node>>),
+}
+
+impl Node {
+    /// A leaf from anything printable.
+    pub(crate) fn leaf(name: &'static str, text: impl Into<String>) -> Self {
+        Node::Leaf(name, text.into())
+    }
+}
+
+/// Appends `<name>` to `out`, with an `xmlns` when given.
+pub(crate) fn open(out: &mut String, name: &str, xmlns: Option<&str>) {
+    out.push('<');
+    out.push_str(name);
+    if let Some(ns) = xmlns {
+        out.push_str(" xmlns=\"");
+        out.push_str(ns);
+        out.push('"');
+    }
+    out.push('>');
+}
+
+/// Appends `</name>`.
+pub(crate) fn close(out: &mut String, name: &str) {
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// Appends `<name>escaped text</name>`.
+pub(crate) fn leaf(out: &mut String, name: &str, text: &str) {
+    open(out, name, None);
+    out.push_str(&escape(text));
+    close(out, name);
+}
+
+/// Appends the nodes, using `item` as the list item tag.
+pub(crate) fn render(out: &mut String, nodes: &[Node], item: &str) {
+    for node in nodes {
+        match node {
+            Node::Leaf(name, text) => leaf(out, name, text),
+            Node::List(name, items) if items.is_empty() => {
+                out.push('<');
+                out.push_str(name);
+                out.push_str("/>");
+            }
+            Node::List(name, items) => {
+                open(out, name, None);
+                for children in items {
+                    open(out, item, None);
+                    render(out, children, item);
+                    close(out, item);
+                }
+                close(out, name);
+            }
+        }
+    }
+}
+
+/// The XML declaration every AWS query response starts with.
+pub(crate) const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_empty_lists_self_close() {
+        let mut out = String::new();
+        render(
+            &mut out,
+            &[
+                Node::leaf("A", "x<y&\"z\""),
+                Node::List("L", vec![]),
+                Node::List("M", vec![vec![Node::leaf("B", "1")]]),
+            ],
+            "member",
+        );
+        assert_eq!(
+            out,
+            "<A>x&lt;y&amp;&quot;z&quot;</A><L/><M><member><B>1</B></member></M>"
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! The world: accounts, users, access keys, roles and policies a server starts with.
+//!
+//! A world comes from a YAML file (`trustbench serve --world FILE`), from code, or is the
+//! default world below. This module owns the file schema and its parsing; `iam::store` turns a
+//! world into the indexed, validated form the request path reads.
+//!
+//! ```yaml
+//! accounts:
+//!   - id: "111111111111"
+//!     partition: aws                 # aws | aws-us-gov | aws-cn (default aws)
+//!     opted_in_regions: [af-south-1] # opt-in regions this account enabled
+//!     root_access_keys: []           # keys of the account root user (avoid, as on AWS)
+//!     policies:                      # customer managed policies
+//!       - name: HarnessDescribeRegions
+//!         document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "ec2:DescribeRegions", Resource: "*"}]}
+//!     users:
+//!       - name: deployer
+//!         managed_policies: [HarnessDescribeRegions]   # names or ARNs; AWS managed by name too
+//!         inline_policies: {}
+//!         access_keys:
+//!           - {id: AKIAEXAMPLEDEPLOYER1, secret: "…", status: Active}
+//!     roles:
+//!       - name: cross-account-deployer
+//!         trust_policy: {…}
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::policy::PolicyError;
+
+/// A whole world.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct World {
+    /// The accounts, each in one partition.
+    #[serde(default)]
+    pub accounts: Vec<AccountSpec>,
+}
+
+/// One AWS account.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// The 12-digit account id.
+    pub id: String,
+    /// `aws` (default), `aws-us-gov` or `aws-cn`.
+    #[serde(default = "default_partition")]
+    pub partition: String,
+    /// Opt-in regions the account has enabled.
+    #[serde(default)]
+    pub opted_in_regions: Vec<String>,
+    /// Access keys of the account's root user.
+    #[serde(default)]
+    pub root_access_keys: Vec<AccessKeySpec>,
+    /// IAM users.
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+    /// IAM roles.
+    #[serde(default)]
+    pub roles: Vec<RoleSpec>,
+    /// Customer managed policies.
+    #[serde(default)]
+    pub policies: Vec<ManagedPolicySpec>,
+}
+
+/// An IAM user.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// The user name.
+    pub name: String,
+    /// The IAM path (default `/`).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Attached managed policies: names or ARNs (AWS managed ones by name too).
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Inline policies by name.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, Value>,
+    /// The user's access keys.
+    #[serde(default)]
+    pub access_keys: Vec<AccessKeySpec>,
+}
+
+/// An IAM role. Roles are stored and validated; they become assumable with the STS issue.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    /// The role name.
+    pub name: String,
+    /// The IAM path (default `/`).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// The trust policy (`AssumeRolePolicyDocument`).
+    pub trust_policy: Value,
+    /// Attached managed policies.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Inline policies by name.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, Value>,
+    /// The longest session, in seconds (3600 to 43200, default 3600).
+    #[serde(default = "default_max_session")]
+    pub max_session_duration: u32,
+}
+
+/// A customer managed policy.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedPolicySpec {
+    /// The policy name.
+    pub name: String,
+    /// The IAM path (default `/`).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// The document, as YAML/JSON structure or JSON text.
+    pub document: Value,
+}
+
+/// An access key id and secret.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessKeySpec {
+    /// The access key id (`AKIA…`).
+    pub id: String,
+    /// The secret access key.
+    pub secret: String,
+    /// `Active` (default) or `Inactive`.
+    #[serde(default)]
+    pub status: KeyStatus,
+}
+
+impl std::fmt::Debug for AccessKeySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeySpec")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .field("status", &self.status)
+            .finish()
+    }
+}
+
+/// Whether a key can be used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum KeyStatus {
+    /// Usable.
+    #[default]
+    Active,
+    /// Refused as if unknown.
+    Inactive,
+}
+
+fn default_partition() -> String {
+    "aws".into()
+}
+fn default_path() -> String {
+    "/".into()
+}
+fn default_max_session() -> u32 {
+    3600
+}
+
+/// Why a world could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// The file could not be read.
+    #[error("cannot read world file `{path}`")]
+    Read {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or does not fit the schema (the message has line and column).
+    #[error("invalid world file: {0}")]
+    Yaml(String),
+    /// The world is well-formed but inconsistent.
+    #[error("world: {context}: {message}")]
+    Invalid {
+        /// Where: `account 111111111111, user admin`.
+        context: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A policy document is invalid.
+    #[error("world: {context}")]
+    Policy {
+        /// Which policy.
+        context: String,
+        /// Why.
+        #[source]
+        source: PolicyError,
+    },
+}
+
+/// A well-known default identity of the default world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultIdentity {
+    /// The account id.
+    pub account: &'static str,
+    /// The partition id.
+    pub partition: &'static str,
+    /// The IAM user name.
+    pub user: &'static str,
+    /// The access key id.
+    pub access_key_id: &'static str,
+    /// The secret access key (public example values from AWS's documentation).
+    pub secret_access_key: &'static str,
+}
+
+impl DefaultIdentity {
+    /// The user's ARN.
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:{}:iam::{}:user/{}",
+            self.partition, self.account, self.user
+        )
+    }
+}
+
+/// The identities of the default world: an administrator in two standard accounts and one
+/// GovCloud account.
+pub const DEFAULT_IDENTITIES: [DefaultIdentity; 3] = [
+    DefaultIdentity {
+        account: "111111111111",
+        partition: "aws",
+        user: "admin",
+        access_key_id: "AKIAIOSFODNN7EXAMPLE",
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    },
+    DefaultIdentity {
+        account: "222222222222",
+        partition: "aws",
+        user: "admin",
+        access_key_id: "AKIAI44QH8DHBEXAMPLE",
+        secret_access_key: "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+    },
+    DefaultIdentity {
+        account: "333333333333",
+        partition: "aws-us-gov",
+        user: "admin",
+        access_key_id: "AKIAGOVCLOUDEXAMPLE1",
+        secret_access_key: "govEXAMPLEsecretKEYgovEXAMPLEsecretKEY01",
+    },
+];
+
+impl World {
+    /// The default world: [`DEFAULT_IDENTITIES`], each an IAM user `admin` with
+    /// `AdministratorAccess`.
+    pub fn default_world() -> Self {
+        World {
+            accounts: DEFAULT_IDENTITIES
+                .iter()
+                .map(|d| AccountSpec {
+                    id: d.account.into(),
+                    partition: d.partition.into(),
+                    opted_in_regions: Vec::new(),
+                    root_access_keys: Vec::new(),
+                    users: vec![UserSpec {
+                        name: d.user.into(),
+                        path: "/".into(),
+                        managed_policies: vec!["AdministratorAccess".into()],
+                        inline_policies: BTreeMap::new(),
+                        access_keys: vec![AccessKeySpec {
+                            id: d.access_key_id.into(),
+                            secret: d.secret_access_key.into(),
+                            status: KeyStatus::Active,
+                        }],
+                    }],
+                    roles: Vec::new(),
+                    policies: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Parses a world from YAML text.
+    ///
+    /// Fails when the YAML is malformed or does not fit the schema; consistency (unique
+    /// keys, valid policies) is checked when a server starts with it.
+    pub fn from_yaml(text: &str) -> Result<Self, WorldError> {
+        serde_saphyr::from_str(text).map_err(|e| WorldError::Yaml(e.to_string()))
+    }
+
+    /// Reads and parses a world file. Fails when it cannot be read or parsed.
+    pub fn load(path: &Path) -> Result<Self, WorldError> {
+        let text = std::fs::read_to_string(path).map_err(|source| WorldError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_yaml(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_worlds_parse_with_defaults() {
+        let world = World::from_yaml(
+            "accounts:\n  - id: \"444444444444\"\n    users:\n      - name: ci\n        access_keys:\n          - {id: AKIAEXAMPLECI0000001, secret: s3cr3t}\n",
+        );
+        let world = world.unwrap_or_else(|e| panic!("{e}"));
+        let account = &world.accounts[0];
+        assert_eq!(account.partition, "aws");
+        assert_eq!(account.users[0].path, "/");
+        assert_eq!(account.users[0].access_keys[0].status, KeyStatus::Active);
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_a_location() {
+        let err = World::from_yaml("accounts:\n  - id: \"1\"\n    userz: []\n").err();
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("userz"), "{msg}");
+        assert!(msg.contains('3'), "line number expected: {msg}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let world = World::default_world();
+        let text = format!("{world:?}");
+        assert!(!text.contains(DEFAULT_IDENTITIES[0].secret_access_key));
+    }
+}

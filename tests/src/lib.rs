@@ -1,0 +1,1 @@
+//! End-to-end test crate: all tests live in the single `e2e` target.
