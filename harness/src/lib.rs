@@ -1,1 +1,51 @@
+//! # trustbench harness
+//!
+//! Drives real AWS credential-resolution code (`aws-config` and the `aws-sdk-*` clients)
+//! against the [`mock_server`]. `sdk` builds every SDK configuration; `smoke` holds the
+//! checks `trustbench run` plays; `serve` runs the server as a process.
 
+pub mod cli;
+pub mod sdk;
+pub mod serve;
+pub mod smoke;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+use mock_server::{MockServer, StartError, WorldError};
+
+/// Why a command could not run at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// The world file is unreadable or invalid.
+    #[error(transparent)]
+    World(#[from] WorldError),
+    /// The server could not start.
+    #[error("cannot start the mock server")]
+    Start(#[from] StartError),
+    /// Writing to stdout failed.
+    #[error("cannot write output")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs a parsed command line. `Ok` carries the exit code: 0 when everything passed, 1 when
+/// some check failed. Fails (exit 2) when nothing could run.
+pub async fn run(cli: Cli) -> Result<ExitCode, HarnessError> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Run => {
+            let server = MockServer::builder().start().await?;
+            let results = smoke::run_checks(&server).await;
+            let failed = results.iter().filter(|r| r.outcome.is_err()).count();
+            for r in &results {
+                println!("{r}");
+            }
+            println!("{} passed, {failed} failed", results.len() - failed);
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}

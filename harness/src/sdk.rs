@@ -1,0 +1,61 @@
+//! The only place that builds `aws-config` / SDK configuration.
+//!
+//! Configuration is built programmatically (`SdkConfig::builder`), never from the process
+//! environment or `~/.aws`, so runs are reproducible and tests run in parallel. The HTTP
+//! client is plain HTTP only: nothing built here can reach real AWS over TLS by accident.
+
+use std::time::SystemTime;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_async::rt::sleep::TokioSleep;
+use aws_smithy_async::time::TimeSource;
+use mock_server::{Clock, DefaultIdentity, MockServer};
+
+/// Static long-term credentials (an access key pair).
+pub fn access_key(access_key_id: &str, secret_access_key: &str) -> Credentials {
+    Credentials::new(access_key_id, secret_access_key, None, None, "trustbench")
+}
+
+/// An `SdkConfig` that sends every service to `endpoint`, signing with `credentials` for
+/// `region`, on the server's clock.
+pub fn sdk_config(
+    endpoint: &str,
+    credentials: Credentials,
+    region: &str,
+    clock: &Clock,
+) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .endpoint_url(endpoint)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .sleep_impl(TokioSleep::new())
+        .time_source(ServerTime(clock.clone()))
+        .retry_config(RetryConfig::standard())
+        .build()
+}
+
+/// An `SdkConfig` for a default identity of `server`'s world in `region`.
+pub fn config_for(server: &MockServer, identity: &DefaultIdentity, region: &str) -> SdkConfig {
+    sdk_config(
+        &server.endpoint(),
+        access_key(identity.access_key_id, identity.secret_access_key),
+        region,
+        server.clock(),
+    )
+}
+
+/// The SDK's time source bound to the server clock: signing times, credential caching and
+/// refresh follow virtual time too.
+#[derive(Debug, Clone)]
+pub struct ServerTime(pub Clock);
+
+impl TimeSource for ServerTime {
+    fn now(&self) -> SystemTime {
+        self.0.now()
+    }
+}

@@ -1,0 +1,72 @@
+//! `trustbench serve`: the mock server as a process.
+
+use std::io::Write;
+
+use mock_server::{DEFAULT_IDENTITIES, MockServer, World};
+
+use crate::HarnessError;
+use crate::cli::ServeArgs;
+
+/// Starts the server, prints its endpoint and credentials, and serves until Ctrl-C or
+/// SIGTERM. Fails when the world file is invalid or the address cannot be bound.
+pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
+    let (world, custom) = match &args.world {
+        Some(path) => (World::load(path)?, true),
+        None => (World::default_world(), false),
+    };
+    let server = MockServer::builder()
+        .world(world)
+        .listen(args.listen)
+        .allow_non_loopback(args.allow_non_loopback)
+        .start()
+        .await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "trustbench: serving STS, IAM and EC2 (Ctrl-C to stop)")?;
+    writeln!(out, "endpoint: {}", server.endpoint())?;
+    if custom {
+        writeln!(
+            out,
+            "world: {}",
+            args.world
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )?;
+    } else {
+        // These are AWS's published documentation example keys, valid nowhere but here.
+        writeln!(out, "default identities (AWS documentation example keys):")?;
+        for id in &DEFAULT_IDENTITIES {
+            writeln!(
+                out,
+                "  {:<11} {}  {:<5}  AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+                id.partition, id.account, id.user, id.access_key_id, id.secret_access_key
+            )?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    shutdown_signal().await;
+    drop(server);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
