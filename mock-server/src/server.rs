@@ -18,6 +18,9 @@ use crate::pipeline;
 use crate::wire::RequestIds;
 use crate::world::{World, WorldError};
 
+/// The largest request head (request line and headers) accepted.
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
 /// Shared by every connection of one server.
 #[derive(Debug)]
 pub(crate) struct State {
@@ -214,7 +217,9 @@ async fn accept_loop(
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(idle)
-                .max_buf_size(64 * 1024)
+                // Request heads over 32 KiB get hyper's 431; the buffer must hold one to tell.
+                .max_header_size(MAX_HEADER_BYTES)
+                .max_buf_size(4 * MAX_HEADER_BYTES)
                 // The Date header comes from the server clock (see `wire::http_date`).
                 .auto_date_header(false)
                 .serve_connection(TokioIo::new(stream), service);

@@ -1,1 +1,10 @@
+//! End-to-end tests: real AWS SDK clients (and raw HTTP where the bytes matter) against
+//! `MockServer`s over loopback. One test binary, one module per area, because every extra
+//! binary relinks the SDKs.
 
+mod auth;
+mod bad_input;
+mod identity;
+mod regions;
+mod server;
+mod support;

@@ -1,0 +1,386 @@
+//! SigV4 authentication failures, each asserted through the real SDK's parsed error code.
+
+use std::time::Duration;
+
+use harness::sdk::{access_key, sdk_config};
+use mock_server::MockServer;
+
+use crate::support::*;
+
+async fn sts_code(config: &aws_config::SdkConfig) -> (Option<String>, String) {
+    match aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+    {
+        Ok(out) => panic!("accepted as {:?}", out.arn()),
+        Err(e) => (code(&e), message(&e)),
+    }
+}
+
+async fn ec2_code(config: &aws_config::SdkConfig) -> (Option<String>, String) {
+    match aws_sdk_ec2::Client::new(config)
+        .describe_regions()
+        .send()
+        .await
+    {
+        Ok(_) => panic!("accepted"),
+        Err(e) => (code(&e), message(&e)),
+    }
+}
+
+const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+const EC2_AUTH: &str = "AWS was not able to validate the provided access credentials";
+
+#[tokio::test]
+async fn unknown_access_key_is_invalid_client_token_id_on_sts_and_auth_failure_on_ec2() {
+    let server = MockServer::start().await;
+    let config = config_with_key(&server, "AKIAUNKNOWNKEY000000", "whatever", "us-east-1");
+    assert_eq!(
+        sts_code(&config).await,
+        (Some("InvalidClientTokenId".into()), INVALID_TOKEN.into())
+    );
+    assert_eq!(
+        ec2_code(&config).await,
+        (Some("AuthFailure".into()), EC2_AUTH.into())
+    );
+}
+
+#[tokio::test]
+async fn wrong_secret_is_signature_does_not_match() {
+    let server = MockServer::start().await;
+    let config = config_with_key(&server, STD.access_key_id, "wrong-secret", "us-east-1");
+    let (code, message) = sts_code(&config).await;
+    assert_eq!(code.as_deref(), Some("SignatureDoesNotMatch"));
+    assert!(
+        message.starts_with("The request signature we calculated does not match"),
+        "{message}"
+    );
+    assert_eq!(
+        ec2_code(&config).await,
+        (Some("AuthFailure".into()), EC2_AUTH.into())
+    );
+}
+
+#[tokio::test]
+async fn inactive_key_is_refused_as_invalid() {
+    let server = server_with(WORLD_444).await;
+    let config = config_with_key(
+        &server,
+        "AKIAINACTIVE44444444",
+        "inactive-secret",
+        "us-east-1",
+    );
+    assert_eq!(
+        sts_code(&config).await.0.as_deref(),
+        Some("InvalidClientTokenId")
+    );
+    assert_eq!(ec2_code(&config).await.0.as_deref(), Some("AuthFailure"));
+}
+
+#[tokio::test]
+async fn keys_do_not_cross_partitions() {
+    let server = MockServer::start().await;
+    // The connector docs: GovCloud credentials cannot reach standard regions, nor the reverse.
+    for (who, region) in [
+        (GOV, "us-east-1"),
+        (STD, "us-gov-west-1"),
+        (STD, "cn-north-1"),
+    ] {
+        let config = config_with_key(&server, who.access_key_id, who.secret_access_key, region);
+        assert_eq!(
+            sts_code(&config).await.0.as_deref(),
+            Some("InvalidClientTokenId"),
+            "{region}"
+        );
+        assert_eq!(
+            ec2_code(&config).await.0.as_deref(),
+            Some("AuthFailure"),
+            "{region}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_opt_in_region_the_account_has_not_enabled_does_not_know_its_keys() {
+    let server = server_with(WORLD_444).await;
+    let key = ("AKIACONNECTOR4444444", "connector-secret");
+    let disabled = config_with_key(&server, key.0, key.1, "me-south-1");
+    assert_eq!(
+        sts_code(&disabled).await.0.as_deref(),
+        Some("InvalidClientTokenId")
+    );
+    let enabled = config_with_key(&server, key.0, key.1, "af-south-1");
+    let out = aws_sdk_sts::Client::new(&enabled)
+        .get_caller_identity()
+        .send()
+        .await;
+    assert!(out.is_ok(), "{out:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_region_in_the_scope_is_refused() {
+    let server = MockServer::start().await;
+    let config = config_with_key(
+        &server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-fake-1",
+    );
+    let (code, message) = sts_code(&config).await;
+    assert_eq!(code.as_deref(), Some("SignatureDoesNotMatch"));
+    assert_eq!(
+        message,
+        "Credential should be scoped to a valid region, not 'us-fake-1'. "
+    );
+}
+
+#[tokio::test]
+async fn missing_authentication_is_refused_in_each_services_words() {
+    let server = MockServer::start().await;
+    let base = config_for_std(&server);
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&base)
+            .interceptor(ReplaceAuthorization(None))
+            .build(),
+    );
+    let err = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("MissingAuthenticationToken"));
+    assert_eq!(message(&err), "Request is missing Authentication Token");
+
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&base)
+            .interceptor(ReplaceAuthorization(None))
+            .build(),
+    );
+    let err = ec2
+        .describe_regions()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("MissingParameter"));
+    assert_eq!(
+        message(&err),
+        "The request must contain the parameter AWSAccessKeyId"
+    );
+}
+
+fn config_for_std(server: &MockServer) -> aws_config::SdkConfig {
+    config_with_key(
+        server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    )
+}
+
+#[tokio::test]
+async fn a_malformed_authorization_header_is_incomplete_signature() {
+    let server = MockServer::start().await;
+    let header =
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/sts/aws4_request";
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&config_for_std(&server))
+            .interceptor(ReplaceAuthorization(Some(header)))
+            .build(),
+    );
+    let err = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("IncompleteSignature"));
+    assert_eq!(
+        message(&err),
+        format!(
+            "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization={header}"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_request_time_outside_fifteen_minutes_is_refused() {
+    let server = MockServer::start().await;
+    for (ahead, prefix) in [
+        (false, "Signature expired: "),
+        (true, "Signature not yet current: "),
+    ] {
+        let sdk_clock = skewed_clock(&server, Duration::from_secs(20 * 60), ahead);
+        let config = sdk_config(
+            &server.endpoint(),
+            access_key(STD.access_key_id, STD.secret_access_key),
+            "us-east-1",
+            &sdk_clock,
+        )
+        .to_builder()
+        .disable_clock_skew_correction(true)
+        .build();
+        let (code, message) = sts_code(&config).await;
+        assert_eq!(code.as_deref(), Some("SignatureDoesNotMatch"));
+        assert!(message.starts_with(prefix), "{message}");
+        assert!(
+            message.ends_with(if ahead { " + 15 min.)" } else { " - 15 min.)" }),
+            "{message}"
+        );
+        assert_eq!(
+            ec2_code(&config).await,
+            (Some("RequestExpired".into()), "Request has expired.".into())
+        );
+    }
+}
+
+#[tokio::test]
+async fn fourteen_minutes_of_skew_is_still_accepted() {
+    let server = MockServer::start().await;
+    let sdk_clock = skewed_clock(&server, Duration::from_secs(14 * 60), false);
+    let config = sdk_config(
+        &server.endpoint(),
+        access_key(STD.access_key_id, STD.secret_access_key),
+        "us-east-1",
+        &sdk_clock,
+    )
+    .to_builder()
+    .disable_clock_skew_correction(true)
+    .build();
+    let out = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await;
+    assert!(out.is_ok(), "{out:?}");
+}
+
+#[tokio::test]
+async fn the_virtual_clock_decides_the_signature_window() {
+    let start = std::time::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+    let server = MockServer::builder()
+        .clock(mock_server::Clock::virtual_at(start))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The SDK signs on its own frozen clock; moving only the server's makes the signature stale.
+    let sdk_clock = mock_server::Clock::virtual_at(start);
+    let config = sdk_config(
+        &server.endpoint(),
+        access_key(STD.access_key_id, STD.secret_access_key),
+        "us-east-1",
+        &sdk_clock,
+    )
+    .to_builder()
+    .disable_clock_skew_correction(true)
+    .build();
+    assert!(
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .is_ok()
+    );
+    server.clock().advance(Duration::from_secs(16 * 60));
+    assert_eq!(
+        sts_code(&config).await.0.as_deref(),
+        Some("SignatureDoesNotMatch")
+    );
+}
+
+#[tokio::test]
+async fn a_session_token_with_a_long_term_key_is_invalid() {
+    let server = MockServer::start().await;
+    let creds = aws_credential_types::Credentials::new(
+        STD.access_key_id,
+        STD.secret_access_key,
+        Some("FwoGZXIvYXdzEXAMPLE".into()),
+        None,
+        "t",
+    );
+    let config = sdk_config(&server.endpoint(), creds, "us-east-1", server.clock());
+    assert_eq!(
+        sts_code(&config).await.0.as_deref(),
+        Some("InvalidClientTokenId")
+    );
+}
+
+#[tokio::test]
+async fn presigned_query_authentication_is_verified() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    let query = "Action=GetCallerIdentity&Version=2011-06-15";
+    let ok = raw(
+        &server,
+        &presigned_get(
+            &server,
+            STD,
+            "sts",
+            "us-east-1",
+            query,
+            now,
+            Duration::from_secs(300),
+        ),
+    )
+    .await;
+    let ok = ok.unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.xml("Arn"), Some(STD.arn().as_str()));
+
+    // Signed 10 minutes ago for 5 minutes: expired.
+    let old = now - Duration::from_secs(600);
+    let expired = raw(
+        &server,
+        &presigned_get(
+            &server,
+            STD,
+            "sts",
+            "us-east-1",
+            query,
+            old,
+            Duration::from_secs(300),
+        ),
+    )
+    .await;
+    let expired = expired.unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(expired.status, 403);
+    assert_eq!(expired.xml("Code"), Some("SignatureDoesNotMatch"));
+    assert!(
+        expired
+            .xml("Message")
+            .is_some_and(|m| m.starts_with("Signature expired")),
+        "{}",
+        expired.body
+    );
+}
+
+#[tokio::test]
+async fn iam_accepts_a_signature_for_any_region_of_the_partition() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    // An InvalidAction (not an authentication error) for an unknown action proves the
+    // signature for eu-west-1 was accepted, while a GovCloud region is refused.
+    let form = "Action=NoSuchAction&Version=2010-05-08";
+    let accepted = raw(
+        &server,
+        &signed_post(&server, STD, "iam", "eu-west-1", form, now),
+    )
+    .await;
+    let accepted = accepted.unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(
+        accepted.xml("Code"),
+        Some("InvalidAction"),
+        "{}",
+        accepted.body
+    );
+    let refused = raw(
+        &server,
+        &signed_post(&server, STD, "iam", "us-gov-west-1", form, now),
+    )
+    .await;
+    assert_eq!(
+        refused.unwrap_or_else(|| panic!("no answer")).xml("Code"),
+        Some("InvalidClientTokenId")
+    );
+}

@@ -1,0 +1,248 @@
+//! Bad input gets a clear AWS-style 4xx, never a 500, a panic or a hang, and the server
+//! keeps serving afterwards.
+
+use std::time::Duration;
+
+use mock_server::MockServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::*;
+
+async fn still_serving(server: &MockServer) {
+    let out = sts(server, STD, "us-east-1")
+        .get_caller_identity()
+        .send()
+        .await;
+    assert!(out.is_ok(), "server stopped serving: {out:?}");
+}
+
+async fn answer(server: &MockServer, request: &[u8]) -> Raw {
+    raw(server, request)
+        .await
+        .unwrap_or_else(|| panic!("no answer"))
+}
+
+#[tokio::test]
+async fn unknown_action_is_invalid_action_in_the_aws_fault_namespace() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    let r = answer(
+        &server,
+        &signed_post(
+            &server,
+            STD,
+            "sts",
+            "us-east-1",
+            "Action=NoSuchAction&Version=2011-06-15",
+            now,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.xml("Code"), Some("InvalidAction"));
+    assert_eq!(
+        r.xml("Message"),
+        Some("Could not find operation NoSuchAction for version 2011-06-15")
+    );
+    assert!(
+        r.body.contains(
+            r#"<ErrorResponse xmlns="http://webservices.amazon.com/AWSFault/2005-15-09">"#
+        ),
+        "{}",
+        r.body
+    );
+
+    let r = answer(
+        &server,
+        &signed_post(
+            &server,
+            STD,
+            "ec2",
+            "us-east-1",
+            "Action=DescribeNothing&Version=2016-11-15",
+            now,
+        ),
+    )
+    .await;
+    assert_eq!((r.status, r.xml("Code")), (400, Some("InvalidAction")));
+    assert_eq!(
+        r.xml("Message"),
+        Some("The action DescribeNothing is not valid for this web service.")
+    );
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn missing_or_wrong_version_is_invalid_action() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    let r = answer(
+        &server,
+        &signed_post(
+            &server,
+            STD,
+            "sts",
+            "us-east-1",
+            "Action=GetCallerIdentity",
+            now,
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.xml("Message"),
+        Some("Could not find operation GetCallerIdentity for version NO_VERSION_SPECIFIED")
+    );
+    let r = answer(
+        &server,
+        &signed_post(
+            &server,
+            STD,
+            "sts",
+            "us-east-1",
+            "Action=GetCallerIdentity&Version=2000-01-01",
+            now,
+        ),
+    )
+    .await;
+    assert_eq!((r.status, r.xml("Code")), (400, Some("InvalidAction")));
+    assert_eq!(
+        r.xml("Message"),
+        Some("Could not find operation GetCallerIdentity for version 2000-01-01")
+    );
+}
+
+#[tokio::test]
+async fn missing_action_is_a_400_not_a_redirect() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    let r = answer(
+        &server,
+        &signed_post(&server, STD, "sts", "us-east-1", "Version=2011-06-15", now),
+    )
+    .await;
+    assert_eq!((r.status, r.xml("Code")), (400, Some("MissingAction")));
+    assert!(r.header("location").is_none());
+}
+
+#[tokio::test]
+async fn malformed_encoding_invalid_utf8_and_duplicates_are_4xx() {
+    let server = MockServer::start().await;
+    let cases: [(&[u8], &str, &str); 4] = [
+        (
+            b"Action=GetCallerIdentity&Version=2011-06-15&X=%zz",
+            "MalformedQueryString",
+            "Illegal hex character in escape % pattern: %zz",
+        ),
+        (
+            b"Action=GetCallerIdentity&Version=2011-06-15&X=%4",
+            "MalformedQueryString",
+            "Incomplete trailing escape % sequence",
+        ),
+        (
+            b"Action=GetCallerIdentity&Version=2011-06-15&X=%ff%fe",
+            "MalformedQueryString",
+            "The query string or body is not valid UTF-8",
+        ),
+        (
+            b"Action=GetCallerIdentity&Version=2011-06-15&Action=GetCallerIdentity",
+            "InvalidQueryParameter",
+            "",
+        ),
+    ];
+    for (form, expected_code, expected_message) in cases {
+        let r = answer(&server, &post(&server, form, &[])).await;
+        assert_eq!(
+            (r.status, r.xml("Code")),
+            (400, Some(expected_code)),
+            "{}",
+            r.body
+        );
+        if !expected_message.is_empty() {
+            assert_eq!(r.xml("Message"), Some(expected_message));
+        }
+    }
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn a_body_over_one_mebibyte_is_413() {
+    let server = MockServer::start().await;
+    let mut form = b"Action=GetCallerIdentity&Version=2011-06-15&Pad=".to_vec();
+    form.resize(1024 * 1024 + 10, b'a');
+    let r = answer(&server, &post(&server, &form, &[])).await;
+    assert_eq!(
+        (r.status, r.xml("Code")),
+        (413, Some("RequestEntityTooLarge"))
+    );
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn oversized_headers_and_garbage_are_refused_without_harm() {
+    let server = MockServer::start().await;
+    let big = "x".repeat(100 * 1024);
+    let r = answer(
+        &server,
+        &post(&server, b"Action=GetCallerIdentity", &[("x-big", &big)]),
+    )
+    .await;
+    assert_eq!(r.status, 431);
+    let r = answer(
+        &server,
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn unsupported_methods_are_405() {
+    let server = MockServer::start().await;
+    let request = format!(
+        "DELETE /?Action=GetCallerIdentity HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+        server.address()
+    );
+    let r = answer(&server, request.as_bytes()).await;
+    assert_eq!(r.status, 405);
+    assert!(r.xml("Code").is_some(), "{}", r.body);
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let server = MockServer::builder()
+        .idle_timeout(Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut stream = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut buf = [0u8; 64];
+    // The server must close the silent connection by itself; the outer timeout only guards
+    // against a hang.
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "connection still open: {read:?}"
+    );
+
+    // A stalled body is cut off too.
+    let mut stream = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\nAction=",
+        server.address()
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut response = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+    assert!(read.is_ok(), "stalled body not cut off");
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}

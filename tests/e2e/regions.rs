@@ -1,0 +1,201 @@
+//! EC2 DescribeRegions with the real `aws-sdk-ec2` client: partitions, opt-in regions,
+//! filters, authorization.
+
+use aws_sdk_ec2::types::Filter;
+
+use crate::support::*;
+
+fn names(out: &aws_sdk_ec2::operation::describe_regions::DescribeRegionsOutput) -> Vec<String> {
+    out.regions()
+        .iter()
+        .filter_map(|r| r.region_name().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn describe_regions_lists_only_the_enabled_regions_of_the_callers_partition() {
+    let server = mock_server::MockServer::start().await;
+    let out = ec2(&server, STD, "us-east-1")
+        .describe_regions()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let std_names = names(&out);
+    assert_eq!(std_names.len(), 17, "{std_names:?}");
+    assert!(std_names.contains(&"us-east-1".to_owned()));
+    assert!(
+        !std_names
+            .iter()
+            .any(|n| n.starts_with("us-gov-") || n.starts_with("cn-"))
+    );
+    assert!(
+        !std_names.contains(&"af-south-1".to_owned()),
+        "opt-in regions are hidden by default"
+    );
+    let first = &out.regions()[0];
+    assert_eq!(
+        first.endpoint(),
+        Some(format!("ec2.{}.amazonaws.com", std_names[0]).as_str())
+    );
+    assert_eq!(first.opt_in_status(), Some("opt-in-not-required"));
+
+    let out = ec2(&server, GOV, "us-gov-west-1")
+        .describe_regions()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(names(&out), vec!["us-gov-east-1", "us-gov-west-1"]);
+}
+
+#[tokio::test]
+async fn all_regions_shows_opt_in_regions_with_their_status() {
+    let server = server_with(WORLD_444).await;
+    let client = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        "AKIACONNECTOR4444444",
+        "connector-secret",
+        "us-east-1",
+    ));
+    let enabled = client
+        .describe_regions()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        names(&enabled).contains(&"af-south-1".to_owned()),
+        "opted-in regions are listed"
+    );
+    let all = client
+        .describe_regions()
+        .all_regions(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let status = |name: &str| {
+        all.regions()
+            .iter()
+            .find(|r| r.region_name() == Some(name))
+            .and_then(|r| r.opt_in_status().map(str::to_owned))
+    };
+    assert_eq!(status("af-south-1").as_deref(), Some("opted-in"));
+    assert_eq!(status("me-south-1").as_deref(), Some("not-opted-in"));
+    assert_eq!(status("eu-west-1").as_deref(), Some("opt-in-not-required"));
+    assert!(names(&all).len() > names(&enabled).len());
+}
+
+#[tokio::test]
+async fn region_names_and_filters_narrow_the_list() {
+    let server = mock_server::MockServer::start().await;
+    let client = ec2(&server, STD, "eu-west-1");
+    let out = client
+        .describe_regions()
+        .region_names("eu-west-1")
+        .region_names("us-west-2")
+        .send()
+        .await;
+    assert_eq!(
+        names(&out.unwrap_or_else(|e| panic!("{e:?}"))),
+        vec!["eu-west-1", "us-west-2"]
+    );
+
+    let filter = Filter::builder().name("region-name").values("eu-*").build();
+    let out = client
+        .describe_regions()
+        .filters(filter)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        !names(&out).is_empty() && names(&out).iter().all(|n| n.starts_with("eu-")),
+        "{:?}",
+        names(&out)
+    );
+
+    let filter = Filter::builder()
+        .name("opt-in-status")
+        .values("not-opted-in")
+        .build();
+    let out = client
+        .describe_regions()
+        .all_regions(true)
+        .filters(filter)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(names(&out).contains(&"me-south-1".to_owned()));
+    assert!(!names(&out).contains(&"us-east-1".to_owned()));
+
+    let filter = Filter::builder()
+        .name("endpoint")
+        .values("ec2.ap-northeast-1.amazonaws.com")
+        .build();
+    let out = client
+        .describe_regions()
+        .filters(filter)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(names(&out), vec!["ap-northeast-1"]);
+}
+
+#[tokio::test]
+async fn unknown_region_names_and_filters_are_invalid_parameter_values() {
+    let server = mock_server::MockServer::start().await;
+    let client = ec2(&server, STD, "us-east-1");
+    for region in ["us-fake-1", "us-gov-west-1"] {
+        let err = client
+            .describe_regions()
+            .region_names(region)
+            .send()
+            .await
+            .err();
+        let err = err.unwrap_or_else(|| panic!("{region} accepted"));
+        assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+        assert_eq!(message(&err), format!("Invalid region: {region}"));
+    }
+    let filter = Filter::builder().name("region").values("x").build();
+    let err = client
+        .describe_regions()
+        .filters(filter)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    assert_eq!(message(&err), "The filter 'region' is invalid");
+}
+
+#[tokio::test]
+async fn describe_regions_needs_the_permission_the_connector_docs_require() {
+    let server = server_with(WORLD_444).await;
+    let call = |key: &'static str, secret: &'static str| {
+        let client = aws_sdk_ec2::Client::new(&config_with_key(&server, key, secret, "us-east-1"));
+        async move { client.describe_regions().send().await }
+    };
+    // The docs' policy: {"Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*"}.
+    assert!(
+        call("AKIACONNECTOR4444444", "connector-secret")
+            .await
+            .is_ok()
+    );
+
+    let err = call("AKIANOBODY4444444444", "nobody-secret")
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    assert_eq!(
+        message(&err),
+        "You are not authorized to perform this operation. User: arn:aws:iam::444444444444:user/nobody is not authorized to perform: ec2:DescribeRegions because no identity-based policy allows the ec2:DescribeRegions action"
+    );
+    let err = call("AKIADENIED4444444444", "denied-secret")
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    assert!(
+        message(&err).contains("with an explicit deny in an identity-based policy"),
+        "{}",
+        message(&err)
+    );
+}

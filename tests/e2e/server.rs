@@ -1,0 +1,151 @@
+//! The in-process server: wire shapes, request ids, the Date header, isolation, shutdown.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use mock_server::{Clock, MockServer};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn responses_carry_fresh_request_ids_in_body_and_header() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    let form = "Action=GetCallerIdentity&Version=2011-06-15";
+    let a = raw(
+        &server,
+        &signed_post(&server, STD, "sts", "us-east-1", form, now),
+    )
+    .await
+    .unwrap_or_else(|| panic!("no answer"));
+    let b = raw(
+        &server,
+        &signed_post(&server, STD, "sts", "us-east-1", form, now),
+    )
+    .await
+    .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(a.status, 200);
+    assert!(
+        a.body.contains(
+            r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">"#
+        ),
+        "{}",
+        a.body
+    );
+    let id = a
+        .xml("RequestId")
+        .unwrap_or_else(|| panic!("no RequestId: {}", a.body));
+    assert_eq!(a.header("x-amzn-requestid"), Some(id));
+    assert_ne!(Some(id), b.xml("RequestId"));
+    assert_eq!(a.header("content-type"), Some("text/xml"));
+}
+
+#[tokio::test]
+async fn ec2_answers_in_its_own_dialect() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    let ok = raw(
+        &server,
+        &signed_post(
+            &server,
+            STD,
+            "ec2",
+            "us-east-1",
+            "Action=DescribeRegions&Version=2016-11-15&RegionName.1=us-east-1",
+            now,
+        ),
+    )
+    .await;
+    let ok = ok.unwrap_or_else(|| panic!("no answer"));
+    assert!(ok.body.contains(r#"<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>"#), "{}", ok.body);
+    assert!(ok.body.contains("<regionInfo><item><regionName>us-east-1</regionName><regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item></regionInfo>"), "{}", ok.body);
+
+    let err = raw(
+        &server,
+        &signed_post(
+            &server,
+            STD,
+            "ec2",
+            "us-east-1",
+            "Action=DescribeRegions&Version=2016-11-15&RegionName.1=nowhere-1",
+            now,
+        ),
+    )
+    .await;
+    let err = err.unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(err.status, 400);
+    assert!(
+        err.body
+            .contains("<Response><Errors><Error><Code>InvalidParameterValue</Code>"),
+        "{}",
+        err.body
+    );
+    let id = err
+        .xml("RequestID")
+        .unwrap_or_else(|| panic!("no RequestID: {}", err.body));
+    assert_eq!(err.header("x-amzn-requestid"), Some(id));
+}
+
+#[tokio::test]
+async fn the_date_header_follows_the_virtual_clock() {
+    let start = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+    let server = MockServer::builder()
+        .clock(Clock::virtual_at(start))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let request = format!(
+        "GET /?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+        server.address()
+    );
+    let r = raw(&server, request.as_bytes())
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(r.header("date"), Some("Wed, 18 May 2033 03:33:20 GMT"));
+    assert_eq!(r.xml("Code"), Some("MissingAuthenticationToken"));
+}
+
+#[tokio::test]
+async fn servers_are_isolated_and_stop_when_dropped() {
+    let a = MockServer::start().await;
+    let b = MockServer::builder()
+        .clock(Clock::virtual_now())
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(a.address(), b.address());
+    b.clock().advance(Duration::from_secs(3600));
+    let skew = b
+        .clock()
+        .now()
+        .duration_since(a.clock().now())
+        .unwrap_or_default();
+    assert!(
+        skew >= Duration::from_secs(3590),
+        "clocks are shared: {skew:?}"
+    );
+
+    let address = a.address();
+    drop(a);
+    // The listener closes once the accept loop sees the shutdown; connecting must then fail.
+    let mut refused = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(address).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(refused, "the dropped server still accepts connections");
+}
+
+#[tokio::test]
+async fn non_loopback_addresses_need_an_explicit_opt_in() {
+    let result = MockServer::builder()
+        .listen("0.0.0.0:0".parse().unwrap_or_else(|e| panic!("{e}")))
+        .start()
+        .await;
+    assert!(
+        matches!(result, Err(mock_server::StartError::NotLoopback(_))),
+        "{result:?}"
+    );
+}

@@ -1,0 +1,294 @@
+//! Shared helpers: clients for a server, error codes, raw HTTP and SigV4-signed raw requests.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sdk_sts::error::ProvideErrorMetadata;
+use aws_sigv4::http_request::{
+    SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use harness::sdk::{access_key, config_for, sdk_config};
+use mock_server::{Clock, DEFAULT_IDENTITIES, DefaultIdentity, MockServer, World};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub(crate) const STD: &DefaultIdentity = &DEFAULT_IDENTITIES[0];
+pub(crate) const GOV: &DefaultIdentity = &DEFAULT_IDENTITIES[2];
+
+pub(crate) fn sts(server: &MockServer, who: &DefaultIdentity, region: &str) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::new(&config_for(server, who, region))
+}
+
+pub(crate) fn ec2(server: &MockServer, who: &DefaultIdentity, region: &str) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&config_for(server, who, region))
+}
+
+/// An SdkConfig with explicit key material.
+pub(crate) fn config_with_key(
+    server: &MockServer,
+    key: &str,
+    secret: &str,
+    region: &str,
+) -> aws_config::SdkConfig {
+    sdk_config(
+        &server.endpoint(),
+        access_key(key, secret),
+        region,
+        server.clock(),
+    )
+}
+
+/// The AWS error code of an SDK error.
+pub(crate) fn code<E: ProvideErrorMetadata>(err: &E) -> Option<String> {
+    err.code().map(str::to_owned)
+}
+
+/// The AWS error message of an SDK error.
+pub(crate) fn message<E: ProvideErrorMetadata>(err: &E) -> String {
+    err.message().unwrap_or_default().to_owned()
+}
+
+/// A server with the given world (YAML).
+pub(crate) async fn server_with(yaml: &str) -> MockServer {
+    let world = World::from_yaml(yaml).unwrap_or_else(|e| panic!("test world: {e}"));
+    MockServer::builder()
+        .world(world)
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("test server: {e}"))
+}
+
+/// Rewrites (or removes, with `None`) the Authorization header after signing.
+#[derive(Debug)]
+pub(crate) struct ReplaceAuthorization(pub(crate) Option<&'static str>);
+
+impl Intercept for ReplaceAuthorization {
+    fn name(&self) -> &'static str {
+        "ReplaceAuthorization"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let headers = ctx.request_mut().headers_mut();
+        headers.remove("authorization");
+        if let Some(value) = self.0 {
+            headers.insert("authorization", value);
+        }
+        Ok(())
+    }
+}
+
+/// A raw HTTP response.
+#[derive(Debug)]
+pub(crate) struct Raw {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl Raw {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The text of the first `<tag>…</tag>` in the body.
+    pub(crate) fn xml(&self, tag: &str) -> Option<&str> {
+        let open = format!("<{tag}>");
+        let start = self.body.find(&open)? + open.len();
+        let end = self.body[start..].find(&format!("</{tag}>"))? + start;
+        Some(&self.body[start..end])
+    }
+}
+
+/// Sends raw bytes and reads the response until the server closes (requests should say
+/// `Connection: close`). Returns `None` when the server closed without answering.
+pub(crate) async fn raw(server: &MockServer, request: &[u8]) -> Option<Raw> {
+    let mut stream = TcpStream::connect(server.address())
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    stream
+        .write_all(request)
+        .await
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "server did not answer or close within 10 s");
+    parse_response(&buf)
+}
+
+fn parse_response(buf: &[u8]) -> Option<Raw> {
+    let text = String::from_utf8_lossy(buf);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.lines();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Some(Raw {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
+}
+
+/// A POST of `form` to `/`, as bytes, with extra headers.
+pub(crate) fn post(server: &MockServer, form: &[u8], headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n",
+        server.address(),
+        form.len()
+    )
+    .into_bytes();
+    for (k, v) in headers {
+        out.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(form);
+    out
+}
+
+/// Signs a POST of `form` with `aws-sigv4` for `service`/`region` at `time`, as the SDKs do.
+pub(crate) fn signed_post(
+    server: &MockServer,
+    who: &DefaultIdentity,
+    service: &str,
+    region: &str,
+    form: &str,
+    time: SystemTime,
+) -> Vec<u8> {
+    let uri = format!("{}/", server.endpoint());
+    let host = server.address().to_string();
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ];
+    let identity =
+        Credentials::new(who.access_key_id, who.secret_access_key, None, None, "t").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into();
+    let signable = SignableRequest::new(
+        "POST",
+        uri,
+        headers.iter().copied(),
+        SignableBody::Bytes(form.as_bytes()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (instructions, _) = sign(signable, &params)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_parts();
+    let extra: Vec<(String, String)> = instructions
+        .headers()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let extra: Vec<(&str, &str)> = extra
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    post(server, form.as_bytes(), &extra)
+}
+
+/// A presigned GET URL path+query for `form` parameters, signed by `aws-sigv4`.
+pub(crate) fn presigned_get(
+    server: &MockServer,
+    who: &DefaultIdentity,
+    service: &str,
+    region: &str,
+    query: &str,
+    time: SystemTime,
+    expires: Duration,
+) -> Vec<u8> {
+    let uri = format!("{}/?{query}", server.endpoint());
+    let host = server.address().to_string();
+    let identity =
+        Credentials::new(who.access_key_id, who.secret_access_key, None, None, "t").into();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(expires);
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(time)
+        .settings(settings)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into();
+    let signable = SignableRequest::new(
+        "GET",
+        uri.clone(),
+        [("host", host.as_str())].into_iter(),
+        SignableBody::Bytes(b""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (instructions, _) = sign(signable, &params)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_parts();
+    let mut request = http::Request::builder()
+        .uri(&uri)
+        .body(())
+        .unwrap_or_else(|e| panic!("{e}"));
+    instructions.apply_to_request_http1x(&mut request);
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").into_bytes()
+}
+
+/// A clock for an SDK client that runs `offset` away from the server's.
+pub(crate) fn skewed_clock(server: &MockServer, offset: Duration, ahead: bool) -> Clock {
+    let now = server.clock().now();
+    Clock::virtual_at(if ahead { now + offset } else { now - offset })
+}
+
+/// A world where account 444444444444 has users with the given policies (YAML snippets).
+pub(crate) const WORLD_444: &str = r#"
+accounts:
+  - id: "444444444444"
+    root_access_keys:
+      - {id: AKIAROOT444444444444, secret: root-secret}
+    opted_in_regions: [af-south-1]
+    policies:
+      - name: HarnessDescribeRegions
+        document:
+          Version: "2012-10-17"
+          Statement:
+            - {Sid: VisualEditor0, Effect: Allow, Action: "ec2:DescribeRegions", Resource: "*"}
+    users:
+      - name: nobody
+        access_keys:
+          - {id: AKIANOBODY4444444444, secret: nobody-secret}
+          - {id: AKIAINACTIVE44444444, secret: inactive-secret, status: Inactive}
+      - name: connector
+        managed_policies: [HarnessDescribeRegions]
+        access_keys:
+          - {id: AKIACONNECTOR4444444, secret: connector-secret}
+      - name: denied
+        managed_policies: [AdministratorAccess]
+        inline_policies:
+          deny-ec2: '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:*","Resource":"*"}]}'
+        access_keys:
+          - {id: AKIADENIED4444444444, secret: denied-secret}
+"#;
