@@ -178,8 +178,13 @@ pub enum WorldError {
         source: std::io::Error,
     },
     /// The YAML is malformed or does not fit the schema (the message has line and column).
-    #[error("invalid world file: {0}")]
-    Yaml(String),
+    #[error("invalid world{}: {message}", file.as_ref().map(|f| format!(" file `{f}`")).unwrap_or_default())]
+    Yaml {
+        /// The file, when the world came from one.
+        file: Option<String>,
+        /// The parser's message, with line and column.
+        message: String,
+    },
     /// The world is well-formed but inconsistent.
     #[error("world: {context}: {message}")]
     Invalid {
@@ -285,7 +290,10 @@ impl World {
     /// Fails when the YAML is malformed or does not fit the schema; consistency (unique
     /// keys, valid policies) is checked when a server starts with it.
     pub fn from_yaml(text: &str) -> Result<Self, WorldError> {
-        serde_saphyr::from_str(text).map_err(|e| WorldError::Yaml(e.to_string()))
+        serde_saphyr::from_str(text).map_err(|e| WorldError::Yaml {
+            file: None,
+            message: e.to_string(),
+        })
     }
 
     /// Reads and parses a world file. Fails when it cannot be read or parsed.
@@ -294,7 +302,13 @@ impl World {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_yaml(&text)
+        Self::from_yaml(&text).map_err(|e| match e {
+            WorldError::Yaml { message, .. } => WorldError::Yaml {
+                file: Some(path.display().to_string()),
+                message,
+            },
+            other => other,
+        })
     }
 }
 

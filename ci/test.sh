@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, every Rust test (unit, property, end-to-end with
+# the real AWS SDKs), then boto3 and the aws CLI against `trustbench serve`.
+# Needs only the Rust toolchain and python3; Python packages go into ./.venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+# One invocation builds everything once, including target/debug/trustbench for the
+# Python tests below.
+cargo test --workspace --locked
+
+step "Python clients (boto3, aws CLI) in .venv"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r ci/requirements.txt
+TRUSTBENCH_BIN="$PWD/target/debug/trustbench" .venv/bin/python -m pytest -q tests/python

@@ -1,0 +1,133 @@
+//! The `trustbench` binary as a user runs it: exit codes, output, `serve` as a process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use mock_server::DEFAULT_IDENTITIES;
+
+fn trustbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trustbench"))
+}
+
+#[test]
+fn run_plays_the_checks_and_exits_zero() {
+    let out = trustbench()
+        .arg("run")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.lines().any(|l| l == "9 passed, 0 failed"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+}
+
+#[tokio::test]
+async fn serve_prints_its_endpoint_and_answers_real_sdk_clients() {
+    let mut child = trustbench()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let mut endpoint = None;
+    let mut printed = String::new();
+    for line in lines.by_ref().take(10) {
+        let line = line.unwrap_or_default();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(e) = line.strip_prefix("endpoint: ") {
+            endpoint = Some(e.to_owned());
+        }
+        if line.contains(DEFAULT_IDENTITIES[2].access_key_id) {
+            break;
+        }
+    }
+    let endpoint = endpoint.unwrap_or_else(|| panic!("no endpoint line in:\n{printed}"));
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+    for id in &DEFAULT_IDENTITIES {
+        assert!(printed.contains(id.access_key_id), "{printed}");
+    }
+
+    let who = &DEFAULT_IDENTITIES[0];
+    let config = harness::sdk::sdk_config(
+        &endpoint,
+        harness::sdk::access_key(who.access_key_id, who.secret_access_key),
+        "us-east-1",
+        &mock_server::Clock::real(),
+    );
+    let out = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await;
+    let arn = out
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .arn()
+        .map(str::to_owned);
+    assert_eq!(arn, Some(who.arn()));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        status.success(),
+        "serve did not stop cleanly on SIGTERM: {status:?}"
+    );
+}
+
+#[test]
+fn serve_refuses_a_non_loopback_address_without_the_flag() {
+    let out = trustbench()
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("non-loopback") && stderr.contains("--allow-non-loopback"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_broken_world_file_is_reported_with_its_location() {
+    let dir = std::env::temp_dir().join(format!("trustbench-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join("broken.yaml");
+    std::fs::write(
+        &file,
+        "accounts:\n  - id: \"111111111111\"\n    users:\n      - nam: admin\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = trustbench()
+        .args(["serve", "--listen", "127.0.0.1:0", "--world"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nam") && stderr.contains("line 4"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_mistyped_subcommand_suggests_the_right_one() {
+    let out = trustbench()
+        .arg("serv")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'serve'"));
+}

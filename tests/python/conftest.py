@@ -1,0 +1,86 @@
+"""pytest fixtures: a `trustbench serve` process and a clean AWS environment for clients.
+
+The server binary is `target/debug/trustbench` (built by `cargo test`) unless
+TRUSTBENCH_BIN names another one.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The default world's identities (AWS documentation example keys).
+STD = {
+    "account": "111111111111",
+    "key": "AKIAIOSFODNN7EXAMPLE",
+    "secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "arn": "arn:aws:iam::111111111111:user/admin",
+}
+GOV = {
+    "account": "333333333333",
+    "key": "AKIAGOVCLOUDEXAMPLE1",
+    "secret": "govEXAMPLEsecretKEYgovEXAMPLEsecretKEY01",
+    "arn": "arn:aws-us-gov:iam::333333333333:user/admin",
+}
+
+
+def _binary() -> Path:
+    path = Path(os.environ.get("TRUSTBENCH_BIN", REPO / "target" / "debug" / "trustbench"))
+    if not path.exists():
+        pytest.fail(f"{path} does not exist: build it with `cargo test` (ci/test.sh does)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    """Starts `trustbench serve` on a free loopback port and yields its endpoint URL."""
+    proc = subprocess.Popen(
+        [str(_binary()), "serve", "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = None
+    for line in proc.stdout:
+        if line.startswith("endpoint: "):
+            url = line.split(" ", 1)[1].strip()
+            break
+    if url is None:
+        proc.kill()
+        pytest.fail(f"trustbench serve printed no endpoint: {proc.stderr.read()}")
+    yield url
+    proc.terminate()
+    assert proc.wait(timeout=10) == 0, "serve did not stop cleanly"
+
+
+def clean_env(**extra: str) -> dict:
+    """The process environment without any AWS configuration, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws_env(monkeypatch):
+    """No test may pick up the developer's real AWS configuration."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    for name, value in clean_env().items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+
+
+def aws_cli() -> str:
+    """The `aws` command of the interpreter running the tests (the venv's)."""
+    candidate = Path(sys.executable).parent / "aws"
+    return str(candidate) if candidate.exists() else "aws"
