@@ -23,6 +23,20 @@ pub enum Command {
     Run,
     /// Serve the fake STS, IAM and EC2 endpoints until Ctrl-C.
     Serve(ServeArgs),
+    /// Measure requests/s and latency of signed STS and EC2 calls against a bare hyper
+    /// server in the same run (build with --release for meaningful numbers).
+    Bench(BenchArgs),
+}
+
+/// Options of `trustbench bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Seconds per operation and concurrency.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Concurrent keep-alive connections, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
+    pub concurrency: Vec<usize>,
 }
 
 /// Options of `trustbench serve`.

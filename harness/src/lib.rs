@@ -4,9 +4,11 @@
 //! against the [`mock_server`]. `sdk` builds every SDK configuration; `smoke` holds the
 //! checks `trustbench run` plays; `serve` runs the server as a process.
 
+pub mod bench;
 pub mod cli;
 pub mod sdk;
 pub mod serve;
+pub mod signing;
 pub mod smoke;
 
 use std::process::ExitCode;
@@ -23,9 +25,12 @@ pub enum HarnessError {
     /// The server could not start.
     #[error("cannot start the mock server")]
     Start(#[from] StartError),
-    /// Writing to stdout failed.
-    #[error("cannot write output")]
+    /// Writing output or a benchmark connection failed.
+    #[error("i/o error")]
     Io(#[from] std::io::Error),
+    /// A benchmark request could not be signed.
+    #[error(transparent)]
+    Signing(#[from] signing::SigningError),
 }
 
 /// Runs a parsed command line. `Ok` carries the exit code: 0 when everything passed, 1 when
@@ -33,6 +38,9 @@ pub enum HarnessError {
 pub async fn run(cli: Cli) -> Result<ExitCode, HarnessError> {
     match cli.command {
         Command::Serve(args) => serve::serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::bench(args.seconds, &args.concurrency)
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::Run => {
             let server = MockServer::builder().start().await?;
             let results = smoke::run_checks(&server).await;

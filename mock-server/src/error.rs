@@ -22,6 +22,15 @@ pub enum Fault {
     Receiver,
 }
 
+/// Why authorization refused a call, as AWS words it at the end of the denial message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// No statement allowed it.
+    NoAllow,
+    /// A `Deny` statement matched.
+    ExplicitDeny,
+}
+
 /// An AWS error response: status, code and message, before it is put on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code} ({status}): {message}")]
@@ -132,51 +141,33 @@ impl AwsError {
         Self::new(StatusCode::BAD_REQUEST, "IncompleteSignature", message)
     }
 
-    /// The caller's policies do not allow `action` on `resource`.
+    /// The caller's policies do not allow `action` on `resource`, for `why`.
     pub fn access_denied(
         service: Service,
         principal_arn: &str,
         action: &str,
         resource: &str,
+        why: Denial,
     ) -> Self {
+        let reason = match why {
+            Denial::NoAllow => {
+                format!("because no identity-based policy allows the {action} action")
+            }
+            Denial::ExplicitDeny => "with an explicit deny in an identity-based policy".to_owned(),
+        };
         match service {
             Service::Sts | Service::Iam => Self::new(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",
                 format!(
-                    "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
+                    "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {reason}"
                 ),
             ),
             Service::Ec2 => Self::new(
                 StatusCode::FORBIDDEN,
                 "UnauthorizedOperation",
                 format!(
-                    "You are not authorized to perform this operation. User: {principal_arn} is not authorized to perform: {action} because no identity-based policy allows the {action} action"
-                ),
-            ),
-        }
-    }
-
-    /// An explicit `Deny` statement matched.
-    pub fn explicitly_denied(
-        service: Service,
-        principal_arn: &str,
-        action: &str,
-        resource: &str,
-    ) -> Self {
-        match service {
-            Service::Sts | Service::Iam => Self::new(
-                StatusCode::FORBIDDEN,
-                "AccessDenied",
-                format!(
-                    "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy"
-                ),
-            ),
-            Service::Ec2 => Self::new(
-                StatusCode::FORBIDDEN,
-                "UnauthorizedOperation",
-                format!(
-                    "You are not authorized to perform this operation. User: {principal_arn} is not authorized to perform: {action} with an explicit deny in an identity-based policy"
+                    "You are not authorized to perform this operation. User: {principal_arn} is not authorized to perform: {action} {reason}"
                 ),
             ),
         }

@@ -42,7 +42,7 @@ mod wire;
 mod world;
 
 pub use clock::Clock;
-pub use error::{AwsError, Fault};
+pub use error::{AwsError, Denial, Fault};
 pub use partition::{OptIn, Partition, Region};
 pub use policy::PolicyError;
 pub use server::{MockServer, MockServerBuilder, StartError};

@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use crate::api::{self, ActionSpec, Authorization, Call};
 use crate::auth::keys::{authenticate, sigv4_error};
 use crate::auth::sigv4::{self, Signature, SignedRequest};
-use crate::error::AwsError;
+use crate::error::{AwsError, Denial};
 use crate::iam::store::{Identity, IdentityKind};
 use crate::policy::eval::{Decision, evaluate};
 use crate::server::State;
@@ -59,10 +59,6 @@ type Outcome = Result<(Service, &'static str, Vec<Node>), (Option<Service>, AwsE
 
 /// parse → authenticate → authorize → handle.
 fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime) -> Outcome {
-    let (params, signature) = parse(parts, body).map_err(|e| (None, e))?;
-    let service = route(&params, signature.as_ref()).map_err(|e| (None, e))?;
-    let fail = |e| (Some(service), e);
-    let store = state.store.load();
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -70,6 +66,10 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime) -> Outcom
         headers: &parts.headers,
         body,
     };
+    let (params, signature) = parse(parts, &signed).map_err(|e| (None, e))?;
+    let service = route(&params, signature.as_ref()).map_err(|e| (None, e))?;
+    let fail = |e| (Some(service), e);
+    let store = state.store.load();
     let caller = match &signature {
         Some(sig) => authenticate(&store, &signed, sig, service, now).map_err(fail)?,
         None => {
@@ -91,26 +91,22 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime) -> Outcom
 }
 
 /// Parameters (query string + form body) and the SigV4 signature, if any.
-fn parse(parts: &Parts, body: &[u8]) -> Result<(Params, Option<Signature>), AwsError> {
+fn parse(
+    parts: &Parts,
+    signed: &SignedRequest<'_>,
+) -> Result<(Params, Option<Signature>), AwsError> {
     if parts.method != Method::GET && parts.method != Method::POST {
         return Err(AwsError::unsupported_method(parts.method.as_str()));
     }
-    let form = is_form(parts).then_some(body);
+    let form = is_form(parts).then_some(signed.body);
     let params = Params::parse(parts.uri.query(), form)?;
-    let signed = SignedRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        headers: &parts.headers,
-        body,
-    };
     // Before routing, a malformed signature is reported in the shape of the service its
     // `Version` names (STS's when none).
     let fallback = params
         .get("Version")
         .and_then(Service::from_api_version)
         .unwrap_or(Service::Sts);
-    let signature = sigv4::parse(&signed).map_err(|e| sigv4_error(fallback, e))?;
+    let signature = sigv4::parse(signed).map_err(|e| sigv4_error(fallback, e))?;
     Ok((params, signature))
 }
 
@@ -167,25 +163,22 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         return Ok(());
     }
     let resource = resource_of(call);
-    match evaluate(
+    let why = match evaluate(
         caller.policies.iter().map(|p| &**p),
         spec.iam_action,
         &resource,
     ) {
-        Decision::Allow => Ok(()),
-        Decision::ExplicitDeny => Err(AwsError::explicitly_denied(
-            call.service,
-            &caller.arn,
-            spec.iam_action,
-            &resource,
-        )),
-        Decision::ImplicitDeny => Err(AwsError::access_denied(
-            call.service,
-            &caller.arn,
-            spec.iam_action,
-            &resource,
-        )),
-    }
+        Decision::Allow => return Ok(()),
+        Decision::ExplicitDeny => Denial::ExplicitDeny,
+        Decision::ImplicitDeny => Denial::NoAllow,
+    };
+    Err(AwsError::access_denied(
+        call.service,
+        &caller.arn,
+        spec.iam_action,
+        &resource,
+        why,
+    ))
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY`] bytes and bodies that stall.

@@ -171,6 +171,19 @@ async fn missing_authentication_is_refused_in_each_services_words() {
     );
 }
 
+/// The standard admin's config, signing on `clock` with the SDK's skew correction off.
+fn std_config_on(server: &MockServer, clock: &mock_server::Clock) -> aws_config::SdkConfig {
+    sdk_config(
+        &server.endpoint(),
+        access_key(STD.access_key_id, STD.secret_access_key),
+        "us-east-1",
+        clock,
+    )
+    .to_builder()
+    .disable_clock_skew_correction(true)
+    .build()
+}
+
 fn config_for_std(server: &MockServer) -> aws_config::SdkConfig {
     config_with_key(
         server,
@@ -213,15 +226,7 @@ async fn a_request_time_outside_fifteen_minutes_is_refused() {
         (true, "Signature not yet current: "),
     ] {
         let sdk_clock = skewed_clock(&server, Duration::from_secs(20 * 60), ahead);
-        let config = sdk_config(
-            &server.endpoint(),
-            access_key(STD.access_key_id, STD.secret_access_key),
-            "us-east-1",
-            &sdk_clock,
-        )
-        .to_builder()
-        .disable_clock_skew_correction(true)
-        .build();
+        let config = std_config_on(&server, &sdk_clock);
         let (code, message) = sts_code(&config).await;
         assert_eq!(code.as_deref(), Some("SignatureDoesNotMatch"));
         assert!(message.starts_with(prefix), "{message}");
@@ -240,15 +245,7 @@ async fn a_request_time_outside_fifteen_minutes_is_refused() {
 async fn fourteen_minutes_of_skew_is_still_accepted() {
     let server = MockServer::start().await;
     let sdk_clock = skewed_clock(&server, Duration::from_secs(14 * 60), false);
-    let config = sdk_config(
-        &server.endpoint(),
-        access_key(STD.access_key_id, STD.secret_access_key),
-        "us-east-1",
-        &sdk_clock,
-    )
-    .to_builder()
-    .disable_clock_skew_correction(true)
-    .build();
+    let config = std_config_on(&server, &sdk_clock);
     let out = aws_sdk_sts::Client::new(&config)
         .get_caller_identity()
         .send()
@@ -266,15 +263,7 @@ async fn the_virtual_clock_decides_the_signature_window() {
         .unwrap_or_else(|e| panic!("{e}"));
     // The SDK signs on its own frozen clock; moving only the server's makes the signature stale.
     let sdk_clock = mock_server::Clock::virtual_at(start);
-    let config = sdk_config(
-        &server.endpoint(),
-        access_key(STD.access_key_id, STD.secret_access_key),
-        "us-east-1",
-        &sdk_clock,
-    )
-    .to_builder()
-    .disable_clock_skew_correction(true)
-    .build();
+    let config = std_config_on(&server, &sdk_clock);
     assert!(
         aws_sdk_sts::Client::new(&config)
             .get_caller_identity()

@@ -2,18 +2,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
 use aws_sdk_sts::error::ProvideErrorMetadata;
-use aws_sigv4::http_request::{
-    SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
-};
-use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use harness::sdk::{access_key, config_for, sdk_config};
+use harness::signing::{self, Target};
 use mock_server::{Clock, DEFAULT_IDENTITIES, DefaultIdentity, MockServer, World};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -161,7 +157,23 @@ pub(crate) fn post(server: &MockServer, form: &[u8], headers: &[(&str, &str)]) -
     out
 }
 
-/// Signs a POST of `form` with `aws-sigv4` for `service`/`region` at `time`, as the SDKs do.
+fn target<'a>(
+    server: &MockServer,
+    who: &'a DefaultIdentity,
+    service: &'a str,
+    region: &'a str,
+    time: SystemTime,
+) -> Target<'a> {
+    Target {
+        addr: server.address(),
+        who,
+        service,
+        region,
+        time,
+    }
+}
+
+/// A POST of `form` signed by `aws-sigv4` for `service`/`region` at `time`, as the SDKs do.
 pub(crate) fn signed_post(
     server: &MockServer,
     who: &DefaultIdentity,
@@ -170,45 +182,12 @@ pub(crate) fn signed_post(
     form: &str,
     time: SystemTime,
 ) -> Vec<u8> {
-    let uri = format!("{}/", server.endpoint());
-    let host = server.address().to_string();
-    let headers = [
-        ("host", host.as_str()),
-        ("content-type", "application/x-www-form-urlencoded"),
-    ];
-    let identity =
-        Credentials::new(who.access_key_id, who.secret_access_key, None, None, "t").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
+    let target = target(server, who, service, region, time);
+    signing::signed_post(&target, form, &[("connection", "close")])
         .unwrap_or_else(|e| panic!("{e}"))
-        .into();
-    let signable = SignableRequest::new(
-        "POST",
-        uri,
-        headers.iter().copied(),
-        SignableBody::Bytes(form.as_bytes()),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let (instructions, _) = sign(signable, &params)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_parts();
-    let extra: Vec<(String, String)> = instructions
-        .headers()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let extra: Vec<(&str, &str)> = extra
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    post(server, form.as_bytes(), &extra)
 }
 
-/// A presigned GET URL path+query for `form` parameters, signed by `aws-sigv4`.
+/// A GET of `/?{query}` presigned by `aws-sigv4`, valid for `expires`.
 pub(crate) fn presigned_get(
     server: &MockServer,
     who: &DefaultIdentity,
@@ -218,43 +197,9 @@ pub(crate) fn presigned_get(
     time: SystemTime,
     expires: Duration,
 ) -> Vec<u8> {
-    let uri = format!("{}/?{query}", server.endpoint());
-    let host = server.address().to_string();
-    let identity =
-        Credentials::new(who.access_key_id, who.secret_access_key, None, None, "t").into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(expires);
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(time)
-        .settings(settings)
-        .build()
+    let target = target(server, who, service, region, time);
+    signing::presigned_get(&target, query, expires, &[("connection", "close")])
         .unwrap_or_else(|e| panic!("{e}"))
-        .into();
-    let signable = SignableRequest::new(
-        "GET",
-        uri.clone(),
-        [("host", host.as_str())].into_iter(),
-        SignableBody::Bytes(b""),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let (instructions, _) = sign(signable, &params)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_parts();
-    let mut request = http::Request::builder()
-        .uri(&uri)
-        .body(())
-        .unwrap_or_else(|e| panic!("{e}"));
-    instructions.apply_to_request_http1x(&mut request);
-    let path = request
-        .uri()
-        .path_and_query()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").into_bytes()
 }
 
 /// A clock for an SDK client that runs `offset` away from the server's.

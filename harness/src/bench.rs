@@ -1,0 +1,250 @@
+//! `trustbench bench`: throughput and latency of the mock server against the loopback
+//! ceiling of this machine, a bare hyper server returning a fixed body, in the same run.
+//!
+//! Each operation's request is signed once with `aws-sigv4` (the SDK's signer) and sent
+//! again and again over keep-alive connections, so the server verifies a real signature
+//! and evaluates the caller's policies on every request while the load generator does
+//! almost no work. Both servers run in this process and share the machine with the load
+//! generator, so compare ratios, not absolute numbers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use mock_server::{DEFAULT_IDENTITIES, MockServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::HarnessError;
+use crate::signing::{Target, signed_post};
+
+/// What one measurement found.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// The operation.
+    pub operation: &'static str,
+    /// Concurrent connections.
+    pub concurrency: usize,
+    /// Requests per second.
+    pub rps: f64,
+    /// Median latency.
+    pub p50: Duration,
+    /// 99th percentile latency.
+    pub p99: Duration,
+    /// Requests answered with anything but 200.
+    pub errors: u64,
+}
+
+/// Runs every operation at every concurrency for `seconds` each and prints a Markdown table.
+///
+/// Fails when a server cannot start or a request cannot be signed.
+pub async fn bench(
+    seconds: u64,
+    concurrencies: &[usize],
+) -> Result<Vec<Measurement>, HarnessError> {
+    let server = MockServer::builder().start().await?;
+    let bare = start_bare().await?;
+    let now = server.clock().now();
+    let operations: [(&'static str, SocketAddr, Vec<u8>); 3] = [
+        ("bare hyper (fixed body)", bare, bare_request(bare)),
+        (
+            "sts:GetCallerIdentity",
+            server.address(),
+            signed(
+                server.address(),
+                "sts",
+                "Action=GetCallerIdentity&Version=2011-06-15",
+                now,
+            )?,
+        ),
+        (
+            "ec2:DescribeRegions",
+            server.address(),
+            signed(
+                server.address(),
+                "ec2",
+                "Action=DescribeRegions&Version=2016-11-15",
+                now,
+            )?,
+        ),
+    ];
+    println!("| operation | concurrency | req/s | p50 | p99 | errors |");
+    println!("|---|---|---|---|---|---|");
+    let mut results = Vec::new();
+    for &concurrency in concurrencies {
+        for (operation, addr, request) in &operations {
+            let m = measure(
+                operation,
+                *addr,
+                request,
+                concurrency,
+                Duration::from_secs(seconds),
+            )
+            .await?;
+            println!(
+                "| {} | {} | {:.0} | {:.1} µs | {:.1} µs | {} |",
+                m.operation,
+                m.concurrency,
+                m.rps,
+                m.p50.as_secs_f64() * 1e6,
+                m.p99.as_secs_f64() * 1e6,
+                m.errors
+            );
+            results.push(m);
+        }
+    }
+    Ok(results)
+}
+
+async fn measure(
+    operation: &'static str,
+    addr: SocketAddr,
+    request: &[u8],
+    concurrency: usize,
+    duration: Duration,
+) -> Result<Measurement, HarnessError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let request: Arc<[u8]> = Arc::from(request);
+    let mut workers = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        workers.push(tokio::spawn(worker(
+            stream,
+            Arc::clone(&request),
+            Arc::clone(&stop),
+        )));
+    }
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for w in workers {
+        let (lat, err) = w.await.unwrap_or_default();
+        latencies.extend(lat);
+        errors += err;
+    }
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies.get(i).copied().unwrap_or_default()
+    };
+    Ok(Measurement {
+        operation,
+        concurrency,
+        rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: pct(0.5),
+        p99: pct(0.99),
+        errors,
+    })
+}
+
+/// Sends `request` until told to stop; returns each latency and the count of non-200s.
+async fn worker(
+    mut stream: TcpStream,
+    request: Arc<[u8]>,
+    stop: Arc<AtomicBool>,
+) -> (Vec<Duration>, u64) {
+    let mut latencies = Vec::with_capacity(1 << 16);
+    let mut errors = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    while !stop.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        if stream.write_all(&request).await.is_err() {
+            break;
+        }
+        match read_response(&mut stream, &mut buf).await {
+            Some(200) => latencies.push(t.elapsed()),
+            Some(_) => {
+                latencies.push(t.elapsed());
+                errors += 1;
+            }
+            None => break,
+        }
+    }
+    (latencies, errors)
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length body; returns its status.
+async fn read_response(stream: &mut TcpStream, buf: &mut [u8]) -> Option<u16> {
+    let mut filled = 0;
+    let head_end = loop {
+        let n = stream.read(&mut buf[filled..]).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        filled += n;
+        if let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let total = head_end + 4 + length;
+    while filled < total {
+        let n = stream.read(&mut buf[filled..]).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        filled += n;
+    }
+    Some(status)
+}
+
+fn signed(
+    addr: SocketAddr,
+    service: &str,
+    form: &str,
+    time: std::time::SystemTime,
+) -> Result<Vec<u8>, HarnessError> {
+    let target = Target {
+        addr,
+        who: &DEFAULT_IDENTITIES[0],
+        service,
+        region: "us-east-1",
+        time,
+    };
+    Ok(signed_post(&target, form, &[])?)
+}
+
+fn bare_request(addr: SocketAddr) -> Vec<u8> {
+    format!("GET / HTTP/1.1\r\nhost: {addr}\r\n\r\n").into_bytes()
+}
+
+/// The loopback ceiling: hyper answering a fixed body, nothing else.
+async fn start_bare() -> Result<SocketAddr, HarnessError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                        Bytes::from_static(b"<GetCallerIdentityResponse/>"),
+                    )))
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(addr)
+}
