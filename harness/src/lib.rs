@@ -4,6 +4,8 @@
 //! against the [`mock_server`]. `sdk` builds every SDK configuration; `smoke` holds the
 //! checks `trustbench run` plays; `serve` runs the server as a process.
 
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod cli;
 pub mod sdk;

@@ -24,11 +24,14 @@ pub enum Fault {
 
 /// Why authorization refused a call, as AWS words it at the end of the denial message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denial {
+pub enum Denial<'a> {
     /// No statement allowed it.
     NoAllow,
-    /// A `Deny` statement matched.
-    ExplicitDeny,
+    /// A `Deny` statement matched, in the managed policy with this ARN (`None`: inline).
+    ExplicitDeny {
+        /// The managed policy's ARN; AWS names it, inline policies have none.
+        policy_arn: Option<&'a str>,
+    },
 }
 
 /// An AWS error response: status, code and message, before it is put on the wire.
@@ -147,13 +150,18 @@ impl AwsError {
         principal_arn: &str,
         action: &str,
         resource: &str,
-        why: Denial,
+        why: Denial<'_>,
     ) -> Self {
         let reason = match why {
             Denial::NoAllow => {
                 format!("because no identity-based policy allows the {action} action")
             }
-            Denial::ExplicitDeny => "with an explicit deny in an identity-based policy".to_owned(),
+            Denial::ExplicitDeny { policy_arn: None } => {
+                "with an explicit deny in an identity-based policy".to_owned()
+            }
+            Denial::ExplicitDeny {
+                policy_arn: Some(arn),
+            } => format!("with an explicit deny in an identity-based policy: {arn}"),
         };
         match service {
             Service::Sts | Service::Iam => Self::new(
@@ -241,24 +249,6 @@ impl AwsError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// A required parameter is absent.
-    pub fn missing_parameter(service: Service, name: &str) -> Self {
-        match service {
-            Service::Sts | Service::Iam => Self::new(
-                StatusCode::BAD_REQUEST,
-                "ValidationError",
-                format!(
-                    "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
-                ),
-            ),
-            Service::Ec2 => Self::new(
-                StatusCode::BAD_REQUEST,
-                "MissingParameter",
-                format!("The request must contain the parameter {name}"),
-            ),
-        }
-    }
-
     /// The request cannot be routed to any service: its scope and `Version` name none
     /// served here.
     pub fn unknown_service(name: &str) -> Self {
@@ -268,15 +258,6 @@ impl AwsError {
             format!(
                 "The service `{name}` is not served here: sign for sts, iam or ec2, or send the Version parameter of one of them"
             ),
-        )
-    }
-
-    /// `x-amz-content-sha256` differs from the body's hash.
-    pub fn content_sha256_mismatch() -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "XAmzContentSHA256Mismatch",
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
         )
     }
 }

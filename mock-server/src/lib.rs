@@ -25,6 +25,8 @@
 //! **Pipeline**: each request goes parse → authenticate → authorize → handle → encode
 //! (`pipeline.rs`); the service comes from the SigV4 credential scope, never the Host header.
 
+#![warn(missing_docs)]
+
 mod api;
 mod auth;
 mod clock;
@@ -35,9 +37,11 @@ mod iam;
 mod partition;
 mod pipeline;
 mod policy;
+mod redact;
 mod server;
 mod service;
 mod sts;
+mod wildcard;
 mod wire;
 mod world;
 

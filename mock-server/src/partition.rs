@@ -36,18 +36,25 @@ pub struct Region {
     pub partition: Partition,
     /// Whether accounts must opt in to it.
     pub opt_in: OptIn,
+    /// The EC2 endpoint host, e.g. `ec2.us-east-1.amazonaws.com`.
+    pub ec2_endpoint: &'static str,
 }
 
 macro_rules! regions {
-    ($partition:ident: $($name:literal $opt:ident),* $(,)?) => {
-        &[$(Region { name: $name, partition: Partition::$partition, opt_in: OptIn::$opt }),*]
+    ($partition:ident, $suffix:literal: $($name:literal $opt:ident),* $(,)?) => {
+        &[$(Region {
+            name: $name,
+            partition: Partition::$partition,
+            opt_in: OptIn::$opt,
+            ec2_endpoint: concat!("ec2.", $name, ".", $suffix),
+        }),*]
     };
 }
 
 // Source: the partition tables shipped with the AWS SDKs (botocore `endpoints.json`,
 // smithy `partitions.json`) and EC2 DescribeRegions output. Opt-in regions are those launched
 // after March 2019.
-const AWS_REGIONS: &[Region] = regions!(Aws:
+const AWS_REGIONS: &[Region] = regions!(Aws, "amazonaws.com":
     "af-south-1" Required,
     "ap-east-1" Required,
     "ap-east-2" Required,
@@ -84,12 +91,12 @@ const AWS_REGIONS: &[Region] = regions!(Aws:
     "us-west-2" NotRequired,
 );
 
-const GOV_REGIONS: &[Region] = regions!(AwsUsGov:
+const GOV_REGIONS: &[Region] = regions!(AwsUsGov, "amazonaws.com":
     "us-gov-east-1" NotRequired,
     "us-gov-west-1" NotRequired,
 );
 
-const CN_REGIONS: &[Region] = regions!(AwsCn:
+const CN_REGIONS: &[Region] = regions!(AwsCn, "amazonaws.com.cn":
     "cn-north-1" NotRequired,
     "cn-northwest-1" NotRequired,
 );
@@ -161,11 +168,6 @@ impl Region {
                 .map(|i| &regions[i])
         })
     }
-
-    /// The EC2 endpoint host of the region, e.g. `ec2.us-east-1.amazonaws.com`.
-    pub fn ec2_endpoint(&self) -> String {
-        format!("ec2.{}.{}", self.name, self.partition.dns_suffix())
-    }
 }
 
 impl fmt::Display for Partition {
@@ -205,9 +207,12 @@ mod tests {
 
     #[test]
     fn endpoints_use_the_partition_dns_suffix() {
-        let cn = Region::find("cn-north-1").map(Region::ec2_endpoint);
-        assert_eq!(cn.as_deref(), Some("ec2.cn-north-1.amazonaws.com.cn"));
-        let gov = Region::find("us-gov-east-1").map(Region::ec2_endpoint);
-        assert_eq!(gov.as_deref(), Some("ec2.us-gov-east-1.amazonaws.com"));
+        for p in Partition::ALL {
+            for r in p.regions() {
+                assert_eq!(r.ec2_endpoint, format!("ec2.{}.{}", r.name, p.dns_suffix()));
+            }
+        }
+        let cn = Region::find("cn-north-1").map(|r| r.ec2_endpoint);
+        assert_eq!(cn, Some("ec2.cn-north-1.amazonaws.com.cn"));
     }
 }

@@ -42,13 +42,17 @@ pub(crate) async fn handle(
     }
     let body = match read_body(body, body_timeout).await {
         Ok(b) => b,
-        Err(e) => return Ok(wire::error(None, &e, &request_id, state.clock.now())),
+        Err(e) => {
+            let service = sniff_service(&parts, b"");
+            return Ok(wire::error(service, &e, &request_id, state.clock.now()));
+        }
     };
     let now = state.clock.now();
     let response = match process(&state, &parts, &body, now) {
         Ok((service, action, result)) => wire::success(service, action, &result, &request_id, now),
         Err((service, err)) => {
             tracing::debug!(code = %err.code, status = %err.status, "request refused");
+            let service = service.unwrap_or_else(|| sniff_service(&parts, &body));
             wire::error(service, &err, &request_id, now)
         }
     };
@@ -100,13 +104,10 @@ fn parse(
     }
     let form = is_form(parts).then_some(signed.body);
     let params = Params::parse(parts.uri.query(), form)?;
-    // Before routing, a malformed signature is reported in the shape of the service its
-    // `Version` names (STS's when none).
-    let fallback = params
-        .get("Version")
-        .and_then(Service::from_api_version)
-        .unwrap_or(Service::Sts);
-    let signature = sigv4::parse(signed).map_err(|e| sigv4_error(fallback, e))?;
+    // Before routing, a malformed signature is worded for the service the request most
+    // likely addresses.
+    let signature =
+        sigv4::parse(signed).map_err(|e| sigv4_error(sniff_service(parts, signed.body), e))?;
     Ok((params, signature))
 }
 
@@ -122,6 +123,40 @@ fn is_form(parts: &Parts) -> bool {
                         .eq_ignore_ascii_case("application/x-www-form-urlencoded")
                 })
             })
+}
+
+/// The service a request most likely addresses, read leniently before anything is
+/// validated, so that even a malformed request is refused in that service's words and
+/// error shape: the credential scope's service, else the `Version` parameter, else STS.
+/// Only called on the error path.
+fn sniff_service(parts: &Parts, body: &[u8]) -> Service {
+    let scope_service = |credential: &str| {
+        credential
+            .split(',')
+            .next()
+            .and_then(|c| c.split('/').nth(3))
+            .and_then(Service::from_signing_name)
+    };
+    let query = parts.uri.query().unwrap_or_default().as_bytes();
+    let header = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.split("Credential=").nth(1))
+        .and_then(scope_service);
+    header
+        .or_else(|| {
+            form_urlencoded::parse(query)
+                .find(|(k, _)| k == "X-Amz-Credential")
+                .and_then(|(_, v)| scope_service(&v))
+        })
+        .or_else(|| {
+            form_urlencoded::parse(query)
+                .chain(form_urlencoded::parse(body))
+                .find(|(k, _)| k == "Version")
+                .and_then(|(_, v)| Service::from_api_version(&v))
+        })
+        .unwrap_or(Service::Sts)
 }
 
 /// Which service the request is for: the signature's scope when signed (the Host header is
@@ -163,13 +198,12 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         return Ok(());
     }
     let resource = resource_of(call);
-    let why = match evaluate(
-        caller.policies.iter().map(|p| &**p),
-        spec.iam_action,
-        &resource,
-    ) {
+    let policies = caller.policies.iter().map(|p| &*p.policy);
+    let why = match evaluate(policies, spec.iam_action, &resource) {
         Decision::Allow => return Ok(()),
-        Decision::ExplicitDeny => Denial::ExplicitDeny,
+        Decision::ExplicitDeny(i) => Denial::ExplicitDeny {
+            policy_arn: caller.policies.get(i).and_then(|p| p.arn.as_deref()),
+        },
         Decision::ImplicitDeny => Denial::NoAllow,
     };
     Err(AwsError::access_denied(
@@ -209,16 +243,16 @@ mod tests {
     #[test]
     fn unsigned_requests_route_by_version() {
         let p = Params::parse(Some("Action=DescribeRegions&Version=2016-11-15"), None)
-            .unwrap_or_default();
+            .expect("test input parses");
         assert_eq!(route(&p, None), Ok(Service::Ec2));
-        let p = Params::parse(Some("Action=GetCallerIdentity"), None).unwrap_or_default();
+        let p = Params::parse(Some("Action=GetCallerIdentity"), None).expect("test input parses");
         assert_eq!(route(&p, None), Ok(Service::Sts));
     }
 
     #[test]
     fn version_mismatch_is_invalid_action() {
         let p = Params::parse(Some("Action=GetCallerIdentity&Version=2010-05-08"), None)
-            .unwrap_or_default();
+            .expect("test input parses");
         let err = action_spec(Service::Sts, &p).err();
         assert_eq!(
             err.map(|e| e.message),

@@ -27,6 +27,15 @@ impl Service {
         }
     }
 
+    /// A dense index (0..3), for per-service tables.
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Service::Sts => 0,
+            Service::Iam => 1,
+            Service::Ec2 => 2,
+        }
+    }
+
     /// The only API version the service accepts (the `Version` parameter).
     pub fn api_version(self) -> &'static str {
         match self {

@@ -139,7 +139,7 @@ impl std::fmt::Debug for AccessKeySpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessKeySpec")
             .field("id", &self.id)
-            .field("secret", &"<redacted>")
+            .field("secret", &crate::redact::REDACTED)
             .field("status", &self.status)
             .finish()
     }
@@ -205,7 +205,7 @@ pub enum WorldError {
 }
 
 /// A well-known default identity of the default world.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct DefaultIdentity {
     /// The account id.
     pub account: &'static str,
@@ -217,6 +217,18 @@ pub struct DefaultIdentity {
     pub access_key_id: &'static str,
     /// The secret access key (public example values from AWS's documentation).
     pub secret_access_key: &'static str,
+}
+
+impl std::fmt::Debug for DefaultIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultIdentity")
+            .field("account", &self.account)
+            .field("partition", &self.partition)
+            .field("user", &self.user)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &crate::redact::REDACTED)
+            .finish()
+    }
 }
 
 impl DefaultIdentity {
@@ -339,7 +351,9 @@ mod tests {
     #[test]
     fn secrets_are_redacted_in_debug_output() {
         let world = World::default_world();
-        let text = format!("{world:?}");
-        assert!(!text.contains(DEFAULT_IDENTITIES[0].secret_access_key));
+        let text = format!("{world:?} {:?}", DEFAULT_IDENTITIES);
+        for id in &DEFAULT_IDENTITIES {
+            assert!(!text.contains(id.secret_access_key), "{text}");
+        }
     }
 }

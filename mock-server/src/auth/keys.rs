@@ -7,11 +7,11 @@
 //! the account must have enabled the region.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use crate::auth::sigv4::{self, Location, SigV4Error, Signature, SignedRequest};
+use crate::auth::sigv4::{self, SigV4Error, Signature, SignedRequest};
 use crate::error::AwsError;
-use crate::iam::store::{AccessKey, Identity, Store};
+use crate::iam::store::{AccessKey, CachedSigningKey, Identity, Store};
 use crate::partition::{Partition, Region};
 use crate::service::Service;
 
@@ -43,11 +43,9 @@ pub(crate) fn authenticate(
         return Err(AwsError::invalid_client_token_id(service));
     }
     check_time(sig, service, now)?;
-    let signing_key = cached_signing_key(key, sig);
-    match sigv4::verify(req, sig, &signing_key) {
-        Ok(true) => {}
-        Ok(false) => return Err(AwsError::signature_does_not_match(service)),
-        Err(e) => return Err(sigv4_error(service, e)),
+    let signing_key = cached_signing_key(key, sig, service);
+    if !sigv4::verify(req, sig, &signing_key) {
+        return Err(AwsError::signature_does_not_match(service));
     }
     if let Some(r) = region
         && !service.is_global()
@@ -70,7 +68,6 @@ pub(crate) fn sigv4_error(service: Service, err: SigV4Error) -> AwsError {
         },
         SigV4Error::Problem(m) => AwsError::signature_problem(service, m),
         SigV4Error::UnsupportedQueryAlgorithm => AwsError::missing_authentication_token(service),
-        SigV4Error::ContentSha256Mismatch => AwsError::content_sha256_mismatch(),
     }
 }
 
@@ -82,20 +79,18 @@ fn invalid_region(service: Service, region: &str) -> AwsError {
 }
 
 fn check_time(sig: &Signature, service: Service, now: SystemTime) -> Result<(), AwsError> {
-    let window = match sig.location {
-        Location::Header => sigv4::MAX_SKEW,
-        Location::Query { expires } => Duration::from_secs(expires).min(sigv4::MAX_SKEW),
-    };
+    // The same ±15 minutes for header and presigned signatures: these services ignore
+    // `X-Amz-Expires` (see `Location::Query`).
     let fmt = sigv4::format_amz_date;
+    let window = sigv4::MAX_SKEW;
     if let Ok(age) = now.duration_since(sig.time)
         && age > window
     {
         let limit = now.checked_sub(window).unwrap_or(now);
-        let minutes = window.as_secs() / 60;
         return Err(AwsError::request_expired(
             service,
             format!(
-                "Signature expired: {} is now earlier than {} ({} - {minutes} min.)",
+                "Signature expired: {} is now earlier than {} ({} - 15 min.)",
                 sig.amz_date,
                 fmt(limit),
                 fmt(now)
@@ -103,14 +98,14 @@ fn check_time(sig: &Signature, service: Service, now: SystemTime) -> Result<(), 
         ));
     }
     if let Ok(ahead) = sig.time.duration_since(now)
-        && ahead > sigv4::MAX_SKEW
+        && ahead > window
     {
         return Err(AwsError::request_expired(
             service,
             format!(
                 "Signature not yet current: {} is still later than {} ({} + 15 min.)",
                 sig.amz_date,
-                fmt(now + sigv4::MAX_SKEW),
+                fmt(now + window),
                 fmt(now)
             ),
         ));
@@ -118,15 +113,20 @@ fn check_time(sig: &Signature, service: Service, now: SystemTime) -> Result<(), 
     Ok(())
 }
 
-/// The signing key for the signature's scope, from the key's one-slot cache.
-fn cached_signing_key(key: &AccessKey, sig: &Signature) -> [u8; 32] {
-    let scope = sig.scope.to_scope_string();
-    if let Some(hit) = key.signing_cache.load().as_ref()
-        && hit.0 == scope
+/// The signing key for the signature's scope, from the key's per-service cache.
+fn cached_signing_key(key: &AccessKey, sig: &Signature, service: Service) -> [u8; 32] {
+    let slot = &key.signing_cache[service.index()];
+    if let Some(hit) = slot.load().as_ref()
+        && hit.date == sig.scope.date
+        && hit.region == sig.scope.region
     {
-        return hit.1;
+        return hit.key;
     }
     let derived = sigv4::signing_key(&key.secret, &sig.scope);
-    key.signing_cache.store(Some(Arc::new((scope, derived))));
+    slot.store(Some(Arc::new(CachedSigningKey {
+        date: sig.scope.date.clone(),
+        region: sig.scope.region.clone(),
+        key: derived,
+    })));
     derived
 }

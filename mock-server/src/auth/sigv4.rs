@@ -15,6 +15,8 @@ use http::HeaderMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
+use crate::redact;
+
 /// The only algorithm accepted.
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// How far the request time may be from the server clock.
@@ -48,9 +50,6 @@ pub(crate) enum SigV4Error {
     /// An `X-Amz-Algorithm` that is not SigV4 (`MissingAuthenticationToken`, as AWS).
     #[error("unsupported presigning algorithm")]
     UnsupportedQueryAlgorithm,
-    /// The `x-amz-content-sha256` header is not the body's hash.
-    #[error("x-amz-content-sha256 does not match the body")]
-    ContentSha256Mismatch,
 }
 
 /// Where the signature was carried.
@@ -58,8 +57,10 @@ pub(crate) enum SigV4Error {
 pub(crate) enum Location {
     /// `Authorization` header.
     Header,
-    /// Presigned URL, valid for `expires` seconds after the request time.
-    Query { expires: u64 },
+    /// Presigned URL. STS, IAM and EC2 ignore `X-Amz-Expires` beyond checking it (a token
+    /// signed with `X-Amz-Expires=60`, as EKS's are, works for the usual 15 minutes:
+    /// aws/aws-sdk-go#2167, kubernetes-sigs/aws-iam-authenticator#258).
+    Query,
 }
 
 /// The credential scope `date/region/service/aws4_request`.
@@ -87,7 +88,8 @@ pub(crate) struct Signature {
     pub(crate) scope: Scope,
     pub(crate) signed_headers: Vec<String>,
     pub(crate) signature: Vec<u8>,
-    /// The request time exactly as sent (`X-Amz-Date`, or the `Date` header).
+    /// The request time in ISO-8601 basic form (`20260124T101500Z`), as the string to sign
+    /// and AWS's messages write it, also when the client sent a `Date` header.
     pub(crate) amz_date: String,
     pub(crate) time: SystemTime,
     pub(crate) location: Location,
@@ -104,14 +106,14 @@ impl std::fmt::Debug for Signature {
             .field("location", &self.location)
             .field(
                 "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
+                &self.security_token.as_ref().map(|_| redact::REDACTED),
             )
             .finish_non_exhaustive()
     }
 }
 
 /// The parts of an HTTP request the signature covers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct SignedRequest<'a> {
     pub(crate) method: &'a str,
     /// The path exactly as received (still percent-encoded).
@@ -122,11 +124,37 @@ pub(crate) struct SignedRequest<'a> {
     pub(crate) body: &'a [u8],
 }
 
+// Hand-written: the Authorization header, tokens and the body stay out of logs.
+impl std::fmt::Debug for SignedRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let shown = if redact::is_secret(k.as_str()) {
+                    redact::REDACTED
+                } else {
+                    v.to_str().unwrap_or("<binary>")
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("SignedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &headers)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Finds and parses the request's SigV4 signature. `Ok(None)`: the request is unsigned.
 pub(crate) fn parse(req: &SignedRequest<'_>) -> Result<Option<Signature>, SigV4Error> {
     let header = req.headers.get(http::header::AUTHORIZATION);
+    // Most requests are header-signed: decode the query only when it may carry a signature.
     let query = QueryParams(
         req.query
+            .filter(|q| q.contains("X-Amz-"))
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default(),
     );
@@ -157,7 +185,10 @@ impl QueryParams {
 }
 
 fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Error> {
-    let Some(rest) = header.strip_prefix(ALGORITHM) else {
+    let Some(rest) = header
+        .strip_prefix(ALGORITHM)
+        .filter(|rest| rest.starts_with(' '))
+    else {
         let alg = header.split_whitespace().next().unwrap_or_default();
         return Err(SigV4Error::Incomplete(format!(
             "Unsupported AWS 'algorithm': '{alg}'."
@@ -206,6 +237,11 @@ fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Err
         )));
     };
     let time = time.ok_or_else(|| bad_date(&amz_date))?;
+    let amz_date = if headers.contains_key("x-amz-date") {
+        amz_date
+    } else {
+        format_amz_date(time)
+    };
     finish(
         credential,
         signed,
@@ -239,29 +275,26 @@ fn parse_query(query: &QueryParams) -> Result<Signature, SigV4Error> {
     let get = |n: &str| query.get(n).unwrap_or_default();
     let amz_date = get("X-Amz-Date").to_owned();
     let time = parse_amz_date(&amz_date).ok_or_else(|| bad_date(&amz_date))?;
-    let expires = match q("X-Amz-Expires") {
-        None => MAX_EXPIRES,
-        Some(e) => match e.parse::<u64>() {
-            Ok(n) if n <= MAX_EXPIRES => n,
-            Ok(_) => {
-                return Err(SigV4Error::Incomplete(format!(
-                    "X-Amz-Expires must be less than a week (in seconds) that is 604800, got {e}"
-                )));
-            }
-            Err(_) => {
-                return Err(SigV4Error::Incomplete(format!(
-                    "X-Amz-Expires should be a number, got '{e}'"
-                )));
-            }
-        },
-    };
+    match q("X-Amz-Expires").map(str::parse::<u64>) {
+        None | Some(Ok(0..=MAX_EXPIRES)) => {}
+        Some(Ok(_)) => {
+            return Err(SigV4Error::Incomplete(format!(
+                "X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}"
+            )));
+        }
+        Some(Err(_)) => {
+            return Err(SigV4Error::Incomplete(
+                "X-Amz-Expires should be a number".to_owned(),
+            ));
+        }
+    }
     finish(
         get("X-Amz-Credential"),
         get("X-Amz-SignedHeaders"),
         get("X-Amz-Signature"),
         amz_date,
         time,
-        Location::Query { expires },
+        Location::Query,
         q("X-Amz-Security-Token").map(str::to_owned),
     )
 }
@@ -286,7 +319,7 @@ fn finish(
             "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
         )));
     }
-    let day = amz_date_day(&amz_date, time);
+    let day = &amz_date[..8.min(amz_date.len())];
     if date != day {
         return Err(SigV4Error::Problem(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date}' != '{day}', from '{amz_date}'."
@@ -301,8 +334,15 @@ fn finish(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
         ));
     }
-    // A malformed hex signature can never match; compare it as empty bytes.
-    let signature = hex::decode(signature).unwrap_or_default();
+    // SDKs write lower-case hex; anything else can never match: compare it as empty bytes.
+    let lower_hex = signature
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let signature = if lower_hex {
+        hex::decode(signature).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     Ok(Signature {
         access_key_id: key.to_owned(),
         scope: Scope {
@@ -331,16 +371,6 @@ fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
-/// The scope day of the request time: the first 8 characters of an ISO basic date, or the
-/// day of a `Date` header.
-fn amz_date_day(amz_date: &str, time: SystemTime) -> String {
-    if parse_amz_date(amz_date).is_some() {
-        amz_date[..8].to_owned()
-    } else {
-        format_amz_date(time)[..8].to_owned()
-    }
-}
-
 /// Parses `20260124T101500Z`.
 pub(crate) fn parse_amz_date(s: &str) -> Option<SystemTime> {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
@@ -356,11 +386,10 @@ pub(crate) fn format_amz_date(t: SystemTime) -> String {
         .unwrap_or_else(|_| "19700101T000000Z".to_owned())
 }
 
-/// The payload hashes the signature may have used, in the order to try them.
-pub(crate) fn payload_hashes(
-    req: &SignedRequest<'_>,
-    sig: &Signature,
-) -> Result<Vec<String>, SigV4Error> {
+/// The payload hashes the signature may have used, in the order to try them. An
+/// `x-amz-content-sha256` that is neither the body's hash nor `UNSIGNED-PAYLOAD` yields none:
+/// whatever was signed, it was not this body.
+pub(crate) fn payload_hashes(req: &SignedRequest<'_>, sig: &Signature) -> Vec<String> {
     let body_hash = || {
         if req.body.is_empty() {
             EMPTY_SHA256.to_owned()
@@ -370,16 +399,16 @@ pub(crate) fn payload_hashes(
     };
     if let Some(claimed) = req.headers.get("x-amz-content-sha256") {
         let claimed = String::from_utf8_lossy(claimed.as_bytes()).into_owned();
-        if claimed != UNSIGNED_PAYLOAD && !claimed.eq_ignore_ascii_case(&body_hash()) {
-            return Err(SigV4Error::ContentSha256Mismatch);
+        if claimed != UNSIGNED_PAYLOAD && claimed != body_hash() {
+            return Vec::new();
         }
-        return Ok(vec![claimed]);
+        return vec![claimed];
     }
-    Ok(match sig.location {
+    match sig.location {
         Location::Header => vec![body_hash()],
         // Presigned URLs may sign the body or, as S3's do, `UNSIGNED-PAYLOAD`.
-        Location::Query { .. } => vec![body_hash(), UNSIGNED_PAYLOAD.to_owned()],
-    })
+        Location::Query => vec![body_hash(), UNSIGNED_PAYLOAD.to_owned()],
+    }
 }
 
 /// The canonical request for the signature's signed headers and a payload hash.
@@ -468,7 +497,7 @@ fn canonical_query(raw: Option<&str>, location: Location) -> String {
         return String::new();
     };
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
-        .filter(|(k, _)| !(matches!(location, Location::Query { .. }) && k == "X-Amz-Signature"))
+        .filter(|(k, _)| !(matches!(location, Location::Query) && k == "X-Amz-Signature"))
         .map(|(k, v)| {
             (
                 utf8_percent_encode(&k, QUERY_SET).to_string(),
@@ -491,13 +520,9 @@ fn canonical_query(raw: Option<&str>, location: Location) -> String {
 
 /// `AWS4-HMAC-SHA256\n{amz date}\n{scope}\n{hex sha256(canonical request)}`
 pub(crate) fn string_to_sign(sig: &Signature, canonical_request: &str) -> String {
-    let amz_date = if parse_amz_date(&sig.amz_date).is_some() {
-        sig.amz_date.clone()
-    } else {
-        format_amz_date(sig.time)
-    };
     format!(
-        "{ALGORITHM}\n{amz_date}\n{}\n{}",
+        "{ALGORITHM}\n{}\n{}\n{}",
+        sig.amz_date,
         sig.scope.to_scope_string(),
         hex::encode(Sha256::digest(canonical_request.as_bytes()))
     )
@@ -525,18 +550,11 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 }
 
 /// Whether the request's signature is right for the signing key of its scope.
-pub(crate) fn verify(
-    req: &SignedRequest<'_>,
-    sig: &Signature,
-    key: &[u8; 32],
-) -> Result<bool, SigV4Error> {
-    for hash in payload_hashes(req, sig)? {
-        let sts = string_to_sign(sig, &canonical_request(req, sig, &hash));
-        if signature_matches(key, &sts, &sig.signature) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+pub(crate) fn verify(req: &SignedRequest<'_>, sig: &Signature, key: &[u8; 32]) -> bool {
+    payload_hashes(req, sig).iter().any(|hash| {
+        let sts = string_to_sign(sig, &canonical_request(req, sig, hash));
+        signature_matches(key, &sts, &sig.signature)
+    })
 }
 
 /// Whether `signature` is the HMAC of `string_to_sign` under `key` (constant-time compare).

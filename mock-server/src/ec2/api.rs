@@ -1,8 +1,13 @@
 //! EC2 actions.
 
+use std::collections::BTreeMap;
+
 use crate::api::{ActionSpec, Authorization, Call, any_resource};
 use crate::error::AwsError;
 use crate::partition::{OptIn, Region};
+use crate::service::Service;
+use crate::wildcard::Pattern;
+use crate::wire::query::Params;
 use crate::wire::xml::Node;
 
 /// The EC2 actions served.
@@ -13,25 +18,31 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[ActionSpec {
     handler: describe_regions,
 }];
 
-/// A region as DescribeRegions reports it to one account.
-struct RegionView {
-    region: &'static Region,
-    endpoint: String,
-    opt_in_status: &'static str,
+/// EC2 refuses calls with more filter values than this (`FilterLimitExceeded`).
+const MAX_FILTER_VALUES: usize = 200;
+
+/// A `Filter.N`: its name and compiled value patterns (EC2 values take `*` and `?`).
+struct Filter<'a> {
+    name: &'a str,
+    values: Vec<Pattern>,
 }
 
-impl RegionView {
-    fn field(&self, filter: &str) -> Option<&str> {
-        match filter {
-            "region-name" => Some(self.region.name),
-            "endpoint" => Some(&self.endpoint),
-            "opt-in-status" => Some(self.opt_in_status),
-            _ => None,
-        }
+/// The filter names DescribeRegions knows.
+const REGION_FILTERS: [&str; 3] = ["region-name", "endpoint", "opt-in-status"];
+
+/// The field of a region a DescribeRegions filter reads.
+fn region_field<'r>(
+    filter: &str,
+    region: &'r Region,
+    opt_in_status: &'static str,
+) -> Option<&'r str> {
+    match filter {
+        "region-name" => Some(region.name),
+        "endpoint" => Some(region.ec2_endpoint),
+        "opt-in-status" => Some(opt_in_status),
+        _ => None,
     }
 }
-
-const FILTERS: [&str; 3] = ["region-name", "endpoint", "opt-in-status"];
 
 /// `DescribeRegions`: the regions of the caller's partition. Without `AllRegions=true`, only
 /// the regions enabled for the account; `RegionName.N` and `Filter.N` narrow the list.
@@ -50,84 +61,106 @@ fn describe_regions(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     };
     let partition = call.caller.partition;
     let account = call.store.account(&call.caller.account);
-    let views: Vec<RegionView> = partition
-        .regions()
-        .iter()
-        .map(|region| {
-            let enabled = account.is_some_and(|a| a.region_enabled(region));
-            let opt_in_status = match (region.opt_in, enabled) {
-                (OptIn::NotRequired, _) => "opt-in-not-required",
-                (OptIn::Required, true) => "opted-in",
-                (OptIn::Required, false) => "not-opted-in",
-            };
-            RegionView {
-                region,
-                endpoint: region.ec2_endpoint(),
-                opt_in_status,
-            }
-        })
-        .collect();
-
     let names = params.list("RegionName");
     for name in &names {
-        if !views.iter().any(|v| v.region.name == *name) {
-            // A region of another partition is as unknown as a made-up one.
+        // A region of another partition is as unknown as a made-up one.
+        if !partition.regions().iter().any(|r| r.name == *name) {
             return Err(AwsError::invalid_parameter_value(
                 call.service,
                 format!("Invalid region: {name}"),
             ));
         }
     }
-    let filters = filters(call)?;
+    let filters = filters(call.service, params, &REGION_FILTERS)?;
 
-    let items = views
-        .iter()
-        .filter(|v| names.is_empty() || names.contains(&v.region.name))
-        .filter(|v| all || !names.is_empty() || v.opt_in_status != "not-opted-in")
-        .filter(|v| {
-            filters.iter().all(|(name, values)| {
-                v.field(name).is_some_and(|field| {
-                    values.iter().any(|pattern| filter_matches(pattern, field))
-                })
-            })
-        })
-        .map(|v| {
-            vec![
-                Node::leaf("regionName", v.region.name),
-                Node::leaf("regionEndpoint", v.endpoint.as_str()),
-                Node::leaf("optInStatus", v.opt_in_status),
-            ]
-        })
-        .collect();
+    let mut items = Vec::new();
+    for region in partition.regions() {
+        let enabled = account.is_some_and(|a| a.region_enabled(region));
+        let opt_in_status = match (region.opt_in, enabled) {
+            (OptIn::NotRequired, _) => "opt-in-not-required",
+            (OptIn::Required, true) => "opted-in",
+            (OptIn::Required, false) => "not-opted-in",
+        };
+        let listed = if names.is_empty() {
+            all || opt_in_status != "not-opted-in"
+        } else {
+            names.contains(&region.name)
+        };
+        let selected = listed
+            && filters.iter().all(|f| {
+                region_field(f.name, region, opt_in_status)
+                    .is_some_and(|field| f.values.iter().any(|p| p.matches(field)))
+            });
+        if selected {
+            items.push(vec![
+                Node::leaf("regionName", region.name),
+                Node::leaf("regionEndpoint", region.ec2_endpoint),
+                Node::leaf("optInStatus", opt_in_status),
+            ]);
+        }
+    }
     Ok(vec![Node::List("regionInfo", items)])
 }
 
-/// `Filter.N.Name` / `Filter.N.Value.M`, validated.
-fn filters<'a>(call: &Call<'a>) -> Result<Vec<(&'a str, Vec<&'a str>)>, AwsError> {
-    let params = call.params;
-    params
-        .indexed("Filter", ".Name")
+/// Reads `Filter.N.Name` / `Filter.N.Value.M` in one pass over the parameters and compiles
+/// each value once. `known` lists the filter names the action supports.
+fn filters<'a>(
+    service: Service,
+    params: &'a Params,
+    known: &[&str],
+) -> Result<Vec<Filter<'a>>, AwsError> {
+    let mut by_index: BTreeMap<u32, (Option<&'a str>, Vec<&'a str>)> = BTreeMap::new();
+    let mut value_count = 0;
+    for (key, value) in params.iter() {
+        let Some((n, field)) = key.strip_prefix("Filter.").and_then(|r| r.split_once('.')) else {
+            continue;
+        };
+        let Ok(n) = n.parse::<u32>() else { continue };
+        let entry = by_index.entry(n).or_default();
+        if field == "Name" {
+            entry.0 = Some(value);
+        } else if field
+            .strip_prefix("Value.")
+            .is_some_and(|m| m.parse::<u32>().is_ok())
+        {
+            entry.1.push(value);
+            value_count += 1;
+        }
+    }
+    if value_count > MAX_FILTER_VALUES {
+        return Err(AwsError::new(
+            http::StatusCode::BAD_REQUEST,
+            "FilterLimitExceeded",
+            format!(
+                "The maximum number of filter values specified on a single call is {MAX_FILTER_VALUES}"
+            ),
+        ));
+    }
+    by_index
         .into_iter()
-        .map(|(n, name)| {
-            if !FILTERS.contains(&name) {
+        .map(|(n, (name, values))| {
+            let Some(name) = name else {
                 return Err(AwsError::invalid_parameter_value(
-                    call.service,
+                    service,
+                    format!("The filter Filter.{n} has values but no Name"),
+                ));
+            };
+            if !known.contains(&name) {
+                return Err(AwsError::invalid_parameter_value(
+                    service,
                     format!("The filter '{name}' is invalid"),
                 ));
             }
-            let values = params.list(&format!("Filter.{n}.Value"));
             if values.is_empty() {
                 return Err(AwsError::invalid_parameter_value(
-                    call.service,
+                    service,
                     format!("The filter '{name}' requires at least one value"),
                 ));
             }
-            Ok((name, values))
+            Ok(Filter {
+                name,
+                values: values.into_iter().map(Pattern::exact_case).collect(),
+            })
         })
         .collect()
-}
-
-/// EC2 filter values may use `*` and `?` wildcards.
-fn filter_matches(pattern: &str, value: &str) -> bool {
-    crate::policy::matcher::Pattern::resource(pattern).matches(value)
 }

@@ -1,9 +1,8 @@
 //! AWS managed policies, addressable by name or by `arn:PARTITION:iam::aws:policy/NAME`.
 
-/// `(name, path, document)` of each AWS managed policy served.
-const CATALOGUE: &[(&str, &str, &str)] = &[(
+/// `(name, document)` of each AWS managed policy served.
+const CATALOGUE: &[(&str, &str)] = &[(
     "AdministratorAccess",
-    "/",
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
 )];
 
@@ -11,8 +10,8 @@ const CATALOGUE: &[(&str, &str, &str)] = &[(
 pub(crate) fn document(name: &str) -> Option<&'static str> {
     CATALOGUE
         .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, _, doc)| *doc)
+        .find(|(n, _)| *n == name)
+        .map(|(_, doc)| *doc)
 }
 
 /// The name of the AWS managed policy an ARN of `partition` names, if it names one.
@@ -20,5 +19,5 @@ pub(crate) fn name_from_arn<'a>(arn: &'a str, partition: &str) -> Option<&'a str
     let rest = arn.strip_prefix("arn:")?.strip_prefix(partition)?;
     let name = rest.strip_prefix(":iam::aws:policy")?;
     let name = name.rsplit('/').next()?;
-    CATALOGUE.iter().find(|(n, _, _)| *n == name).map(|_| name)
+    CATALOGUE.iter().find(|(n, _)| *n == name).map(|_| name)
 }

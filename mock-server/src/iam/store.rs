@@ -47,7 +47,14 @@ pub(crate) struct Identity {
     pub(crate) user_id: String,
     pub(crate) kind: IdentityKind,
     /// Every identity-based policy that applies, parsed.
-    pub(crate) policies: Vec<Arc<Policy>>,
+    pub(crate) policies: Vec<IdentityPolicy>,
+}
+
+/// An identity-based policy as attached: managed ones have an ARN, inline ones do not.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityPolicy {
+    pub(crate) arn: Option<String>,
+    pub(crate) policy: Arc<Policy>,
 }
 
 /// The kind of principal.
@@ -64,15 +71,23 @@ pub(crate) struct AccessKey {
     pub(crate) secret: String,
     pub(crate) active: bool,
     pub(crate) identity: Arc<Identity>,
-    /// The signing key of the last scope used (`date/region/service`): a key is used for one
-    /// scope at a time, so one slot avoids four HMACs per request without growing.
-    pub(crate) signing_cache: ArcSwapOption<(String, [u8; 32])>,
+    /// The last SigV4 signing key derived for each service (indexed by `Service::index`):
+    /// a client signs one service with one date and region until midnight or a region
+    /// change, so one slot per service saves four HMACs per request without growing.
+    pub(crate) signing_cache: [ArcSwapOption<CachedSigningKey>; 3],
+}
+
+/// A derived signing key and the date and region it is for.
+pub(crate) struct CachedSigningKey {
+    pub(crate) date: String,
+    pub(crate) region: String,
+    pub(crate) key: [u8; 32],
 }
 
 impl std::fmt::Debug for AccessKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessKey")
-            .field("secret", &"<redacted>")
+            .field("secret", &crate::redact::REDACTED)
             .field("active", &self.active)
             .field("identity", &self.identity.arn)
             .finish_non_exhaustive()
@@ -166,7 +181,7 @@ impl Store {
                 &uctx,
             )?;
             for (name, doc) in &user.inline_policies {
-                policies.push(parse(doc, &format!("{uctx}, inline policy {name}"))?);
+                policies.push(inline(doc, &format!("{uctx}, inline policy {name}"))?);
             }
             let identity = Arc::new(Identity {
                 account: spec.id.clone(),
@@ -183,10 +198,17 @@ impl Store {
                 self.add_key(key, &identity, &uctx)?;
             }
         }
+        let mut role_names = HashSet::new();
         for role in &spec.roles {
             let rctx = format!("{ctx}, role {}", role.name);
             check_name(&role.name, 64).map_err(|m| invalid(&rctx, m))?;
             check_path(&role.path).map_err(|m| invalid(&rctx, m))?;
+            if !role_names.insert(role.name.to_ascii_lowercase()) {
+                return Err(invalid(
+                    &rctx,
+                    "role names must be unique (case-insensitively)".into(),
+                ));
+            }
             if !(3600..=43200).contains(&role.max_session_duration) {
                 return Err(invalid(
                     &rctx,
@@ -248,7 +270,7 @@ impl Store {
                 secret: key.secret.clone(),
                 active: key.status == KeyStatus::Active,
                 identity: Arc::clone(identity),
-                signing_cache: ArcSwapOption::empty(),
+                signing_cache: Default::default(),
             }),
         );
         Ok(())
@@ -258,23 +280,31 @@ impl Store {
 fn customer_policies(
     spec: &AccountSpec,
     partition: Partition,
-) -> Result<HashMap<String, Arc<Policy>>, WorldError> {
+) -> Result<HashMap<String, IdentityPolicy>, WorldError> {
     let mut out = HashMap::new();
     for p in &spec.policies {
         let ctx = format!("account {}, policy {}", spec.id, p.name);
-        check_name(&p.name, 128).map_err(|message| WorldError::Invalid {
+        let invalid = |message: String| WorldError::Invalid {
             context: ctx.clone(),
             message,
-        })?;
-        let policy = parse(&p.document, &ctx)?;
-        out.insert(p.name.clone(), Arc::clone(&policy));
-        out.insert(
-            format!(
-                "arn:{partition}:iam::{}:policy{}{}",
-                spec.id, p.path, p.name
-            ),
-            policy,
+        };
+        check_name(&p.name, 128).map_err(invalid)?;
+        check_path(&p.path).map_err(invalid)?;
+        if out.contains_key(&p.name) {
+            return Err(invalid(
+                "the policy name is used twice in the account".into(),
+            ));
+        }
+        let arn = format!(
+            "arn:{partition}:iam::{}:policy{}{}",
+            spec.id, p.path, p.name
         );
+        let attached = IdentityPolicy {
+            arn: Some(arn.clone()),
+            policy: parse(&p.document, &ctx)?,
+        };
+        out.insert(p.name.clone(), attached.clone());
+        out.insert(arn, attached);
     }
     Ok(out)
 }
@@ -282,19 +312,22 @@ fn customer_policies(
 /// Resolves attached managed policies: customer ones by name or ARN, AWS ones by name or ARN.
 fn attached(
     refs: &[String],
-    customer: &HashMap<String, Arc<Policy>>,
+    customer: &HashMap<String, IdentityPolicy>,
     partition: Partition,
     account: &str,
     ctx: &str,
-) -> Result<Vec<Arc<Policy>>, WorldError> {
+) -> Result<Vec<IdentityPolicy>, WorldError> {
     refs.iter()
         .map(|r| {
             if let Some(p) = customer.get(r) {
-                return Ok(Arc::clone(p));
+                return Ok(p.clone());
             }
             let aws_name = managed::name_from_arn(r, partition.id()).unwrap_or(r);
             match managed::document(aws_name) {
-                Some(doc) => parse(&Value::String(doc.to_owned()), ctx),
+                Some(doc) => Ok(IdentityPolicy {
+                    arn: Some(format!("arn:{partition}:iam::aws:policy/{aws_name}")),
+                    policy: parse(&Value::String(doc.to_owned()), ctx)?,
+                }),
                 None => Err(WorldError::Invalid {
                     context: ctx.to_owned(),
                     message: format!(
@@ -304,6 +337,13 @@ fn attached(
             }
         })
         .collect()
+}
+
+fn inline(doc: &Value, ctx: &str) -> Result<IdentityPolicy, WorldError> {
+    Ok(IdentityPolicy {
+        arn: None,
+        policy: parse(doc, ctx)?,
+    })
 }
 
 fn parse(doc: &Value, ctx: &str) -> Result<Arc<Policy>, WorldError> {

@@ -1,6 +1,6 @@
 //! The parsed policy: statements with their effect, actions and resources.
 
-use crate::policy::matcher::Pattern;
+use crate::wildcard::Pattern;
 
 /// A parsed IAM policy document.
 #[derive(Debug, Clone, PartialEq, Eq)]

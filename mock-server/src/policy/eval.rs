@@ -7,8 +7,8 @@ use crate::policy::ast::{Effect, Policy};
 pub(crate) enum Decision {
     /// A statement allowed it and none denied it.
     Allow,
-    /// A `Deny` statement matched.
-    ExplicitDeny,
+    /// A `Deny` statement of the policy at this index (in the order given) matched.
+    ExplicitDeny(usize),
     /// Nothing allowed it.
     ImplicitDeny,
 }
@@ -20,11 +20,11 @@ pub(crate) fn evaluate<'a>(
     resource: &str,
 ) -> Decision {
     let mut allowed = false;
-    for policy in policies {
+    for (index, policy) in policies.into_iter().enumerate() {
         for s in &policy.statements {
             if s.actions.covers(action) && s.resources.covers(resource) {
                 match s.effect {
-                    Effect::Deny => return Decision::ExplicitDeny,
+                    Effect::Deny => return Decision::ExplicitDeny(index),
                     Effect::Allow => allowed = true,
                 }
             }
@@ -60,7 +60,7 @@ mod tests {
         );
         assert_eq!(
             evaluate([&allow, &deny], "ec2:DescribeRegions", "*"),
-            Decision::ExplicitDeny
+            Decision::ExplicitDeny(1)
         );
         assert_eq!(
             evaluate([&deny], "sts:GetCallerIdentity", "*"),

@@ -1,7 +1,7 @@
 //! The IAM policy language: documents parsed once when stored, evaluated on every call.
 //!
 //! `ast` is the parsed form, `parse` turns JSON into it (errors name the statement and field),
-//! `matcher` does IAM wildcards, `eval` decides. Evaluation is AWS's order: an explicit deny
+//! `crate::wildcard` does IAM wildcards, `eval` decides. Evaluation is AWS's order: an explicit deny
 //! beats an allow, and without an allow the answer is an implicit deny.
 //!
 //! Condition blocks are refused at parse time for now rather than ignored: a policy that
@@ -9,7 +9,6 @@
 
 pub(crate) mod ast;
 pub(crate) mod eval;
-pub(crate) mod matcher;
 pub(crate) mod parse;
 
 pub(crate) use ast::Policy;

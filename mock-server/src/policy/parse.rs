@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::policy::ast::{Effect, Matchers, Policy, Statement};
-use crate::policy::matcher::Pattern;
+use crate::wildcard::Pattern;
 
 /// Why a policy document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,9 +132,9 @@ fn statement(index: usize, value: &Value) -> Result<Statement, PolicyError> {
         None => return Err(err("Effect", "is required".into())),
     };
     let actions =
-        matchers(obj, "Action", "NotAction", Pattern::action).map_err(|(f, m)| err(f, m))?;
-    let resources =
-        matchers(obj, "Resource", "NotResource", Pattern::resource).map_err(|(f, m)| err(f, m))?;
+        matchers(obj, "Action", "NotAction", Pattern::ignoring_case).map_err(|(f, m)| err(f, m))?;
+    let resources = matchers(obj, "Resource", "NotResource", Pattern::exact_case)
+        .map_err(|(f, m)| err(f, m))?;
     Ok(Statement {
         sid,
         effect,

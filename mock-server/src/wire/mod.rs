@@ -47,15 +47,13 @@ pub(crate) fn success(
     respond(http::StatusCode::OK, service, body, request_id, now)
 }
 
-/// An error response in the service's shape. Before the service is known (the request
-/// could not be routed), the STS/IAM shape is used.
+/// An error response in the service's shape.
 pub(crate) fn error(
-    service: Option<Service>,
+    service: Service,
     err: &AwsError,
     request_id: &str,
     now: SystemTime,
 ) -> Response<Body> {
-    let service = service.unwrap_or(Service::Sts);
     let body = match service {
         Service::Sts | Service::Iam => query::error(namespace(service), err, request_id),
         Service::Ec2 => ec2::error(err, request_id),
@@ -87,8 +85,14 @@ fn respond(
 
 /// The `Date` header, from the server clock: SDKs correct their clock skew from it, so a
 /// virtual clock must show here too (hyper's own date header is off).
+/// HTTP dates cover 1970 to 9999; a clock set outside that shows the nearest end.
 pub(crate) fn http_date(now: SystemTime) -> HeaderValue {
-    HeaderValue::from_str(&httpdate::fmt_http_date(now))
+    const LATEST: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs().min(LATEST));
+    let clamped = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    HeaderValue::from_str(&httpdate::fmt_http_date(clamped))
         .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
 }
 
@@ -136,6 +140,15 @@ fn splitmix(mut z: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_header_never_panics_whatever_the_clock() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let before = UNIX_EPOCH - Duration::from_secs(10);
+        assert_eq!(http_date(before), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        assert_eq!(http_date(far), "Fri, 31 Dec 9999 23:59:59 GMT");
+    }
 
     #[test]
     fn request_ids_are_uuid_shaped_and_unique() {

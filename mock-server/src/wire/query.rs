@@ -8,12 +8,29 @@
 use std::borrow::Cow;
 
 use crate::error::{AwsError, Fault};
+use crate::redact;
 use crate::wire::xml::{self, Node};
 
 /// The decoded request parameters (`Action`, `Version`, and the action's own).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Default, Clone, PartialEq, Eq)]
 pub(crate) struct Params {
     pairs: Vec<(String, String)>,
+}
+
+// Hand-written: presigned URLs and web identity calls carry tokens in parameters.
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.pairs.iter().map(|(k, v)| {
+                let shown = if redact::is_secret(k) {
+                    redact::REDACTED
+                } else {
+                    v.as_str()
+                };
+                (k, shown)
+            }))
+            .finish()
+    }
 }
 
 impl Params {
@@ -33,6 +50,11 @@ impl Params {
             return Err(AwsError::duplicate_parameter(w[0]));
         }
         Ok(Self { pairs })
+    }
+
+    /// Every parameter, in the order received.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The value of a parameter.
@@ -88,10 +110,10 @@ fn decode(raw: &[u8]) -> Result<String, AwsError> {
         match raw[i] {
             b'+' => bytes.push(b' '),
             b'%' => {
-                let hex = raw.get(i + 1..i + 3).and_then(|h| {
-                    let s = std::str::from_utf8(h).ok()?;
-                    u8::from_str_radix(s, 16).ok()
-                });
+                let hex = raw
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
                 let Some(b) = hex else {
                     let rest = String::from_utf8_lossy(&raw[i..raw.len().min(i + 3)]).into_owned();
                     return Err(AwsError::malformed_query_string(if rest.len() < 3 {
@@ -171,7 +193,7 @@ mod tests {
             Some("Action=GetCallerIdentity"),
             Some(b"Version=2011-06-15&A+b=c%2Fd"),
         );
-        let p = p.unwrap_or_default();
+        let p = p.expect("test input parses");
         assert_eq!(p.get("Action"), Some("GetCallerIdentity"));
         assert_eq!(p.get("Version"), Some("2011-06-15"));
         assert_eq!(p.get("A b"), Some("c/d"));
@@ -185,7 +207,7 @@ mod tests {
 
     #[test]
     fn bad_percent_encoding_and_utf8_are_refused() {
-        for bad in [&b"A=%zz"[..], b"A=%4", b"A=%ff%fe"] {
+        for bad in [&b"A=%zz"[..], b"A=%4", b"A=%ff%fe", b"A=%+1", b"A=%-1"] {
             let err = Params::parse(None, Some(bad)).err();
             assert_eq!(
                 err.map(|e| e.code),
@@ -197,7 +219,8 @@ mod tests {
 
     #[test]
     fn list_members_come_in_index_order() {
-        let p = Params::parse(Some("R.2=b&R.1=a&R.10=c&R.x=no&R.0=no"), None).unwrap_or_default();
+        let p = Params::parse(Some("R.2=b&R.1=a&R.10=c&R.x=no&R.0=no"), None)
+            .expect("test input parses");
         assert_eq!(p.list("R"), vec!["a", "b", "c"]);
     }
 
@@ -210,7 +233,7 @@ mod tests {
         #[test]
         fn encoded_values_round_trip(key in "[A-Za-z.0-9]{1,20}", value in ".{0,40}") {
             let enc: String = form_urlencoded::Serializer::new(String::new()).append_pair(&key, &value).finish();
-            let p = Params::parse(None, Some(enc.as_bytes())).unwrap_or_default();
+            let p = Params::parse(None, Some(enc.as_bytes())).expect("test input parses");
             prop_assert_eq!(p.get(&key), Some(value.as_str()));
         }
     }

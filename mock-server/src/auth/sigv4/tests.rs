@@ -114,7 +114,7 @@ fn verify_with(req: &http::Request<Vec<u8>>, secret: &str) -> Result<bool, SigV4
     let sig = parse(&r)?.ok_or_else(|| SigV4Error::Incomplete("unsigned".into()))?;
     assert_eq!(sig.access_key_id, KEY);
     let key = signing_key(secret, &sig.scope);
-    verify(&r, &sig, &key)
+    Ok(verify(&r, &sig, &key))
 }
 
 fn segment() -> impl Strategy<Value = String> {
@@ -276,7 +276,9 @@ proptest! {
         let mut req = signed(&case, SECRET);
         tamper(&case, &mut req, which);
         let verdict = verify_with(&req, SECRET);
-        prop_assert!(!matches!(verdict, Ok(true)), "tampered request verified: {}", which);
+        // A one-second shift across midnight changes the scope day, caught before the HMAC.
+        let crossed_midnight = matches!(&verdict, Err(SigV4Error::Problem(m)) if which == 5 && m.starts_with("Date in Credential scope"));
+        prop_assert!(verdict == Ok(false) || crossed_midnight, "tampered component {}: {:?}", which, verdict);
     }
 }
 
@@ -341,37 +343,43 @@ fn scope_date_must_match_the_request_date() {
     );
 }
 
-/// The AWS signing test suite shipped inside the `aws-sigv4` crate (a dev-dependency, so it
-/// is in the Cargo registry whenever these tests build). Read in place, not copied.
+/// The AWS signing test suite shipped inside the locked `aws-sigv4` package (a
+/// dev-dependency, so Cargo has it whenever these tests build), found through
+/// `cargo metadata`. Read in place, not copied.
 fn aws_signing_test_suite() -> std::path::PathBuf {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")))
-        .unwrap_or_else(|| panic!("neither CARGO_HOME nor HOME is set"));
-    let mut candidates: Vec<std::path::PathBuf> =
-        std::fs::read_dir(cargo_home.join("registry/src"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .flat_map(|index| {
-                std::fs::read_dir(index.path())
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-            })
-            .map(|pkg| pkg.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("aws-sigv4-"))
-            })
-            .map(|p| p.join("aws-signing-test-suite/v4"))
-            .filter(|p| p.is_dir())
-            .collect();
-    candidates.sort();
-    candidates.pop().unwrap_or_else(|| {
-        panic!("the aws-sigv4 crate's signing test suite is not in the Cargo registry")
-    })
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--manifest-path",
+            manifest,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cargo metadata: {e}"));
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("cargo metadata output: {e}"));
+    let manifest_path = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == "aws-sigv4")
+        .and_then(|p| p["manifest_path"].as_str())
+        .unwrap_or_else(|| panic!("aws-sigv4 is not in the dependency graph"));
+    let suite = std::path::Path::new(manifest_path)
+        .parent()
+        .unwrap_or_else(|| panic!("{manifest_path} has no parent"))
+        .join("aws-signing-test-suite/v4");
+    assert!(suite.is_dir(), "{} is missing", suite.display());
+    suite
 }
 
 /// A request of the suite: `METHOD PATH HTTP/1.1`, `Name:value` lines, blank line, body.
@@ -408,8 +416,34 @@ fn parse_suite_request(text: &str) -> Option<SuiteRequest> {
     })
 }
 
-/// Every normalised case of the suite, header- and query-signed: our canonical request and
-/// string to sign equal the suite's stage by stage, and the signature verifies.
+/// Checks one signed request stage by stage: canonical request, string to sign, signature.
+fn check_stages(label: &str, request: &str, canonical: &str, string_to_sign_: &str, secret: &str) {
+    let Some(req) = parse_suite_request(request) else {
+        panic!("{label}: unparsable request");
+    };
+    let signed = SignedRequest {
+        method: &req.method,
+        path: &req.path,
+        query: req.query.as_deref(),
+        headers: &req.headers,
+        body: &req.body,
+    };
+    let sig = match parse(&signed) {
+        Ok(Some(sig)) => sig,
+        other => panic!("{label}: {other:?}"),
+    };
+    let hashes = payload_hashes(&signed, &sig);
+    let ours = canonical_request(&signed, &sig, hashes.first().map_or("", String::as_str));
+    assert_eq!(ours, canonical, "{label}: canonical request");
+    let ours = string_to_sign(&sig, &ours);
+    assert_eq!(ours, string_to_sign_, "{label}: string to sign");
+    assert!(
+        verify(&signed, &sig, &signing_key(secret, &sig.scope)),
+        "{label}: signature"
+    );
+}
+
+/// Every normalised case of the suite, header- and query-signed.
 #[test]
 fn the_aws_signing_test_suite_verifies_stage_by_stage() {
     let suite = aws_signing_test_suite();
@@ -431,10 +465,9 @@ fn the_aws_signing_test_suite_verifies_stage_by_stage() {
         let Some(context) = read("context.json") else {
             continue;
         };
-        // Services other than S3 normalise paths; obs-folded (multi-line) header values are
-        // not valid HTTP/1.1 on the wire, and hyper refuses them before signing matters.
-        // `omit_session_token` is the mode of services that sign without the token (not
-        // STS, IAM or EC2, whose SDK clients sign it).
+        // Services other than S3 normalise paths; `omit_session_token` is the mode of
+        // services that sign without the token (not STS, IAM or EC2); obs-folded header
+        // values are not valid HTTP/1.1 on the wire, and hyper refuses them.
         if context.contains("\"normalize\": false")
             || context.contains("\"omit_session_token\": true")
             || name == "get-header-value-multiline"
@@ -450,36 +483,206 @@ fn the_aws_signing_test_suite_verifies_stage_by_stage() {
             let Some(request) = read(&format!("{prefix}-signed-request.txt")) else {
                 continue;
             };
-            let Some(req) = parse_suite_request(&request) else {
-                panic!("{name}/{prefix}: unparsable request");
-            };
-            let signed = SignedRequest {
-                method: &req.method,
-                path: &req.path,
-                query: req.query.as_deref(),
-                headers: &req.headers,
-                body: &req.body,
-            };
-            let sig = match parse(&signed) {
-                Ok(Some(sig)) => sig,
-                other => panic!("{name}/{prefix}: {other:?}"),
-            };
-            let hashes =
-                payload_hashes(&signed, &sig).unwrap_or_else(|e| panic!("{name}/{prefix}: {e}"));
-            let canonical = canonical_request(&signed, &sig, &hashes[0]);
-            let expected = read(&format!("{prefix}-canonical-request.txt")).unwrap_or_default();
-            assert_eq!(canonical, expected, "{name}/{prefix}: canonical request");
-            let sts = string_to_sign(&sig, &canonical);
-            let expected = read(&format!("{prefix}-string-to-sign.txt")).unwrap_or_default();
-            assert_eq!(sts, expected, "{name}/{prefix}: string to sign");
-            let key = signing_key(secret, &sig.scope);
-            assert_eq!(
-                verify(&signed, &sig, &key),
-                Ok(true),
-                "{name}/{prefix}: signature"
+            let canonical = read(&format!("{prefix}-canonical-request.txt")).unwrap_or_default();
+            let sts = read(&format!("{prefix}-string-to-sign.txt")).unwrap_or_default();
+            check_stages(
+                &format!("{name}/{prefix}"),
+                &request,
+                &canonical,
+                &sts,
+                secret,
             );
             checked += 1;
         }
     }
     assert!(checked >= 40, "only {checked} suite requests checked");
+}
+
+/// Our own cases in `tests/data/sigv4/` (see its README), one directory each.
+#[test]
+fn the_stage_fixtures_verify() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigv4");
+    let mut checked = 0;
+    for case in std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+    {
+        let read = |file: &str| {
+            std::fs::read_to_string(case.join(file))
+                .unwrap_or_else(|e| panic!("{}/{file}: {e}", case.display()))
+        };
+        let label = case.display().to_string();
+        check_stages(
+            &label,
+            &read("request.http"),
+            &read("canonical-request.txt"),
+            &read("string-to-sign.txt"),
+            SECRET,
+        );
+        let signature = parse_suite_request(&read("request.http"))
+            .and_then(|r| {
+                r.headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok().map(str::to_owned))
+            })
+            .unwrap_or_default();
+        assert!(
+            signature.ends_with(&format!("Signature={}", read("signature.txt"))),
+            "{label}: signature file"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} fixtures");
+}
+
+#[test]
+fn a_date_header_signature_is_dated_in_iso_form() {
+    let request = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/sigv4/date-header/request.http"
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let req = parse_suite_request(&request).unwrap_or_else(|| panic!("unparsable"));
+    let signed = SignedRequest {
+        method: &req.method,
+        path: &req.path,
+        query: None,
+        headers: &req.headers,
+        body: &req.body,
+    };
+    let sig = parse(&signed)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("unsigned"));
+    assert_eq!(sig.amz_date, "20150830T123600Z");
+}
+
+#[test]
+fn header_and_query_signatures_together_are_refused() {
+    let headers = request_with(&[(
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00",
+    )]);
+    let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fsts%2Faws4_request";
+    let req = SignedRequest {
+        method: "GET",
+        path: "/",
+        query: Some(query),
+        headers: &headers,
+        body: b"",
+    };
+    assert!(
+        matches!(parse(&req), Err(SigV4Error::Problem(m)) if m.starts_with("Only one auth mechanism allowed"))
+    );
+}
+
+#[test]
+fn presigned_expiry_beyond_a_week_is_refused() {
+    let headers = HeaderMap::new();
+    let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00&X-Amz-Expires=604801";
+    let req = SignedRequest {
+        method: "GET",
+        path: "/",
+        query: Some(query),
+        headers: &headers,
+        body: b"",
+    };
+    assert!(
+        matches!(parse(&req), Err(SigV4Error::Incomplete(m)) if m.starts_with("X-Amz-Expires must be less than a week"))
+    );
+}
+
+#[test]
+fn upper_case_hex_and_a_missing_space_are_not_signatures() {
+    let headers = request_with(&[(
+        "authorization",
+        "AWS4-HMAC-SHA256,Credential=AKID/20260101/us-east-1/sts/aws4_request",
+    )]);
+    let req = SignedRequest {
+        method: "GET",
+        path: "/",
+        query: None,
+        headers: &headers,
+        body: b"",
+    };
+    assert!(
+        matches!(parse(&req), Err(SigV4Error::Incomplete(m)) if m.starts_with("Unsupported AWS 'algorithm'"))
+    );
+
+    let headers = request_with(&[
+        (
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=ABCDEF0123",
+        ),
+        ("x-amz-date", "20260101T000000Z"),
+    ]);
+    let req = SignedRequest {
+        method: "GET",
+        path: "/",
+        query: None,
+        headers: &headers,
+        body: b"",
+    };
+    let sig = parse(&req)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("unparsed"));
+    assert!(
+        sig.signature.is_empty(),
+        "upper-case hex must not decode to a signature"
+    );
+}
+
+#[test]
+fn debug_output_hides_signatures_tokens_and_bodies() {
+    let mut case = Case {
+        method: "POST",
+        path: "/".into(),
+        query: vec![("Action".into(), "GetCallerIdentity".into())],
+        headers: vec![(
+            "x-amz-security-token".into(),
+            "FwoGZXIvYXdzSECRETTOKEN".into(),
+        )],
+        body: b"WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.SECRET".to_vec(),
+        region: "us-east-1".into(),
+        service: "sts",
+        time: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        presigned: false,
+        unsigned_payload: false,
+    };
+    let req = signed(&case, SECRET);
+    let r = SignedRequest {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: req.headers(),
+        body: req.body(),
+    };
+    let sig = parse(&r)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("unsigned"));
+    let text = format!("{r:?} {sig:?}");
+    let signature = hex::encode(&sig.signature);
+    for secret in [signature.as_str(), "SECRETTOKEN", "eyJhbGciOiJSUzI1NiJ9"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    case.presigned = true;
+    let req = signed(&case, SECRET);
+    let params = crate::wire::query::Params::parse(req.uri().query(), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!("{params:?}");
+    assert!(
+        text.contains("GetCallerIdentity") && !text.contains("SECRETTOKEN"),
+        "{text}"
+    );
+    let presigned_signature = req
+        .uri()
+        .query()
+        .and_then(|q| q.split("X-Amz-Signature=").nth(1))
+        .unwrap_or_else(|| panic!("not presigned"));
+    assert!(!text.contains(presigned_signature), "{text}");
 }

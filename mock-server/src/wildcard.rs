@@ -1,6 +1,7 @@
-//! IAM wildcards: `*` matches any run of characters, `?` any one character. Action names
-//! compare case-insensitively (`EC2:describeregions` is `ec2:DescribeRegions`), resource ARNs
-//! case-sensitively, as IAM does.
+//! AWS wildcards, as IAM policies and EC2 filters use them: `*` matches any run of
+//! characters, `?` exactly one character. IAM action names compare case-insensitively
+//! (`EC2:describeregions` is `ec2:DescribeRegions`); resource ARNs and filter values
+//! case-sensitively. Patterns are compiled once and match in linear time.
 
 /// A compiled pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,13 +23,13 @@ enum Kind {
 }
 
 impl Pattern {
-    /// Compiles an action pattern (case-insensitive).
-    pub(crate) fn action(raw: &str) -> Self {
+    /// Compiles a pattern that ignores ASCII case (IAM action names).
+    pub(crate) fn ignoring_case(raw: &str) -> Self {
         Self::compile(&raw.to_ascii_lowercase(), true)
     }
 
-    /// Compiles a resource pattern (case-sensitive).
-    pub(crate) fn resource(raw: &str) -> Self {
+    /// Compiles a case-sensitive pattern (ARNs, EC2 filter values).
+    pub(crate) fn exact_case(raw: &str) -> Self {
         Self::compile(raw, false)
     }
 
@@ -74,7 +75,19 @@ fn byte_eq(p: u8, v: u8, ci: bool) -> bool {
     p == v || (ci && p.eq_ignore_ascii_case(&v))
 }
 
-/// Linear-time wildcard match with one backtrack point (the classic two-pointer algorithm).
+/// The length of the UTF-8 character starting at `value[i]` (`value` is valid UTF-8).
+fn char_len(value: &[u8], i: usize) -> usize {
+    match value[i] {
+        b if b < 0x80 => 1,
+        b if b >= 0xf0 => 4,
+        b if b >= 0xe0 => 3,
+        _ => 2,
+    }
+    .min(value.len() - i)
+}
+
+/// Linear-time wildcard match with one backtrack point (the classic two-pointer algorithm),
+/// on bytes, with `?` and star backtracking stepping whole UTF-8 characters.
 fn glob(pattern: &[u8], value: &[u8], ci: bool) -> bool {
     let (mut p, mut v) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
@@ -84,15 +97,20 @@ fn glob(pattern: &[u8], value: &[u8], ci: bool) -> bool {
                 star = Some((p, v));
                 p += 1;
             }
-            Some(&c) if c == b'?' || byte_eq(c, value[v], ci) => {
+            Some(b'?') => {
+                p += 1;
+                v += char_len(value, v);
+            }
+            Some(&c) if byte_eq(c, value[v], ci) => {
                 p += 1;
                 v += 1;
             }
             _ => match star {
                 Some((sp, sv)) => {
+                    let next = sv + char_len(value, sv);
                     p = sp + 1;
-                    v = sv + 1;
-                    star = Some((sp, sv + 1));
+                    v = next;
+                    star = Some((sp, next));
                 }
                 None => return false,
             },
@@ -108,19 +126,20 @@ mod tests {
 
     #[test]
     fn action_patterns_ignore_case() {
-        assert!(Pattern::action("ec2:DescribeRegions").matches("EC2:describeregions"));
-        assert!(Pattern::action("ec2:Describe*").matches("ec2:DescribeRegions"));
-        assert!(Pattern::action("*").matches("sts:AssumeRole"));
-        assert!(Pattern::action("s3:Get*Acl").matches("s3:GetObjectAcl"));
-        assert!(!Pattern::action("s3:Get*").matches("ec2:GetConsoleOutput"));
-        assert!(Pattern::action("ec2:Describe?egions").matches("ec2:DescribeRegions"));
+        assert!(Pattern::ignoring_case("ec2:DescribeRegions").matches("EC2:describeregions"));
+        assert!(Pattern::ignoring_case("ec2:Describe*").matches("ec2:DescribeRegions"));
+        assert!(Pattern::ignoring_case("*").matches("sts:AssumeRole"));
+        assert!(Pattern::ignoring_case("s3:Get*Acl").matches("s3:GetObjectAcl"));
+        assert!(!Pattern::ignoring_case("s3:Get*").matches("ec2:GetConsoleOutput"));
+        assert!(Pattern::ignoring_case("ec2:Describe?egions").matches("ec2:DescribeRegions"));
     }
 
     #[test]
     fn resource_patterns_are_case_sensitive() {
-        assert!(Pattern::resource("arn:aws:iam::1:role/*").matches("arn:aws:iam::1:role/Deploy"));
+        assert!(Pattern::exact_case("arn:aws:iam::1:role/*").matches("arn:aws:iam::1:role/Deploy"));
         assert!(
-            !Pattern::resource("arn:aws:iam::1:role/deploy").matches("arn:aws:iam::1:role/Deploy")
+            !Pattern::exact_case("arn:aws:iam::1:role/deploy")
+                .matches("arn:aws:iam::1:role/Deploy")
         );
     }
 
@@ -144,10 +163,17 @@ mod tests {
         go(pattern.as_bytes(), value.as_bytes(), 0, 0, &mut memo)
     }
 
+    #[test]
+    fn question_mark_is_one_character_not_one_byte() {
+        assert!(Pattern::exact_case("a?c").matches("aሴc"));
+        assert!(!Pattern::exact_case("a??c").matches("aሴc"));
+        assert!(Pattern::exact_case("*ሴ").matches("xyሴ"));
+    }
+
     proptest! {
         #[test]
         fn glob_agrees_with_a_reference_matcher(p in "[ab*?]{0,8}", v in "[ab]{0,10}") {
-            prop_assert_eq!(Pattern::resource(&p).matches(&v), reference(&p, &v));
+            prop_assert_eq!(Pattern::exact_case(&p).matches(&v), reference(&p, &v));
         }
     }
 }
