@@ -23,4 +23,4 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r ci/requirements.txt
-TRUSTBENCH_BIN="$PWD/target/debug/trustbench" .venv/bin/python -m pytest -q tests/python
+TRUSTBENCH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/trustbench" .venv/bin/python -m pytest -q tests/python

@@ -28,12 +28,21 @@ fn run_plays_the_checks_and_exits_zero() {
     assert!(!stdout.contains("FAIL"), "{stdout}");
 }
 
-#[tokio::test]
-async fn serve_prints_its_endpoint_and_answers_real_sdk_clients() {
+/// Starts `trustbench serve` with `args`, logging at trace level to a file; returns the
+/// child, its endpoint, what it printed, and the log path.
+fn serve(
+    args: &[&str],
+    log_name: &str,
+) -> (std::process::Child, String, String, std::path::PathBuf) {
+    let log =
+        std::env::temp_dir().join(format!("trustbench-{}-{log_name}.log", std::process::id()));
+    let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
     let mut child = trustbench()
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("serve")
+        .args(args)
+        .env("TRUSTBENCH_LOG", "trace")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(log_file)
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
@@ -52,6 +61,24 @@ async fn serve_prints_its_endpoint_and_answers_real_sdk_clients() {
         }
     }
     let endpoint = endpoint.unwrap_or_else(|| panic!("no endpoint line in:\n{printed}"));
+    (child, endpoint, printed, log)
+}
+
+fn stop(mut child: std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        status.success(),
+        "serve did not stop cleanly on SIGTERM: {status:?}"
+    );
+}
+
+#[tokio::test]
+async fn serve_prints_its_endpoint_and_answers_real_sdk_clients_without_logging_secrets() {
+    let (child, endpoint, printed, log) = serve(&["--listen", "127.0.0.1:0"], "serve");
     assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
     for id in &DEFAULT_IDENTITIES {
         assert!(printed.contains(id.access_key_id), "{printed}");
@@ -74,15 +101,41 @@ async fn serve_prints_its_endpoint_and_answers_real_sdk_clients() {
         .map(str::to_owned);
     assert_eq!(arn, Some(who.arn()));
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    assert!(killed.is_ok_and(|s| s.success()));
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        status.success(),
-        "serve did not stop cleanly on SIGTERM: {status:?}"
+    // A refused call carrying a session token: neither it nor the secret may reach the log.
+    let token = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN";
+    let creds = aws_credential_types::Credentials::new(
+        who.access_key_id,
+        who.secret_access_key,
+        Some(token.into()),
+        None,
+        "t",
     );
+    let config =
+        harness::sdk::sdk_config(&endpoint, creds, "us-east-1", &mock_server::Clock::real());
+    assert!(
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .is_err()
+    );
+
+    stop(child);
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        logged.contains("request refused"),
+        "trace log expected: {logged}"
+    );
+    for secret in [who.secret_access_key, token, "Signature="] {
+        assert!(!logged.contains(secret), "{secret} leaked into the log");
+    }
+}
+
+#[test]
+fn serve_listens_beyond_loopback_only_when_allowed() {
+    let (child, endpoint, _, _) = serve(&["--listen", "0.0.0.0:0", "--allow-non-loopback"], "any");
+    assert!(endpoint.starts_with("http://0.0.0.0:"), "{endpoint}");
+    stop(child);
 }
 
 #[test]
@@ -117,7 +170,7 @@ fn a_broken_world_file_is_reported_with_its_location() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("nam") && stderr.contains("line 4"),
+        stderr.contains("nam") && stderr.contains("line 4") && stderr.contains("broken.yaml"),
         "{stderr}"
     );
 }

@@ -216,6 +216,24 @@ async fn a_malformed_authorization_header_is_incomplete_signature() {
             "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization={header}"
         )
     );
+
+    let header =
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/ec2/aws4_request";
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&config_for_std(&server))
+            .interceptor(ReplaceAuthorization(Some(header)))
+            .build(),
+    );
+    let err = ec2
+        .describe_regions()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(
+        (code(&err), message(&err)),
+        (Some("AuthFailure".into()), EC2_AUTH.into())
+    );
 }
 
 #[tokio::test]
@@ -296,52 +314,63 @@ async fn a_session_token_with_a_long_term_key_is_invalid() {
 }
 
 #[tokio::test]
-async fn presigned_query_authentication_is_verified() {
+async fn presigned_urls_are_verified_and_live_fifteen_minutes_whatever_x_amz_expires_says() {
     let server = MockServer::start().await;
     let now = server.clock().now();
     let query = "Action=GetCallerIdentity&Version=2011-06-15";
-    let ok = raw(
-        &server,
-        &presigned_get(
-            &server,
-            STD,
-            "sts",
-            "us-east-1",
-            query,
-            now,
-            Duration::from_secs(300),
-        ),
-    )
-    .await;
-    let ok = ok.unwrap_or_else(|| panic!("no answer"));
+    let get = |signed_at, expires| {
+        presigned_get(&server, STD, "sts", "us-east-1", query, signed_at, expires)
+    };
+    let ok = raw(&server, &get(now, Duration::from_secs(300)))
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.xml("Arn"), Some(STD.arn().as_str()));
 
-    // Signed 10 minutes ago for 5 minutes: expired.
-    let old = now - Duration::from_secs(600);
-    let expired = raw(
-        &server,
-        &presigned_get(
-            &server,
-            STD,
-            "sts",
-            "us-east-1",
-            query,
-            old,
-            Duration::from_secs(300),
-        ),
-    )
-    .await;
-    let expired = expired.unwrap_or_else(|| panic!("no answer"));
-    assert_eq!(expired.status, 403);
-    assert_eq!(expired.xml("Code"), Some("SignatureDoesNotMatch"));
+    // STS ignores X-Amz-Expires: a 60-second token (as EKS tokens are) still works 5 minutes on.
+    let five_ago = now - Duration::from_secs(300);
+    let r = raw(&server, &get(five_ago, Duration::from_secs(60)))
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let sixteen_ago = now - Duration::from_secs(16 * 60);
+    let r = raw(&server, &get(sixteen_ago, Duration::from_secs(3600)))
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    r.assert_query_error(403, "SignatureDoesNotMatch", STS_NS);
+    let message = r.xml("Message").unwrap_or_default();
     assert!(
-        expired
-            .xml("Message")
-            .is_some_and(|m| m.starts_with("Signature expired")),
-        "{}",
-        expired.body
+        message.starts_with("Signature expired") && message.ends_with(" - 15 min.)"),
+        "{message}"
     );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_the_signed_hash_is_a_signature_mismatch() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    let target = harness::signing::Target {
+        addr: server.address(),
+        who: STD,
+        service: "sts",
+        region: "us-east-1",
+        time: now,
+    };
+    let other_body_hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let request = harness::signing::signed_post(
+        &target,
+        "Action=GetCallerIdentity&Version=2011-06-15",
+        &[
+            ("x-amz-content-sha256", other_body_hash),
+            ("connection", "close"),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = raw(&server, &request)
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    r.assert_query_error(403, "SignatureDoesNotMatch", STS_NS);
 }
 
 #[tokio::test]
@@ -356,20 +385,15 @@ async fn iam_accepts_a_signature_for_any_region_of_the_partition() {
         &signed_post(&server, STD, "iam", "eu-west-1", form, now),
     )
     .await;
-    let accepted = accepted.unwrap_or_else(|| panic!("no answer"));
-    assert_eq!(
-        accepted.xml("Code"),
-        Some("InvalidAction"),
-        "{}",
-        accepted.body
-    );
+    accepted
+        .unwrap_or_else(|| panic!("no answer"))
+        .assert_query_error(400, "InvalidAction", FAULT_NS);
     let refused = raw(
         &server,
         &signed_post(&server, STD, "iam", "us-gov-west-1", form, now),
     )
     .await;
-    assert_eq!(
-        refused.unwrap_or_else(|| panic!("no answer")).xml("Code"),
-        Some("InvalidClientTokenId")
-    );
+    refused
+        .unwrap_or_else(|| panic!("no answer"))
+        .assert_query_error(403, "InvalidClientTokenId", IAM_NS);
 }

@@ -246,3 +246,83 @@ async fn idle_connections_are_closed() {
     let text = String::from_utf8_lossy(&response);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
 }
+
+#[tokio::test]
+async fn ec2_requests_are_refused_in_the_ec2_shape_even_before_routing() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    // Malformed form encoding, routed by the Version parameter only.
+    let r = answer(
+        &server,
+        &post(
+            &server,
+            b"Action=DescribeRegions&Version=2016-11-15&X=%zz",
+            &[],
+        ),
+    )
+    .await;
+    r.assert_ec2_error(400, "MalformedQueryString");
+    // A duplicated parameter in a signed EC2 request.
+    let form = "Action=DescribeRegions&Version=2016-11-15&Version=2016-11-15";
+    let r = answer(
+        &server,
+        &signed_post(&server, STD, "ec2", "us-east-1", form, now),
+    )
+    .await;
+    r.assert_ec2_error(400, "InvalidQueryParameter");
+    // A body too large to read: the signature's scope says EC2.
+    let mut big = "Action=DescribeRegions&Version=2016-11-15&Pad=".to_owned();
+    big.push_str(&"a".repeat(1024 * 1024));
+    let r = answer(
+        &server,
+        &signed_post(&server, STD, "ec2", "us-east-1", &big, now),
+    )
+    .await;
+    r.assert_ec2_error(413, "RequestEntityTooLarge");
+    // A scope naming a service not served here, with EC2's Version.
+    let r = answer(
+        &server,
+        &signed_post(
+            &server,
+            STD,
+            "s3",
+            "us-east-1",
+            "Action=DescribeRegions&Version=2016-11-15",
+            now,
+        ),
+    )
+    .await;
+    r.assert_ec2_error(401, "AuthFailure");
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn too_many_filter_values_are_refused_quickly() {
+    let server = MockServer::start().await;
+    let now = server.clock().now();
+    let mut form = "Action=DescribeRegions&Version=2016-11-15".to_owned();
+    for n in 1..=20_000 {
+        form.push_str(&format!(
+            "&Filter.{n}.Name=region-name&Filter.{n}.Value.1=x"
+        ));
+    }
+    let r = answer(
+        &server,
+        &signed_post(&server, STD, "ec2", "us-east-1", &form, now),
+    )
+    .await;
+    r.assert_ec2_error(400, "FilterLimitExceeded");
+    let r = answer(
+        &server,
+        &signed_post(
+            &server,
+            STD,
+            "ec2",
+            "us-east-1",
+            "Action=DescribeRegions&Version=2016-11-15&Filter.1.Value.1=x",
+            now,
+        ),
+    )
+    .await;
+    r.assert_ec2_error(400, "InvalidParameterValue");
+}

@@ -126,6 +126,18 @@ async fn region_names_and_filters_narrow_the_list() {
     assert!(!names(&out).contains(&"us-east-1".to_owned()));
 
     let filter = Filter::builder()
+        .name("region-name")
+        .values("us-east-?")
+        .build();
+    let out = client
+        .describe_regions()
+        .filters(filter)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(names(&out), vec!["us-east-1", "us-east-2"]);
+
+    let filter = Filter::builder()
         .name("endpoint")
         .values("ec2.ap-northeast-1.amazonaws.com")
         .build();
@@ -194,8 +206,17 @@ async fn describe_regions_needs_the_permission_the_connector_docs_require() {
         .unwrap_or_else(|| panic!("allowed"));
     assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
     assert!(
-        message(&err).contains("with an explicit deny in an identity-based policy"),
+        message(&err).ends_with("with an explicit deny in an identity-based policy"),
         "{}",
         message(&err)
+    );
+    // A managed policy that denies is named, as AWS names it.
+    let err = call("AKIADENIEDMANAGED444", "denied-managed-secret")
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(
+        message(&err),
+        "You are not authorized to perform this operation. User: arn:aws:iam::444444444444:user/denied-by-managed is not authorized to perform: ec2:DescribeRegions with an explicit deny in an identity-based policy: arn:aws:iam::444444444444:policy/guardrails/DenyEc2"
     );
 }

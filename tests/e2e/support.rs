@@ -100,6 +100,46 @@ impl Raw {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Asserts an EC2-shaped error (`Response/Errors/Error`, `RequestID` equal to the
+    /// `x-amzn-requestid` header) with this status and code.
+    pub(crate) fn assert_ec2_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        let prefix = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code>"
+        );
+        assert!(
+            self.body.starts_with(&prefix),
+            "not an EC2 {code} error: {}",
+            self.body
+        );
+        assert!(
+            self.xml("RequestID").is_some()
+                && self.xml("RequestID") == self.header("x-amzn-requestid"),
+            "{}",
+            self.body
+        );
+    }
+
+    /// Asserts an STS/IAM-shaped error (`ErrorResponse/Error` with `Type`) with this status
+    /// and code, in `namespace`.
+    pub(crate) fn assert_query_error(&self, status: u16, code: &str, namespace: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        let prefix = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"{namespace}\"><Error><Type>Sender</Type><Code>{code}</Code>"
+        );
+        assert!(
+            self.body.starts_with(&prefix),
+            "not a query {code} error: {}",
+            self.body
+        );
+        assert!(
+            self.xml("RequestId").is_some()
+                && self.xml("RequestId") == self.header("x-amzn-requestid"),
+            "{}",
+            self.body
+        );
+    }
+
     /// The text of the first `<tag>…</tag>` in the body.
     pub(crate) fn xml(&self, tag: &str) -> Option<&str> {
         let open = format!("<{tag}>");
@@ -208,6 +248,10 @@ pub(crate) fn skewed_clock(server: &MockServer, offset: Duration, ahead: bool) -
     Clock::virtual_at(if ahead { now + offset } else { now - offset })
 }
 
+pub(crate) const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+pub(crate) const FAULT_NS: &str = "http://webservices.amazon.com/AWSFault/2005-15-09";
+
 /// A world where account 444444444444 has users with the given policies (YAML snippets).
 pub(crate) const WORLD_444: &str = r#"
 accounts:
@@ -221,6 +265,9 @@ accounts:
           Version: "2012-10-17"
           Statement:
             - {Sid: VisualEditor0, Effect: Allow, Action: "ec2:DescribeRegions", Resource: "*"}
+      - name: DenyEc2
+        path: /guardrails/
+        document: {Version: "2012-10-17", Statement: {Effect: Deny, Action: "ec2:*", Resource: "*"}}
     users:
       - name: nobody
         access_keys:
@@ -230,6 +277,10 @@ accounts:
         managed_policies: [HarnessDescribeRegions]
         access_keys:
           - {id: AKIACONNECTOR4444444, secret: connector-secret}
+      - name: denied-by-managed
+        managed_policies: [AdministratorAccess, DenyEc2]
+        access_keys:
+          - {id: AKIADENIEDMANAGED444, secret: denied-managed-secret}
       - name: denied
         managed_policies: [AdministratorAccess]
         inline_policies:

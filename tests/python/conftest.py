@@ -7,6 +7,7 @@ TRUSTBENCH_BIN names another one.
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,10 +39,12 @@ def _binary() -> Path:
 @pytest.fixture(scope="session")
 def endpoint():
     """Starts `trustbench serve` on a free loopback port and yields its endpoint URL."""
+    # The log goes to a file: a pipe nobody reads would fill up and stall the server.
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [str(_binary()), "serve", "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     url = None
@@ -51,10 +54,12 @@ def endpoint():
             break
     if url is None:
         proc.kill()
-        pytest.fail(f"trustbench serve printed no endpoint: {proc.stderr.read()}")
+        log.seek(0)
+        pytest.fail(f"trustbench serve printed no endpoint: {log.read()}")
     yield url
     proc.terminate()
     assert proc.wait(timeout=10) == 0, "serve did not stop cleanly"
+    log.close()
 
 
 def clean_env(**extra: str) -> dict:
