@@ -17,8 +17,8 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[ActionSpec {
 fn get_caller_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let who = call.caller;
     Ok(vec![
-        Node::leaf("Arn", who.arn.as_str()),
-        Node::leaf("UserId", who.user_id.as_str()),
-        Node::leaf("Account", who.account.as_str()),
+        Node::leaf("Arn", who.arn.clone()),
+        Node::leaf("UserId", who.user_id.clone()),
+        Node::leaf("Account", who.account.clone()),
     ])
 }

@@ -7,7 +7,7 @@ use crate::wire::xml::{self, Node};
 
 /// `<{Action}Response xmlns=…><requestId>…</requestId>…</…>`
 pub(crate) fn success(namespace: &str, action: &str, result: &[Node], request_id: &str) -> String {
-    let mut out = String::with_capacity(1024);
+    let mut out = String::with_capacity(4096);
     out.push_str(xml::DECLARATION);
     let response = format!("{action}Response");
     xml::open(&mut out, &response, Some(namespace));

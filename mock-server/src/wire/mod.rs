@@ -85,15 +85,26 @@ fn respond(
 
 /// The `Date` header, from the server clock: SDKs correct their clock skew from it, so a
 /// virtual clock must show here too (hyper's own date header is off).
-/// HTTP dates cover 1970 to 9999; a clock set outside that shows the nearest end.
+/// HTTP dates cover 1970 to 9999; a clock set outside that shows the nearest end. The
+/// formatted value is kept per thread for the second it names (as hyper does for its own).
 pub(crate) fn http_date(now: SystemTime) -> HeaderValue {
     const LATEST: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, HeaderValue)>> = const { std::cell::RefCell::new(None) };
+    }
     let secs = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs().min(LATEST));
-    let clamped = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-    HeaderValue::from_str(&httpdate::fmt_http_date(clamped))
-        .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
+    LAST.with_borrow_mut(|last| match last {
+        Some((s, value)) if *s == secs => value.clone(),
+        _ => {
+            let clamped = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            let value = HeaderValue::from_str(&httpdate::fmt_http_date(clamped))
+                .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+            *last = Some((secs, value.clone()));
+            value
+        }
+    })
 }
 
 /// Makes request ids shaped like AWS's (UUID form), unique per server, without a syscall

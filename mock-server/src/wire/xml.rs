@@ -3,20 +3,22 @@
 //! Handlers describe their result as a small tree of [`Node`]s; the service dialect decides
 //! the list item tag (`member` for STS/IAM, `item` for EC2) and the envelope around it.
 
+use std::borrow::Cow;
+
 use quick_xml::escape::escape;
 
 /// A piece of a response body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Node {
-    /// `<name>text</name>`
-    Leaf(&'static str, String),
+    /// `<name>text</name>`; static text (region names, statuses) is not copied.
+    Leaf(&'static str, Cow<'static, str>),
     /// `<name><item>…</item>…</name>`, or `<name/>` when empty; the item tag is the dialect's.
     List(&'static str, Vec<Vec<Node>>),
 }
 
 impl Node {
     /// A leaf from anything printable.
-    pub(crate) fn leaf(name: &'static str, text: impl Into<String>) -> Self {
+    pub(crate) fn leaf(name: &'static str, text: impl Into<Cow<'static, str>>) -> Self {
         Node::Leaf(name, text.into())
     }
 }
