@@ -128,28 +128,23 @@ async fn describe_regions(
     CheckResult { name, outcome }
 }
 
+/// The AWS error code of a failed SDK call, `None` inside when it has none.
+fn error_code<T, E: ProvideErrorMetadata>(result: Result<T, E>) -> Result<(), Option<String>> {
+    result.map(|_| ()).map_err(|e| e.code().map(str::to_owned))
+}
+
 async fn expect_sts_error(name: &str, config: aws_config::SdkConfig, code: &str) -> CheckResult {
-    let result = aws_sdk_sts::Client::new(&config)
-        .get_caller_identity()
-        .send()
-        .await;
+    let sts = aws_sdk_sts::Client::new(&config);
     expect_code(
         name,
-        result.map(|_| ()).map_err(|e| e.code().map(str::to_owned)),
+        error_code(sts.get_caller_identity().send().await),
         code,
     )
 }
 
 async fn expect_ec2_error(name: &str, config: aws_config::SdkConfig, code: &str) -> CheckResult {
-    let result = aws_sdk_ec2::Client::new(&config)
-        .describe_regions()
-        .send()
-        .await;
-    expect_code(
-        name,
-        result.map(|_| ()).map_err(|e| e.code().map(str::to_owned)),
-        code,
-    )
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    expect_code(name, error_code(ec2.describe_regions().send().await), code)
 }
 
 fn expect_code(name: &str, result: Result<(), Option<String>>, code: &str) -> CheckResult {

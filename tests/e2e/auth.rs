@@ -138,12 +138,7 @@ async fn an_unknown_region_in_the_scope_is_refused() {
 #[tokio::test]
 async fn missing_authentication_is_refused_in_each_services_words() {
     let server = MockServer::start().await;
-    let base = config_for_std(&server);
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(&base)
-            .interceptor(ReplaceAuthorization(None))
-            .build(),
-    );
+    let (sts, ec2) = clients_with(&server, None);
     let err = sts
         .get_caller_identity()
         .send()
@@ -152,12 +147,6 @@ async fn missing_authentication_is_refused_in_each_services_words() {
         .unwrap_or_else(|| panic!("accepted"));
     assert_eq!(code(&err).as_deref(), Some("MissingAuthenticationToken"));
     assert_eq!(message(&err), "Request is missing Authentication Token");
-
-    let ec2 = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(&base)
-            .interceptor(ReplaceAuthorization(None))
-            .build(),
-    );
     let err = ec2
         .describe_regions()
         .send()
@@ -171,38 +160,12 @@ async fn missing_authentication_is_refused_in_each_services_words() {
     );
 }
 
-/// The standard admin's config, signing on `clock` with the SDK's skew correction off.
-fn std_config_on(server: &MockServer, clock: &mock_server::Clock) -> aws_config::SdkConfig {
-    sdk_config(
-        &server.endpoint(),
-        access_key(STD.access_key_id, STD.secret_access_key),
-        "us-east-1",
-        clock,
-    )
-    .to_builder()
-    .disable_clock_skew_correction(true)
-    .build()
-}
-
-fn config_for_std(server: &MockServer) -> aws_config::SdkConfig {
-    config_with_key(
-        server,
-        STD.access_key_id,
-        STD.secret_access_key,
-        "us-east-1",
-    )
-}
-
 #[tokio::test]
 async fn a_malformed_authorization_header_is_incomplete_signature() {
     let server = MockServer::start().await;
     let header =
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/sts/aws4_request";
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(&config_for_std(&server))
-            .interceptor(ReplaceAuthorization(Some(header)))
-            .build(),
-    );
+    let (sts, _) = clients_with(&server, Some(header));
     let err = sts
         .get_caller_identity()
         .send()
@@ -219,11 +182,7 @@ async fn a_malformed_authorization_header_is_incomplete_signature() {
 
     let header =
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/ec2/aws4_request";
-    let ec2 = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(&config_for_std(&server))
-            .interceptor(ReplaceAuthorization(Some(header)))
-            .build(),
-    );
+    let (_, ec2) = clients_with(&server, Some(header));
     let err = ec2
         .describe_regions()
         .send()
@@ -396,4 +355,17 @@ async fn iam_accepts_a_signature_for_any_region_of_the_partition() {
     refused
         .unwrap_or_else(|| panic!("no answer"))
         .assert_query_error(403, "InvalidClientTokenId", IAM_NS);
+}
+
+/// The standard admin's config, signing on `clock` with the SDK's skew correction off.
+fn std_config_on(server: &MockServer, clock: &mock_server::Clock) -> aws_config::SdkConfig {
+    sdk_config(
+        &server.endpoint(),
+        access_key(STD.access_key_id, STD.secret_access_key),
+        "us-east-1",
+        clock,
+    )
+    .to_builder()
+    .disable_clock_skew_correction(true)
+    .build()
 }

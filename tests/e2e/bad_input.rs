@@ -25,19 +25,7 @@ async fn answer(server: &MockServer, request: &[u8]) -> Raw {
 #[tokio::test]
 async fn unknown_action_is_invalid_action_in_the_aws_fault_namespace() {
     let server = MockServer::start().await;
-    let now = server.clock().now();
-    let r = answer(
-        &server,
-        &signed_post(
-            &server,
-            STD,
-            "sts",
-            "us-east-1",
-            "Action=NoSuchAction&Version=2011-06-15",
-            now,
-        ),
-    )
-    .await;
+    let r = send_signed(&server, "sts", "Action=NoSuchAction&Version=2011-06-15").await;
     assert_eq!(r.status, 400);
     assert_eq!(r.xml("Code"), Some("InvalidAction"));
     assert_eq!(
@@ -52,18 +40,7 @@ async fn unknown_action_is_invalid_action_in_the_aws_fault_namespace() {
         r.body
     );
 
-    let r = answer(
-        &server,
-        &signed_post(
-            &server,
-            STD,
-            "ec2",
-            "us-east-1",
-            "Action=DescribeNothing&Version=2016-11-15",
-            now,
-        ),
-    )
-    .await;
+    let r = send_signed(&server, "ec2", "Action=DescribeNothing&Version=2016-11-15").await;
     assert_eq!((r.status, r.xml("Code")), (400, Some("InvalidAction")));
     assert_eq!(
         r.xml("Message"),
@@ -75,33 +52,15 @@ async fn unknown_action_is_invalid_action_in_the_aws_fault_namespace() {
 #[tokio::test]
 async fn missing_or_wrong_version_is_invalid_action() {
     let server = MockServer::start().await;
-    let now = server.clock().now();
-    let r = answer(
-        &server,
-        &signed_post(
-            &server,
-            STD,
-            "sts",
-            "us-east-1",
-            "Action=GetCallerIdentity",
-            now,
-        ),
-    )
-    .await;
+    let r = send_signed(&server, "sts", "Action=GetCallerIdentity").await;
     assert_eq!(
         r.xml("Message"),
         Some("Could not find operation GetCallerIdentity for version NO_VERSION_SPECIFIED")
     );
-    let r = answer(
+    let r = send_signed(
         &server,
-        &signed_post(
-            &server,
-            STD,
-            "sts",
-            "us-east-1",
-            "Action=GetCallerIdentity&Version=2000-01-01",
-            now,
-        ),
+        "sts",
+        "Action=GetCallerIdentity&Version=2000-01-01",
     )
     .await;
     assert_eq!((r.status, r.xml("Code")), (400, Some("InvalidAction")));
@@ -114,12 +73,7 @@ async fn missing_or_wrong_version_is_invalid_action() {
 #[tokio::test]
 async fn missing_action_is_a_400_not_a_redirect() {
     let server = MockServer::start().await;
-    let now = server.clock().now();
-    let r = answer(
-        &server,
-        &signed_post(&server, STD, "sts", "us-east-1", "Version=2011-06-15", now),
-    )
-    .await;
+    let r = send_signed(&server, "sts", "Version=2011-06-15").await;
     assert_eq!((r.status, r.xml("Code")), (400, Some("MissingAction")));
     assert!(r.header("location").is_none());
 }
@@ -250,7 +204,6 @@ async fn idle_connections_are_closed() {
 #[tokio::test]
 async fn ec2_requests_are_refused_in_the_ec2_shape_even_before_routing() {
     let server = MockServer::start().await;
-    let now = server.clock().now();
     // Malformed form encoding, routed by the Version parameter only.
     let r = answer(
         &server,
@@ -264,34 +217,15 @@ async fn ec2_requests_are_refused_in_the_ec2_shape_even_before_routing() {
     r.assert_ec2_error(400, "MalformedQueryString");
     // A duplicated parameter in a signed EC2 request.
     let form = "Action=DescribeRegions&Version=2016-11-15&Version=2016-11-15";
-    let r = answer(
-        &server,
-        &signed_post(&server, STD, "ec2", "us-east-1", form, now),
-    )
-    .await;
+    let r = send_signed(&server, "ec2", form).await;
     r.assert_ec2_error(400, "InvalidQueryParameter");
     // A body too large to read: the signature's scope says EC2.
     let mut big = "Action=DescribeRegions&Version=2016-11-15&Pad=".to_owned();
     big.push_str(&"a".repeat(1024 * 1024));
-    let r = answer(
-        &server,
-        &signed_post(&server, STD, "ec2", "us-east-1", &big, now),
-    )
-    .await;
+    let r = send_signed(&server, "ec2", &big).await;
     r.assert_ec2_error(413, "RequestEntityTooLarge");
     // A scope naming a service not served here, with EC2's Version.
-    let r = answer(
-        &server,
-        &signed_post(
-            &server,
-            STD,
-            "s3",
-            "us-east-1",
-            "Action=DescribeRegions&Version=2016-11-15",
-            now,
-        ),
-    )
-    .await;
+    let r = send_signed(&server, "s3", "Action=DescribeRegions&Version=2016-11-15").await;
     r.assert_ec2_error(401, "AuthFailure");
     still_serving(&server).await;
 }
@@ -299,29 +233,18 @@ async fn ec2_requests_are_refused_in_the_ec2_shape_even_before_routing() {
 #[tokio::test]
 async fn too_many_filter_values_are_refused_quickly() {
     let server = MockServer::start().await;
-    let now = server.clock().now();
     let mut form = "Action=DescribeRegions&Version=2016-11-15".to_owned();
     for n in 1..=20_000 {
         form.push_str(&format!(
             "&Filter.{n}.Name=region-name&Filter.{n}.Value.1=x"
         ));
     }
-    let r = answer(
-        &server,
-        &signed_post(&server, STD, "ec2", "us-east-1", &form, now),
-    )
-    .await;
+    let r = send_signed(&server, "ec2", &form).await;
     r.assert_ec2_error(400, "FilterLimitExceeded");
-    let r = answer(
+    let r = send_signed(
         &server,
-        &signed_post(
-            &server,
-            STD,
-            "ec2",
-            "us-east-1",
-            "Action=DescribeRegions&Version=2016-11-15&Filter.1.Value.1=x",
-            now,
-        ),
+        "ec2",
+        "Action=DescribeRegions&Version=2016-11-15&Filter.1.Value.1=x",
     )
     .await;
     r.assert_ec2_error(400, "InvalidParameterValue");

@@ -9,20 +9,9 @@ use crate::support::*;
 #[tokio::test]
 async fn responses_carry_fresh_request_ids_in_body_and_header() {
     let server = MockServer::start().await;
-    let now = server.clock().now();
     let form = "Action=GetCallerIdentity&Version=2011-06-15";
-    let a = raw(
-        &server,
-        &signed_post(&server, STD, "sts", "us-east-1", form, now),
-    )
-    .await
-    .unwrap_or_else(|| panic!("no answer"));
-    let b = raw(
-        &server,
-        &signed_post(&server, STD, "sts", "us-east-1", form, now),
-    )
-    .await
-    .unwrap_or_else(|| panic!("no answer"));
+    let a = send_signed(&server, "sts", form).await;
+    let b = send_signed(&server, "sts", form).await;
     assert_eq!(a.status, 200);
     assert!(
         a.body.contains(

@@ -227,6 +227,44 @@ pub(crate) fn signed_post(
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Sends `form` signed now by the standard admin for `service` in `us-east-1`.
+pub(crate) async fn send_signed(server: &MockServer, service: &str, form: &str) -> Raw {
+    let request = signed_post(
+        server,
+        STD,
+        service,
+        "us-east-1",
+        form,
+        server.clock().now(),
+    );
+    raw(server, &request)
+        .await
+        .unwrap_or_else(|| panic!("no answer"))
+}
+
+/// STS and EC2 clients for the standard admin whose Authorization header is replaced.
+pub(crate) fn clients_with(
+    server: &MockServer,
+    auth: Option<&'static str>,
+) -> (aws_sdk_sts::Client, aws_sdk_ec2::Client) {
+    let base = config_with_key(
+        server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    );
+    let sts = aws_sdk_sts::config::Builder::from(&base)
+        .interceptor(ReplaceAuthorization(auth))
+        .build();
+    let ec2 = aws_sdk_ec2::config::Builder::from(&base)
+        .interceptor(ReplaceAuthorization(auth))
+        .build();
+    (
+        aws_sdk_sts::Client::from_conf(sts),
+        aws_sdk_ec2::Client::from_conf(ec2),
+    )
+}
+
 /// A GET of `/?{query}` presigned by `aws-sigv4`, valid for `expires`.
 pub(crate) fn presigned_get(
     server: &MockServer,
