@@ -138,3 +138,25 @@ async fn non_loopback_addresses_need_an_explicit_opt_in() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn the_control_api_answers_health_and_refuses_unknown_paths() {
+    let server = MockServer::start().await;
+    let get = |path: &str| {
+        format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").into_bytes()
+    };
+    let ok = raw(&server, &get("/_mock/health"))
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!((ok.status, ok.body.as_str()), (200, r#"{"status":"ok"}"#));
+    assert_eq!(ok.header("content-type"), Some("application/json"));
+    let missing = raw(&server, &get("/_mock/nothing"))
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.contains("no control endpoint /_mock/nothing"),
+        "{}",
+        missing.body
+    );
+}
