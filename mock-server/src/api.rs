@@ -4,6 +4,9 @@
 //! [`ActionSpec`]s; the pipeline looks the request's `Action` up here and runs the stages
 //! around the handler. Handlers see typed input ([`Call`]) and return XML nodes, never bytes.
 
+use std::net::IpAddr;
+use std::time::SystemTime;
+
 use crate::error::AwsError;
 use crate::iam::store::{Identity, Store};
 use crate::service::Service;
@@ -18,6 +21,11 @@ pub(crate) struct Call<'a> {
     pub(crate) params: &'a Params,
     pub(crate) caller: &'a Identity,
     pub(crate) store: &'a Store,
+    /// The region of the credential scope (the region the client addressed).
+    pub(crate) region: &'a str,
+    /// The client's address.
+    pub(crate) source_ip: IpAddr,
+    pub(crate) now: SystemTime,
 }
 
 /// A handler: typed call in, result elements out.

@@ -25,8 +25,12 @@ pub enum Fault {
 /// Why authorization refused a call, as AWS words it at the end of the denial message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Denial<'a> {
-    /// No statement allowed it.
+    /// No identity-based statement allowed it.
     NoAllow,
+    /// The permissions boundary allowed nothing that covers it.
+    NoBoundaryAllow,
+    /// The session policies allowed nothing that covers it.
+    NoSessionAllow,
     /// A `Deny` statement matched, in the managed policy with this ARN (`None`: inline).
     ExplicitDeny {
         /// The managed policy's ARN; AWS names it, inline policies have none.
@@ -155,6 +159,12 @@ impl AwsError {
         let reason = match why {
             Denial::NoAllow => {
                 format!("because no identity-based policy allows the {action} action")
+            }
+            Denial::NoBoundaryAllow => {
+                format!("because no permissions boundary allows the {action} action")
+            }
+            Denial::NoSessionAllow => {
+                format!("because no session policy allows the {action} action")
             }
             Denial::ExplicitDeny { policy_arn: None } => {
                 "with an explicit deny in an identity-based policy".to_owned()

@@ -5,6 +5,7 @@
 //! shape. Nothing here takes a lock: the store is read through an `ArcSwap` snapshot.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -19,7 +20,9 @@ use crate::auth::keys::{authenticate, sigv4_error};
 use crate::auth::sigv4::{self, Signature, SignedRequest};
 use crate::error::{AwsError, Denial};
 use crate::iam::store::{Identity, IdentityKind};
-use crate::policy::eval::{Decision, evaluate};
+use crate::policy::Policy;
+use crate::policy::context::Context;
+use crate::policy::eval::{Decision, Layer, Request as PolicyRequest, evaluate};
 use crate::server::State;
 use crate::service::Service;
 use crate::wire::query::Params;
@@ -34,6 +37,7 @@ pub(crate) async fn handle(
     state: Arc<State>,
     req: Request<Incoming>,
     body_timeout: Duration,
+    peer: IpAddr,
 ) -> Result<Response<Body>, Infallible> {
     let request_id = state.request_ids.next();
     let (parts, body) = req.into_parts();
@@ -48,7 +52,7 @@ pub(crate) async fn handle(
         }
     };
     let now = state.clock.now();
-    let response = match process(&state, &parts, &body, now) {
+    let response = match process(&state, &parts, &body, now, Client { ip: peer }) {
         Ok((service, action, result)) => wire::success(service, action, &result, &request_id, now),
         Err((service, err)) => {
             tracing::debug!(code = %err.code, status = %err.status, "request refused");
@@ -62,7 +66,13 @@ pub(crate) async fn handle(
 type Outcome = Result<(Service, &'static str, Vec<Node>), (Option<Service>, AwsError)>;
 
 /// parse → authenticate → authorize → handle.
-fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime) -> Outcome {
+/// Where a request came from.
+#[derive(Debug, Clone, Copy)]
+struct Client {
+    ip: IpAddr,
+}
+
+fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: Client) -> Outcome {
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -88,6 +98,9 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime) -> Outcom
         params: &params,
         caller: &caller,
         store: &store,
+        region: signature.as_ref().map_or("", |s| s.scope.region.as_str()),
+        source_ip: client.ip,
+        now,
     };
     authorize(&call, spec).map_err(fail)?;
     let result = (spec.handler)(&call).map_err(fail)?;
@@ -188,7 +201,7 @@ fn action_spec(service: Service, params: &Params) -> Result<&'static ActionSpec,
 }
 
 /// Identity-based authorization: the root user may do anything; others need an allow and
-/// no explicit deny.
+/// no explicit deny, with conditions evaluated against the request context.
 fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
     let Authorization::Policy(resource_of) = spec.authorization else {
         return Ok(());
@@ -198,13 +211,30 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         return Ok(());
     }
     let resource = resource_of(call);
-    let policies = caller.policies.iter().map(|p| &*p.policy);
-    let why = match evaluate(policies, spec.iam_action, &resource) {
+    // Most principals' policies have no condition or variable: skip building the context.
+    let context = if caller.policies_use_context {
+        request_context(call)
+    } else {
+        Context::default()
+    };
+    let request = PolicyRequest {
+        action: spec.iam_action,
+        resource: &resource,
+        context: &context,
+    };
+    let no_policies: Option<&[Policy]> = None;
+    let evaluation = evaluate(&caller.policies, no_policies, no_policies, &request);
+    let why = match evaluation.decision {
         Decision::Allow => return Ok(()),
-        Decision::ExplicitDeny(i) => Denial::ExplicitDeny {
-            policy_arn: caller.policies.get(i).and_then(|p| p.arn.as_deref()),
+        Decision::ExplicitDeny(at) => Denial::ExplicitDeny {
+            policy_arn: caller
+                .policies
+                .get(at.policy)
+                .and_then(|p| p.arn.as_deref()),
         },
-        Decision::ImplicitDeny => Denial::NoAllow,
+        Decision::ImplicitDeny(Layer::Identity) => Denial::NoAllow,
+        Decision::ImplicitDeny(Layer::Boundary) => Denial::NoBoundaryAllow,
+        Decision::ImplicitDeny(Layer::Session) => Denial::NoSessionAllow,
     };
     Err(AwsError::access_denied(
         call.service,
@@ -213,6 +243,24 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         &resource,
         why,
     ))
+}
+
+/// The global condition keys of a request: the principal's, plus time, transport, source
+/// address and region.
+fn request_context(call: &Call<'_>) -> Context {
+    let mut ctx = call.caller.context.clone();
+    let now = time::OffsetDateTime::from(call.now);
+    let iso = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    ctx.set("aws:CurrentTime", iso);
+    ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
+    // The mock serves plain HTTP on loopback.
+    ctx.set("aws:SecureTransport", "false");
+    ctx.set("aws:SourceIp", call.source_ip.to_string());
+    ctx.set("aws:RequestedRegion", call.region);
+    ctx.set("aws:ViaAWSService", "false");
+    ctx
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY`] bytes and bodies that stall.

@@ -197,10 +197,10 @@ async fn accept_loop(
     idle: Duration,
 ) {
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = stop.changed() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: keep serving the others.
                     tracing::warn!(error = %e, "accept failed");
@@ -213,7 +213,8 @@ async fn accept_loop(
         let state = Arc::clone(&state);
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| pipeline::handle(Arc::clone(&state), req, idle));
+            let service =
+                service_fn(move |req| pipeline::handle(Arc::clone(&state), req, idle, peer.ip()));
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(idle)

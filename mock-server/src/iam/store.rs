@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::iam::managed;
 use crate::partition::{OptIn, Partition, Region};
 use crate::policy::Policy;
+use crate::policy::context::Context;
 use crate::policy::parse::{parse_identity_policy, parse_identity_value};
 use crate::world::{AccessKeySpec, AccountSpec, KeyStatus, World, WorldError};
 
@@ -48,6 +49,46 @@ pub(crate) struct Identity {
     pub(crate) kind: IdentityKind,
     /// Every identity-based policy that applies, parsed.
     pub(crate) policies: Vec<IdentityPolicy>,
+    /// The condition keys that describe this principal (`aws:username`, `aws:userid`,
+    /// `aws:PrincipalArn`, …), built once.
+    pub(crate) context: Context,
+    /// Whether any of its policies reads the request context (conditions, variables);
+    /// when none does, requests skip building it.
+    pub(crate) policies_use_context: bool,
+}
+
+impl Identity {
+    fn new(
+        account: String,
+        partition: Partition,
+        arn: String,
+        user_id: String,
+        kind: IdentityKind,
+        policies: Vec<IdentityPolicy>,
+    ) -> Self {
+        let mut context = Context::default();
+        context.set("aws:PrincipalArn", arn.clone());
+        context.set("aws:PrincipalAccount", account.clone());
+        context.set("aws:userid", user_id.clone());
+        match &kind {
+            IdentityKind::Root => context.set("aws:PrincipalType", "Account"),
+            IdentityKind::User { name } => {
+                context.set("aws:PrincipalType", "User");
+                context.set("aws:username", name.clone());
+            }
+        }
+        let policies_use_context = policies.iter().any(|p| p.policy.uses_context());
+        Self {
+            account,
+            partition,
+            arn,
+            user_id,
+            kind,
+            policies,
+            context,
+            policies_use_context,
+        }
+    }
 }
 
 /// An identity-based policy as attached: managed ones have an ARN, inline ones do not.
@@ -57,13 +98,22 @@ pub(crate) struct IdentityPolicy {
     pub(crate) policy: Arc<Policy>,
 }
 
+impl AsRef<Policy> for IdentityPolicy {
+    fn as_ref(&self) -> &Policy {
+        &self.policy
+    }
+}
+
 /// The kind of principal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum IdentityKind {
     /// The account root user: allowed everything by identity policy.
     Root,
     /// An IAM user.
-    User,
+    User {
+        /// The user name.
+        name: String,
+    },
 }
 
 /// A long-term access key.
@@ -151,14 +201,14 @@ impl Store {
             }
         }
         let customer = customer_policies(spec, partition)?;
-        let root = Arc::new(Identity {
-            account: spec.id.clone(),
+        let root = Arc::new(Identity::new(
+            spec.id.clone(),
             partition,
-            arn: format!("arn:{partition}:iam::{}:root", spec.id),
-            user_id: spec.id.clone(),
-            kind: IdentityKind::Root,
-            policies: Vec::new(),
-        });
+            format!("arn:{partition}:iam::{}:root", spec.id),
+            spec.id.clone(),
+            IdentityKind::Root,
+            Vec::new(),
+        ));
         for key in &spec.root_access_keys {
             self.add_key(key, &root, &format!("{ctx}, root"))?;
         }
@@ -183,17 +233,19 @@ impl Store {
             for (name, doc) in &user.inline_policies {
                 policies.push(inline(doc, &format!("{uctx}, inline policy {name}"))?);
             }
-            let identity = Arc::new(Identity {
-                account: spec.id.clone(),
+            let identity = Arc::new(Identity::new(
+                spec.id.clone(),
                 partition,
-                arn: format!(
+                format!(
                     "arn:{partition}:iam::{}:user{}{}",
                     spec.id, user.path, user.name
                 ),
-                user_id: unique_id("AIDA", &spec.id, &user.name),
-                kind: IdentityKind::User,
+                unique_id("AIDA", &spec.id, &user.name),
+                IdentityKind::User {
+                    name: user.name.clone(),
+                },
                 policies,
-            });
+            ));
             for key in &user.access_keys {
                 self.add_key(key, &identity, &uctx)?;
             }

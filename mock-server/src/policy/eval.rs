@@ -1,90 +1,129 @@
-//! Deciding: explicit deny beats allow beats implicit deny.
+//! Deciding, in AWS's order: an explicit `Deny` in any policy wins; otherwise an identity-based
+//! policy must allow, and so must the permissions boundary and the session policies when
+//! there are any (they only ever narrow). The result says which statements decided it, for
+//! denial messages, the request log and the policy simulator.
 
-use crate::policy::ast::{Effect, Policy};
+use crate::policy::ast::{Effect, Policy, Statement};
+use crate::policy::context::Context;
 
-/// The outcome of evaluating a set of policies for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Decision {
-    /// A statement allowed it and none denied it.
-    Allow,
-    /// A `Deny` statement of the policy at this index (in the order given) matched.
-    ExplicitDeny(usize),
-    /// Nothing allowed it.
-    ImplicitDeny,
+/// What was asked: an action on a resource, with the request's condition keys.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request<'a> {
+    pub(crate) action: &'a str,
+    pub(crate) resource: &'a str,
+    pub(crate) context: &'a Context,
 }
 
-/// Evaluates identity policies for `action` on `resource`.
-pub(crate) fn evaluate<'a>(
-    policies: impl IntoIterator<Item = &'a Policy>,
-    action: &str,
-    resource: &str,
-) -> Decision {
-    let mut allowed = false;
-    for (index, policy) in policies.into_iter().enumerate() {
-        for s in &policy.statements {
-            if s.actions.covers(action) && s.resources.covers(resource) {
-                match s.effect {
-                    Effect::Deny => return Decision::ExplicitDeny(index),
-                    Effect::Allow => allowed = true,
+/// The policy layers that take part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layer {
+    /// User, group and role policies, inline and managed.
+    Identity,
+    /// The permissions boundary of the user or role.
+    Boundary,
+    /// Session policies passed to AssumeRole and friends.
+    Session,
+}
+
+/// A statement, by layer, policy index and statement index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StatementRef {
+    pub(crate) layer: Layer,
+    pub(crate) policy: usize,
+    pub(crate) statement: usize,
+}
+
+/// The outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Every layer allowed it and nothing denied it.
+    Allow,
+    /// This `Deny` statement matched.
+    ExplicitDeny(StatementRef),
+    /// This layer allowed nothing that covers the request.
+    ImplicitDeny(Layer),
+}
+
+/// A decision and the `Allow` statements that matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Evaluation {
+    pub(crate) decision: Decision,
+    pub(crate) allowed_by: Vec<StatementRef>,
+}
+
+/// Evaluates the layers for one request. `boundary` and `session` are `None` when the
+/// principal has no boundary or the session no session policy.
+pub(crate) fn evaluate<I, B, S>(
+    identity: &[I],
+    boundary: Option<&[B]>,
+    session: Option<&[S]>,
+    req: &Request<'_>,
+) -> Evaluation
+where
+    I: AsRef<Policy>,
+    B: AsRef<Policy>,
+    S: AsRef<Policy>,
+{
+    let mut allowed_by = Vec::new();
+    let mut missing = None;
+    let layers: [(Layer, Option<Vec<&Policy>>); 3] = [
+        (
+            Layer::Identity,
+            Some(identity.iter().map(AsRef::as_ref).collect()),
+        ),
+        (
+            Layer::Boundary,
+            boundary.map(|b| b.iter().map(AsRef::as_ref).collect()),
+        ),
+        (
+            Layer::Session,
+            session.map(|s| s.iter().map(AsRef::as_ref).collect()),
+        ),
+    ];
+    for (layer, policies) in layers {
+        let Some(policies) = policies else { continue };
+        let before = allowed_by.len();
+        for (p, policy) in policies.iter().enumerate() {
+            for (s, statement) in policy.statements.iter().enumerate() {
+                if !applies(statement, req) {
+                    continue;
+                }
+                let at = StatementRef {
+                    layer,
+                    policy: p,
+                    statement: s,
+                };
+                match statement.effect {
+                    Effect::Deny => {
+                        return Evaluation {
+                            decision: Decision::ExplicitDeny(at),
+                            allowed_by,
+                        };
+                    }
+                    Effect::Allow => allowed_by.push(at),
                 }
             }
         }
+        if allowed_by.len() == before && missing.is_none() {
+            missing = Some(layer);
+        }
     }
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::ImplicitDeny
+    let decision = match missing {
+        Some(layer) => Decision::ImplicitDeny(layer),
+        None => Decision::Allow,
+    };
+    Evaluation {
+        decision,
+        allowed_by,
     }
+}
+
+/// Whether a statement covers the request: action, resource and every condition.
+fn applies(s: &Statement, req: &Request<'_>) -> bool {
+    s.actions.covers(req.action, req.context)
+        && s.resources.covers(req.resource, req.context)
+        && s.conditions.iter().all(|c| c.holds(req.context))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::parse::parse_identity_policy;
-
-    fn policy(json: &str) -> Policy {
-        parse_identity_policy(json).unwrap_or_else(|e| panic!("test policy: {e}"))
-    }
-
-    #[test]
-    fn explicit_deny_beats_allow() {
-        let allow = policy(
-            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
-        );
-        let deny = policy(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:Describe*","Resource":"*"}]}"#,
-        );
-        assert_eq!(
-            evaluate([&allow], "ec2:DescribeRegions", "*"),
-            Decision::Allow
-        );
-        assert_eq!(
-            evaluate([&allow, &deny], "ec2:DescribeRegions", "*"),
-            Decision::ExplicitDeny(1)
-        );
-        assert_eq!(
-            evaluate([&deny], "sts:GetCallerIdentity", "*"),
-            Decision::ImplicitDeny
-        );
-    }
-
-    #[test]
-    fn not_action_allows_everything_else() {
-        let p = policy(
-            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}"#,
-        );
-        assert_eq!(evaluate([&p], "ec2:DescribeRegions", "*"), Decision::Allow);
-        assert_eq!(
-            evaluate([&p], "iam:CreateUser", "*"),
-            Decision::ImplicitDeny
-        );
-    }
-
-    #[test]
-    fn no_policies_is_implicit_deny() {
-        assert_eq!(
-            evaluate([], "ec2:DescribeRegions", "*"),
-            Decision::ImplicitDeny
-        );
-    }
-}
+mod tests;

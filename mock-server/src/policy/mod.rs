@@ -1,15 +1,20 @@
 //! The IAM policy language: documents parsed once when stored, evaluated on every call.
 //!
-//! `ast` is the parsed form, `parse` turns JSON into it (errors name the statement and field),
-//! `crate::wildcard` does IAM wildcards, `eval` decides. Evaluation is AWS's order: an explicit deny
-//! beats an allow, and without an allow the answer is an implicit deny.
+//! - `ast`: the parsed form (statements, compiled action and resource patterns);
+//! - `parse`: JSON → AST, errors naming the statement and field;
+//! - `condition`: condition operators, set qualifiers, `…IfExists`, `Null`;
+//! - `context`: the request's condition keys; `variables`: `${aws:username}` and friends;
+//! - `eval`: the decision (explicit deny, then identity, boundary and session layers) and
+//!   the statements that decided it.
 //!
-//! Condition blocks are refused at parse time for now rather than ignored: a policy that
-//! silently lost its conditions would allow more than AWS does.
+//! Wildcards (`*`, `?`) are `crate::wildcard`.
 
 pub(crate) mod ast;
+pub(crate) mod condition;
+pub(crate) mod context;
 pub(crate) mod eval;
 pub(crate) mod parse;
+pub(crate) mod variables;
 
 pub(crate) use ast::Policy;
 pub use parse::PolicyError;

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use crate::policy::ast::{Effect, Matchers, Policy, Statement};
+use crate::policy::ast::{ActionPattern, Effect, Matchers, Policy, ResourcePattern, Statement};
+use crate::policy::condition::{Condition, Operator};
 use crate::wildcard::Pattern;
 
 /// Why a policy document was refused.
@@ -54,16 +55,17 @@ pub(crate) fn parse_identity_value(value: &Value) -> Result<Policy, PolicyError>
             });
         }
     }
-    match doc.get("Version") {
-        None => {}
-        Some(Value::String(v)) if VERSIONS.contains(&v.as_str()) => {}
+    // Policy variables exist only in version 2012-10-17; before it `${…}` is literal text.
+    let variables = match doc.get("Version") {
+        None => false,
+        Some(Value::String(v)) if VERSIONS.contains(&v.as_str()) => v == VERSIONS[0],
         Some(other) => {
             return Err(PolicyError::Document {
                 field: "Version",
                 message: format!("must be one of {VERSIONS:?}, got {other}"),
             });
         }
-    }
+    };
     let statements = match doc.get("Statement") {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(obj @ Value::Object(_)) => vec![obj],
@@ -83,12 +85,12 @@ pub(crate) fn parse_identity_value(value: &Value) -> Result<Policy, PolicyError>
     let statements = statements
         .into_iter()
         .enumerate()
-        .map(|(index, s)| statement(index, s))
+        .map(|(index, s)| statement(index, s, variables))
         .collect::<Result<_, _>>()?;
     Ok(Policy { statements })
 }
 
-fn statement(index: usize, value: &Value) -> Result<Statement, PolicyError> {
+fn statement(index: usize, value: &Value, variables: bool) -> Result<Statement, PolicyError> {
     let err = |field: &'static str, message: String| PolicyError::Statement {
         index,
         field,
@@ -99,17 +101,12 @@ fn statement(index: usize, value: &Value) -> Result<Statement, PolicyError> {
         .ok_or_else(|| err("(statement)", "must be a JSON object".into()))?;
     for key in obj.keys() {
         match key.as_str() {
-            "Sid" | "Effect" | "Action" | "NotAction" | "Resource" | "NotResource" => {}
+            "Sid" | "Effect" | "Action" | "NotAction" | "Resource" | "NotResource"
+            | "Condition" => {}
             "Principal" | "NotPrincipal" => {
                 return Err(err(
                     "Principal",
                     "an identity-based policy must not specify a principal".into(),
-                ));
-            }
-            "Condition" => {
-                return Err(err(
-                    "Condition",
-                    "conditions are not supported by this server yet".into(),
                 ));
             }
             other => return Err(err("(statement)", format!("unknown field `{other}`"))),
@@ -131,24 +128,70 @@ fn statement(index: usize, value: &Value) -> Result<Statement, PolicyError> {
         }
         None => return Err(err("Effect", "is required".into())),
     };
-    let actions =
-        matchers(obj, "Action", "NotAction", Pattern::ignoring_case).map_err(|(f, m)| err(f, m))?;
-    let resources = matchers(obj, "Resource", "NotResource", Pattern::exact_case)
-        .map_err(|(f, m)| err(f, m))?;
+    let actions = matchers(obj, "Action", "NotAction", |raw| {
+        ActionPattern(Pattern::ignoring_case(raw))
+    })
+    .map_err(|(f, m)| err(f, m))?;
+    let resources = matchers(obj, "Resource", "NotResource", |raw| {
+        if variables {
+            ResourcePattern::compile(raw)
+        } else {
+            ResourcePattern::Fixed(Pattern::exact_case(raw))
+        }
+    })
+    .map_err(|(f, m)| err(f, m))?;
+    let conditions = match obj.get("Condition") {
+        None => Vec::new(),
+        Some(c) => conditions(c, variables).map_err(|m| err("Condition", m))?,
+    };
     Ok(Statement {
         sid,
         effect,
         actions,
         resources,
+        conditions,
     })
 }
 
-fn matchers(
+/// `{"Operator": {"key": value-or-values}, …}`, one [`Condition`] per operator and key.
+fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, String> {
+    let operators = block.as_object().ok_or("must be an object of operators")?;
+    let mut out = Vec::new();
+    for (name, keys) in operators {
+        let operator = Operator::parse(name).ok_or_else(|| format!("unknown operator `{name}`"))?;
+        let keys = keys
+            .as_object()
+            .ok_or_else(|| format!("`{name}` must map condition keys to values"))?;
+        for (key, values) in keys {
+            let scalar = |v: &Value| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                Value::Bool(b) => Ok(b.to_string()),
+                _ => Err(format!(
+                    "`{name}`/`{key}`: values must be strings, numbers or booleans"
+                )),
+            };
+            let values = match values {
+                Value::Array(items) => items.iter().map(scalar).collect::<Result<Vec<_>, _>>()?,
+                other => vec![scalar(other)?],
+            };
+            out.push(Condition {
+                operator,
+                key: key.to_ascii_lowercase(),
+                values,
+                variables,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn matchers<P>(
     obj: &serde_json::Map<String, Value>,
     positive: &'static str,
     negative: &'static str,
-    compile: fn(&str) -> Pattern,
-) -> Result<Matchers, (&'static str, String)> {
+    compile: impl Fn(&str) -> P,
+) -> Result<Matchers<P>, (&'static str, String)> {
     let (field, negated, value) = match (obj.get(positive), obj.get(negative)) {
         (Some(v), None) => (positive, false, v),
         (None, Some(v)) => (negative, true, v),
@@ -202,9 +245,9 @@ mod tests {
     }
 
     #[test]
-    fn conditions_are_refused_not_ignored() {
+    fn unknown_condition_operators_are_refused() {
         let e = parse_identity_policy(
-            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}"#,
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Boolean":{"aws:SecureTransport":"true"}}}}"#,
         );
         assert!(matches!(
             e,

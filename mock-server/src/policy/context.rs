@@ -1,0 +1,37 @@
+//! The request context: the condition keys of one request and their values
+//! (`aws:username`, `aws:SourceIp`, `ec2:Region`, …). Keys compare case-insensitively, as
+//! IAM's do; a key may carry several values (multivalued keys such as `aws:TagKeys`).
+
+use std::collections::HashMap;
+
+/// Condition keys and their values for one request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Context {
+    values: HashMap<String, Vec<String>>,
+}
+
+impl Context {
+    /// Sets a single-valued key.
+    pub(crate) fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.values
+            .insert(key.to_ascii_lowercase(), vec![value.into()]);
+    }
+
+    /// Sets a multivalued key.
+    #[cfg(test)]
+    pub(crate) fn set_all(&mut self, key: &str, values: Vec<String>) {
+        self.values.insert(key.to_ascii_lowercase(), values);
+    }
+
+    /// The values of a key, if the request has it.
+    pub(crate) fn get(&self, key: &str) -> Option<&[String]> {
+        match self.values.get(key) {
+            Some(v) => Some(v),
+            None if key.bytes().any(|b| b.is_ascii_uppercase()) => self
+                .values
+                .get(&key.to_ascii_lowercase())
+                .map(Vec::as_slice),
+            None => None,
+        }
+    }
+}
