@@ -5,6 +5,7 @@
 mod auth;
 mod bad_input;
 mod identity;
+mod policies;
 mod regions;
 mod server;
 mod support;
