@@ -374,11 +374,10 @@ fn attached(
             if let Some(p) = customer.get(r) {
                 return Ok(p.clone());
             }
-            let aws_name = managed::name_from_arn(r, partition.id()).unwrap_or(r);
-            match managed::document(aws_name) {
-                Some(doc) => Ok(IdentityPolicy {
-                    arn: Some(format!("arn:{partition}:iam::aws:policy/{aws_name}")),
-                    policy: parse(&Value::String(doc.to_owned()), ctx)?,
+            match managed::find(r, partition).and_then(|m| m.parsed.clone().map(|p| (m, p))) {
+                Some((m, policy)) => Ok(IdentityPolicy {
+                    arn: Some(m.arn(partition)),
+                    policy,
                 }),
                 None => Err(WorldError::Invalid {
                     context: ctx.to_owned(),
