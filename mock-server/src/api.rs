@@ -8,11 +8,12 @@ use std::net::IpAddr;
 use std::time::SystemTime;
 
 use crate::error::AwsError;
+use crate::iam::state::Iam;
 use crate::iam::store::{Identity, Store};
 use crate::service::Service;
 use crate::wire::query::Params;
 use crate::wire::xml::Node;
-use crate::{ec2, sts};
+use crate::{ec2, iam, sts};
 
 /// Everything a handler may read.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub(crate) struct Call<'a> {
     pub(crate) params: &'a Params,
     pub(crate) caller: &'a Identity,
     pub(crate) store: &'a Store,
+    /// The IAM world and its writer, for IAM actions.
+    pub(crate) iam: &'a Iam,
     /// The region of the credential scope (the region the client addressed).
     pub(crate) region: &'a str,
     /// The client's address.
@@ -56,7 +59,7 @@ pub(crate) fn lookup(service: Service, name: &str) -> Option<&'static ActionSpec
     let table: &[ActionSpec] = match service {
         Service::Sts => sts::api::ACTIONS,
         Service::Ec2 => ec2::api::ACTIONS,
-        Service::Iam => &[],
+        Service::Iam => iam::api::ACTIONS,
     };
     table.iter().find(|a| a.name == name)
 }

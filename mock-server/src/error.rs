@@ -271,3 +271,37 @@ impl AwsError {
         )
     }
 }
+
+/// IAM's own errors (codes and statuses from the IAM service model; texts are AWS's, given
+/// by the caller from `iam::api`).
+impl AwsError {
+    /// 404 `NoSuchEntity`.
+    pub fn no_such_entity(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NoSuchEntity", message)
+    }
+
+    /// 409 `EntityAlreadyExists`.
+    pub fn entity_already_exists(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "EntityAlreadyExists", message)
+    }
+
+    /// 409 `DeleteConflict`.
+    pub fn delete_conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "DeleteConflict", message)
+    }
+
+    /// 409 `LimitExceeded`.
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "LimitExceeded", message)
+    }
+
+    /// 400 `MalformedPolicyDocument`.
+    pub fn malformed_policy_document(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MalformedPolicyDocument", message)
+    }
+
+    /// 400 `InvalidInput`.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidInput", message)
+    }
+}

@@ -83,7 +83,7 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: C
     let (params, signature) = parse(parts, &signed).map_err(|e| (None, e))?;
     let service = route(&params, signature.as_ref()).map_err(|e| (None, e))?;
     let fail = |e| (Some(service), e);
-    let store = state.store.load();
+    let store = state.iam.store();
     let caller = match &signature {
         Some(sig) => authenticate(&store, &signed, sig, service, now).map_err(fail)?,
         None => {
@@ -98,6 +98,7 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: C
         params: &params,
         caller: &caller,
         store: &store,
+        iam: &state.iam,
         region: signature.as_ref().map_or("", |s| s.scope.region.as_str()),
         source_ip: client.ip,
         now,

@@ -5,7 +5,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -13,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::iam::store::Store;
+use crate::iam::state::Iam;
 use crate::pipeline;
 use crate::wire::RequestIds;
 use crate::world::{World, WorldError};
@@ -24,7 +23,7 @@ const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Shared by every connection of one server.
 #[derive(Debug)]
 pub(crate) struct State {
-    pub(crate) store: ArcSwap<Store>,
+    pub(crate) iam: Iam,
     pub(crate) clock: Clock,
     pub(crate) request_ids: RequestIds,
 }
@@ -103,7 +102,15 @@ impl MockServerBuilder {
         if !self.listen.ip().is_loopback() && !self.allow_non_loopback {
             return Err(StartError::NotLoopback(self.listen));
         }
-        let store = Store::build(&self.world)?;
+        let started = time::OffsetDateTime::from(self.clock.now())
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        let iam = Iam::new(self.world, &started)?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -115,7 +122,7 @@ impl MockServerBuilder {
             source,
         })?;
         let state = Arc::new(State {
-            store: ArcSwap::from_pointee(store),
+            iam,
             clock: self.clock,
             request_ids: RequestIds::new(),
         });

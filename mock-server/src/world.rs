@@ -85,6 +85,9 @@ pub struct UserSpec {
     /// The user's access keys.
     #[serde(default)]
     pub access_keys: Vec<AccessKeySpec>,
+    /// When the user was created (RFC 3339); the server's start time when absent.
+    #[serde(default)]
+    pub created: Option<String>,
 }
 
 /// An IAM role. Roles are stored and validated; they become assumable with the STS issue.
@@ -120,6 +123,9 @@ pub struct ManagedPolicySpec {
     pub path: String,
     /// The document, as YAML/JSON structure or JSON text.
     pub document: Value,
+    /// When the policy was created (RFC 3339); the server's start time when absent.
+    #[serde(default)]
+    pub created: Option<String>,
 }
 
 /// An access key id and secret.
@@ -133,6 +139,9 @@ pub struct AccessKeySpec {
     /// `Active` (default) or `Inactive`.
     #[serde(default)]
     pub status: KeyStatus,
+    /// When the key was created (RFC 3339); the server's start time when absent.
+    #[serde(default)]
+    pub created: Option<String>,
 }
 
 impl std::fmt::Debug for AccessKeySpec {
@@ -141,6 +150,7 @@ impl std::fmt::Debug for AccessKeySpec {
             .field("id", &self.id)
             .field("secret", &crate::redact::REDACTED)
             .field("status", &self.status)
+            .field("created", &self.created)
             .finish()
     }
 }
@@ -288,7 +298,9 @@ impl World {
                             id: d.access_key_id.into(),
                             secret: d.secret_access_key.into(),
                             status: KeyStatus::Active,
+                            created: None,
                         }],
+                        created: None,
                     }],
                     roles: Vec::new(),
                     policies: Vec::new(),

@@ -4,6 +4,7 @@
 
 mod auth;
 mod bad_input;
+mod iam;
 mod identity;
 mod policies;
 mod regions;

@@ -19,6 +19,7 @@ use crate::policy::parse::parse_identity_value;
 pub(crate) struct ManagedPolicy {
     pub(crate) policy_name: String,
     pub(crate) path: String,
+    pub(crate) create_date: String,
     pub(crate) document: Value,
     #[serde(skip)]
     pub(crate) parsed: Option<Arc<Policy>>,

@@ -1,8 +1,10 @@
 //! IAM: who exists and what they may do.
 //!
 //! `store` holds the validated, indexed world the request path reads (identities, access
-//! keys, their policies, parsed once); `managed` is the catalogue of AWS managed policies.
-//! The IAM API actions come with the IAM issue.
+//! keys, their policies, parsed once); `state` holds the world and store snapshots and applies
+//! IAM writes; `api` is the IAM actions; `managed` the catalogue of AWS managed policies.
 
+pub(crate) mod api;
 pub(crate) mod managed;
+pub(crate) mod state;
 pub(crate) mod store;

@@ -33,6 +33,30 @@ pub enum PolicyError {
     },
 }
 
+impl PolicyError {
+    /// The `MalformedPolicyDocument` message AWS sends for this problem (texts captured
+    /// from IAM: statements without actions or resources have their own; a principal in an
+    /// identity policy has its own; everything else is a syntax error).
+    pub(crate) fn aws_message(&self) -> &'static str {
+        match self {
+            PolicyError::Statement {
+                field: "Action",
+                message,
+                ..
+            } if message.starts_with("one of") => "Policy statement must contain actions.",
+            PolicyError::Statement {
+                field: "Resource",
+                message,
+                ..
+            } if message.starts_with("one of") => "Policy statement must contain resources.",
+            PolicyError::Statement {
+                field: "Principal", ..
+            } => "Policy document should not specify a principal.",
+            _ => "Syntax errors in policy.",
+        }
+    }
+}
+
 const VERSIONS: [&str; 2] = ["2012-10-17", "2008-10-17"];
 
 /// Parses an identity-based policy (user, group, role or managed policy) from JSON text.

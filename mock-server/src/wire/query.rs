@@ -154,6 +154,16 @@ pub(crate) fn success(namespace: &str, action: &str, result: &[Node], request_id
     out
 }
 
+/// A policy document as IAM returns it: URL-encoded (RFC 3986 unreserved characters kept).
+pub(crate) fn url_encode_document(document: &str) -> String {
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(document, UNRESERVED).to_string()
+}
+
 /// The namespace of errors raised by AWS's request framework before the service sees the
 /// request (`InvalidAction`), as captured from STS.
 const FRAMEWORK_NAMESPACE: &str = "http://webservices.amazon.com/AWSFault/2005-15-09";

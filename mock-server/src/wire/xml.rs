@@ -12,8 +12,12 @@ use quick_xml::escape::escape;
 pub(crate) enum Node {
     /// `<name>text</name>`; static text (region names, statuses) is not copied.
     Leaf(&'static str, Cow<'static, str>),
+    /// `<name>children…</name>`
+    Branch(&'static str, Vec<Node>),
     /// `<name><item>…</item>…</name>`, or `<name/>` when empty; the item tag is the dialect's.
     List(&'static str, Vec<Vec<Node>>),
+    /// `<name><item>text</item>…</name>`, or `<name/>` when empty.
+    TextList(&'static str, Vec<String>),
 }
 
 impl Node {
@@ -54,11 +58,20 @@ pub(crate) fn render(out: &mut String, nodes: &[Node], item: &str) {
     for node in nodes {
         match node {
             Node::Leaf(name, text) => leaf(out, name, text),
-            Node::List(name, items) if items.is_empty() => {
-                out.push('<');
-                out.push_str(name);
-                out.push_str("/>");
+            Node::Branch(name, children) => {
+                open(out, name, None);
+                render(out, children, item);
+                close(out, name);
             }
+            Node::TextList(name, items) if items.is_empty() => empty(out, name),
+            Node::TextList(name, items) => {
+                open(out, name, None);
+                for text in items {
+                    leaf(out, item, text);
+                }
+                close(out, name);
+            }
+            Node::List(name, items) if items.is_empty() => empty(out, name),
             Node::List(name, items) => {
                 open(out, name, None);
                 for children in items {
@@ -70,6 +83,12 @@ pub(crate) fn render(out: &mut String, nodes: &[Node], item: &str) {
             }
         }
     }
+}
+
+fn empty(out: &mut String, name: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push_str("/>");
 }
 
 /// The XML declaration every AWS query response starts with.

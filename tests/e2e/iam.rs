@@ -1,0 +1,599 @@
+//! IAM with the real `aws-sdk-iam` client: users, access keys, managed and inline
+//! policies, AWS's errors and quotas, and IAM changes taking effect on other services.
+
+use crate::support::*;
+
+fn iam(server: &mock_server::MockServer, key: &str, secret: &str) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&config_with_key(server, key, secret, "us-east-1"))
+}
+
+fn admin(server: &mock_server::MockServer) -> aws_sdk_iam::Client {
+    iam(server, STD.access_key_id, STD.secret_access_key)
+}
+
+/// The policy the connector docs require for every connector.
+const DESCRIBE_REGIONS: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"VisualEditor0","Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*"}]}"#;
+
+#[tokio::test]
+async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_user()
+        .user_name("connector")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = admin
+        .create_access_key()
+        .user_name("connector")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+
+    let refused = ec2
+        .describe_regions()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(code(&refused).as_deref(), Some("UnauthorizedOperation"));
+
+    let policy = admin
+        .create_policy()
+        .policy_name("HarnessDescribeRegions")
+        .policy_document(DESCRIBE_REGIONS)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let arn = policy
+        .policy()
+        .and_then(|p| p.arn())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        arn,
+        "arn:aws:iam::111111111111:policy/HarnessDescribeRegions"
+    );
+    admin
+        .attach_user_policy()
+        .user_name("connector")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    let regions = ec2
+        .describe_regions()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(regions.regions().len(), 17);
+
+    admin
+        .detach_user_policy()
+        .user_name("connector")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        ec2.describe_regions().send().await.is_err(),
+        "detached policy still allows"
+    );
+}
+
+#[tokio::test]
+async fn aws_managed_policies_attach_by_arn_with_their_paths() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_user()
+        .user_name("reader")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = admin
+        .create_access_key()
+        .user_name("reader")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    admin
+        .attach_user_policy()
+        .user_name("reader")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    assert!(ec2.describe_regions().send().await.is_ok());
+
+    let role = admin
+        .get_policy()
+        .policy_arn("arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let p = role.policy().unwrap_or_else(|| panic!("no policy"));
+    assert_eq!(
+        (p.policy_name(), p.path()),
+        (Some("AWSCodeDeployRole"), Some("/service-role/"))
+    );
+    let attached = admin
+        .list_attached_user_policies()
+        .user_name("reader")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let names: Vec<_> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_name())
+        .collect();
+    assert_eq!(names, vec!["AmazonEC2ReadOnlyAccess"]);
+
+    let err = admin
+        .attach_user_policy()
+        .user_name("reader")
+        .policy_arn("arn:aws:iam::aws:policy/AWSCodeDeployRole")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("attached a policy without its path"));
+    assert_eq!(code(&err).as_deref(), Some("NoSuchEntity"));
+    assert_eq!(
+        message(&err),
+        "Policy arn:aws:iam::aws:policy/AWSCodeDeployRole does not exist or is not attachable."
+    );
+}
+
+#[tokio::test]
+async fn users_have_aws_errors_and_pagination() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    let created = admin
+        .create_user()
+        .user_name("alice")
+        .path("/ci/")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let user = created.user().unwrap_or_else(|| panic!("no user"));
+    assert_eq!(user.arn(), "arn:aws:iam::111111111111:user/ci/alice");
+    assert!(user.user_id().starts_with("AIDA"));
+
+    let dup = admin
+        .create_user()
+        .user_name("ALICE")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("duplicate created"));
+    assert_eq!(
+        (code(&dup), message(&dup)),
+        (
+            Some("EntityAlreadyExists".into()),
+            "User with name ALICE already exists.".into()
+        )
+    );
+    let missing = admin
+        .get_user()
+        .user_name("bob")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("found"));
+    assert_eq!(
+        (code(&missing), message(&missing)),
+        (
+            Some("NoSuchEntity".into()),
+            "The user with name bob cannot be found.".into()
+        )
+    );
+    let bad = admin
+        .create_user()
+        .user_name("no spaces")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("created"));
+    assert_eq!(code(&bad).as_deref(), Some("ValidationError"));
+
+    let me = admin
+        .get_user()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(me.user().map(|u| u.user_name()), Some("admin"));
+
+    let first = admin
+        .list_users()
+        .max_items(1)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(first.is_truncated());
+    let marker = first
+        .marker()
+        .unwrap_or_else(|| panic!("no marker"))
+        .to_owned();
+    let rest = admin
+        .list_users()
+        .marker(marker)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut names: Vec<String> = first
+        .users()
+        .iter()
+        .chain(rest.users())
+        .map(|u| u.user_name().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["admin", "alice"]);
+    assert!(!rest.is_truncated());
+
+    admin
+        .create_access_key()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let conflict = admin
+        .delete_user()
+        .user_name("alice")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted"));
+    assert_eq!(
+        (code(&conflict), message(&conflict)),
+        (
+            Some("DeleteConflict".into()),
+            "Cannot delete entity, must delete access keys first.".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn access_keys_made_through_iam_authenticate_and_follow_their_status() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_user()
+        .user_name("ci")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let made = admin
+        .create_access_key()
+        .user_name("ci")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = made.access_key().unwrap_or_else(|| panic!("no key"));
+    assert!(key.access_key_id().starts_with("AKIA") && key.access_key_id().len() == 20);
+    assert_eq!(key.secret_access_key().len(), 40);
+
+    let sts = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    let me = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(me.arn(), Some("arn:aws:iam::111111111111:user/ci"));
+
+    admin
+        .update_access_key()
+        .user_name("ci")
+        .access_key_id(key.access_key_id())
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let refused = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("inactive key accepted"));
+    assert_eq!(code(&refused).as_deref(), Some("InvalidClientTokenId"));
+    let listed = admin
+        .list_access_keys()
+        .user_name("ci")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        listed
+            .access_key_metadata()
+            .first()
+            .and_then(|k| k.status())
+            .map(|s| s.as_str()),
+        Some("Inactive")
+    );
+
+    admin
+        .create_access_key()
+        .user_name("ci")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let quota = admin
+        .create_access_key()
+        .user_name("ci")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("third key"));
+    assert_eq!(
+        (code(&quota), message(&quota)),
+        (
+            Some("LimitExceeded".into()),
+            "Cannot exceed quota for AccessKeysPerUser: 2".into()
+        )
+    );
+
+    admin
+        .delete_access_key()
+        .user_name("ci")
+        .access_key_id(key.access_key_id())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let gone = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted key accepted"));
+    assert_eq!(code(&gone).as_deref(), Some("InvalidClientTokenId"));
+}
+
+#[tokio::test]
+async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_user()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let malformed = admin
+        .put_user_policy()
+        .user_name("dev")
+        .policy_name("broken")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(
+        (code(&malformed), message(&malformed)),
+        (
+            Some("MalformedPolicyDocument".into()),
+            "Policy statement must contain actions.".into()
+        )
+    );
+    admin
+        .put_user_policy()
+        .user_name("dev")
+        .policy_name("regions")
+        .policy_document(DESCRIBE_REGIONS)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let got = admin
+        .get_user_policy()
+        .user_name("dev")
+        .policy_name("regions")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    // IAM returns documents URL-encoded (RFC 3986); the SDK passes them through as they are.
+    assert!(
+        got.policy_document()
+            .starts_with("%7B%22Version%22%3A%222012-10-17%22"),
+        "{}",
+        got.policy_document()
+    );
+    let names = admin
+        .list_user_policies()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(names.policy_names(), ["regions"]);
+
+    let key = admin
+        .create_access_key()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    assert!(ec2.describe_regions().send().await.is_ok());
+    admin
+        .delete_user_policy()
+        .user_name("dev")
+        .policy_name("regions")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(ec2.describe_regions().send().await.is_err());
+    let missing = admin
+        .delete_user_policy()
+        .user_name("dev")
+        .policy_name("regions")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted twice"));
+    assert_eq!(
+        message(&missing),
+        "The user policy with name regions cannot be found."
+    );
+}
+
+#[tokio::test]
+async fn managed_policy_errors_and_quotas() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_user()
+        .user_name("many")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut arns = Vec::new();
+    for n in 0..11 {
+        let p = admin
+            .create_policy()
+            .policy_name(format!("p{n}"))
+            .policy_document(DESCRIBE_REGIONS)
+            .send()
+            .await;
+        arns.push(
+            p.unwrap_or_else(|e| panic!("{e:?}"))
+                .policy()
+                .and_then(|p| p.arn())
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    let dup = admin
+        .create_policy()
+        .policy_name("p0")
+        .policy_document(DESCRIBE_REGIONS)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("dup"));
+    assert_eq!(
+        message(&dup),
+        "A policy called p0 already exists. Duplicate names are not allowed."
+    );
+    for arn in &arns[..10] {
+        admin
+            .attach_user_policy()
+            .user_name("many")
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let quota = admin
+        .attach_user_policy()
+        .user_name("many")
+        .policy_arn(&arns[10])
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("11th"));
+    assert_eq!(
+        (code(&quota), message(&quota)),
+        (
+            Some("LimitExceeded".into()),
+            "Cannot exceed quota for PoliciesPerUser: 10".into()
+        )
+    );
+    let attached = admin
+        .delete_policy()
+        .policy_arn(&arns[0])
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted"));
+    assert_eq!(
+        (code(&attached), message(&attached)),
+        (
+            Some("DeleteConflict".into()),
+            "Cannot delete a policy attached to entities.".into()
+        )
+    );
+    admin
+        .delete_policy()
+        .policy_arn(&arns[10])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let gone = admin
+        .get_policy()
+        .policy_arn(&arns[10])
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("found"));
+    assert_eq!(
+        message(&gone),
+        format!("Policy {} was not found.", arns[10])
+    );
+}
+
+#[tokio::test]
+async fn iam_calls_are_authorized_with_policy_variables() {
+    let server = server_with(WORLD_444).await;
+    let nobody = iam(&server, "AKIANOBODY4444444444", "nobody-secret");
+    let denied = nobody
+        .list_users()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(code(&denied).as_deref(), Some("AccessDenied"));
+    assert_eq!(
+        message(&denied),
+        "User: arn:aws:iam::444444444444:user/nobody is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::444444444444:user/ because no identity-based policy allows the iam:ListUsers action"
+    );
+
+    let root = iam(&server, "AKIAROOT444444444444", "root-secret");
+    root.put_user_policy()
+        .user_name("nobody")
+        .policy_name("self-service")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:CreateAccessKey","iam:ListAccessKeys"],"Resource":"arn:aws:iam::*:user/${aws:username}"}]}"#)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let own = nobody
+        .list_access_keys()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(own.access_key_metadata().len(), 2);
+    let other = nobody
+        .list_access_keys()
+        .user_name("connector")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(code(&other).as_deref(), Some("AccessDenied"));
+}
