@@ -52,6 +52,6 @@ pub use policy::PolicyError;
 pub use server::{MockServer, MockServerBuilder, StartError};
 pub use service::Service;
 pub use world::{
-    AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, KeyStatus, ManagedPolicySpec,
-    RoleSpec, UserSpec, World, WorldError,
+    AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, GroupSpec, KeyStatus,
+    ManagedPolicySpec, RoleSpec, UserSpec, World, WorldError,
 };

@@ -223,16 +223,27 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         resource: &resource,
         context: &context,
     };
-    let no_policies: Option<&[Policy]> = None;
-    let evaluation = evaluate(&caller.policies, no_policies, no_policies, &request);
+    let no_session: Option<&[Policy]> = None;
+    let evaluation = evaluate(
+        &caller.policies,
+        caller.boundary.as_deref(),
+        no_session,
+        &request,
+    );
     let why = match evaluation.decision {
         Decision::Allow => return Ok(()),
-        Decision::ExplicitDeny(at) => Denial::ExplicitDeny {
-            policy_arn: caller
-                .policies
-                .get(at.policy)
-                .and_then(|p| p.arn.as_deref()),
-        },
+        Decision::ExplicitDeny(at) => {
+            let layer = match at.layer {
+                Layer::Identity => Some(caller.policies.as_slice()),
+                Layer::Boundary => caller.boundary.as_deref(),
+                Layer::Session => None,
+            };
+            Denial::ExplicitDeny {
+                policy_arn: layer
+                    .and_then(|l| l.get(at.policy))
+                    .and_then(|p| p.arn.as_deref()),
+            }
+        }
         Decision::ImplicitDeny(Layer::Identity) => Denial::NoAllow,
         Decision::ImplicitDeny(Layer::Boundary) => Denial::NoBoundaryAllow,
         Decision::ImplicitDeny(Layer::Session) => Denial::NoSessionAllow,

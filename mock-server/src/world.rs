@@ -59,6 +59,9 @@ pub struct AccountSpec {
     /// IAM users.
     #[serde(default)]
     pub users: Vec<UserSpec>,
+    /// IAM groups.
+    #[serde(default)]
+    pub groups: Vec<GroupSpec>,
     /// IAM roles.
     #[serde(default)]
     pub roles: Vec<RoleSpec>,
@@ -88,6 +91,32 @@ pub struct UserSpec {
     /// When the user was created (RFC 3339); the server's start time when absent.
     #[serde(default)]
     pub created: Option<String>,
+    /// The groups the user is in.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The ARN of the managed policy that is the user's permissions boundary.
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+}
+
+/// An IAM group: its policies apply to every member.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// The group name.
+    pub name: String,
+    /// The IAM path (default `/`).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Attached managed policies: names or ARNs.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Inline policies by name.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, Value>,
+    /// When the group was created (RFC 3339); the server's start time when absent.
+    #[serde(default)]
+    pub created: Option<String>,
 }
 
 /// An IAM role. Roles are stored and validated; they become assumable with the STS issue.
@@ -110,6 +139,15 @@ pub struct RoleSpec {
     /// The longest session, in seconds (3600 to 43200, default 3600).
     #[serde(default = "default_max_session")]
     pub max_session_duration: u32,
+    /// A description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The ARN of the managed policy that is the role's permissions boundary.
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    /// When the role was created (RFC 3339); the server's start time when absent.
+    #[serde(default)]
+    pub created: Option<String>,
 }
 
 /// A customer managed policy.
@@ -301,7 +339,10 @@ impl World {
                             created: None,
                         }],
                         created: None,
+                        groups: Vec::new(),
+                        permissions_boundary: None,
                     }],
+                    groups: Vec::new(),
                     roles: Vec::new(),
                     policies: Vec::new(),
                 })

@@ -89,5 +89,11 @@ fn stamp_creation_dates(world: &mut World, created: &str) {
         for policy in &mut account.policies {
             policy.created.get_or_insert_with(|| created.to_owned());
         }
+        for group in &mut account.groups {
+            group.created.get_or_insert_with(|| created.to_owned());
+        }
+        for role in &mut account.roles {
+            role.created.get_or_insert_with(|| created.to_owned());
+        }
     }
 }

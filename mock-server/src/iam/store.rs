@@ -52,8 +52,10 @@ pub(crate) struct Identity {
     /// The condition keys that describe this principal (`aws:username`, `aws:userid`,
     /// `aws:PrincipalArn`, …), built once.
     pub(crate) context: Context,
-    /// Whether any of its policies reads the request context (conditions, variables);
-    /// when none does, requests skip building it.
+    /// The permissions boundary: identity policies only count as far as it allows.
+    pub(crate) boundary: Option<Vec<IdentityPolicy>>,
+    /// Whether any of its policies (or its boundary) reads the request context
+    /// (conditions, variables); when none does, requests skip building it.
     pub(crate) policies_use_context: bool,
 }
 
@@ -85,9 +87,16 @@ impl Identity {
             user_id,
             kind,
             policies,
+            boundary: None,
             context,
             policies_use_context,
         }
+    }
+
+    fn with_boundary(mut self, boundary: Option<Vec<IdentityPolicy>>) -> Self {
+        self.policies_use_context |= boundary.iter().flatten().any(|p| p.policy.uses_context());
+        self.boundary = boundary;
+        self
     }
 }
 
@@ -212,6 +221,26 @@ impl Store {
         for key in &spec.root_access_keys {
             self.add_key(key, &root, &format!("{ctx}, root"))?;
         }
+        // Each group's policies, parsed once for all its members.
+        let mut groups: HashMap<&str, Vec<IdentityPolicy>> = HashMap::new();
+        for group in &spec.groups {
+            let gctx = format!("{ctx}, group {}", group.name);
+            check_name(&group.name, 128).map_err(|m| invalid(&gctx, m))?;
+            check_path(&group.path).map_err(|m| invalid(&gctx, m))?;
+            let mut policies = attached(
+                &group.managed_policies,
+                &customer,
+                partition,
+                &spec.id,
+                &gctx,
+            )?;
+            for (name, doc) in &group.inline_policies {
+                policies.push(inline(doc, &format!("{gctx}, inline policy {name}"))?);
+            }
+            if groups.insert(group.name.as_str(), policies).is_some() {
+                return Err(invalid(&gctx, "group names must be unique".into()));
+            }
+        }
         let mut names = HashSet::new();
         for user in &spec.users {
             let uctx = format!("{ctx}, user {}", user.name);
@@ -233,19 +262,41 @@ impl Store {
             for (name, doc) in &user.inline_policies {
                 policies.push(inline(doc, &format!("{uctx}, inline policy {name}"))?);
             }
-            let identity = Arc::new(Identity::new(
-                spec.id.clone(),
-                partition,
-                format!(
-                    "arn:{partition}:iam::{}:user{}{}",
-                    spec.id, user.path, user.name
-                ),
-                unique_id("AIDA", &spec.id, &user.name),
-                IdentityKind::User {
-                    name: user.name.clone(),
-                },
-                policies,
-            ));
+            for group in &user.groups {
+                let group_policies = groups.get(group.as_str()).ok_or_else(|| {
+                    invalid(
+                        &uctx,
+                        format!("group `{group}` is not a group of the account"),
+                    )
+                })?;
+                policies.extend(group_policies.iter().cloned());
+            }
+            let boundary = match &user.permissions_boundary {
+                Some(arn) => Some(attached(
+                    std::slice::from_ref(arn),
+                    &customer,
+                    partition,
+                    &spec.id,
+                    &uctx,
+                )?),
+                None => None,
+            };
+            let identity = Arc::new(
+                Identity::new(
+                    spec.id.clone(),
+                    partition,
+                    format!(
+                        "arn:{partition}:iam::{}:user{}{}",
+                        spec.id, user.path, user.name
+                    ),
+                    unique_id("AIDA", &spec.id, &user.name),
+                    IdentityKind::User {
+                        name: user.name.clone(),
+                    },
+                    policies,
+                )
+                .with_boundary(boundary),
+            );
             for key in &user.access_keys {
                 self.add_key(key, &identity, &uctx)?;
             }
@@ -282,6 +333,15 @@ impl Store {
             )?;
             for (name, doc) in &role.inline_policies {
                 parse(doc, &format!("{rctx}, inline policy {name}"))?;
+            }
+            if let Some(arn) = &role.permissions_boundary {
+                attached(
+                    std::slice::from_ref(arn),
+                    &customer,
+                    partition,
+                    &spec.id,
+                    &rctx,
+                )?;
             }
         }
         self.accounts.insert(

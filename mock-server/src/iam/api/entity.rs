@@ -1,0 +1,388 @@
+//! What users, groups and roles share: attached managed policies, inline policies and (for
+//! users and roles) a permissions boundary. One implementation, parameterised by [`Entity`].
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::api::Call;
+use crate::error::AwsError;
+use crate::iam::managed;
+use crate::policy::parse::parse_identity_policy;
+use crate::wire::query::url_encode_document;
+use crate::wire::xml::Node;
+use crate::world::AccountSpec;
+
+use super::*;
+
+/// An IAM entity that holds policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Entity {
+    User,
+    Role,
+    Group,
+}
+
+/// The policies an entity holds, borrowed from the world.
+struct Holdings<'w> {
+    managed: &'w mut Vec<String>,
+    inline: &'w mut BTreeMap<String, Value>,
+    boundary: Option<&'w mut Option<String>>,
+}
+
+impl Entity {
+    /// The request parameter naming it (`UserName`, …).
+    pub(super) fn param(self) -> &'static str {
+        match self {
+            Entity::User => "UserName",
+            Entity::Role => "RoleName",
+            Entity::Group => "GroupName",
+        }
+    }
+
+    /// The noun in ARNs and messages.
+    pub(super) fn noun(self) -> &'static str {
+        match self {
+            Entity::User => "user",
+            Entity::Role => "role",
+            Entity::Group => "group",
+        }
+    }
+
+    fn max_name(self) -> usize {
+        match self {
+            Entity::User | Entity::Role => 64,
+            Entity::Group => 128,
+        }
+    }
+
+    /// IAM's quota on the total size of the entity's inline policies.
+    fn inline_quota(self) -> usize {
+        match self {
+            Entity::User => 2048,
+            Entity::Role => 10240,
+            Entity::Group => 5120,
+        }
+    }
+
+    fn managed_quota(self) -> &'static str {
+        match self {
+            Entity::User => "PoliciesPerUser",
+            Entity::Role => "PoliciesPerRole",
+            Entity::Group => "PoliciesPerGroup",
+        }
+    }
+
+    /// `The user with name X cannot be found.`
+    pub(super) fn not_found(self, name: &str) -> AwsError {
+        AwsError::no_such_entity(format!(
+            "The {} with name {name} cannot be found.",
+            self.noun()
+        ))
+    }
+
+    /// The path of the named entity, if the account has it.
+    pub(super) fn path_of(self, account: &AccountSpec, name: &str) -> Option<String> {
+        match self {
+            Entity::User => account
+                .users
+                .iter()
+                .find(|u| u.name == name)
+                .map(|u| u.path.clone()),
+            Entity::Role => account
+                .roles
+                .iter()
+                .find(|r| r.name == name)
+                .map(|r| r.path.clone()),
+            Entity::Group => account
+                .groups
+                .iter()
+                .find(|g| g.name == name)
+                .map(|g| g.path.clone()),
+        }
+    }
+
+    fn holdings<'w>(
+        self,
+        account: &'w mut AccountSpec,
+        name: &str,
+    ) -> Result<Holdings<'w>, AwsError> {
+        let found = match self {
+            Entity::User => account
+                .users
+                .iter_mut()
+                .find(|u| u.name == name)
+                .map(|u| Holdings {
+                    managed: &mut u.managed_policies,
+                    inline: &mut u.inline_policies,
+                    boundary: Some(&mut u.permissions_boundary),
+                }),
+            Entity::Role => account
+                .roles
+                .iter_mut()
+                .find(|r| r.name == name)
+                .map(|r| Holdings {
+                    managed: &mut r.managed_policies,
+                    inline: &mut r.inline_policies,
+                    boundary: Some(&mut r.permissions_boundary),
+                }),
+            Entity::Group => account
+                .groups
+                .iter_mut()
+                .find(|g| g.name == name)
+                .map(|g| Holdings {
+                    managed: &mut g.managed_policies,
+                    inline: &mut g.inline_policies,
+                    boundary: None,
+                }),
+        };
+        found.ok_or_else(|| self.not_found(name))
+    }
+
+    /// The entity named by the call's parameter, validated.
+    fn name(self, call: &Call<'_>) -> Result<String, AwsError> {
+        let raw = required(call, self.param())?;
+        Ok(valid_name(call, self.param(), raw, self.max_name())?.to_owned())
+    }
+}
+
+/// Whether `arn` names a managed policy the caller may attach: one of its account's, or an
+/// AWS managed policy of its partition.
+pub(super) fn attachable(account: &AccountSpec, call: &Call<'_>, arn: &str) -> bool {
+    arn.starts_with("arn:")
+        && (account
+            .policies
+            .iter()
+            .any(|p| policy_arn(call, &p.path, &p.name) == arn)
+            || managed::find(arn, partition(call)).is_some())
+}
+
+fn not_attachable(arn: &str) -> AwsError {
+    AwsError::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
+}
+
+/// The ARN a stored reference (a name or an ARN) stands for.
+fn resolve(account: &AccountSpec, call: &Call<'_>, reference: &str) -> (String, String) {
+    if let Some(m) = managed::find(reference, partition(call)) {
+        return (m.policy_name.clone(), m.arn(partition(call)));
+    }
+    match account
+        .policies
+        .iter()
+        .find(|p| p.name == reference || policy_arn(call, &p.path, &p.name) == reference)
+    {
+        Some(p) => (p.name.clone(), policy_arn(call, &p.path, &p.name)),
+        None => (reference.to_owned(), reference.to_owned()),
+    }
+}
+
+pub(super) fn attach(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let arn = required(call, "PolicyArn")?.to_owned();
+    call.iam.write(|world| {
+        let account = account_mut(world, call)?;
+        if !attachable(account, call, &arn) {
+            return Err(not_attachable(&arn));
+        }
+        let resolved: Vec<String> = {
+            let snapshot = account.clone();
+            let holdings = entity.holdings(account, &name)?;
+            holdings
+                .managed
+                .iter()
+                .map(|r| resolve(&snapshot, call, r).1)
+                .collect()
+        };
+        let holdings = entity.holdings(account, &name)?;
+        if !resolved.contains(&arn) {
+            if holdings.managed.len() >= 10 {
+                return Err(AwsError::limit_exceeded(format!(
+                    "Cannot exceed quota for {}: 10",
+                    entity.managed_quota()
+                )));
+            }
+            holdings.managed.push(arn.clone());
+        }
+        Ok(())
+    })?;
+    Ok(Vec::new())
+}
+
+pub(super) fn detach(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let arn = required(call, "PolicyArn")?.to_owned();
+    call.iam.write(|world| {
+        let account = account_mut(world, call)?;
+        let snapshot = account.clone();
+        let holdings = entity.holdings(account, &name)?;
+        let before = holdings.managed.len();
+        // A world may attach by name; detaching names the ARN.
+        holdings
+            .managed
+            .retain(|r| resolve(&snapshot, call, r).1 != arn);
+        if holdings.managed.len() == before {
+            return Err(AwsError::no_such_entity(format!(
+                "Policy {arn} was not found."
+            )));
+        }
+        Ok(())
+    })?;
+    Ok(Vec::new())
+}
+
+pub(super) fn list_attached(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let mut account = account(&call.iam.world(), call)
+        .cloned()
+        .ok_or_else(|| entity.not_found(&name))?;
+    let snapshot = account.clone();
+    let holdings = entity.holdings(&mut account, &name)?;
+    let attached: Vec<(String, String)> = holdings
+        .managed
+        .iter()
+        .map(|r| resolve(&snapshot, call, r))
+        .collect();
+    let (attached, next) = page(call, attached)?;
+    let items = attached
+        .into_iter()
+        .map(|(n, a)| vec![Node::leaf("PolicyName", n), Node::leaf("PolicyArn", a)])
+        .collect();
+    let mut out = vec![Node::List("AttachedPolicies", items)];
+    out.extend(truncation(next));
+    Ok(out)
+}
+
+fn no_such_inline(entity: Entity, policy: &str) -> AwsError {
+    AwsError::no_such_entity(format!(
+        "The {} policy with name {policy} cannot be found.",
+        entity.noun()
+    ))
+}
+
+/// Policy size as IAM counts it: white space does not count.
+pub(super) fn policy_size(document: &str) -> usize {
+    document.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+pub(super) fn put_inline(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let policy = valid_name(call, "PolicyName", required(call, "PolicyName")?, 128)?.to_owned();
+    let document = required(call, "PolicyDocument")?.to_owned();
+    parse_identity_policy(&document)
+        .map_err(|e| AwsError::malformed_policy_document(e.aws_message()))?;
+    call.iam.write(|world| {
+        let holdings = entity.holdings(account_mut(world, call)?, &name)?;
+        let mut inline = holdings.inline.clone();
+        inline.insert(policy.clone(), Value::String(document.clone()));
+        // The quota is the total of the entity's inline policies.
+        let size: usize = inline
+            .values()
+            .map(|d| policy_size(&document_text(d)))
+            .sum();
+        if size > entity.inline_quota() {
+            return Err(AwsError::limit_exceeded(format!(
+                "Maximum policy size of {} bytes exceeded for {} {name}",
+                entity.inline_quota(),
+                entity.noun()
+            )));
+        }
+        *holdings.inline = inline;
+        Ok(())
+    })?;
+    Ok(Vec::new())
+}
+
+/// A stored document as text (worlds may hold structures; API writes hold text).
+pub(super) fn document_text(document: &Value) -> String {
+    match document {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn get_inline(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let policy = required(call, "PolicyName")?.to_owned();
+    let mut account = account(&call.iam.world(), call)
+        .cloned()
+        .ok_or_else(|| entity.not_found(&name))?;
+    let holdings = entity.holdings(&mut account, &name)?;
+    let document = holdings
+        .inline
+        .get(&policy)
+        .ok_or_else(|| no_such_inline(entity, &policy))?;
+    Ok(vec![
+        Node::leaf(entity.param(), name.clone()),
+        Node::leaf("PolicyName", policy),
+        Node::leaf(
+            "PolicyDocument",
+            url_encode_document(&document_text(document)),
+        ),
+    ])
+}
+
+pub(super) fn delete_inline(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let policy = required(call, "PolicyName")?.to_owned();
+    call.iam.write(|world| {
+        let holdings = entity.holdings(account_mut(world, call)?, &name)?;
+        holdings
+            .inline
+            .remove(&policy)
+            .ok_or_else(|| no_such_inline(entity, &policy))?;
+        Ok(())
+    })?;
+    Ok(Vec::new())
+}
+
+pub(super) fn list_inline(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let mut account = account(&call.iam.world(), call)
+        .cloned()
+        .ok_or_else(|| entity.not_found(&name))?;
+    let holdings = entity.holdings(&mut account, &name)?;
+    let (names, next) = page(call, holdings.inline.keys().cloned().collect())?;
+    let mut out = vec![Node::TextList("PolicyNames", names)];
+    out.extend(truncation(next));
+    Ok(out)
+}
+
+pub(super) fn put_boundary(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let arn = required(call, "PermissionsBoundary")?.to_owned();
+    call.iam.write(|world| {
+        let account = account_mut(world, call)?;
+        if !attachable(account, call, &arn) {
+            return Err(not_attachable(&arn));
+        }
+        if let Some(boundary) = entity.holdings(account, &name)?.boundary {
+            *boundary = Some(arn.clone());
+        }
+        Ok(())
+    })?;
+    Ok(Vec::new())
+}
+
+pub(super) fn delete_boundary(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    call.iam.write(|world| {
+        if let Some(boundary) = entity.holdings(account_mut(world, call)?, &name)?.boundary {
+            *boundary = None;
+        }
+        Ok(())
+    })?;
+    Ok(Vec::new())
+}
+
+/// `<PermissionsBoundary>` of a user or role, when it has one.
+pub(super) fn boundary_node(boundary: Option<&String>) -> Option<Node> {
+    boundary.map(|arn| {
+        Node::Branch(
+            "PermissionsBoundary",
+            vec![
+                Node::leaf("PermissionsBoundaryType", "PermissionsBoundaryPolicy"),
+                Node::leaf("PermissionsBoundaryArn", arn.clone()),
+            ],
+        )
+    })
+}

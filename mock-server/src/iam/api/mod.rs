@@ -1,0 +1,567 @@
+//! IAM actions: users and access keys (`users`), managed policies (`policies`), the
+//! policies attached to and embedded in users, groups and roles (`entity`), roles (`roles`)
+//! and groups (`groups`).
+//!
+//! Handlers read the world snapshot and change it through `Iam::write`; every change is
+//! validated by rebuilding the store, so what authentication and authorization see is always
+//! consistent with what IAM answers. Error texts are AWS's, captured from real responses.
+
+mod entity;
+mod groups;
+mod policies;
+mod roles;
+mod users;
+
+use crate::api::{ActionSpec, Authorization, Call};
+use crate::error::AwsError;
+use crate::iam::store::IdentityKind;
+use crate::wire::xml::Node;
+use crate::world::{AccountSpec, UserSpec, World};
+
+use entity::Entity::{self, Group, Role, User};
+
+/// The IAM actions served.
+pub(crate) const ACTIONS: &[ActionSpec] = &[
+    action(
+        "CreateUser",
+        "iam:CreateUser",
+        user_resource,
+        users::create_user,
+    ),
+    action("GetUser", "iam:GetUser", user_resource, users::get_user),
+    action(
+        "ListUsers",
+        "iam:ListUsers",
+        users_resource,
+        users::list_users,
+    ),
+    action(
+        "DeleteUser",
+        "iam:DeleteUser",
+        user_resource,
+        users::delete_user,
+    ),
+    action(
+        "CreateAccessKey",
+        "iam:CreateAccessKey",
+        user_resource,
+        users::create_access_key,
+    ),
+    action(
+        "ListAccessKeys",
+        "iam:ListAccessKeys",
+        user_resource,
+        users::list_access_keys,
+    ),
+    action(
+        "UpdateAccessKey",
+        "iam:UpdateAccessKey",
+        user_resource,
+        users::update_access_key,
+    ),
+    action(
+        "DeleteAccessKey",
+        "iam:DeleteAccessKey",
+        user_resource,
+        users::delete_access_key,
+    ),
+    action(
+        "CreatePolicy",
+        "iam:CreatePolicy",
+        policy_resource,
+        policies::create_policy,
+    ),
+    action(
+        "GetPolicy",
+        "iam:GetPolicy",
+        policy_resource,
+        policies::get_policy,
+    ),
+    action(
+        "DeletePolicy",
+        "iam:DeletePolicy",
+        policy_resource,
+        policies::delete_policy,
+    ),
+    action(
+        "AttachUserPolicy",
+        "iam:AttachUserPolicy",
+        user_resource,
+        |c| entity::attach(c, User),
+    ),
+    action(
+        "DetachUserPolicy",
+        "iam:DetachUserPolicy",
+        user_resource,
+        |c| entity::detach(c, User),
+    ),
+    action(
+        "ListAttachedUserPolicies",
+        "iam:ListAttachedUserPolicies",
+        user_resource,
+        |c| entity::list_attached(c, User),
+    ),
+    action("PutUserPolicy", "iam:PutUserPolicy", user_resource, |c| {
+        entity::put_inline(c, User)
+    }),
+    action("GetUserPolicy", "iam:GetUserPolicy", user_resource, |c| {
+        entity::get_inline(c, User)
+    }),
+    action(
+        "DeleteUserPolicy",
+        "iam:DeleteUserPolicy",
+        user_resource,
+        |c| entity::delete_inline(c, User),
+    ),
+    action(
+        "ListUserPolicies",
+        "iam:ListUserPolicies",
+        user_resource,
+        |c| entity::list_inline(c, User),
+    ),
+    action(
+        "PutUserPermissionsBoundary",
+        "iam:PutUserPermissionsBoundary",
+        user_resource,
+        |c| entity::put_boundary(c, User),
+    ),
+    action(
+        "DeleteUserPermissionsBoundary",
+        "iam:DeleteUserPermissionsBoundary",
+        user_resource,
+        |c| entity::delete_boundary(c, User),
+    ),
+    action(
+        "CreateRole",
+        "iam:CreateRole",
+        role_resource,
+        roles::create_role,
+    ),
+    action("GetRole", "iam:GetRole", role_resource, roles::get_role),
+    action(
+        "ListRoles",
+        "iam:ListRoles",
+        roles_resource,
+        roles::list_roles,
+    ),
+    action(
+        "UpdateRole",
+        "iam:UpdateRole",
+        role_resource,
+        roles::update_role,
+    ),
+    action(
+        "UpdateAssumeRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        role_resource,
+        roles::update_assume_role_policy,
+    ),
+    action(
+        "DeleteRole",
+        "iam:DeleteRole",
+        role_resource,
+        roles::delete_role,
+    ),
+    action(
+        "AttachRolePolicy",
+        "iam:AttachRolePolicy",
+        role_resource,
+        |c| entity::attach(c, Role),
+    ),
+    action(
+        "DetachRolePolicy",
+        "iam:DetachRolePolicy",
+        role_resource,
+        |c| entity::detach(c, Role),
+    ),
+    action(
+        "ListAttachedRolePolicies",
+        "iam:ListAttachedRolePolicies",
+        role_resource,
+        |c| entity::list_attached(c, Role),
+    ),
+    action("PutRolePolicy", "iam:PutRolePolicy", role_resource, |c| {
+        entity::put_inline(c, Role)
+    }),
+    action("GetRolePolicy", "iam:GetRolePolicy", role_resource, |c| {
+        entity::get_inline(c, Role)
+    }),
+    action(
+        "DeleteRolePolicy",
+        "iam:DeleteRolePolicy",
+        role_resource,
+        |c| entity::delete_inline(c, Role),
+    ),
+    action(
+        "ListRolePolicies",
+        "iam:ListRolePolicies",
+        role_resource,
+        |c| entity::list_inline(c, Role),
+    ),
+    action(
+        "PutRolePermissionsBoundary",
+        "iam:PutRolePermissionsBoundary",
+        role_resource,
+        |c| entity::put_boundary(c, Role),
+    ),
+    action(
+        "DeleteRolePermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary",
+        role_resource,
+        |c| entity::delete_boundary(c, Role),
+    ),
+    action(
+        "CreateGroup",
+        "iam:CreateGroup",
+        group_resource,
+        groups::create_group,
+    ),
+    action(
+        "GetGroup",
+        "iam:GetGroup",
+        group_resource,
+        groups::get_group,
+    ),
+    action(
+        "DeleteGroup",
+        "iam:DeleteGroup",
+        group_resource,
+        groups::delete_group,
+    ),
+    action(
+        "AddUserToGroup",
+        "iam:AddUserToGroup",
+        group_resource,
+        groups::add_user_to_group,
+    ),
+    action(
+        "RemoveUserFromGroup",
+        "iam:RemoveUserFromGroup",
+        group_resource,
+        groups::remove_user_from_group,
+    ),
+    action(
+        "ListGroupsForUser",
+        "iam:ListGroupsForUser",
+        user_resource,
+        groups::list_groups_for_user,
+    ),
+    action(
+        "AttachGroupPolicy",
+        "iam:AttachGroupPolicy",
+        group_resource,
+        |c| entity::attach(c, Group),
+    ),
+    action(
+        "DetachGroupPolicy",
+        "iam:DetachGroupPolicy",
+        group_resource,
+        |c| entity::detach(c, Group),
+    ),
+    action(
+        "ListAttachedGroupPolicies",
+        "iam:ListAttachedGroupPolicies",
+        group_resource,
+        |c| entity::list_attached(c, Group),
+    ),
+    action(
+        "PutGroupPolicy",
+        "iam:PutGroupPolicy",
+        group_resource,
+        |c| entity::put_inline(c, Group),
+    ),
+    action(
+        "GetGroupPolicy",
+        "iam:GetGroupPolicy",
+        group_resource,
+        |c| entity::get_inline(c, Group),
+    ),
+    action(
+        "DeleteGroupPolicy",
+        "iam:DeleteGroupPolicy",
+        group_resource,
+        |c| entity::delete_inline(c, Group),
+    ),
+    action(
+        "ListGroupPolicies",
+        "iam:ListGroupPolicies",
+        group_resource,
+        |c| entity::list_inline(c, Group),
+    ),
+];
+
+const fn action(
+    name: &'static str,
+    iam_action: &'static str,
+    resource: fn(&Call<'_>) -> String,
+    handler: crate::api::Handler,
+) -> ActionSpec {
+    ActionSpec {
+        name,
+        iam_action,
+        authorization: Authorization::Policy(resource),
+        handler,
+    }
+}
+
+// ---- parameters and validation ----
+
+/// A required parameter; AWS names the member in lower camel case in its message.
+pub(super) fn required<'a>(call: &Call<'a>, name: &str) -> Result<&'a str, AwsError> {
+    call.params.get(name).ok_or_else(|| {
+        AwsError::invalid_parameter_value(
+            call.service,
+            format!(
+                "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+                member(name)
+            ),
+        )
+    })
+}
+
+pub(super) fn member(param: &str) -> String {
+    let mut chars = param.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// IAM names: `[\w+=,.@-]+`, at most `max` characters.
+pub(super) fn valid_name<'a>(
+    call: &Call<'_>,
+    param: &str,
+    value: &'a str,
+    max: usize,
+) -> Result<&'a str, AwsError> {
+    let member = member(param);
+    if value.is_empty() || value.len() > max {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            format!(
+                "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have length less than or equal to {max}"
+            ),
+        ));
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+    {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            format!(
+                "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+pub(super) fn valid_path<'a>(call: &Call<'_>, value: &'a str) -> Result<&'a str, AwsError> {
+    let ok = value.starts_with('/')
+        && value.ends_with('/')
+        && value.len() <= 512
+        && value.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if ok {
+        Ok(value)
+    } else {
+        Err(AwsError::invalid_parameter_value(
+            call.service,
+            format!(
+                "1 validation error detected: Value '{value}' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"
+            ),
+        ))
+    }
+}
+
+/// The page `Marker`/`MaxItems` select, and the marker of the next page.
+pub(super) fn page<T>(
+    call: &Call<'_>,
+    items: Vec<T>,
+) -> Result<(Vec<T>, Option<String>), AwsError> {
+    let max = match call.params.get("MaxItems") {
+        None => 100,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n @ 1..=1000) => n,
+            _ => {
+                return Err(AwsError::invalid_parameter_value(
+                    call.service,
+                    format!(
+                        "1 validation error detected: Value '{v}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000"
+                    ),
+                ));
+            }
+        },
+    };
+    let start = match call.params.get("Marker") {
+        None => 0,
+        Some(m) => m
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= items.len())
+            .ok_or_else(|| AwsError::invalid_input("Invalid Marker."))?,
+    };
+    let end = start.saturating_add(max).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    Ok((
+        items.into_iter().skip(start).take(end - start).collect(),
+        next,
+    ))
+}
+
+pub(super) fn truncation(next: Option<String>) -> Vec<Node> {
+    match next {
+        Some(marker) => vec![
+            Node::leaf("IsTruncated", "true"),
+            Node::leaf("Marker", marker),
+        ],
+        None => vec![Node::leaf("IsTruncated", "false")],
+    }
+}
+
+// ---- lookups ----
+
+pub(super) fn account<'w>(world: &'w World, call: &Call<'_>) -> Option<&'w AccountSpec> {
+    world.accounts.iter().find(|a| a.id == call.caller.account)
+}
+
+pub(super) fn account_mut<'w>(
+    world: &'w mut World,
+    call: &Call<'_>,
+) -> Result<&'w mut AccountSpec, AwsError> {
+    world
+        .accounts
+        .iter_mut()
+        .find(|a| a.id == call.caller.account)
+        .ok_or_else(|| AwsError::no_such_entity("The caller's account is not in this world."))
+}
+
+pub(super) fn no_such_user(name: &str) -> AwsError {
+    AwsError::no_such_entity(format!("The user with name {name} cannot be found."))
+}
+
+pub(super) fn user_mut<'w>(
+    account: &'w mut AccountSpec,
+    name: &str,
+) -> Result<&'w mut UserSpec, AwsError> {
+    account
+        .users
+        .iter_mut()
+        .find(|u| u.name == name)
+        .ok_or_else(|| no_such_user(name))
+}
+
+/// The user the call is about: `UserName`, or the calling user when absent.
+pub(super) fn target_user<'a>(call: &Call<'a>) -> Result<String, AwsError> {
+    match call.params.get("UserName") {
+        Some(name) => Ok(valid_name(call, "UserName", name, 64)?.to_owned()),
+        None => match &call.caller.kind {
+            IdentityKind::User { name } => Ok(name.clone()),
+            IdentityKind::Root => Err(AwsError::invalid_parameter_value(
+                call.service,
+                "Must specify userName when calling with non-User credentials",
+            )),
+        },
+    }
+}
+
+pub(super) fn partition(call: &Call<'_>) -> crate::partition::Partition {
+    call.caller.partition
+}
+
+pub(super) fn user_arn(call: &Call<'_>, path: &str, name: &str) -> String {
+    format!(
+        "arn:{}:iam::{}:user{path}{name}",
+        partition(call),
+        call.caller.account
+    )
+}
+
+pub(super) fn policy_arn(call: &Call<'_>, path: &str, name: &str) -> String {
+    format!(
+        "arn:{}:iam::{}:policy{path}{name}",
+        partition(call),
+        call.caller.account
+    )
+}
+
+/// The server clock's now, as IAM dates are written.
+pub(super) fn now_iso(call: &Call<'_>) -> String {
+    time::OffsetDateTime::from(call.now)
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+// ---- resources for authorization ----
+
+/// The ARN of an entity of the caller's account, by kind, path and name.
+pub(super) fn entity_arn(call: &Call<'_>, kind: &str, path: &str, name: &str) -> String {
+    format!(
+        "arn:{}:iam::{}:{kind}{path}{name}",
+        partition(call),
+        call.caller.account
+    )
+}
+
+/// The resource of a call about one role or group: its ARN, with the path the world has
+/// for it (or the request's `Path`, when creating it).
+fn named_resource(call: &Call<'_>, entity: Entity) -> String {
+    let name = call.params.get(entity.param()).unwrap_or_default();
+    let world = call.iam.world();
+    let path = account(&world, call)
+        .and_then(|a| entity.path_of(a, name))
+        .unwrap_or_else(|| call.params.get("Path").unwrap_or("/").to_owned());
+    entity_arn(call, entity.noun(), &path, name)
+}
+
+fn role_resource(call: &Call<'_>) -> String {
+    named_resource(call, Role)
+}
+
+fn group_resource(call: &Call<'_>) -> String {
+    named_resource(call, Group)
+}
+
+fn roles_resource(call: &Call<'_>) -> String {
+    format!("arn:{}:iam::{}:role/", partition(call), call.caller.account)
+}
+
+fn user_resource(call: &Call<'_>) -> String {
+    let name = match call.params.get("UserName") {
+        Some(n) => n.to_owned(),
+        None => match &call.caller.kind {
+            IdentityKind::User { name } => name.clone(),
+            IdentityKind::Root => {
+                return format!("arn:{}:iam::{}:root", partition(call), call.caller.account);
+            }
+        },
+    };
+    let world = call.iam.world();
+    let path = account(&world, call)
+        .and_then(|a| a.users.iter().find(|u| u.name == name))
+        .map_or_else(
+            || call.params.get("Path").unwrap_or("/").to_owned(),
+            |u| u.path.clone(),
+        );
+    user_arn(call, &path, &name)
+}
+
+pub(super) fn users_resource(call: &Call<'_>) -> String {
+    format!("arn:{}:iam::{}:user/", partition(call), call.caller.account)
+}
+
+pub(super) fn policy_resource(call: &Call<'_>) -> String {
+    match call.params.get("PolicyArn") {
+        Some(arn) => arn.to_owned(),
+        None => policy_arn(
+            call,
+            call.params.get("Path").unwrap_or("/"),
+            call.params.get("PolicyName").unwrap_or_default(),
+        ),
+    }
+}
