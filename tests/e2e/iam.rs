@@ -597,3 +597,331 @@ async fn iam_calls_are_authorized_with_policy_variables() {
         .unwrap_or_else(|| panic!("allowed"));
     assert_eq!(code(&other).as_deref(), Some("AccessDenied"));
 }
+
+const TRUST_ACCOUNT_111: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x-42"}}}]}"#;
+
+#[tokio::test]
+async fn roles_keep_their_trust_policy_and_limits() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    let created = admin
+        .create_role()
+        .role_name("deployer")
+        .path("/connectors/")
+        .assume_role_policy_document(TRUST_ACCOUNT_111)
+        .max_session_duration(7200)
+        .description("cross-account deployments")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let role = created.role().unwrap_or_else(|| panic!("no role"));
+    assert_eq!(
+        role.arn(),
+        "arn:aws:iam::111111111111:role/connectors/deployer"
+    );
+    assert!(role.role_id().starts_with("AROA"));
+
+    let got = admin
+        .get_role()
+        .role_name("deployer")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let role = got.role().unwrap_or_else(|| panic!("no role"));
+    assert_eq!(role.max_session_duration(), Some(7200));
+    assert_eq!(role.description(), Some("cross-account deployments"));
+    let document = role.assume_role_policy_document().unwrap_or_default();
+    assert!(
+        document.starts_with("%7B%22Version%22"),
+        "not URL-encoded: {document}"
+    );
+
+    let dup = admin
+        .create_role()
+        .role_name("DEPLOYER")
+        .assume_role_policy_document(TRUST_ACCOUNT_111)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("dup"));
+    assert_eq!(
+        (code(&dup), message(&dup)),
+        (
+            Some("EntityAlreadyExists".into()),
+            "Role with name DEPLOYER already exists.".into()
+        )
+    );
+    let with_resource = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+    let bad = admin
+        .create_role()
+        .role_name("bad")
+        .assume_role_policy_document(with_resource)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("created"));
+    assert_eq!(
+        (code(&bad), message(&bad)),
+        (
+            Some("MalformedPolicyDocument".into()),
+            "Has prohibited field Resource".into()
+        )
+    );
+    let long = admin
+        .create_role()
+        .role_name("long")
+        .assume_role_policy_document(TRUST_ACCOUNT_111)
+        .max_session_duration(50000)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("created"));
+    assert_eq!(code(&long).as_deref(), Some("ValidationError"));
+    let missing = admin
+        .get_role()
+        .role_name("nobody")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("found"));
+    assert_eq!(
+        message(&missing),
+        "The role with name nobody cannot be found."
+    );
+
+    admin
+        .attach_role_policy()
+        .role_name("deployer")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let conflict = admin
+        .delete_role()
+        .role_name("deployer")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted"));
+    assert_eq!(
+        message(&conflict),
+        "Cannot delete entity, must detach all policies first."
+    );
+    admin
+        .detach_role_policy()
+        .role_name("deployer")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin
+        .update_assume_role_policy()
+        .role_name("deployer")
+        .policy_document(TRUST_ACCOUNT_111.replace("x-42", "x-43"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let listed = admin
+        .list_roles()
+        .path_prefix("/connectors/")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(listed.roles().len(), 1);
+    assert!(
+        listed.roles()[0]
+            .assume_role_policy_document()
+            .unwrap_or_default()
+            .contains("x-43")
+    );
+    admin
+        .delete_role()
+        .role_name("deployer")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+#[tokio::test]
+async fn group_policies_apply_to_members() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_user()
+        .user_name("member")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = admin
+        .create_access_key()
+        .user_name("member")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    admin
+        .create_group()
+        .group_name("connectors")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin
+        .put_group_policy()
+        .group_name("connectors")
+        .policy_name("regions")
+        .policy_document(DESCRIBE_REGIONS)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        ec2.describe_regions().send().await.is_err(),
+        "not a member yet"
+    );
+
+    admin
+        .add_user_to_group()
+        .group_name("connectors")
+        .user_name("member")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        ec2.describe_regions().send().await.is_ok(),
+        "members get the group's policies"
+    );
+    let groups = admin
+        .list_groups_for_user()
+        .user_name("member")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        groups
+            .groups()
+            .iter()
+            .map(|g| g.group_name())
+            .collect::<Vec<_>>(),
+        vec!["connectors"]
+    );
+    let group = admin
+        .get_group()
+        .group_name("connectors")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        group
+            .users()
+            .iter()
+            .map(|u| u.user_name())
+            .collect::<Vec<_>>(),
+        vec!["member"]
+    );
+    let conflict = admin
+        .delete_group()
+        .group_name("connectors")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted"));
+    assert_eq!(code(&conflict).as_deref(), Some("DeleteConflict"));
+
+    admin
+        .remove_user_from_group()
+        .group_name("connectors")
+        .user_name("member")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        ec2.describe_regions().send().await.is_err(),
+        "removed members lose them"
+    );
+}
+
+#[tokio::test]
+async fn a_permissions_boundary_caps_what_policies_grant() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_user()
+        .user_name("bounded")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin
+        .attach_user_policy()
+        .user_name("bounded")
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = admin
+        .create_access_key()
+        .user_name("bounded")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    let bounded_iam = iam(&server, key.access_key_id(), key.secret_access_key());
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    assert!(bounded_iam.list_users().send().await.is_ok());
+
+    admin
+        .put_user_permissions_boundary()
+        .user_name("bounded")
+        .permissions_boundary("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        ec2.describe_regions().send().await.is_ok(),
+        "the boundary allows EC2 reads"
+    );
+    let denied = bounded_iam
+        .list_users()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(code(&denied).as_deref(), Some("AccessDenied"));
+    assert!(
+        message(&denied)
+            .ends_with("because no permissions boundary allows the iam:ListUsers action"),
+        "{}",
+        message(&denied)
+    );
+    let got = admin
+        .get_user()
+        .user_name("bounded")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let boundary = got
+        .user()
+        .and_then(|u| u.permissions_boundary())
+        .and_then(|b| b.permissions_boundary_arn());
+    assert_eq!(
+        boundary,
+        Some("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+    );
+
+    admin
+        .delete_user_permissions_boundary()
+        .user_name("bounded")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(bounded_iam.list_users().send().await.is_ok());
+}
