@@ -6,5 +6,6 @@
 
 pub(crate) mod api;
 pub(crate) mod managed;
+pub(crate) mod simulate;
 pub(crate) mod state;
 pub(crate) mod store;

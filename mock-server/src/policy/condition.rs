@@ -19,6 +19,8 @@ pub(crate) struct Condition {
     pub(crate) operator: Operator,
     /// The key, lower-cased (condition keys are case-insensitive).
     pub(crate) key: String,
+    /// The key as the policy writes it, for reports.
+    pub(crate) name: String,
     pub(crate) values: Vec<String>,
     /// Whether `${…}` in values are policy variables (version 2012-10-17) or literal text.
     pub(crate) variables: bool,
@@ -259,6 +261,7 @@ mod tests {
         Condition {
             operator: Operator::parse(op).unwrap_or_else(|| panic!("operator {op}")),
             key: key.to_ascii_lowercase(),
+            name: key.to_owned(),
             values: values.iter().map(|v| (*v).to_owned()).collect(),
             variables: true,
         }

@@ -17,9 +17,8 @@ impl Context {
             .insert(key.to_ascii_lowercase(), vec![value.into()]);
     }
 
-    /// Sets a multivalued key.
-    #[cfg(test)]
-    pub(crate) fn set_all(&mut self, key: &str, values: Vec<String>) {
+    /// Sets a key with any number of values.
+    pub(crate) fn set_values(&mut self, key: &str, values: Vec<String>) {
         self.values.insert(key.to_ascii_lowercase(), values);
     }
 

@@ -118,6 +118,28 @@ where
     }
 }
 
+/// The condition keys that statements covering the request's action and resource read and
+/// the request's context lacks (the simulator's `MissingContextValues`), sorted.
+pub(crate) fn missing_context_keys<'p>(
+    policies: impl IntoIterator<Item = &'p Policy>,
+    req: &Request<'_>,
+) -> Vec<String> {
+    let mut keys: Vec<String> = policies
+        .into_iter()
+        .flat_map(|p| &p.statements)
+        .filter(|s| {
+            s.actions.covers(req.action, req.context)
+                && s.resources.covers(req.resource, req.context)
+        })
+        .flat_map(|s| &s.conditions)
+        .filter(|c| req.context.get(&c.key).is_none())
+        .map(|c| c.name.clone())
+        .collect();
+    keys.sort();
+    keys.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    keys
+}
+
 /// Whether a statement covers the request: action, resource and every condition.
 fn applies(s: &Statement, req: &Request<'_>) -> bool {
     s.actions.covers(req.action, req.context)

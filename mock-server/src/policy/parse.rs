@@ -202,6 +202,7 @@ fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, String> 
             out.push(Condition {
                 operator,
                 key: key.to_ascii_lowercase(),
+                name: key.clone(),
                 values,
                 variables,
             });

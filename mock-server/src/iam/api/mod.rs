@@ -14,6 +14,7 @@ mod users;
 
 use crate::api::{ActionSpec, Authorization, Call};
 use crate::error::AwsError;
+use crate::iam::simulate;
 use crate::iam::store::IdentityKind;
 use crate::wire::xml::Node;
 use crate::world::{AccountSpec, UserSpec, World};
@@ -287,6 +288,18 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         "iam:ListGroupPolicies",
         group_resource,
         |c| entity::list_inline(c, Group),
+    ),
+    action(
+        "SimulatePrincipalPolicy",
+        "iam:SimulatePrincipalPolicy",
+        |c| c.params.get("PolicySourceArn").unwrap_or("*").to_owned(),
+        simulate::simulate_principal_policy,
+    ),
+    action(
+        "SimulateCustomPolicy",
+        "iam:SimulateCustomPolicy",
+        crate::api::any_resource,
+        simulate::simulate_custom_policy,
     ),
 ];
 

@@ -26,7 +26,7 @@ fn context(case: &Value) -> Context {
     if let Some(map) = case.get("context").and_then(Value::as_object) {
         for (k, v) in map {
             match v {
-                Value::Array(items) => ctx.set_all(
+                Value::Array(items) => ctx.set_values(
                     k,
                     items
                         .iter()
