@@ -148,13 +148,16 @@ impl AwsError {
         Self::new(StatusCode::BAD_REQUEST, "IncompleteSignature", message)
     }
 
-    /// The caller's policies do not allow `action` on `resource`, for `why`.
+    /// The caller's policies do not allow `action` on `resource`, for `why`. EC2 says only
+    /// "Encoded authorization failure message: `encoded`" (`sts:DecodeAuthorizationMessage`
+    /// decodes it); STS and IAM say why in words.
     pub fn access_denied(
         service: Service,
         principal_arn: &str,
         action: &str,
         resource: &str,
         why: Denial<'_>,
+        encoded: &str,
     ) -> Self {
         let reason = match why {
             Denial::NoAllow => {
@@ -185,7 +188,7 @@ impl AwsError {
                 StatusCode::FORBIDDEN,
                 "UnauthorizedOperation",
                 format!(
-                    "You are not authorized to perform this operation. User: {principal_arn} is not authorized to perform: {action} {reason}"
+                    "You are not authorized to perform this operation. Encoded authorization failure message: {encoded}"
                 ),
             ),
         }

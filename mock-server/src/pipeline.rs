@@ -25,6 +25,7 @@ use crate::policy::context::Context;
 use crate::policy::eval::{Decision, Layer, Request as PolicyRequest, evaluate};
 use crate::server::State;
 use crate::service::Service;
+use crate::sts::authorization_message::{self, Denied};
 use crate::wire::query::Params;
 use crate::wire::{self, Body};
 use crate::{control, wire::xml::Node};
@@ -230,30 +231,49 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         no_session,
         &request,
     );
-    let why = match evaluation.decision {
+    let layer_policies = |layer| match layer {
+        Layer::Identity => Some(caller.policies.as_slice()),
+        Layer::Boundary => caller.boundary.as_deref(),
+        Layer::Session => None,
+    };
+    let (why, deny_sid) = match evaluation.decision {
         Decision::Allow => return Ok(()),
         Decision::ExplicitDeny(at) => {
-            let layer = match at.layer {
-                Layer::Identity => Some(caller.policies.as_slice()),
-                Layer::Boundary => caller.boundary.as_deref(),
-                Layer::Session => None,
+            let policy = layer_policies(at.layer).and_then(|l| l.get(at.policy));
+            let sid = policy
+                .and_then(|p| p.policy.statements.get(at.statement))
+                .map(|s| s.sid.as_deref());
+            let why = Denial::ExplicitDeny {
+                policy_arn: policy.and_then(|p| p.arn.as_deref()),
             };
-            Denial::ExplicitDeny {
-                policy_arn: layer
-                    .and_then(|l| l.get(at.policy))
-                    .and_then(|p| p.arn.as_deref()),
-            }
+            (why, Some(sid.flatten()))
         }
-        Decision::ImplicitDeny(Layer::Identity) => Denial::NoAllow,
-        Decision::ImplicitDeny(Layer::Boundary) => Denial::NoBoundaryAllow,
-        Decision::ImplicitDeny(Layer::Session) => Denial::NoSessionAllow,
+        Decision::ImplicitDeny(Layer::Identity) => (Denial::NoAllow, None),
+        Decision::ImplicitDeny(Layer::Boundary) => (Denial::NoBoundaryAllow, None),
+        Decision::ImplicitDeny(Layer::Session) => (Denial::NoSessionAllow, None),
     };
+    // The denial path is rare: the message always gets the full context.
+    let full_context;
+    let context = if caller.policies_use_context {
+        &context
+    } else {
+        full_context = request_context(call);
+        &full_context
+    };
+    let encoded = authorization_message::encode(&Denied {
+        caller,
+        action: spec.iam_action,
+        resource: &resource,
+        context,
+        explicit_deny: deny_sid,
+    });
     Err(AwsError::access_denied(
         call.service,
         &caller.arn,
         spec.iam_action,
         &resource,
         why,
+        &encoded,
     ))
 }
 
@@ -262,6 +282,7 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
 fn request_context(call: &Call<'_>) -> Context {
     let mut ctx = call.caller.context.clone();
     let now = time::OffsetDateTime::from(call.now);
+    let now = now.replace_nanosecond(0).unwrap_or(now);
     let iso = now
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -271,6 +292,9 @@ fn request_context(call: &Call<'_>) -> Context {
     ctx.set("aws:SecureTransport", "false");
     ctx.set("aws:SourceIp", call.source_ip.to_string());
     ctx.set("aws:RequestedRegion", call.region);
+    if call.service == Service::Ec2 {
+        ctx.set("ec2:Region", call.region);
+    }
     ctx.set("aws:ViaAWSService", "false");
     ctx
 }

@@ -16,6 +16,10 @@ accounts:
         inline_policies:
           office: {Version: "2012-10-17", Statement: {Effect: Deny, Action: "*", Resource: "*", Condition: {NotIpAddress: {"aws:SourceIp": "203.0.113.0/24"}}}}
         access_keys: [{id: AKIAOFFICE5555555555, secret: office-secret}]
+      - name: decoder
+        inline_policies:
+          decode: {Version: "2012-10-17", Statement: {Effect: Allow, Action: "sts:DecodeAuthorizationMessage", Resource: "*"}}
+        access_keys: [{id: AKIADECODER555555555, secret: decoder-secret}]
       - name: loopback-ci
         inline_policies:
           named: {Version: "2012-10-17", Statement: {Effect: Allow, Action: "ec2:Describe*", Resource: "*", Condition: {IpAddress: {"aws:SourceIp": "127.0.0.0/8"}, StringLike: {"aws:PrincipalArn": "arn:aws:iam::*:user/loopback-*"}, Bool: {"aws:SecureTransport": "false"}}}}
@@ -77,10 +81,22 @@ async fn a_source_ip_guardrail_denies_callers_outside_the_range() {
         .err()
         .unwrap_or_else(|| panic!("allowed from loopback"));
     assert_eq!(code.as_deref(), Some("UnauthorizedOperation"));
-    assert!(
-        message.ends_with("with an explicit deny in an identity-based policy"),
-        "{message}"
-    );
+    let decoded = decode_with(
+        &server,
+        ("AKIADECODER555555555", "decoder-secret"),
+        &message,
+    )
+    .await;
+    assert_eq!(decoded["explicitDeny"], true);
+    let conditions = decoded["context"]["conditions"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let source = conditions
+        .iter()
+        .find(|c| c["key"] == "aws:SourceIp")
+        .map(|c| c["values"]["items"][0]["value"].clone());
+    assert_eq!(source, Some("127.0.0.1".into()));
 }
 
 #[tokio::test]

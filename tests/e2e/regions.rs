@@ -196,27 +196,92 @@ async fn describe_regions_needs_the_permission_the_connector_docs_require() {
         .err()
         .unwrap_or_else(|| panic!("allowed"));
     assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let decoded = decode_authorization_message(&server, &message(&err)).await;
+    assert_eq!(decoded["allowed"], false);
+    assert_eq!(decoded["explicitDeny"], false);
+    assert_eq!(decoded["context"]["action"], "ec2:DescribeRegions");
+    assert_eq!(decoded["context"]["resource"], "*");
     assert_eq!(
-        message(&err),
-        "You are not authorized to perform this operation. User: arn:aws:iam::444444444444:user/nobody is not authorized to perform: ec2:DescribeRegions because no identity-based policy allows the ec2:DescribeRegions action"
+        decoded["context"]["principal"]["arn"],
+        "arn:aws:iam::444444444444:user/nobody"
     );
-    let err = call("AKIADENIED4444444444", "denied-secret")
+    assert_eq!(decoded["context"]["principal"]["name"], "nobody");
+    let conditions = decoded["context"]["conditions"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let region = conditions
+        .iter()
+        .find(|c| c["key"] == "ec2:Region")
+        .map(|c| c["values"]["items"][0]["value"].clone());
+    assert_eq!(region, Some("us-east-1".into()));
+
+    for (key, secret) in [
+        ("AKIADENIED4444444444", "denied-secret"),
+        ("AKIADENIEDMANAGED444", "denied-managed-secret"),
+    ] {
+        let err = call(key, secret)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("allowed"));
+        assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+        let decoded = decode_authorization_message(&server, &message(&err)).await;
+        assert_eq!(decoded["explicitDeny"], true, "{decoded}");
+        assert_eq!(decoded["matchedStatements"]["items"][0]["effect"], "DENY");
+    }
+}
+
+#[tokio::test]
+async fn iam_names_the_managed_policy_that_explicitly_denies() {
+    let server = server_with(WORLD_444).await;
+    let iam = aws_sdk_iam::Client::new(&config_with_key(
+        &server,
+        "AKIADENIEDMANAGED444",
+        "denied-managed-secret",
+        "us-east-1",
+    ));
+    let err = iam
+        .list_users()
+        .send()
         .await
         .err()
         .unwrap_or_else(|| panic!("allowed"));
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
-    assert!(
-        message(&err).ends_with("with an explicit deny in an identity-based policy"),
-        "{}",
-        message(&err)
-    );
-    // A managed policy that denies is named, as AWS names it.
-    let err = call("AKIADENIEDMANAGED444", "denied-managed-secret")
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
     assert_eq!(
         message(&err),
-        "You are not authorized to perform this operation. User: arn:aws:iam::444444444444:user/denied-by-managed is not authorized to perform: ec2:DescribeRegions with an explicit deny in an identity-based policy: arn:aws:iam::444444444444:policy/guardrails/DenyEc2"
+        "User: arn:aws:iam::444444444444:user/denied-by-managed is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::444444444444:user/ with an explicit deny in an identity-based policy: arn:aws:iam::444444444444:policy/guardrails/DenyEc2"
+    );
+}
+
+#[tokio::test]
+async fn decoding_needs_permission_and_a_valid_message() {
+    let server = server_with(WORLD_444).await;
+    let nobody = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        "AKIANOBODY4444444444",
+        "nobody-secret",
+        "us-east-1",
+    ));
+    let err = nobody
+        .decode_authorization_message()
+        .encoded_message("tb1.e30")
+        .send()
+        .await
+        .err();
+    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    let root = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        "AKIAROOT444444444444",
+        "root-secret",
+        "us-east-1",
+    ));
+    let err = root
+        .decode_authorization_message()
+        .encoded_message("not-a-message")
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidAuthorizationMessageException")
     );
 }

@@ -290,6 +290,39 @@ pub(crate) const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub(crate) const FAULT_NS: &str = "http://webservices.amazon.com/AWSFault/2005-15-09";
 
+/// Decodes an EC2 "Encoded authorization failure message" with STS, as `decoder` (a key
+/// pair allowed `sts:DecodeAuthorizationMessage`).
+pub(crate) async fn decode_with(
+    server: &MockServer,
+    decoder: (&str, &str),
+    message: &str,
+) -> serde_json::Value {
+    let blob = message
+        .split("Encoded authorization failure message: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("not an encoded message: {message}"));
+    let sts = aws_sdk_sts::Client::new(&config_with_key(server, decoder.0, decoder.1, "us-east-1"));
+    let out = sts
+        .decode_authorization_message()
+        .encoded_message(blob)
+        .send()
+        .await;
+    let decoded = out
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .decoded_message()
+        .unwrap_or_default()
+        .to_owned();
+    serde_json::from_str(&decoded).unwrap_or_else(|e| panic!("{e}: {decoded}"))
+}
+
+/// Decodes with the root of account 444444444444 of [`WORLD_444`].
+pub(crate) async fn decode_authorization_message(
+    server: &MockServer,
+    message: &str,
+) -> serde_json::Value {
+    decode_with(server, ("AKIAROOT444444444444", "root-secret"), message).await
+}
+
 /// A world where account 444444444444 has users with the given policies (YAML snippets).
 pub(crate) const WORLD_444: &str = r#"
 accounts:
@@ -305,7 +338,7 @@ accounts:
             - {Sid: VisualEditor0, Effect: Allow, Action: "ec2:DescribeRegions", Resource: "*"}
       - name: DenyEc2
         path: /guardrails/
-        document: {Version: "2012-10-17", Statement: {Effect: Deny, Action: "ec2:*", Resource: "*"}}
+        document: {Version: "2012-10-17", Statement: {Effect: Deny, Action: ["ec2:*", "iam:ListUsers"], Resource: "*"}}
     users:
       - name: nobody
         access_keys:

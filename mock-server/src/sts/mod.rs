@@ -1,3 +1,4 @@
 //! AWS STS: who am I, and (with the STS issue) who may become whom.
 
 pub(crate) mod api;
+pub(crate) mod authorization_message;

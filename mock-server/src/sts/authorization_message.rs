@@ -1,0 +1,112 @@
+//! EC2's encoded authorization failure messages, and STS `DecodeAuthorizationMessage`.
+//!
+//! When EC2 refuses a call it says only "Encoded authorization failure message: …"; the
+//! blob, decoded by STS for a caller allowed `sts:DecodeAuthorizationMessage`, is compact JSON
+//! with the decision, the statements that decided it and the request context (shape from
+//! decoded AWS messages: `allowed`, `explicitDeny`, `matchedStatements.items`,
+//! `failures.items`, `context.{principal, action, resource, conditions.items}`).
+//!
+//! The blob is the JSON, base64url-encoded: AWS's is encrypted, but a mock has nothing to
+//! hide, and carrying the state in the message keeps the server free of per-denial memory.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::api::{ActionSpec, Authorization, Call, any_resource};
+use crate::error::AwsError;
+use crate::iam::store::{Identity, IdentityKind};
+use crate::policy::context::Context;
+use crate::wire::xml::Node;
+
+/// What a denial knew.
+#[derive(Debug)]
+pub(crate) struct Denied<'a> {
+    pub(crate) caller: &'a Identity,
+    pub(crate) action: &'a str,
+    pub(crate) resource: &'a str,
+    pub(crate) context: &'a Context,
+    /// The `Sid` of the deny statement that decided, when one did.
+    pub(crate) explicit_deny: Option<Option<&'a str>>,
+}
+
+/// The context keys a decoded message lists, when the request has them.
+const KEYS: &[&str] = &[
+    "aws:username",
+    "aws:userid",
+    "aws:PrincipalArn",
+    "aws:PrincipalAccount",
+    "aws:PrincipalType",
+    "aws:RequestedRegion",
+    "ec2:Region",
+    "aws:SourceIp",
+    "aws:SecureTransport",
+    "aws:CurrentTime",
+    "aws:EpochTime",
+];
+
+const PREFIX: &str = "tb1.";
+
+/// The blob EC2 puts after "Encoded authorization failure message: ".
+pub(crate) fn encode(denied: &Denied<'_>) -> String {
+    let mut principal = json!({ "id": denied.caller.user_id, "arn": denied.caller.arn });
+    if let IdentityKind::User { name } = &denied.caller.kind {
+        principal["name"] = json!(name);
+    }
+    let conditions: Vec<Value> = KEYS
+        .iter()
+        .filter_map(|key| {
+            let values = denied.context.get(&key.to_ascii_lowercase())?;
+            let items: Vec<Value> = values.iter().map(|v| json!({ "value": v })).collect();
+            Some(json!({ "key": key, "values": { "items": items } }))
+        })
+        .collect();
+    let matched: Vec<Value> = denied
+        .explicit_deny
+        .iter()
+        .map(|sid| json!({ "statementId": sid.unwrap_or_default(), "effect": "DENY" }))
+        .collect();
+    let message = json!({
+        "allowed": false,
+        "explicitDeny": denied.explicit_deny.is_some(),
+        "matchedStatements": { "items": matched },
+        "failures": { "items": [] },
+        "context": {
+            "principal": principal,
+            "action": denied.action,
+            "resource": denied.resource,
+            "conditions": { "items": conditions },
+        },
+    });
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(message.to_string()))
+}
+
+/// The STS action.
+pub(crate) const DECODE: ActionSpec = ActionSpec {
+    name: "DecodeAuthorizationMessage",
+    iam_action: "sts:DecodeAuthorizationMessage",
+    authorization: Authorization::Policy(any_resource),
+    handler: decode_authorization_message,
+};
+
+fn decode_authorization_message(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let encoded = call.params.get("EncodedMessage").ok_or_else(|| {
+        AwsError::invalid_parameter_value(
+            call.service,
+            "1 validation error detected: Value null at 'encodedMessage' failed to satisfy constraint: Member must not be null",
+        )
+    })?;
+    let invalid = || {
+        AwsError::new(
+            http::StatusCode::BAD_REQUEST,
+            "InvalidAuthorizationMessageException",
+            "The message is invalid or has expired.",
+        )
+    };
+    let bytes = encoded
+        .strip_prefix(PREFIX)
+        .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
+        .ok_or_else(invalid)?;
+    let decoded = String::from_utf8(bytes).map_err(|_| invalid())?;
+    Ok(vec![Node::leaf("DecodedMessage", decoded)])
+}
