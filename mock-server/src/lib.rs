@@ -53,5 +53,5 @@ pub use server::{MockServer, MockServerBuilder, StartError};
 pub use service::Service;
 pub use world::{
     AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, GroupSpec, KeyStatus,
-    ManagedPolicySpec, RoleSpec, UserSpec, World, WorldError,
+    ManagedPolicySpec, PolicyVersionSpec, RoleSpec, UserSpec, World, WorldError,
 };

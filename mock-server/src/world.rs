@@ -159,9 +159,28 @@ pub struct ManagedPolicySpec {
     /// The IAM path (default `/`).
     #[serde(default = "default_path")]
     pub path: String,
-    /// The document, as YAML/JSON structure or JSON text.
+    /// The document of the default version, as YAML/JSON structure or JSON text.
     pub document: Value,
     /// When the policy was created (RFC 3339); the server's start time when absent.
+    #[serde(default)]
+    pub created: Option<String>,
+    /// The id of the default version (default `v1`).
+    #[serde(default = "default_version_id")]
+    pub default_version_id: String,
+    /// The versions other than the default one (IAM keeps up to five in all).
+    #[serde(default)]
+    pub other_versions: Vec<PolicyVersionSpec>,
+}
+
+/// A non-default version of a customer managed policy.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyVersionSpec {
+    /// `v2`, `v3`, …
+    pub version_id: String,
+    /// The document.
+    pub document: Value,
+    /// When the version was created (RFC 3339).
     #[serde(default)]
     pub created: Option<String>,
 }
@@ -208,6 +227,9 @@ fn default_partition() -> String {
 }
 fn default_path() -> String {
     "/".into()
+}
+fn default_version_id() -> String {
+    "v1".into()
 }
 fn default_max_session() -> u32 {
     3600

@@ -1015,3 +1015,201 @@ async fn the_policy_simulator_answers_like_the_server() {
         Some("AccessDenied")
     );
 }
+
+#[tokio::test]
+async fn policy_versions_switch_what_a_policy_grants() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_user()
+        .user_name("versioned")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = admin
+        .create_access_key()
+        .user_name("versioned")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    let nothing = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
+    let created = admin
+        .create_policy()
+        .policy_name("switchable")
+        .policy_document(nothing)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let arn = created
+        .policy()
+        .and_then(|p| p.arn())
+        .unwrap_or_default()
+        .to_owned();
+    admin
+        .attach_user_policy()
+        .user_name("versioned")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(ec2.describe_regions().send().await.is_err());
+
+    let v2 = admin
+        .create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(DESCRIBE_REGIONS)
+        .set_as_default(true)
+        .send()
+        .await;
+    assert_eq!(
+        v2.unwrap_or_else(|e| panic!("{e:?}"))
+            .policy_version()
+            .and_then(|v| v.version_id()),
+        Some("v2")
+    );
+    assert!(
+        ec2.describe_regions().send().await.is_ok(),
+        "the new default version applies"
+    );
+    let got = admin
+        .get_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        got.policy().and_then(|p| p.default_version_id()),
+        Some("v2")
+    );
+    assert_eq!(got.policy().and_then(|p| p.attachment_count()), Some(1));
+
+    admin
+        .set_default_policy_version()
+        .policy_arn(&arn)
+        .version_id("v1")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(ec2.describe_regions().send().await.is_err(), "back to v1");
+    let v1 = admin
+        .get_policy_version()
+        .policy_arn(&arn)
+        .version_id("v1")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        v1.policy_version().map(|v| v.is_default_version()),
+        Some(true)
+    );
+    let default = admin
+        .delete_policy_version()
+        .policy_arn(&arn)
+        .version_id("v1")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted"));
+    assert_eq!(
+        message(&default),
+        "Cannot delete the default version of a policy."
+    );
+    for _ in 0..3 {
+        admin
+            .create_policy_version()
+            .policy_arn(&arn)
+            .policy_document(nothing)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let sixth = admin
+        .create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(nothing)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("6th"));
+    assert_eq!(
+        (code(&sixth), message(&sixth)),
+        (Some("LimitExceeded".into()), "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.".into())
+    );
+    let listed = admin
+        .list_policy_versions()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let ids: Vec<_> = listed
+        .versions()
+        .iter()
+        .filter_map(|v| v.version_id())
+        .collect();
+    assert_eq!(ids, vec!["v5", "v4", "v3", "v2", "v1"]);
+
+    let entities = admin
+        .list_entities_for_policy()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        entities
+            .policy_users()
+            .iter()
+            .filter_map(|u| u.user_name())
+            .collect::<Vec<_>>(),
+        vec!["versioned"]
+    );
+    let local = admin
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        local
+            .policies()
+            .iter()
+            .filter_map(|p| p.policy_name())
+            .collect::<Vec<_>>(),
+        vec!["switchable"]
+    );
+    let aws = admin
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Aws)
+        .only_attached(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        aws.policies()
+            .iter()
+            .filter_map(|p| p.policy_name())
+            .collect::<Vec<_>>(),
+        vec!["AdministratorAccess"]
+    );
+    let managed = admin
+        .get_policy_version()
+        .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")
+        .version_id("v3")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let document = managed
+        .policy_version()
+        .and_then(|v| v.document())
+        .unwrap_or_default();
+    assert!(
+        document.contains("ecr%3AGetAuthorizationToken"),
+        "{document}"
+    );
+}

@@ -20,6 +20,7 @@ pub(crate) struct ManagedPolicy {
     pub(crate) policy_name: String,
     pub(crate) path: String,
     pub(crate) create_date: String,
+    pub(crate) default_version_id: String,
     pub(crate) document: Value,
     #[serde(skip)]
     pub(crate) parsed: Option<Arc<Policy>>,
@@ -49,6 +50,11 @@ static CATALOGUE: LazyLock<HashMap<String, ManagedPolicy>> = LazyLock::new(|| {
         })
         .collect()
 });
+
+/// Every AWS managed policy.
+pub(crate) fn all() -> impl Iterator<Item = &'static ManagedPolicy> {
+    CATALOGUE.values()
+}
 
 /// The AWS managed policy a reference names: a bare name, or an ARN of `partition`.
 pub(crate) fn find(reference: &str, partition: Partition) -> Option<&'static ManagedPolicy> {

@@ -161,8 +161,8 @@ fn not_attachable(arn: &str) -> AwsError {
     AwsError::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
 }
 
-/// The ARN a stored reference (a name or an ARN) stands for.
-fn resolve(account: &AccountSpec, call: &Call<'_>, reference: &str) -> (String, String) {
+/// The name and ARN a stored reference (a name or an ARN) stands for.
+pub(super) fn resolve(account: &AccountSpec, call: &Call<'_>, reference: &str) -> (String, String) {
     if let Some(m) = managed::find(reference, partition(call)) {
         return (m.policy_name.clone(), m.arn(partition(call)));
     }

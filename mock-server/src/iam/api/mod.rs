@@ -290,6 +290,48 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         |c| entity::list_inline(c, Group),
     ),
     action(
+        "CreatePolicyVersion",
+        "iam:CreatePolicyVersion",
+        policy_resource,
+        policies::create_policy_version,
+    ),
+    action(
+        "GetPolicyVersion",
+        "iam:GetPolicyVersion",
+        policy_resource,
+        policies::get_policy_version,
+    ),
+    action(
+        "ListPolicyVersions",
+        "iam:ListPolicyVersions",
+        policy_resource,
+        policies::list_policy_versions,
+    ),
+    action(
+        "SetDefaultPolicyVersion",
+        "iam:SetDefaultPolicyVersion",
+        policy_resource,
+        policies::set_default_policy_version,
+    ),
+    action(
+        "DeletePolicyVersion",
+        "iam:DeletePolicyVersion",
+        policy_resource,
+        policies::delete_policy_version,
+    ),
+    action(
+        "ListPolicies",
+        "iam:ListPolicies",
+        policies_resource,
+        policies::list_policies,
+    ),
+    action(
+        "ListEntitiesForPolicy",
+        "iam:ListEntitiesForPolicy",
+        policy_resource,
+        policies::list_entities_for_policy,
+    ),
+    action(
         "SimulatePrincipalPolicy",
         "iam:SimulatePrincipalPolicy",
         |c| c.params.get("PolicySourceArn").unwrap_or("*").to_owned(),
@@ -538,6 +580,14 @@ fn role_resource(call: &Call<'_>) -> String {
 
 fn group_resource(call: &Call<'_>) -> String {
     named_resource(call, Group)
+}
+
+fn policies_resource(call: &Call<'_>) -> String {
+    format!(
+        "arn:{}:iam::{}:policy/",
+        partition(call),
+        call.caller.account
+    )
 }
 
 fn roles_resource(call: &Call<'_>) -> String {
