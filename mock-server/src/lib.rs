@@ -52,6 +52,7 @@ pub use policy::PolicyError;
 pub use server::{MockServer, MockServerBuilder, StartError};
 pub use service::Service;
 pub use world::{
-    AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, GroupSpec, KeyStatus,
-    ManagedPolicySpec, PolicyVersionSpec, RoleSpec, UserSpec, World, WorldError,
+    AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, GroupSpec,
+    InstanceProfileSpec, KeyStatus, ManagedPolicySpec, OidcProviderSpec, PolicyVersionSpec,
+    RoleSpec, UserSpec, World, WorldError,
 };

@@ -68,6 +68,46 @@ pub struct AccountSpec {
     /// Customer managed policies.
     #[serde(default)]
     pub policies: Vec<ManagedPolicySpec>,
+    /// Instance profiles (what EC2 instances get their role from).
+    #[serde(default)]
+    pub instance_profiles: Vec<InstanceProfileSpec>,
+    /// IAM OpenID Connect identity providers (EKS clusters' issuers, for IRSA).
+    #[serde(default)]
+    pub open_id_connect_providers: Vec<OidcProviderSpec>,
+}
+
+/// An instance profile: a container for (at most) one role.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceProfileSpec {
+    /// The instance profile name.
+    pub name: String,
+    /// The IAM path (default `/`).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// The role names it holds.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// When it was created (RFC 3339); the server's start time when absent.
+    #[serde(default)]
+    pub created: Option<String>,
+}
+
+/// An IAM OpenID Connect provider.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProviderSpec {
+    /// The issuer URL, `https://…`.
+    pub url: String,
+    /// The audiences (client ids) it accepts, such as `sts.amazonaws.com`.
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+    /// Certificate thumbprints (40 hex characters each).
+    #[serde(default)]
+    pub thumbprints: Vec<String>,
+    /// When it was created (RFC 3339); the server's start time when absent.
+    #[serde(default)]
+    pub created: Option<String>,
 }
 
 /// An IAM user.
@@ -367,6 +407,8 @@ impl World {
                     groups: Vec::new(),
                     roles: Vec::new(),
                     policies: Vec::new(),
+                    instance_profiles: Vec::new(),
+                    open_id_connect_providers: Vec::new(),
                 })
                 .collect(),
         }

@@ -1213,3 +1213,207 @@ async fn policy_versions_switch_what_a_policy_grants() {
         "{document}"
     );
 }
+
+#[tokio::test]
+async fn instance_profiles_hold_one_role() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    let ec2_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    for role in ["delegate", "other"] {
+        admin
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document(ec2_trust)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    let made = admin
+        .create_instance_profile()
+        .instance_profile_name("delegate-profile")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let profile = made
+        .instance_profile()
+        .unwrap_or_else(|| panic!("no profile"));
+    assert_eq!(
+        profile.arn(),
+        "arn:aws:iam::111111111111:instance-profile/delegate-profile"
+    );
+    assert!(profile.instance_profile_id().starts_with("AIPA"));
+    admin
+        .add_role_to_instance_profile()
+        .instance_profile_name("delegate-profile")
+        .role_name("delegate")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let second = admin
+        .add_role_to_instance_profile()
+        .instance_profile_name("delegate-profile")
+        .role_name("other")
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        second.map(|e| message(&e)).as_deref(),
+        Some("Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")
+    );
+
+    let got = admin
+        .get_instance_profile()
+        .instance_profile_name("delegate-profile")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let roles: Vec<_> = got
+        .instance_profile()
+        .map(|p| p.roles().iter().map(|r| r.role_name().to_owned()).collect())
+        .unwrap_or_default();
+    assert_eq!(roles, vec!["delegate"]);
+    let for_role = admin
+        .list_instance_profiles_for_role()
+        .role_name("delegate")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(for_role.instance_profiles().len(), 1);
+
+    let in_use = admin
+        .delete_role()
+        .role_name("delegate")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted"));
+    assert_eq!(
+        message(&in_use),
+        "Cannot delete entity, must remove roles from instance profile first."
+    );
+    let not_empty = admin
+        .delete_instance_profile()
+        .instance_profile_name("delegate-profile")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted"));
+    assert_eq!(code(&not_empty).as_deref(), Some("DeleteConflict"));
+    admin
+        .remove_role_from_instance_profile()
+        .instance_profile_name("delegate-profile")
+        .role_name("delegate")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin
+        .delete_instance_profile()
+        .instance_profile_name("delegate-profile")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let gone = admin
+        .get_instance_profile()
+        .instance_profile_name("delegate-profile")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("found"));
+    assert_eq!(
+        message(&gone),
+        "Instance Profile delegate-profile cannot be found."
+    );
+}
+
+#[tokio::test]
+async fn oidc_providers_for_irsa() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    let issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+    let made = admin
+        .create_open_id_connect_provider()
+        .url(issuer)
+        .client_id_list("sts.amazonaws.com")
+        .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let arn = made
+        .open_id_connect_provider_arn()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        arn,
+        "arn:aws:iam::111111111111:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    );
+    let dup = admin
+        .create_open_id_connect_provider()
+        .url(issuer)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("dup"));
+    assert_eq!(code(&dup).as_deref(), Some("EntityAlreadyExists"));
+    let bad = admin
+        .create_open_id_connect_provider()
+        .url("https://x")
+        .thumbprint_list("short")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("bad"));
+    assert_eq!(code(&bad).as_deref(), Some("ValidationError"));
+
+    admin
+        .add_client_id_to_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .client_id("my-app")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let got = admin
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        got.url(),
+        Some("oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE")
+    );
+    assert_eq!(got.client_id_list(), ["sts.amazonaws.com", "my-app"]);
+    admin
+        .remove_client_id_from_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .client_id("my-app")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let listed = admin
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        listed
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn())
+            .collect::<Vec<_>>(),
+        vec![arn.as_str()]
+    );
+    admin
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let gone = admin
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("found"));
+    assert_eq!(code(&gone).as_deref(), Some("NoSuchEntity"));
+}

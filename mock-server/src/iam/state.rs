@@ -95,5 +95,11 @@ fn stamp_creation_dates(world: &mut World, created: &str) {
         for role in &mut account.roles {
             role.created.get_or_insert_with(|| created.to_owned());
         }
+        for profile in &mut account.instance_profiles {
+            profile.created.get_or_insert_with(|| created.to_owned());
+        }
+        for provider in &mut account.open_id_connect_providers {
+            provider.created.get_or_insert_with(|| created.to_owned());
+        }
     }
 }

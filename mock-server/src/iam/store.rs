@@ -344,6 +344,38 @@ impl Store {
                 )?;
             }
         }
+        for profile in &spec.instance_profiles {
+            let pctx = format!("{ctx}, instance profile {}", profile.name);
+            check_name(&profile.name, 128).map_err(|m| invalid(&pctx, m))?;
+            check_path(&profile.path).map_err(|m| invalid(&pctx, m))?;
+            if profile.roles.len() > 1 {
+                return Err(invalid(
+                    &pctx,
+                    "an instance profile holds at most one role".into(),
+                ));
+            }
+            if let Some(role) = profile
+                .roles
+                .iter()
+                .find(|r| !spec.roles.iter().any(|s| &&s.name == r))
+            {
+                return Err(invalid(
+                    &pctx,
+                    format!("role `{role}` is not a role of the account"),
+                ));
+            }
+        }
+        for provider in &spec.open_id_connect_providers {
+            if !provider.url.starts_with("https://") {
+                return Err(invalid(
+                    &ctx,
+                    format!(
+                        "OIDC provider URL `{}` must start with https://",
+                        provider.url
+                    ),
+                ));
+            }
+        }
         self.accounts.insert(
             spec.id.clone(),
             Account {

@@ -9,6 +9,7 @@
 mod entity;
 mod groups;
 mod policies;
+mod profiles;
 mod roles;
 mod users;
 
@@ -332,6 +333,78 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         policies::list_entities_for_policy,
     ),
     action(
+        "CreateInstanceProfile",
+        "iam:CreateInstanceProfile",
+        profile_resource,
+        profiles::create_instance_profile,
+    ),
+    action(
+        "GetInstanceProfile",
+        "iam:GetInstanceProfile",
+        profile_resource,
+        profiles::get_instance_profile,
+    ),
+    action(
+        "AddRoleToInstanceProfile",
+        "iam:AddRoleToInstanceProfile",
+        profile_resource,
+        profiles::add_role_to_instance_profile,
+    ),
+    action(
+        "RemoveRoleFromInstanceProfile",
+        "iam:RemoveRoleFromInstanceProfile",
+        profile_resource,
+        profiles::remove_role_from_instance_profile,
+    ),
+    action(
+        "ListInstanceProfilesForRole",
+        "iam:ListInstanceProfilesForRole",
+        role_resource,
+        profiles::list_instance_profiles_for_role,
+    ),
+    action(
+        "DeleteInstanceProfile",
+        "iam:DeleteInstanceProfile",
+        profile_resource,
+        profiles::delete_instance_profile,
+    ),
+    action(
+        "CreateOpenIDConnectProvider",
+        "iam:CreateOpenIDConnectProvider",
+        profiles::provider_resource,
+        profiles::create_open_id_connect_provider,
+    ),
+    action(
+        "GetOpenIDConnectProvider",
+        "iam:GetOpenIDConnectProvider",
+        profiles::provider_resource,
+        profiles::get_open_id_connect_provider,
+    ),
+    action(
+        "ListOpenIDConnectProviders",
+        "iam:ListOpenIDConnectProviders",
+        profiles::provider_resource,
+        profiles::list_open_id_connect_providers,
+    ),
+    action(
+        "AddClientIDToOpenIDConnectProvider",
+        "iam:AddClientIDToOpenIDConnectProvider",
+        profiles::provider_resource,
+        profiles::add_client_id,
+    ),
+    action(
+        "RemoveClientIDFromOpenIDConnectProvider",
+        "iam:RemoveClientIDFromOpenIDConnectProvider",
+        profiles::provider_resource,
+        profiles::remove_client_id,
+    ),
+    action(
+        "DeleteOpenIDConnectProvider",
+        "iam:DeleteOpenIDConnectProvider",
+        profiles::provider_resource,
+        profiles::delete_open_id_connect_provider,
+    ),
+    action(
         "SimulatePrincipalPolicy",
         "iam:SimulatePrincipalPolicy",
         |c| c.params.get("PolicySourceArn").unwrap_or("*").to_owned(),
@@ -580,6 +653,18 @@ fn role_resource(call: &Call<'_>) -> String {
 
 fn group_resource(call: &Call<'_>) -> String {
     named_resource(call, Group)
+}
+
+fn profile_resource(call: &Call<'_>) -> String {
+    let name = call.params.get("InstanceProfileName").unwrap_or_default();
+    let world = call.iam.world();
+    let path = account(&world, call)
+        .and_then(|a| a.instance_profiles.iter().find(|p| p.name == name))
+        .map_or_else(
+            || call.params.get("Path").unwrap_or("/").to_owned(),
+            |p| p.path.clone(),
+        );
+    entity_arn(call, "instance-profile", &path, name)
 }
 
 fn policies_resource(call: &Call<'_>) -> String {

@@ -200,7 +200,10 @@ pub(super) fn delete_policy(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
             ));
         }
-        if attachments(account, call, &arn) > 0 {
+        let boundary_of = |b: &Option<String>| b.as_deref().is_some_and(|r| super::entity::resolve(account, call, r).1 == arn);
+        let is_boundary = account.users.iter().any(|u| boundary_of(&u.permissions_boundary))
+            || account.roles.iter().any(|r| boundary_of(&r.permissions_boundary));
+        if is_boundary || attachments(account, call, &arn) > 0 {
             return Err(AwsError::delete_conflict("Cannot delete a policy attached to entities."));
         }
         account.policies.retain(|p| p.name != name);

@@ -17,7 +17,8 @@ use super::*;
 /// IAM's default quota on a trust policy's size.
 const TRUST_POLICY_BYTES: usize = 2048;
 
-fn role_node(call: &Call<'_>, role: &RoleSpec) -> Vec<Node> {
+/// The `Role` fields AWS returns (also inside instance profiles).
+pub(super) fn role_fields(call: &Call<'_>, role: &RoleSpec) -> Vec<Node> {
     let mut nodes = vec![
         Node::leaf("Path", role.path.clone()),
         Node::leaf("RoleName", role.name.clone()),
@@ -115,7 +116,7 @@ pub(super) fn create_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         account.roles.push(role.clone());
         Ok(())
     })?;
-    Ok(vec![Node::Branch("Role", role_node(call, &role))])
+    Ok(vec![Node::Branch("Role", role_fields(call, &role))])
 }
 
 fn with_role<T>(
@@ -132,7 +133,7 @@ fn with_role<T>(
 
 pub(super) fn get_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = role_name(call)?;
-    let nodes = with_role(call, &name, |r| role_node(call, r))?;
+    let nodes = with_role(call, &name, |r| role_fields(call, r))?;
     Ok(vec![Node::Branch("Role", nodes)])
 }
 
@@ -151,7 +152,7 @@ pub(super) fn list_roles(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let (roles, next) = page(call, roles)?;
     let mut out = vec![Node::List(
         "Roles",
-        roles.into_iter().map(|r| role_node(call, r)).collect(),
+        roles.into_iter().map(|r| role_fields(call, r)).collect(),
     )];
     out.extend(truncation(next));
     Ok(out)
@@ -210,7 +211,17 @@ pub(super) fn delete_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 "Cannot delete entity, must detach all policies first.",
             ));
         }
-        account_mut(world, call)?.roles.retain(|r| r.name != name);
+        let account = account_mut(world, call)?;
+        if account
+            .instance_profiles
+            .iter()
+            .any(|p| p.roles.contains(&name))
+        {
+            return Err(AwsError::delete_conflict(
+                "Cannot delete entity, must remove roles from instance profile first.",
+            ));
+        }
+        account.roles.retain(|r| r.name != name);
         Ok(())
     })?;
     Ok(Vec::new())
