@@ -137,6 +137,9 @@ pub struct UserSpec {
     /// The ARN of the managed policy that is the user's permissions boundary.
     #[serde(default)]
     pub permissions_boundary: Option<String>,
+    /// Tags (`aws:PrincipalTag/KEY` in the user's requests).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// An IAM group: its policies apply to every member.
@@ -185,6 +188,9 @@ pub struct RoleSpec {
     /// The ARN of the managed policy that is the role's permissions boundary.
     #[serde(default)]
     pub permissions_boundary: Option<String>,
+    /// Tags (`aws:PrincipalTag/KEY` in the role's sessions).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// When the role was created (RFC 3339); the server's start time when absent.
     #[serde(default)]
     pub created: Option<String>,
@@ -403,6 +409,7 @@ impl World {
                         created: None,
                         groups: Vec::new(),
                         permissions_boundary: None,
+                        tags: BTreeMap::new(),
                     }],
                     groups: Vec::new(),
                     roles: Vec::new(),

@@ -1417,3 +1417,96 @@ async fn oidc_providers_for_irsa() {
         .unwrap_or_else(|| panic!("found"));
     assert_eq!(code(&gone).as_deref(), Some("NoSuchEntity"));
 }
+
+#[tokio::test]
+async fn user_tags_are_principal_tags_in_policies() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    let team = aws_sdk_iam::types::Tag::builder()
+        .key("team")
+        .value("platform")
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    admin
+        .create_user()
+        .user_name("tagged")
+        .tags(team)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let by_team = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"platform"}}}]}"#;
+    admin
+        .put_user_policy()
+        .user_name("tagged")
+        .policy_name("team")
+        .policy_document(by_team)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = admin
+        .create_access_key()
+        .user_name("tagged")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    assert!(
+        ec2.describe_regions().send().await.is_ok(),
+        "the tag satisfies the condition"
+    );
+
+    let listed = admin
+        .list_user_tags()
+        .user_name("tagged")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        listed
+            .tags()
+            .iter()
+            .map(|t| (t.key(), t.value()))
+            .collect::<Vec<_>>(),
+        vec![("team", "platform")]
+    );
+    admin
+        .untag_user()
+        .user_name("tagged")
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        ec2.describe_regions().send().await.is_err(),
+        "without the tag the condition fails"
+    );
+    let other = aws_sdk_iam::types::Tag::builder()
+        .key("team")
+        .value("data")
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    admin
+        .tag_user()
+        .user_name("tagged")
+        .tags(other)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        ec2.describe_regions().send().await.is_err(),
+        "another team's tag does not satisfy it"
+    );
+    let user = admin
+        .get_user()
+        .user_name("tagged")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(user.user().map(|u| u.tags().len()), Some(1));
+}

@@ -93,6 +93,14 @@ impl Identity {
         }
     }
 
+    fn with_tags(mut self, tags: &std::collections::BTreeMap<String, String>) -> Self {
+        for (key, value) in tags {
+            self.context
+                .set(&format!("aws:PrincipalTag/{key}"), value.clone());
+        }
+        self
+    }
+
     fn with_boundary(mut self, boundary: Option<Vec<IdentityPolicy>>) -> Self {
         self.policies_use_context |= boundary.iter().flatten().any(|p| p.policy.uses_context());
         self.boundary = boundary;
@@ -295,7 +303,8 @@ impl Store {
                     },
                     policies,
                 )
-                .with_boundary(boundary),
+                .with_boundary(boundary)
+                .with_tags(&user.tags),
             );
             for key in &user.access_keys {
                 self.add_key(key, &identity, &uctx)?;

@@ -23,11 +23,12 @@ pub(super) enum Entity {
     Group,
 }
 
-/// The policies an entity holds, borrowed from the world.
+/// The policies (and tags) an entity holds, borrowed from the world.
 struct Holdings<'w> {
     managed: &'w mut Vec<String>,
     inline: &'w mut BTreeMap<String, Value>,
     boundary: Option<&'w mut Option<String>>,
+    tags: Option<&'w mut BTreeMap<String, String>>,
 }
 
 impl Entity {
@@ -116,6 +117,7 @@ impl Entity {
                     managed: &mut u.managed_policies,
                     inline: &mut u.inline_policies,
                     boundary: Some(&mut u.permissions_boundary),
+                    tags: Some(&mut u.tags),
                 }),
             Entity::Role => account
                 .roles
@@ -125,6 +127,7 @@ impl Entity {
                     managed: &mut r.managed_policies,
                     inline: &mut r.inline_policies,
                     boundary: Some(&mut r.permissions_boundary),
+                    tags: Some(&mut r.tags),
                 }),
             Entity::Group => account
                 .groups
@@ -134,6 +137,7 @@ impl Entity {
                     managed: &mut g.managed_policies,
                     inline: &mut g.inline_policies,
                     boundary: None,
+                    tags: None,
                 }),
         };
         found.ok_or_else(|| self.not_found(name))
@@ -385,4 +389,93 @@ pub(super) fn boundary_node(boundary: Option<&String>) -> Option<Node> {
             ],
         )
     })
+}
+
+// ---- tags (users and roles) ----
+
+const TAGS_PER_ENTITY: usize = 50;
+
+/// `Tags.member.N.Key` / `.Value`, validated as IAM does (keys up to 128 characters, values
+/// up to 256, at most 50).
+pub(super) fn request_tags(call: &Call<'_>) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut tags = BTreeMap::new();
+    for (n, key) in call.params.indexed("Tags.member", ".Key") {
+        let value = call
+            .params
+            .get(&format!("Tags.member.{n}.Value"))
+            .unwrap_or_default();
+        if key.is_empty() || key.len() > 128 || value.len() > 256 || key.starts_with("aws:") {
+            return Err(AwsError::invalid_parameter_value(
+                call.service,
+                format!(
+                    "1 validation error detected: Value '{key}' at 'tags.{n}.member.key' failed to satisfy constraint: Member must have length less than or equal to 128"
+                ),
+            ));
+        }
+        tags.insert(key.to_owned(), value.to_owned());
+    }
+    if tags.len() > TAGS_PER_ENTITY {
+        return Err(AwsError::limit_exceeded(format!(
+            "Cannot exceed quota for TagsPerEntity: {TAGS_PER_ENTITY}"
+        )));
+    }
+    Ok(tags)
+}
+
+pub(super) fn tag(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let new = request_tags(call)?;
+    call.iam.write(|world| {
+        let holdings = entity.holdings(account_mut(world, call)?, &name)?;
+        if let Some(tags) = holdings.tags {
+            tags.extend(new.clone());
+            if tags.len() > TAGS_PER_ENTITY {
+                return Err(AwsError::limit_exceeded(format!(
+                    "Cannot exceed quota for TagsPerEntity: {TAGS_PER_ENTITY}"
+                )));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Vec::new())
+}
+
+pub(super) fn untag(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let keys: Vec<String> = call
+        .params
+        .list("TagKeys.member")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    call.iam.write(|world| {
+        if let Some(tags) = entity.holdings(account_mut(world, call)?, &name)?.tags {
+            tags.retain(|k, _| !keys.contains(k));
+        }
+        Ok(())
+    })?;
+    Ok(Vec::new())
+}
+
+/// `<Tags>` members.
+pub(super) fn tag_nodes(tags: &BTreeMap<String, String>) -> Vec<Vec<Node>> {
+    tags.iter()
+        .map(|(k, v)| vec![Node::leaf("Key", k.clone()), Node::leaf("Value", v.clone())])
+        .collect()
+}
+
+pub(super) fn list_tags(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
+    let name = entity.name(call)?;
+    let mut account = account(&call.iam.world(), call)
+        .cloned()
+        .ok_or_else(|| entity.not_found(&name))?;
+    let tags = entity
+        .holdings(&mut account, &name)?
+        .tags
+        .map(|t| tag_nodes(t))
+        .unwrap_or_default();
+    Ok(vec![
+        Node::List("Tags", tags),
+        Node::leaf("IsTruncated", "false"),
+    ])
 }

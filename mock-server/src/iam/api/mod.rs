@@ -404,6 +404,24 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         profiles::provider_resource,
         profiles::delete_open_id_connect_provider,
     ),
+    action("TagUser", "iam:TagUser", user_resource, |c| {
+        entity::tag(c, User)
+    }),
+    action("UntagUser", "iam:UntagUser", user_resource, |c| {
+        entity::untag(c, User)
+    }),
+    action("ListUserTags", "iam:ListUserTags", user_resource, |c| {
+        entity::list_tags(c, User)
+    }),
+    action("TagRole", "iam:TagRole", role_resource, |c| {
+        entity::tag(c, Role)
+    }),
+    action("UntagRole", "iam:UntagRole", role_resource, |c| {
+        entity::untag(c, Role)
+    }),
+    action("ListRoleTags", "iam:ListRoleTags", role_resource, |c| {
+        entity::list_tags(c, Role)
+    }),
     action(
         "SimulatePrincipalPolicy",
         "iam:SimulatePrincipalPolicy",

@@ -93,6 +93,7 @@ pub(super) fn create_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         max_session_duration: max_session(call)?.unwrap_or(3600),
         description: call.params.get("Description").map(str::to_owned),
         permissions_boundary: call.params.get("PermissionsBoundary").map(str::to_owned),
+        tags: super::entity::request_tags(call)?,
         created: Some(now_iso(call)),
     };
     call.iam.write(|world| {

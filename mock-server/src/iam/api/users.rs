@@ -25,6 +25,9 @@ pub(super) fn user_fields(call: &Call<'_>, user: &UserSpec) -> Vec<Node> {
     nodes.extend(super::entity::boundary_node(
         user.permissions_boundary.as_ref(),
     ));
+    if !user.tags.is_empty() {
+        nodes.push(Node::List("Tags", super::entity::tag_nodes(&user.tags)));
+    }
     nodes
 }
 
@@ -40,6 +43,7 @@ pub(super) fn create_user(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         created: Some(now_iso(call)),
         groups: Vec::new(),
         permissions_boundary: None,
+        tags: super::entity::request_tags(call)?,
     };
     let created = call.iam.write(|world| {
         let account = account_mut(world, call)?;
