@@ -1510,3 +1510,65 @@ async fn user_tags_are_principal_tags_in_policies() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(user.user().map(|u| u.tags().len()), Some(1));
 }
+
+#[tokio::test]
+async fn access_key_last_use_follows_authenticated_calls() {
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_user()
+        .user_name("used")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = admin
+        .create_access_key()
+        .user_name("used")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    let never = admin
+        .get_access_key_last_used()
+        .access_key_id(key.access_key_id())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let last = never
+        .access_key_last_used()
+        .unwrap_or_else(|| panic!("no details"));
+    assert_eq!(
+        (last.service_name(), last.region(), last.last_used_date()),
+        ("N/A", "N/A", None)
+    );
+
+    let sts = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "eu-west-1",
+    ));
+    sts.get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    // An IAM write rebuilds the store; what it knew of last use survives.
+    admin
+        .create_user()
+        .user_name("unrelated")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let used = admin
+        .get_access_key_last_used()
+        .access_key_id(key.access_key_id())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(used.user_name(), Some("used"));
+    let last = used
+        .access_key_last_used()
+        .unwrap_or_else(|| panic!("no details"));
+    assert_eq!((last.service_name(), last.region()), ("sts", "eu-west-1"));
+    assert!(last.last_used_date().is_some());
+}

@@ -56,6 +56,10 @@ pub(crate) fn authenticate(
         // A region the account has not opted in to does not know its keys.
         return Err(AwsError::invalid_client_token_id(service));
     }
+    let minute = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs() / 60).unwrap_or(i64::MAX));
+    key.record_use(minute, region_name, service.signing_name());
     Ok(Arc::clone(&key.identity))
 }
 

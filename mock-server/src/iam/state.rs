@@ -69,6 +69,7 @@ impl Iam {
                 "The request processing has failed because of an unknown error, exception or failure.",
             )
         })?;
+        store.carry_last_use(&self.store.load());
         self.world.store(Arc::new(next));
         self.store.store(Arc::new(store));
         Ok(out)

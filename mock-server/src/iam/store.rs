@@ -142,6 +142,35 @@ pub(crate) struct AccessKey {
     /// a client signs one service with one date and region until midnight or a region
     /// change, so one slot per service saves four HMACs per request without growing.
     pub(crate) signing_cache: [ArcSwapOption<CachedSigningKey>; 3],
+    /// When, where and for what the key last authenticated a request (to the minute, so it
+    /// is written about once a minute, not per request).
+    pub(crate) last_used: ArcSwapOption<LastUse>,
+}
+
+/// What GetAccessKeyLastUsed reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LastUse {
+    /// Unix minutes.
+    pub(crate) minute: i64,
+    pub(crate) region: String,
+    pub(crate) service: &'static str,
+}
+
+impl AccessKey {
+    /// Notes a successful authentication.
+    pub(crate) fn record_use(&self, minute: i64, region: &str, service: &'static str) {
+        let current = self.last_used.load();
+        let same = current
+            .as_ref()
+            .is_some_and(|u| u.minute == minute && u.region == region && u.service == service);
+        if !same {
+            self.last_used.store(Some(Arc::new(LastUse {
+                minute,
+                region: region.to_owned(),
+                service,
+            })));
+        }
+    }
 }
 
 /// A derived signing key and the date and region it is for.
@@ -173,6 +202,15 @@ impl Store {
             store.add_account(spec)?;
         }
         Ok(store)
+    }
+
+    /// Keeps what `previous` knew of its keys' last use (a rebuilt store starts empty).
+    pub(crate) fn carry_last_use(&self, previous: &Store) {
+        for (id, key) in &self.keys {
+            if let Some(old) = previous.keys.get(id) {
+                key.last_used.store(old.last_used.load_full());
+            }
+        }
     }
 
     /// The access key with this id.
@@ -424,6 +462,7 @@ impl Store {
                 active: key.status == KeyStatus::Active,
                 identity: Arc::clone(identity),
                 signing_cache: Default::default(),
+                last_used: ArcSwapOption::empty(),
             }),
         );
         Ok(())

@@ -423,6 +423,12 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         entity::list_tags(c, Role)
     }),
     action(
+        "GetAccessKeyLastUsed",
+        "iam:GetAccessKeyLastUsed",
+        key_owner_resource,
+        users::get_access_key_last_used,
+    ),
+    action(
         "SimulatePrincipalPolicy",
         "iam:SimulatePrincipalPolicy",
         |c| c.params.get("PolicySourceArn").unwrap_or("*").to_owned(),
@@ -683,6 +689,22 @@ fn profile_resource(call: &Call<'_>) -> String {
             |p| p.path.clone(),
         );
     entity_arn(call, "instance-profile", &path, name)
+}
+
+/// The user that owns the `AccessKeyId` of the call.
+fn key_owner_resource(call: &Call<'_>) -> String {
+    let id = call.params.get("AccessKeyId").unwrap_or_default();
+    let world = call.iam.world();
+    account(&world, call)
+        .and_then(|a| {
+            a.users
+                .iter()
+                .find(|u| u.access_keys.iter().any(|k| k.id == id))
+        })
+        .map_or_else(
+            || users_resource(call),
+            |u| user_arn(call, &u.path, &u.name),
+        )
 }
 
 fn policies_resource(call: &Call<'_>) -> String {

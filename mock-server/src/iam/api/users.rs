@@ -240,3 +240,46 @@ pub(super) fn delete_access_key(call: &Call<'_>) -> Result<Vec<Node>, AwsError> 
     })?;
     Ok(Vec::new())
 }
+
+pub(super) fn get_access_key_last_used(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let id = required(call, "AccessKeyId")?;
+    let not_found =
+        || AwsError::no_such_entity(format!("The Access Key with id {id} cannot be found."));
+    let world = call.iam.world();
+    let user = account(&world, call)
+        .and_then(|a| {
+            a.users
+                .iter()
+                .find(|u| u.access_keys.iter().any(|k| k.id == id))
+        })
+        .ok_or_else(not_found)?;
+    let last = call
+        .store
+        .access_key(id)
+        .and_then(|k| k.last_used.load_full());
+    let details = match last {
+        Some(u) => {
+            let date = time::OffsetDateTime::from_unix_timestamp(u.minute.saturating_mul(60))
+                .ok()
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_default();
+            vec![
+                Node::leaf("LastUsedDate", date),
+                Node::leaf("ServiceName", u.service),
+                Node::leaf("Region", u.region.clone()),
+            ]
+        }
+        // AWS's words for a key never used.
+        None => vec![
+            Node::leaf("ServiceName", "N/A"),
+            Node::leaf("Region", "N/A"),
+        ],
+    };
+    Ok(vec![
+        Node::leaf("UserName", user.name.clone()),
+        Node::Branch("AccessKeyLastUsed", details),
+    ])
+}
