@@ -20,6 +20,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
         .allow_non_loopback(args.allow_non_loopback)
         .start()
         .await?;
+    let stopped = shutdown_signal();
     let mut out = std::io::stdout().lock();
     writeln!(out, "trustbench: serving STS, IAM and EC2 (Ctrl-C to stop)")?;
     writeln!(out, "endpoint: {}", server.endpoint())?;
@@ -45,28 +46,36 @@ pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
     }
     out.flush()?;
     drop(out);
-    shutdown_signal().await;
+    stopped.await;
     drop(server);
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Waits for Ctrl-C or SIGTERM. The handlers are installed when this is called, so call it
+/// before telling anyone the server is up: a signal that arrives in between must not kill
+/// the process uncleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-                Err(_) => std::future::pending::<()>().await,
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term => {}
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
