@@ -956,6 +956,29 @@ async fn the_policy_simulator_answers_like_the_server() {
         (Some("HarnessDescribeRegions"), Some("user-managed"))
     );
     assert_eq!(results[1].eval_decision().as_str(), "implicitDeny");
+    let first = root
+        .simulate_principal_policy()
+        .policy_source_arn("arn:aws:iam::444444444444:user/connector")
+        .action_names("ec2:DescribeRegions")
+        .action_names("ec2:RunInstances")
+        .max_items(1)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(first.is_truncated() && first.evaluation_results().len() == 1);
+    let rest = root
+        .simulate_principal_policy()
+        .policy_source_arn("arn:aws:iam::444444444444:user/connector")
+        .action_names("ec2:DescribeRegions")
+        .action_names("ec2:RunInstances")
+        .marker(first.marker().unwrap_or_default())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        rest.evaluation_results()[0].eval_action_name(),
+        "ec2:RunInstances"
+    );
 
     let denied = root
         .simulate_principal_policy()

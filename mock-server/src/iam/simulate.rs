@@ -265,10 +265,10 @@ fn simulate(
             results.push(item);
         }
     }
-    Ok(vec![
-        Node::List("EvaluationResults", results),
-        Node::leaf("IsTruncated", "false"),
-    ])
+    let (results, next) = crate::iam::api::page(call, results)?;
+    let mut out = vec![Node::List("EvaluationResults", results)];
+    out.extend(crate::iam::api::truncation(next));
+    Ok(out)
 }
 
 /// `SimulatePrincipalPolicy`: the policies of a user (with its groups), role or group, plus

@@ -527,7 +527,7 @@ pub(super) fn valid_path<'a>(call: &Call<'_>, value: &'a str) -> Result<&'a str,
 }
 
 /// The page `Marker`/`MaxItems` select, and the marker of the next page.
-pub(super) fn page<T>(
+pub(crate) fn page<T>(
     call: &Call<'_>,
     items: Vec<T>,
 ) -> Result<(Vec<T>, Option<String>), AwsError> {
@@ -561,7 +561,7 @@ pub(super) fn page<T>(
     ))
 }
 
-pub(super) fn truncation(next: Option<String>) -> Vec<Node> {
+pub(crate) fn truncation(next: Option<String>) -> Vec<Node> {
     match next {
         Some(marker) => vec![
             Node::leaf("IsTruncated", "true"),
