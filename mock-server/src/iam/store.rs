@@ -365,12 +365,12 @@ impl Store {
                     "max_session_duration must be 3600 to 43200 seconds".into(),
                 ));
             }
-            if !role.trust_policy.is_object() && !role.trust_policy.is_string() {
-                return Err(invalid(
-                    &rctx,
-                    "trust_policy must be a policy document".into(),
-                ));
-            }
+            let trust = match &role.trust_policy {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            crate::policy::parse::check_trust_policy(&trust)
+                .map_err(|m| invalid(&rctx, format!("trust_policy: {m}")))?;
             attached(
                 &role.managed_policies,
                 &customer,
@@ -601,6 +601,27 @@ mod tests {
 
     fn build(yaml: &str) -> Result<Store, WorldError> {
         Store::build(&World::from_yaml(yaml)?)
+    }
+
+    #[test]
+    fn the_readme_world_example_builds() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```yaml\naccounts:")
+            .map(|i| i + "```yaml\n".len());
+        let start = start.unwrap_or_else(|| panic!("no world example in the README"));
+        let end = readme[start..]
+            .find("```")
+            .map(|e| start + e)
+            .unwrap_or(readme.len());
+        build(&readme[start..end]).unwrap_or_else(|e| panic!("README world: {e}"));
+    }
+
+    #[test]
+    fn trust_policies_are_checked_like_iam_does() {
+        let yaml = "accounts:\n  - id: '444444444444'\n    roles:\n      - name: r\n        trust_policy: {Statement: {Effect: Allow, Action: 'sts:AssumeRole', Resource: '*', Principal: '*'}}\n";
+        let msg = build(yaml).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("Has prohibited field Resource"), "{msg}");
     }
 
     #[test]
