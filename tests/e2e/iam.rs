@@ -11,6 +11,38 @@ fn admin(server: &mock_server::MockServer) -> aws_sdk_iam::Client {
     iam(server, STD.access_key_id, STD.secret_access_key)
 }
 
+/// Creates a user with one access key.
+async fn user_with_key(admin: &aws_sdk_iam::Client, name: &str) -> aws_sdk_iam::types::AccessKey {
+    admin
+        .create_user()
+        .user_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let made = admin
+        .create_access_key()
+        .user_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    made.access_key()
+        .cloned()
+        .unwrap_or_else(|| panic!("no key"))
+}
+
+/// An EC2 client signing with `key`.
+fn ec2_as(
+    server: &mock_server::MockServer,
+    key: &aws_sdk_iam::types::AccessKey,
+) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&config_with_key(
+        server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ))
+}
+
 /// The policy the connector docs require for every connector.
 const DESCRIBE_REGIONS: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"VisualEditor0","Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*"}]}"#;
 
@@ -18,25 +50,8 @@ const DESCRIBE_REGIONS: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"V
 async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached() {
     let server = mock_server::MockServer::start().await;
     let admin = admin(&server);
-    admin
-        .create_user()
-        .user_name("connector")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = admin
-        .create_access_key()
-        .user_name("connector")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
-    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
-        &server,
-        key.access_key_id(),
-        key.secret_access_key(),
-        "us-east-1",
-    ));
+    let key = user_with_key(&admin, "connector").await;
+    let ec2 = ec2_as(&server, &key);
 
     let refused = ec2
         .describe_regions()
@@ -94,19 +109,7 @@ async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached()
 async fn aws_managed_policies_attach_by_arn_with_their_paths() {
     let server = mock_server::MockServer::start().await;
     let admin = admin(&server);
-    admin
-        .create_user()
-        .user_name("reader")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = admin
-        .create_access_key()
-        .user_name("reader")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    let key = user_with_key(&admin, "reader").await;
     admin
         .attach_user_policy()
         .user_name("reader")
@@ -114,12 +117,7 @@ async fn aws_managed_policies_attach_by_arn_with_their_paths() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
-        &server,
-        key.access_key_id(),
-        key.secret_access_key(),
-        "us-east-1",
-    ));
+    let ec2 = ec2_as(&server, &key);
     assert!(ec2.describe_regions().send().await.is_ok());
 
     let role = admin
@@ -434,12 +432,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let key = key.access_key().unwrap_or_else(|| panic!("no key"));
-    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
-        &server,
-        key.access_key_id(),
-        key.secret_access_key(),
-        "us-east-1",
-    ));
+    let ec2 = ec2_as(&server, &key);
     assert!(ec2.describe_regions().send().await.is_ok());
     admin
         .delete_user_policy()
@@ -746,25 +739,8 @@ async fn roles_keep_their_trust_policy_and_limits() {
 async fn group_policies_apply_to_members() {
     let server = mock_server::MockServer::start().await;
     let admin = admin(&server);
-    admin
-        .create_user()
-        .user_name("member")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = admin
-        .create_access_key()
-        .user_name("member")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
-    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
-        &server,
-        key.access_key_id(),
-        key.secret_access_key(),
-        "us-east-1",
-    ));
+    let key = user_with_key(&admin, "member").await;
+    let ec2 = ec2_as(&server, &key);
     admin
         .create_group()
         .group_name("connectors")
@@ -870,12 +846,7 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     let key = key.access_key().unwrap_or_else(|| panic!("no key"));
     let bounded_iam = iam(&server, key.access_key_id(), key.secret_access_key());
-    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
-        &server,
-        key.access_key_id(),
-        key.secret_access_key(),
-        "us-east-1",
-    ));
+    let ec2 = ec2_as(&server, &key);
     assert!(bounded_iam.list_users().send().await.is_ok());
 
     admin
@@ -1043,25 +1014,8 @@ async fn the_policy_simulator_answers_like_the_server() {
 async fn policy_versions_switch_what_a_policy_grants() {
     let server = mock_server::MockServer::start().await;
     let admin = admin(&server);
-    admin
-        .create_user()
-        .user_name("versioned")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = admin
-        .create_access_key()
-        .user_name("versioned")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
-    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
-        &server,
-        key.access_key_id(),
-        key.secret_access_key(),
-        "us-east-1",
-    ));
+    let key = user_with_key(&admin, "versioned").await;
+    let ec2 = ec2_as(&server, &key);
     let nothing = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
     let created = admin
         .create_policy()
@@ -1473,12 +1427,7 @@ async fn user_tags_are_principal_tags_in_policies() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let key = key.access_key().unwrap_or_else(|| panic!("no key"));
-    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
-        &server,
-        key.access_key_id(),
-        key.secret_access_key(),
-        "us-east-1",
-    ));
+    let ec2 = ec2_as(&server, &key);
     assert!(
         ec2.describe_regions().send().await.is_ok(),
         "the tag satisfies the condition"
@@ -1538,19 +1487,7 @@ async fn user_tags_are_principal_tags_in_policies() {
 async fn access_key_last_use_follows_authenticated_calls() {
     let server = mock_server::MockServer::start().await;
     let admin = admin(&server);
-    admin
-        .create_user()
-        .user_name("used")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = admin
-        .create_access_key()
-        .user_name("used")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+    let key = user_with_key(&admin, "used").await;
     let never = admin
         .get_access_key_last_used()
         .access_key_id(key.access_key_id())
