@@ -432,7 +432,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let key = key.access_key().unwrap_or_else(|| panic!("no key"));
-    let ec2 = ec2_as(&server, &key);
+    let ec2 = ec2_as(&server, key);
     assert!(ec2.describe_regions().send().await.is_ok());
     admin
         .delete_user_policy()
@@ -846,7 +846,7 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     let key = key.access_key().unwrap_or_else(|| panic!("no key"));
     let bounded_iam = iam(&server, key.access_key_id(), key.secret_access_key());
-    let ec2 = ec2_as(&server, &key);
+    let ec2 = ec2_as(&server, key);
     assert!(bounded_iam.list_users().send().await.is_ok());
 
     admin
@@ -1427,7 +1427,7 @@ async fn user_tags_are_principal_tags_in_policies() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let key = key.access_key().unwrap_or_else(|| panic!("no key"));
-    let ec2 = ec2_as(&server, &key);
+    let ec2 = ec2_as(&server, key);
     assert!(
         ec2.describe_regions().send().await.is_ok(),
         "the tag satisfies the condition"
