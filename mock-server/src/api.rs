@@ -10,7 +10,9 @@ use std::time::SystemTime;
 use crate::error::AwsError;
 use crate::iam::state::Iam;
 use crate::iam::store::{Identity, Store};
+use crate::policy::context::Context;
 use crate::service::Service;
+use crate::sts::session::SessionKeys;
 use crate::wire::query::Params;
 use crate::wire::xml::Node;
 use crate::{ec2, iam, sts};
@@ -24,11 +26,37 @@ pub(crate) struct Call<'a> {
     pub(crate) store: &'a Store,
     /// The IAM world and its writer, for IAM actions.
     pub(crate) iam: &'a Iam,
+    /// The server's session key, for STS.
+    pub(crate) sessions: &'a SessionKeys,
     /// The region of the credential scope (the region the client addressed).
     pub(crate) region: &'a str,
     /// The client's address.
     pub(crate) source_ip: IpAddr,
     pub(crate) now: SystemTime,
+}
+
+impl Call<'_> {
+    /// The global condition keys of the request: the principal's, plus time, transport,
+    /// source address and region.
+    pub(crate) fn request_context(&self) -> Context {
+        let mut ctx = self.caller.context.clone();
+        let now = time::OffsetDateTime::from(self.now);
+        let now = now.replace_nanosecond(0).unwrap_or(now);
+        let iso = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        ctx.set("aws:CurrentTime", iso);
+        ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
+        // The mock serves plain HTTP on loopback.
+        ctx.set("aws:SecureTransport", "false");
+        ctx.set("aws:SourceIp", self.source_ip.to_string());
+        ctx.set("aws:RequestedRegion", self.region);
+        if self.service == Service::Ec2 {
+            ctx.set("ec2:Region", self.region);
+        }
+        ctx.set("aws:ViaAWSService", "false");
+        ctx
+    }
 }
 
 /// A handler: typed call in, result elements out.

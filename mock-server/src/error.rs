@@ -95,6 +95,22 @@ impl AwsError {
         }
     }
 
+    /// Temporary credentials past their expiry.
+    pub fn expired_token(service: Service) -> Self {
+        match service {
+            Service::Sts | Service::Iam => Self::new(
+                StatusCode::FORBIDDEN,
+                "ExpiredToken",
+                "The security token included in the request is expired",
+            ),
+            Service::Ec2 => Self::new(
+                StatusCode::BAD_REQUEST,
+                "RequestExpired",
+                "Request has expired.",
+            ),
+        }
+    }
+
     /// The signature was computed with another secret or over other bytes.
     pub fn signature_does_not_match(service: Service) -> Self {
         Self::signature_problem(service, SIGNATURE_MISMATCH.to_owned())

@@ -20,7 +20,6 @@ use crate::auth::keys::{authenticate, sigv4_error};
 use crate::auth::sigv4::{self, Signature, SignedRequest};
 use crate::error::{AwsError, Denial};
 use crate::iam::store::{Identity, IdentityKind};
-use crate::policy::Policy;
 use crate::policy::context::Context;
 use crate::policy::eval::{Decision, Layer, Request as PolicyRequest, evaluate};
 use crate::server::State;
@@ -86,7 +85,9 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: C
     let fail = |e| (Some(service), e);
     let store = state.iam.store();
     let caller = match &signature {
-        Some(sig) => authenticate(&store, &signed, sig, service, now).map_err(fail)?,
+        Some(sig) => {
+            authenticate(&store, &state.sessions, &signed, sig, service, now).map_err(fail)?
+        }
         None => {
             // Unsigned: only the action's validity can be told before the missing signature.
             action_spec(service, &params).map_err(fail)?;
@@ -100,6 +101,7 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: C
         caller: &caller,
         store: &store,
         iam: &state.iam,
+        sessions: &state.sessions,
         region: signature.as_ref().map_or("", |s| s.scope.region.as_str()),
         source_ip: client.ip,
         now,
@@ -215,7 +217,7 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
     let resource = resource_of(call);
     // Most principals' policies have no condition or variable: skip building the context.
     let context = if caller.policies_use_context {
-        request_context(call)
+        call.request_context()
     } else {
         Context::default()
     };
@@ -224,17 +226,16 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         resource: &resource,
         context: &context,
     };
-    let no_session: Option<&[Policy]> = None;
     let evaluation = evaluate(
         &caller.policies,
         caller.boundary.as_deref(),
-        no_session,
+        caller.session_policies.as_deref(),
         &request,
     );
     let layer_policies = |layer| match layer {
         Layer::Identity => Some(caller.policies.as_slice()),
         Layer::Boundary => caller.boundary.as_deref(),
-        Layer::Session => None,
+        Layer::Session => caller.session_policies.as_deref(),
     };
     let (why, deny_sid) = match evaluation.decision {
         Decision::Allow => return Ok(()),
@@ -257,7 +258,7 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
     let context = if caller.policies_use_context {
         &context
     } else {
-        full_context = request_context(call);
+        full_context = call.request_context();
         &full_context
     };
     let encoded = authorization_message::encode(&Denied {
@@ -275,28 +276,6 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         why,
         &encoded,
     ))
-}
-
-/// The global condition keys of a request: the principal's, plus time, transport, source
-/// address and region.
-fn request_context(call: &Call<'_>) -> Context {
-    let mut ctx = call.caller.context.clone();
-    let now = time::OffsetDateTime::from(call.now);
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    let iso = now
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    ctx.set("aws:CurrentTime", iso);
-    ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
-    // The mock serves plain HTTP on loopback.
-    ctx.set("aws:SecureTransport", "false");
-    ctx.set("aws:SourceIp", call.source_ip.to_string());
-    ctx.set("aws:RequestedRegion", call.region);
-    if call.service == Service::Ec2 {
-        ctx.set("ec2:Region", call.region);
-    }
-    ctx.set("aws:ViaAWSService", "false");
-    ctx
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY`] bytes and bodies that stall.

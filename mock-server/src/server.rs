@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::iam::state::Iam;
 use crate::pipeline;
+use crate::sts::session::SessionKeys;
 use crate::wire::RequestIds;
 use crate::world::{World, WorldError};
 
@@ -24,6 +25,7 @@ const MAX_HEADER_BYTES: usize = 32 * 1024;
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) iam: Iam,
+    pub(crate) sessions: SessionKeys,
     pub(crate) clock: Clock,
     pub(crate) request_ids: RequestIds,
 }
@@ -123,6 +125,7 @@ impl MockServerBuilder {
         })?;
         let state = Arc::new(State {
             iam,
+            sessions: SessionKeys::new(),
             clock: self.clock,
             request_ids: RequestIds::new(),
         });

@@ -9,4 +9,5 @@ mod identity;
 mod policies;
 mod regions;
 mod server;
+mod sts;
 mod support;

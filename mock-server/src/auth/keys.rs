@@ -11,15 +11,20 @@ use std::time::SystemTime;
 
 use crate::auth::sigv4::{self, SigV4Error, Signature, SignedRequest};
 use crate::error::AwsError;
-use crate::iam::store::{AccessKey, CachedSigningKey, Identity, Store};
+use crate::iam::store::{
+    AccessKey, CachedSigningKey, Identity, IdentityKind, IdentityPolicy, Role, Store,
+};
 use crate::partition::{Partition, Region};
+use crate::policy::parse::parse_identity_policy;
 use crate::service::Service;
+use crate::sts::session::{SessionClaims, SessionKeys};
 
 /// Verifies a signed request and returns who sent it.
 ///
 /// Fails with the service's own error for each AWS authentication failure.
 pub(crate) fn authenticate(
     store: &Store,
+    sessions: &SessionKeys,
     req: &SignedRequest<'_>,
     sig: &Signature,
     service: Service,
@@ -34,6 +39,9 @@ pub(crate) fn authenticate(
         }
         (None, false) => return Err(invalid_region(service, region_name)),
     };
+    if sig.access_key_id.starts_with("ASIA") {
+        return authenticate_session(store, sessions, req, sig, service, now, partition);
+    }
     let key = store
         .access_key(&sig.access_key_id)
         .filter(|k| k.identity.partition == partition)
@@ -61,6 +69,93 @@ pub(crate) fn authenticate(
         .map_or(0, |d| i64::try_from(d.as_secs() / 60).unwrap_or(i64::MAX));
     key.record_use(minute, region_name, service.signing_name());
     Ok(Arc::clone(&key.identity))
+}
+
+/// A request signed with temporary credentials: the token must be one this server minted
+/// for this key, unexpired, for a role that still exists in the scope's partition.
+fn authenticate_session(
+    store: &Store,
+    sessions: &SessionKeys,
+    req: &SignedRequest<'_>,
+    sig: &Signature,
+    service: Service,
+    now: SystemTime,
+    partition: Partition,
+) -> Result<Arc<Identity>, AwsError> {
+    let invalid = || AwsError::invalid_client_token_id(service);
+    let claims = sig
+        .security_token
+        .as_deref()
+        .and_then(|t| sessions.open(t))
+        .filter(|c| c.key == sig.access_key_id)
+        .ok_or_else(invalid)?;
+    let role = store
+        .role(&claims.role)
+        .filter(|r| r.partition == partition)
+        .ok_or_else(invalid)?;
+    let now_secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if now_secs >= claims.expires {
+        return Err(AwsError::expired_token(service));
+    }
+    check_time(sig, service, now)?;
+    let secret = sessions.secret_for(&sig.access_key_id);
+    let signing_key = sigv4::signing_key(&secret, &sig.scope);
+    if !sigv4::verify(req, sig, &signing_key) {
+        return Err(AwsError::signature_does_not_match(service));
+    }
+    Ok(Arc::new(session_identity(store, role, &claims)))
+}
+
+/// Who a role session is: the role's permissions, narrowed by its session policies, under
+/// the assumed-role ARN. Built per request, so IAM changes to the role reach live sessions.
+pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaims) -> Identity {
+    let partition = role.partition;
+    let mut session_policies = Vec::new();
+    if let Some(text) = &claims.policy
+        && let Ok(policy) = parse_identity_policy(text)
+    {
+        session_policies.push(IdentityPolicy {
+            arn: None,
+            policy: Arc::new(policy),
+        });
+    }
+    session_policies.extend(
+        claims
+            .policy_arns
+            .iter()
+            .filter_map(|arn| store.managed_policy(arn, partition)),
+    );
+    let has_session_policies = claims.policy.is_some() || !claims.policy_arns.is_empty();
+    let mut identity = Identity::new(
+        role.account.clone(),
+        partition,
+        format!(
+            "arn:{partition}:sts::{}:assumed-role/{}/{}",
+            role.account, role.name, claims.session
+        ),
+        format!("{}:{}", role.role_id, claims.session),
+        IdentityKind::AssumedRole {
+            role_arn: role.arn.clone(),
+            chained: claims.chained,
+        },
+        role.policies.clone(),
+    )
+    .with_boundary(role.boundary.clone())
+    .with_tags(&role.tags)
+    .with_session_policies(has_session_policies.then_some(session_policies));
+    if let Some(source) = &claims.source_identity {
+        identity = identity.with_key("aws:SourceIdentity", source.clone());
+    }
+    let issued = time::OffsetDateTime::from_unix_timestamp(claims.issued)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    identity.with_key("aws:TokenIssueTime", issued)
 }
 
 /// The service's error for a SigV4 parse failure.

@@ -17,6 +17,7 @@ use crate::partition::{OptIn, Partition, Region};
 use crate::policy::Policy;
 use crate::policy::context::Context;
 use crate::policy::parse::{parse_identity_policy, parse_identity_value};
+use crate::policy::trust::TrustPolicy;
 use crate::world::{AccessKeySpec, AccountSpec, KeyStatus, World, WorldError};
 
 /// Everything authentication and authorization need.
@@ -24,6 +25,25 @@ use crate::world::{AccessKeySpec, AccountSpec, KeyStatus, World, WorldError};
 pub(crate) struct Store {
     accounts: HashMap<String, Account>,
     keys: HashMap<String, Arc<AccessKey>>,
+    roles: HashMap<String, Arc<Role>>,
+    /// Customer managed policies by ARN (for session `PolicyArns`).
+    managed: HashMap<String, IdentityPolicy>,
+}
+
+/// A role, ready for STS: its trust policy and permissions, parsed.
+#[derive(Debug)]
+pub(crate) struct Role {
+    pub(crate) arn: String,
+    pub(crate) name: String,
+    pub(crate) account: String,
+    pub(crate) partition: Partition,
+    /// `AROA…`
+    pub(crate) role_id: String,
+    pub(crate) max_session_duration: u32,
+    pub(crate) trust: TrustPolicy,
+    pub(crate) policies: Vec<IdentityPolicy>,
+    pub(crate) boundary: Option<Vec<IdentityPolicy>>,
+    pub(crate) tags: std::collections::BTreeMap<String, String>,
 }
 
 /// An account and what it has enabled.
@@ -54,13 +74,15 @@ pub(crate) struct Identity {
     pub(crate) context: Context,
     /// The permissions boundary: identity policies only count as far as it allows.
     pub(crate) boundary: Option<Vec<IdentityPolicy>>,
+    /// Session policies of a role session: they narrow it further.
+    pub(crate) session_policies: Option<Vec<IdentityPolicy>>,
     /// Whether any of its policies (or its boundary) reads the request context
     /// (conditions, variables); when none does, requests skip building it.
     pub(crate) policies_use_context: bool,
 }
 
 impl Identity {
-    fn new(
+    pub(crate) fn new(
         account: String,
         partition: Partition,
         arn: String,
@@ -78,6 +100,11 @@ impl Identity {
                 context.set("aws:PrincipalType", "User");
                 context.set("aws:username", name.clone());
             }
+            IdentityKind::AssumedRole { role_arn, .. } => {
+                context.set("aws:PrincipalType", "AssumedRole");
+                // For role sessions aws:PrincipalArn is the role, not the session.
+                context.set("aws:PrincipalArn", role_arn.clone());
+            }
         }
         let policies_use_context = policies.iter().any(|p| p.policy.uses_context());
         Self {
@@ -88,12 +115,13 @@ impl Identity {
             kind,
             policies,
             boundary: None,
+            session_policies: None,
             context,
             policies_use_context,
         }
     }
 
-    fn with_tags(mut self, tags: &std::collections::BTreeMap<String, String>) -> Self {
+    pub(crate) fn with_tags(mut self, tags: &std::collections::BTreeMap<String, String>) -> Self {
         for (key, value) in tags {
             self.context
                 .set(&format!("aws:PrincipalTag/{key}"), value.clone());
@@ -101,7 +129,20 @@ impl Identity {
         self
     }
 
-    fn with_boundary(mut self, boundary: Option<Vec<IdentityPolicy>>) -> Self {
+    /// Adds session policies (a role session's `Policy`/`PolicyArns`).
+    pub(crate) fn with_session_policies(mut self, policies: Option<Vec<IdentityPolicy>>) -> Self {
+        self.policies_use_context |= policies.iter().flatten().any(|p| p.policy.uses_context());
+        self.session_policies = policies;
+        self
+    }
+
+    /// Sets a condition key of the principal.
+    pub(crate) fn with_key(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.context.set(key, value);
+        self
+    }
+
+    pub(crate) fn with_boundary(mut self, boundary: Option<Vec<IdentityPolicy>>) -> Self {
         self.policies_use_context |= boundary.iter().flatten().any(|p| p.policy.uses_context());
         self.boundary = boundary;
         self
@@ -130,6 +171,13 @@ pub(crate) enum IdentityKind {
     User {
         /// The user name.
         name: String,
+    },
+    /// A role session (AssumeRole).
+    AssumedRole {
+        /// The role's ARN.
+        role_arn: String,
+        /// Whether the session was assumed by another role session (role chaining).
+        chained: bool,
     },
 }
 
@@ -213,6 +261,23 @@ impl Store {
         }
     }
 
+    /// A managed policy by ARN: a customer one of any account, or an AWS one.
+    pub(crate) fn managed_policy(&self, arn: &str, partition: Partition) -> Option<IdentityPolicy> {
+        if let Some(p) = self.managed.get(arn) {
+            return Some(p.clone());
+        }
+        let m = managed::find(arn, partition)?;
+        Some(IdentityPolicy {
+            arn: Some(m.arn(partition)),
+            policy: m.parsed.clone()?,
+        })
+    }
+
+    /// The role with this ARN.
+    pub(crate) fn role(&self, arn: &str) -> Option<&Arc<Role>> {
+        self.roles.get(arn)
+    }
+
     /// The access key with this id.
     pub(crate) fn access_key(&self, id: &str) -> Option<&Arc<AccessKey>> {
         self.keys.get(id)
@@ -256,6 +321,11 @@ impl Store {
             }
         }
         let customer = customer_policies(spec, partition)?;
+        for (key, policy) in &customer {
+            if key.starts_with("arn:") {
+                self.managed.insert(key.clone(), policy.clone());
+            }
+        }
         let root = Arc::new(Identity::new(
             spec.id.clone(),
             partition,
@@ -369,9 +439,9 @@ impl Store {
                 Value::String(text) => text.clone(),
                 other => other.to_string(),
             };
-            crate::policy::parse::check_trust_policy(&trust)
+            let trust = crate::policy::trust::parse_trust_policy(&trust)
                 .map_err(|m| invalid(&rctx, format!("trust_policy: {m}")))?;
-            attached(
+            let mut policies = attached(
                 &role.managed_policies,
                 &customer,
                 partition,
@@ -379,17 +449,37 @@ impl Store {
                 &rctx,
             )?;
             for (name, doc) in &role.inline_policies {
-                parse(doc, &format!("{rctx}, inline policy {name}"))?;
+                policies.push(inline(doc, &format!("{rctx}, inline policy {name}"))?);
             }
-            if let Some(arn) = &role.permissions_boundary {
-                attached(
+            let boundary = match &role.permissions_boundary {
+                Some(arn) => Some(attached(
                     std::slice::from_ref(arn),
                     &customer,
                     partition,
                     &spec.id,
                     &rctx,
-                )?;
-            }
+                )?),
+                None => None,
+            };
+            let arn = format!(
+                "arn:{partition}:iam::{}:role{}{}",
+                spec.id, role.path, role.name
+            );
+            self.roles.insert(
+                arn.clone(),
+                Arc::new(Role {
+                    arn,
+                    name: role.name.clone(),
+                    account: spec.id.clone(),
+                    partition,
+                    role_id: unique_id("AROA", &spec.id, &role.name),
+                    max_session_duration: role.max_session_duration,
+                    trust,
+                    policies,
+                    boundary,
+                    tags: role.tags.clone(),
+                }),
+            );
         }
         for profile in &spec.instance_profiles {
             let pctx = format!("{ctx}, instance profile {}", profile.name);

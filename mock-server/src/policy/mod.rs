@@ -14,6 +14,7 @@ pub(crate) mod condition;
 pub(crate) mod context;
 pub(crate) mod eval;
 pub(crate) mod parse;
+pub(crate) mod trust;
 pub(crate) mod variables;
 
 pub(crate) use ast::Policy;

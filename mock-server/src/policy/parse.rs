@@ -178,7 +178,7 @@ fn statement(index: usize, value: &Value, variables: bool) -> Result<Statement, 
 }
 
 /// `{"Operator": {"key": value-or-values}, …}`, one [`Condition`] per operator and key.
-fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, String> {
+pub(crate) fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, String> {
     let operators = block.as_object().ok_or("must be an object of operators")?;
     let mut out = Vec::new();
     for (name, keys) in operators {
@@ -211,7 +211,7 @@ fn conditions(block: &Value, variables: bool) -> Result<Vec<Condition>, String> 
     Ok(out)
 }
 
-fn matchers<P>(
+pub(crate) fn matchers<P>(
     obj: &serde_json::Map<String, Value>,
     positive: &'static str,
     negative: &'static str,
@@ -253,60 +253,6 @@ fn matchers<P>(
     })
 }
 
-/// Checks a role trust policy (`AssumeRolePolicyDocument`) the way IAM does on write, and
-/// returns AWS's `MalformedPolicyDocument` text when it is refused. Principals are checked
-/// for shape here; who they trust is `sts::trust`'s business.
-pub(crate) fn check_trust_policy(json: &str) -> Result<(), &'static str> {
-    const SYNTAX: &str = "Syntax errors in policy.";
-    let value: Value = serde_json::from_str(json).map_err(|_| SYNTAX)?;
-    let doc = value.as_object().ok_or(SYNTAX)?;
-    if doc
-        .keys()
-        .any(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement"))
-    {
-        return Err(SYNTAX);
-    }
-    let statements: Vec<&Value> = match doc.get("Statement") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(obj @ Value::Object(_)) => vec![obj],
-        _ => return Err(SYNTAX),
-    };
-    for statement in statements {
-        let obj = statement.as_object().ok_or(SYNTAX)?;
-        if obj.contains_key("Resource") || obj.contains_key("NotResource") {
-            return Err("Has prohibited field Resource");
-        }
-        if !obj.contains_key("Principal") && !obj.contains_key("NotPrincipal") {
-            return Err("Missing required field Principal");
-        }
-        if !obj.contains_key("Action") && !obj.contains_key("NotAction") {
-            return Err("Policy statement must contain actions.");
-        }
-        if !matches!(
-            obj.get("Effect").and_then(Value::as_str),
-            Some("Allow" | "Deny")
-        ) {
-            return Err(SYNTAX);
-        }
-        let known = [
-            "Sid",
-            "Effect",
-            "Principal",
-            "NotPrincipal",
-            "Action",
-            "NotAction",
-            "Condition",
-        ];
-        if obj.keys().any(|k| !known.contains(&k.as_str())) {
-            return Err(SYNTAX);
-        }
-        if let Some(c) = obj.get("Condition") {
-            conditions(c, true).map_err(|_| SYNTAX)?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,23 +281,6 @@ mod tests {
                 ..
             })
         ));
-    }
-
-    #[test]
-    fn trust_policies_need_a_principal_and_no_resource() {
-        let ok = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x-42"}}}]}"#;
-        assert_eq!(check_trust_policy(ok), Ok(()));
-        let resource = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Resource":"*"}}"#;
-        assert_eq!(
-            check_trust_policy(resource),
-            Err("Has prohibited field Resource")
-        );
-        let no_principal = r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole"}}"#;
-        assert_eq!(
-            check_trust_policy(no_principal),
-            Err("Missing required field Principal")
-        );
-        assert_eq!(check_trust_policy("{"), Err("Syntax errors in policy."));
     }
 
     #[test]

@@ -1,8 +1,15 @@
 //! STS actions.
 
+use http::StatusCode;
+
 use crate::api::{ActionSpec, Authorization, Call};
 use crate::error::AwsError;
+use crate::iam::store::IdentityKind;
+use crate::policy::eval::{Decision, Request, evaluate};
+use crate::policy::parse::parse_identity_policy;
 use crate::sts::authorization_message;
+use crate::sts::session::SessionClaims;
+use crate::sts::trust::{self, TrustVerdict};
 use crate::wire::xml::Node;
 
 /// The STS actions served.
@@ -15,6 +22,13 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         authorization: Authorization::Always,
         handler: get_caller_identity,
     },
+    ActionSpec {
+        name: "AssumeRole",
+        iam_action: "sts:AssumeRole",
+        // The trust policy and the caller's own policies decide together: `sts::trust`.
+        authorization: Authorization::Always,
+        handler: assume_role,
+    },
     authorization_message::DECODE,
 ];
 
@@ -25,4 +39,265 @@ fn get_caller_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         Node::leaf("UserId", who.user_id.clone()),
         Node::leaf("Account", who.account.clone()),
     ])
+}
+
+fn validation(call: &Call<'_>, message: String) -> AwsError {
+    AwsError::invalid_parameter_value(
+        call.service,
+        format!("1 validation error detected: {message}"),
+    )
+}
+
+fn required<'a>(call: &Call<'a>, param: &str, member: &str) -> Result<&'a str, AwsError> {
+    call.params.get(param).ok_or_else(|| {
+        validation(
+            call,
+            format!(
+                "Value null at '{member}' failed to satisfy constraint: Member must not be null"
+            ),
+        )
+    })
+}
+
+/// A string parameter within length bounds and of AWS's character class.
+fn checked<'a>(
+    call: &Call<'a>,
+    value: &'a str,
+    member: &str,
+    min: usize,
+    max: usize,
+    extra: &[u8],
+) -> Result<&'a str, AwsError> {
+    let len = value.chars().count();
+    if len < min {
+        return Err(validation(
+            call,
+            format!(
+                "Value '{value}' at '{member}' failed to satisfy constraint: Member must have length greater than or equal to {min}"
+            ),
+        ));
+    }
+    if len > max {
+        return Err(validation(
+            call,
+            format!(
+                "Value '{value}' at '{member}' failed to satisfy constraint: Member must have length less than or equal to {max}"
+            ),
+        ));
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b) || extra.contains(&b))
+    {
+        let class = if extra.is_empty() {
+            "[\\w+=,.@-]*"
+        } else {
+            "[\\w+=,.@:\\/-]*"
+        };
+        return Err(validation(
+            call,
+            format!(
+                "Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: {class}"
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+/// The session policy limit STS reports as a share of the packed space.
+const PACKED_POLICY_BYTES: usize = 2048;
+
+fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let role_arn = required(call, "RoleArn", "roleArn")?;
+    checked(call, role_arn, "roleArn", 20, 2048, b":/")?;
+    let session = checked(
+        call,
+        required(call, "RoleSessionName", "roleSessionName")?,
+        "roleSessionName",
+        2,
+        64,
+        b"",
+    )?;
+    let duration = match call.params.get("DurationSeconds") {
+        None => 3600,
+        Some(raw) => match raw.trim_start_matches('+').parse::<u32>() {
+            Ok(n) if n < 900 => {
+                return Err(validation(
+                    call,
+                    format!(
+                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+                    ),
+                ));
+            }
+            Ok(n) if n > 43200 => {
+                return Err(validation(
+                    call,
+                    format!(
+                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"
+                    ),
+                ));
+            }
+            Ok(n) => n,
+            Err(_) => return Err(AwsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "")),
+        },
+    };
+    let external_id = match call.params.get("ExternalId") {
+        Some(e) => Some(checked(call, e, "externalId", 2, 1224, b":/")?),
+        None => None,
+    };
+    let source_identity = match call.params.get("SourceIdentity") {
+        Some(s) => Some(checked(call, s, "sourceIdentity", 2, 64, b"")?.to_owned()),
+        None => None,
+    };
+    let policy = call.params.get("Policy").map(str::to_owned);
+    if let Some(text) = &policy {
+        parse_identity_policy(text)
+            .map_err(|e| AwsError::malformed_policy_document(e.aws_message()))?;
+        let size = text.chars().filter(|c| !c.is_whitespace()).count();
+        if size > PACKED_POLICY_BYTES {
+            return Err(AwsError::new(
+                StatusCode::BAD_REQUEST,
+                "PackedPolicyTooLarge",
+                format!(
+                    "Packed policy consumes {}% of allotted space, please use smaller policy.",
+                    size * 100 / PACKED_POLICY_BYTES
+                ),
+            ));
+        }
+    }
+    let policy_arns: Vec<String> = call
+        .params
+        .list("PolicyArns.member")
+        .into_iter()
+        .chain(
+            call.params
+                .indexed("PolicyArns.member", ".arn")
+                .into_iter()
+                .map(|(_, v)| v),
+        )
+        .map(str::to_owned)
+        .collect();
+
+    let caller = call.caller;
+    let chained = matches!(caller.kind, IdentityKind::AssumedRole { .. });
+    let denied = || {
+        // AWS does not say which check failed: missing role, trust or identity policy.
+        AwsError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                caller.arn
+            ),
+        )
+    };
+    let role = call.store.role(role_arn).ok_or_else(denied)?;
+
+    let mut context = call.request_context();
+    context.set("sts:RoleSessionName", session);
+    if let Some(e) = external_id {
+        context.set("sts:ExternalId", e);
+    }
+    if let Some(s) = &source_identity {
+        context.set("sts:SourceIdentity", s.clone());
+    }
+    let identity_policy_needed = match trust::decide(role, caller, "sts:AssumeRole", &context) {
+        TrustVerdict::Refused => return Err(denied()),
+        TrustVerdict::Trusted {
+            identity_policy_needed,
+        } => identity_policy_needed,
+    };
+    if identity_policy_needed && caller.kind != IdentityKind::Root {
+        let req = Request {
+            action: "sts:AssumeRole",
+            resource: &role.arn,
+            context: &context,
+        };
+        let evaluation = evaluate(
+            &caller.policies,
+            caller.boundary.as_deref(),
+            caller.session_policies.as_deref(),
+            &req,
+        );
+        if evaluation.decision != Decision::Allow {
+            return Err(denied());
+        }
+    }
+
+    // Duration limits, checked once the role is known to be assumable.
+    if chained && duration > 3600 {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
+    if duration > role.max_session_duration {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
+    }
+
+    let issued = time::OffsetDateTime::from(call.now).unix_timestamp();
+    let expires = issued + i64::from(duration);
+    let minted = call.sessions.mint(SessionClaims {
+        key: String::new(),
+        role: role.arn.clone(),
+        session: session.to_owned(),
+        issued,
+        expires,
+        chained,
+        policy: policy.clone(),
+        policy_arns: policy_arns.clone(),
+        // A source identity, once set, stays with chained sessions.
+        source_identity: source_identity.clone().or_else(|| {
+            caller
+                .context
+                .get("aws:SourceIdentity")
+                .and_then(|v| v.first().cloned())
+        }),
+    });
+    let expiration = time::OffsetDateTime::from_unix_timestamp(expires)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let partition = role.partition;
+    let mut out = vec![
+        Node::Branch(
+            "Credentials",
+            vec![
+                Node::leaf("AccessKeyId", minted.access_key_id.clone()),
+                Node::leaf("SecretAccessKey", minted.secret_access_key.clone()),
+                Node::leaf("SessionToken", minted.session_token.clone()),
+                Node::leaf("Expiration", expiration),
+            ],
+        ),
+        Node::Branch(
+            "AssumedRoleUser",
+            vec![
+                Node::leaf("AssumedRoleId", format!("{}:{session}", role.role_id)),
+                Node::leaf(
+                    "Arn",
+                    format!(
+                        "arn:{partition}:sts::{}:assumed-role/{}/{session}",
+                        role.account, role.name
+                    ),
+                ),
+            ],
+        ),
+    ];
+    if let Some(text) = &policy {
+        let size = text.chars().filter(|c| !c.is_whitespace()).count();
+        out.push(Node::leaf(
+            "PackedPolicySize",
+            (size * 100 / PACKED_POLICY_BYTES).to_string(),
+        ));
+    }
+    if let Some(s) = source_identity {
+        out.push(Node::leaf("SourceIdentity", s));
+    }
+    Ok(out)
 }

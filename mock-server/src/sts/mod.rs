@@ -2,3 +2,5 @@
 
 pub(crate) mod api;
 pub(crate) mod authorization_message;
+pub(crate) mod session;
+pub(crate) mod trust;

@@ -609,10 +609,12 @@ pub(super) fn target_user<'a>(call: &Call<'a>) -> Result<String, AwsError> {
         Some(name) => Ok(valid_name(call, "UserName", name, 64)?.to_owned()),
         None => match &call.caller.kind {
             IdentityKind::User { name } => Ok(name.clone()),
-            IdentityKind::Root => Err(AwsError::invalid_parameter_value(
-                call.service,
-                "Must specify userName when calling with non-User credentials",
-            )),
+            IdentityKind::Root | IdentityKind::AssumedRole { .. } => {
+                Err(AwsError::invalid_parameter_value(
+                    call.service,
+                    "Must specify userName when calling with non-User credentials",
+                ))
+            }
         },
     }
 }
@@ -724,8 +726,8 @@ fn user_resource(call: &Call<'_>) -> String {
         Some(n) => n.to_owned(),
         None => match &call.caller.kind {
             IdentityKind::User { name } => name.clone(),
-            IdentityKind::Root => {
-                return format!("arn:{}:iam::{}:root", partition(call), call.caller.account);
+            IdentityKind::Root | IdentityKind::AssumedRole { .. } => {
+                return call.caller.arn.clone();
             }
         },
     };

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::api::Call;
 use crate::error::AwsError;
 use crate::iam::store::unique_id;
-use crate::policy::parse::check_trust_policy;
+use crate::policy::trust::parse_trust_policy;
 use crate::wire::query::url_encode_document;
 use crate::wire::xml::Node;
 use crate::world::RoleSpec;
@@ -46,7 +46,7 @@ pub(super) fn role_fields(call: &Call<'_>, role: &RoleSpec) -> Vec<Node> {
 
 fn trust_policy(call: &Call<'_>, param: &str) -> Result<String, AwsError> {
     let document = required(call, param)?;
-    check_trust_policy(document).map_err(AwsError::malformed_policy_document)?;
+    parse_trust_policy(document).map_err(AwsError::malformed_policy_document)?;
     if policy_size(document) > TRUST_POLICY_BYTES {
         return Err(AwsError::limit_exceeded(format!(
             "Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_BYTES}"

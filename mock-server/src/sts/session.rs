@@ -1,0 +1,184 @@
+//! Temporary credentials: minted by AssumeRole, checked on every request signed with them.
+//!
+//! A session token carries its own state, as AWS's do: the role, session name, expiry and
+//! session policies, authenticated with a key only this server knows. The secret access key
+//! is derived from the access key id with the same key. So a session costs the server no
+//! memory, however many are issued, and expired ones need no clean-up.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What a session token says.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SessionClaims {
+    /// The access key id (`ASIA…`) the token belongs to.
+    pub(crate) key: String,
+    /// The assumed role's ARN.
+    pub(crate) role: String,
+    /// The role session name.
+    pub(crate) session: String,
+    /// Issue time and expiry, Unix seconds.
+    pub(crate) issued: i64,
+    pub(crate) expires: i64,
+    /// Whether the session came from another role session (role chaining).
+    pub(crate) chained: bool,
+    /// The inline session policy (`Policy`), as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) policy: Option<String>,
+    /// Managed session policies (`PolicyArns`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) policy_arns: Vec<String>,
+    /// `SourceIdentity`, which stays with the session and its chained sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) source_identity: Option<String>,
+}
+
+impl fmt::Debug for SessionClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionClaims")
+            .field("key", &self.key)
+            .field("role", &self.role)
+            .field("session", &self.session)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
+/// New temporary credentials.
+pub(crate) struct Minted {
+    pub(crate) access_key_id: String,
+    pub(crate) secret_access_key: String,
+    pub(crate) session_token: String,
+}
+
+impl fmt::Debug for Minted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Minted")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &crate::redact::REDACTED)
+            .field("session_token", &crate::redact::REDACTED)
+            .finish()
+    }
+}
+
+/// The server's session key.
+pub(crate) struct SessionKeys {
+    key: [u8; 32],
+}
+
+impl fmt::Debug for SessionKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKeys(<redacted>)")
+    }
+}
+
+/// Looks like AWS's tokens at a glance (they start with this too).
+const TOKEN_PREFIX: &str = "IQoJb3JpZ2luX2Vj";
+
+impl SessionKeys {
+    /// A fresh random key.
+    pub(crate) fn new() -> Self {
+        let mut key = [0u8; 32];
+        rand::fill(&mut key[..]);
+        Self { key }
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        for part in parts {
+            mac.update(part);
+        }
+        mac
+    }
+
+    /// The secret access key of a temporary access key id.
+    pub(crate) fn secret_for(&self, access_key_id: &str) -> String {
+        let digest = self
+            .mac(&[b"secret/", access_key_id.as_bytes()])
+            .finalize()
+            .into_bytes();
+        let mut secret = STANDARD_NO_PAD.encode(digest);
+        secret.truncate(40);
+        secret
+    }
+
+    /// Mints credentials for `claims` (whose `key` is replaced with a new `ASIA…` id).
+    pub(crate) fn mint(&self, mut claims: SessionClaims) -> Minted {
+        const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let mut random = [0u8; 16];
+        rand::fill(&mut random[..]);
+        let id: String = "ASIA"
+            .chars()
+            .chain(random.iter().map(|b| BASE32[usize::from(b % 32)] as char))
+            .collect();
+        claims.key = id.clone();
+        let payload = serde_json::to_vec(&claims).unwrap_or_default();
+        let tag = self.mac(&[b"token/", &payload]).finalize().into_bytes();
+        Minted {
+            secret_access_key: self.secret_for(&id),
+            session_token: format!(
+                "{TOKEN_PREFIX}{}.{}",
+                URL_SAFE_NO_PAD.encode(&payload),
+                URL_SAFE_NO_PAD.encode(tag)
+            ),
+            access_key_id: id,
+        }
+    }
+
+    /// The claims of a token this server minted, or `None` for anything else.
+    pub(crate) fn open(&self, token: &str) -> Option<SessionClaims> {
+        let (payload, tag) = token.strip_prefix(TOKEN_PREFIX)?.split_once('.')?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        self.mac(&[b"token/", &payload]).verify_slice(&tag).ok()?;
+        serde_json::from_slice(&payload).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> SessionClaims {
+        SessionClaims {
+            key: String::new(),
+            role: "arn:aws:iam::111111111111:role/deploy".into(),
+            session: "ci".into(),
+            issued: 1_800_000_000,
+            expires: 1_800_003_600,
+            chained: false,
+            policy: None,
+            policy_arns: Vec::new(),
+            source_identity: None,
+        }
+    }
+
+    #[test]
+    fn tokens_open_only_unchanged_and_only_here() {
+        let keys = SessionKeys::new();
+        let minted = keys.mint(claims());
+        assert!(minted.access_key_id.starts_with("ASIA") && minted.access_key_id.len() == 20);
+        assert_eq!(minted.secret_access_key.len(), 40);
+        let opened = keys
+            .open(&minted.session_token)
+            .unwrap_or_else(|| panic!("own token refused"));
+        assert_eq!(opened.key, minted.access_key_id);
+        assert_eq!(keys.secret_for(&opened.key), minted.secret_access_key);
+        let mut tampered = minted.session_token.clone();
+        tampered.insert(TOKEN_PREFIX.len() + 3, 'x');
+        assert!(keys.open(&tampered).is_none());
+        assert!(
+            SessionKeys::new().open(&minted.session_token).is_none(),
+            "another server's token"
+        );
+        assert!(!format!("{minted:?}").contains(&minted.secret_access_key));
+    }
+}

@@ -1,0 +1,101 @@
+//! Every trust decision: may this caller assume this role?
+//!
+//! AWS's rules, as the IAM documentation states them:
+//! - the role's trust policy must allow the caller (principal, action, conditions such as
+//!   `sts:ExternalId`), and no statement may deny it;
+//! - if the trust policy names the caller itself (its user ARN, role ARN or session ARN, or
+//!   `*`) and the caller is in the role's account, that is enough;
+//! - if it names the caller's account (`123456789012` or `arn:aws:iam::123456789012:root`),
+//!   or the caller is in another account, the caller's own policies must also allow
+//!   `sts:AssumeRole` on the role;
+//! - principals of another partition never match.
+//!
+//! The answer is a plain [`TrustVerdict`]; `sts::api` acts on it. AWS never says which check
+//! failed, so neither does the error.
+
+use crate::iam::store::{Identity, IdentityKind, Role};
+use crate::policy::ast::Effect;
+use crate::policy::context::Context;
+use crate::policy::trust::{Principal, Principals};
+
+/// What the trust policy says of a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrustVerdict {
+    /// Trusted; `identity_policy_needed` says whether the caller's own policies must also
+    /// allow `sts:AssumeRole` on the role.
+    Trusted { identity_policy_needed: bool },
+    /// Not trusted (no statement allows, or one denies).
+    Refused,
+}
+
+/// Evaluates the role's trust policy for `action` by `caller`, with `context` holding the
+/// request's condition keys (`sts:ExternalId`, `sts:RoleSessionName`, …).
+pub(crate) fn decide(
+    role: &Role,
+    caller: &Identity,
+    action: &str,
+    context: &Context,
+) -> TrustVerdict {
+    let mut allowed = None::<bool>;
+    for statement in &role.trust.statements {
+        if !statement.actions.covers(action, context) {
+            continue;
+        }
+        let Some(specific) = matches(&statement.principals, caller, role) else {
+            continue;
+        };
+        if !statement.conditions.iter().all(|c| c.holds(context)) {
+            continue;
+        }
+        match statement.effect {
+            Effect::Deny => return TrustVerdict::Refused,
+            // A statement naming the caller itself outweighs one naming its account.
+            Effect::Allow => allowed = Some(allowed.unwrap_or(false) || specific),
+        }
+    }
+    match allowed {
+        None => TrustVerdict::Refused,
+        Some(specific) => TrustVerdict::Trusted {
+            identity_policy_needed: !(specific && caller.account == role.account),
+        },
+    }
+}
+
+/// `Some(specific)` when the principals cover the caller: `specific` is true when they name
+/// the caller itself rather than its account.
+fn matches(principals: &Principals, caller: &Identity, role: &Role) -> Option<bool> {
+    let found = principals
+        .entries
+        .iter()
+        .find_map(|p| entry_matches(p, caller, role));
+    if principals.negated {
+        // NotPrincipal: everyone but the listed ones, as a grant to the account.
+        return found.is_none().then_some(false);
+    }
+    found
+}
+
+fn entry_matches(principal: &Principal, caller: &Identity, role: &Role) -> Option<bool> {
+    if caller.partition != role.partition {
+        return None;
+    }
+    match principal {
+        Principal::Any => Some(true),
+        Principal::Aws(value) => {
+            let partition = caller.partition;
+            let root = format!("arn:{partition}:iam::{}:root", caller.account);
+            if *value == caller.account || *value == root {
+                return Some(false);
+            }
+            let itself = match &caller.kind {
+                IdentityKind::User { .. } | IdentityKind::Root => *value == caller.arn,
+                // A role ARN covers every session of the role; a session ARN just that one.
+                IdentityKind::AssumedRole { role_arn, .. } => {
+                    value == role_arn || *value == caller.arn
+                }
+            };
+            itself.then_some(true)
+        }
+        Principal::Service(_) | Principal::Federated(_) => None,
+    }
+}
