@@ -28,6 +28,8 @@ pub(crate) struct Call<'a> {
     pub(crate) iam: &'a Iam,
     /// The server's session key, for STS.
     pub(crate) sessions: &'a SessionKeys,
+    /// Whether the request was signed with temporary credentials (a session).
+    pub(crate) temporary_credentials: bool,
     /// The region of the credential scope (the region the client addressed).
     pub(crate) region: &'a str,
     /// The client's address.

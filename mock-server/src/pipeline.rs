@@ -102,6 +102,9 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: C
         store: &store,
         iam: &state.iam,
         sessions: &state.sessions,
+        temporary_credentials: signature
+            .as_ref()
+            .is_some_and(|s| s.access_key_id.starts_with("ASIA")),
         region: signature.as_ref().map_or("", |s| s.scope.region.as_str()),
         source_ip: client.ip,
         now,

@@ -565,3 +565,90 @@ async fn deleting_the_role_ends_its_sessions() {
         Some("InvalidClientTokenId")
     );
 }
+
+#[tokio::test]
+async fn get_session_token_gives_a_user_temporary_credentials_of_its_own() {
+    let server = server_on(Clock::virtual_now()).await;
+    let ci = sts_as(&server, "AKIACI11111111111111", "ci-secret", "us-east-1");
+    let out = ci
+        .get_session_token()
+        .duration_seconds(900)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let creds = out
+        .credentials()
+        .cloned()
+        .unwrap_or_else(|| panic!("no credentials"));
+    assert!(creds.access_key_id().starts_with("ASIA"));
+    let config = session_config(&server, &creds, "us-east-1");
+    let session = aws_sdk_sts::Client::new(&config);
+    let me = session
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:iam::111111111111:user/ci"),
+        "the session is the user itself"
+    );
+    // It keeps the user's permissions: ci may assume the deployer role with the external id.
+    let assumed = session
+        .assume_role()
+        .role_arn(DEPLOYER)
+        .role_session_name("s1")
+        .external_id("x-42")
+        .send()
+        .await;
+    assert!(assumed.is_ok(), "{assumed:?}");
+    let again = session.get_session_token().send().await.err();
+    assert_eq!(
+        again.and_then(|e| code(&e)).as_deref(),
+        Some("AccessDenied")
+    );
+    let short = ci
+        .get_session_token()
+        .duration_seconds(600)
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        short.and_then(|e| code(&e)).as_deref(),
+        Some("ValidationError")
+    );
+
+    server.clock().advance(Duration::from_secs(900));
+    let expired = session.get_caller_identity().send().await.err();
+    assert_eq!(
+        expired.and_then(|e| code(&e)).as_deref(),
+        Some("ExpiredToken")
+    );
+}
+
+#[tokio::test]
+async fn get_access_key_info_names_the_account() {
+    let server = server().await;
+    let admin = sts_as(
+        &server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    );
+    let out = admin
+        .get_access_key_info()
+        .access_key_id("AKIALOCAL22222222222")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(out.account(), Some("222222222222"));
+    // It needs sts:GetAccessKeyInfo, which ci does not have.
+    let ci = sts_as(&server, "AKIACI11111111111111", "ci-secret", "us-east-1");
+    let err = ci
+        .get_access_key_info()
+        .access_key_id("AKIALOCAL22222222222")
+        .send()
+        .await
+        .err();
+    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+}

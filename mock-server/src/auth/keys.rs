@@ -89,10 +89,6 @@ fn authenticate_session(
         .and_then(|t| sessions.open(t))
         .filter(|c| c.key == sig.access_key_id)
         .ok_or_else(invalid)?;
-    let role = store
-        .role(&claims.role)
-        .filter(|r| r.partition == partition)
-        .ok_or_else(invalid)?;
     let now_secs = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -105,6 +101,18 @@ fn authenticate_session(
     if !sigv4::verify(req, sig, &signing_key) {
         return Err(AwsError::signature_does_not_match(service));
     }
+    if claims.user_session {
+        // GetSessionToken: the session is the user itself (deleted users end it).
+        return store
+            .principal(&claims.role)
+            .filter(|p| p.partition == partition)
+            .cloned()
+            .ok_or_else(invalid);
+    }
+    let role = store
+        .role(&claims.role)
+        .filter(|r| r.partition == partition)
+        .ok_or_else(invalid)?;
     Ok(Arc::new(session_identity(store, role, &claims)))
 }
 

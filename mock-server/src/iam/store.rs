@@ -28,6 +28,8 @@ pub(crate) struct Store {
     roles: HashMap<String, Arc<Role>>,
     /// Customer managed policies by ARN (for session `PolicyArns`).
     managed: HashMap<String, IdentityPolicy>,
+    /// Users and root users by ARN (for GetSessionToken sessions).
+    principals: HashMap<String, Arc<Identity>>,
 }
 
 /// A role, ready for STS: its trust policy and permissions, parsed.
@@ -273,6 +275,11 @@ impl Store {
         })
     }
 
+    /// The IAM user or root user with this ARN.
+    pub(crate) fn principal(&self, arn: &str) -> Option<&Arc<Identity>> {
+        self.principals.get(arn)
+    }
+
     /// The role with this ARN.
     pub(crate) fn role(&self, arn: &str) -> Option<&Arc<Role>> {
         self.roles.get(arn)
@@ -337,6 +344,7 @@ impl Store {
         for key in &spec.root_access_keys {
             self.add_key(key, &root, &format!("{ctx}, root"))?;
         }
+        self.principals.insert(root.arn.clone(), Arc::clone(&root));
         // Each group's policies, parsed once for all its members.
         let mut groups: HashMap<&str, Vec<IdentityPolicy>> = HashMap::new();
         for group in &spec.groups {
@@ -417,6 +425,8 @@ impl Store {
             for key in &user.access_keys {
                 self.add_key(key, &identity, &uctx)?;
             }
+            self.principals
+                .insert(identity.arn.clone(), Arc::clone(&identity));
         }
         let mut role_names = HashSet::new();
         for role in &spec.roles {

@@ -2,13 +2,13 @@
 
 use http::StatusCode;
 
-use crate::api::{ActionSpec, Authorization, Call};
+use crate::api::{ActionSpec, Authorization, Call, any_resource};
 use crate::error::AwsError;
 use crate::iam::store::IdentityKind;
 use crate::policy::eval::{Decision, Request, evaluate};
 use crate::policy::parse::parse_identity_policy;
 use crate::sts::authorization_message;
-use crate::sts::session::SessionClaims;
+use crate::sts::session::{Minted, SessionClaims};
 use crate::sts::trust::{self, TrustVerdict};
 use crate::wire::xml::Node;
 
@@ -28,6 +28,18 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         // The trust policy and the caller's own policies decide together: `sts::trust`.
         authorization: Authorization::Always,
         handler: assume_role,
+    },
+    ActionSpec {
+        name: "GetSessionToken",
+        iam_action: "sts:GetSessionToken",
+        authorization: Authorization::Always,
+        handler: get_session_token,
+    },
+    ActionSpec {
+        name: "GetAccessKeyInfo",
+        iam_action: "sts:GetAccessKeyInfo",
+        authorization: Authorization::Policy(any_resource),
+        handler: get_access_key_info,
     },
     authorization_message::DECODE,
 ];
@@ -102,6 +114,102 @@ fn checked<'a>(
         ));
     }
     Ok(value)
+}
+
+/// `<Credentials>` of minted temporary credentials.
+fn credentials_node(minted: &Minted, expires: i64) -> Node {
+    let expiration = time::OffsetDateTime::from_unix_timestamp(expires)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    Node::Branch(
+        "Credentials",
+        vec![
+            Node::leaf("AccessKeyId", minted.access_key_id.clone()),
+            Node::leaf("SecretAccessKey", minted.secret_access_key.clone()),
+            Node::leaf("SessionToken", minted.session_token.clone()),
+            Node::leaf("Expiration", expiration),
+        ],
+    )
+}
+
+/// `GetSessionToken`: temporary credentials for an IAM user (or root) acting as itself,
+/// 900 s to 36 hours (root: at most an hour); not callable with session credentials.
+fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let caller = call.caller;
+    if call.temporary_credentials {
+        return Err(AwsError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Cannot call GetSessionToken with session credentials",
+        ));
+    }
+    let max = match caller.kind {
+        IdentityKind::User { .. } => 129_600,
+        IdentityKind::Root => 3600,
+        IdentityKind::AssumedRole { .. } => {
+            return Err(AwsError::new(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "Cannot call GetSessionToken with session credentials",
+            ));
+        }
+    };
+    let duration = match call.params.get("DurationSeconds") {
+        None => 43_200.min(max),
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if n < 900 => {
+                return Err(validation(
+                    call,
+                    format!(
+                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+                    ),
+                ));
+            }
+            Ok(n) if n > 129_600 => {
+                return Err(validation(
+                    call,
+                    format!(
+                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 129600"
+                    ),
+                ));
+            }
+            Ok(n) => n.min(max),
+            Err(_) => return Err(AwsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "")),
+        },
+    };
+    let issued = time::OffsetDateTime::from(call.now).unix_timestamp();
+    let expires = issued + i64::from(duration);
+    let minted = call.sessions.mint(SessionClaims {
+        key: String::new(),
+        role: caller.arn.clone(),
+        session: String::new(),
+        issued,
+        expires,
+        chained: false,
+        policy: None,
+        policy_arns: Vec::new(),
+        source_identity: None,
+        user_session: true,
+    });
+    Ok(vec![credentials_node(&minted, expires)])
+}
+
+/// `GetAccessKeyInfo`: the account an access key belongs to.
+fn get_access_key_info(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let id = required(call, "AccessKeyId", "accessKeyId")?;
+    checked(call, id, "accessKeyId", 16, 128, b"")?;
+    let key = call.store.access_key(id).ok_or_else(|| {
+        AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            format!("The access key id {id} is not valid"),
+        )
+    })?;
+    Ok(vec![Node::leaf("Account", key.identity.account.clone())])
 }
 
 /// The session policy limit STS reports as a share of the packed space.
@@ -256,25 +364,11 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 .get("aws:SourceIdentity")
                 .and_then(|v| v.first().cloned())
         }),
+        user_session: false,
     });
-    let expiration = time::OffsetDateTime::from_unix_timestamp(expires)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
     let partition = role.partition;
     let mut out = vec![
-        Node::Branch(
-            "Credentials",
-            vec![
-                Node::leaf("AccessKeyId", minted.access_key_id.clone()),
-                Node::leaf("SecretAccessKey", minted.secret_access_key.clone()),
-                Node::leaf("SessionToken", minted.session_token.clone()),
-                Node::leaf("Expiration", expiration),
-            ],
-        ),
+        credentials_node(&minted, expires),
         Node::Branch(
             "AssumedRoleUser",
             vec![

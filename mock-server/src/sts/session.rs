@@ -38,6 +38,10 @@ pub(crate) struct SessionClaims {
     /// `SourceIdentity`, which stays with the session and its chained sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) source_identity: Option<String>,
+    /// A GetSessionToken session: `role` is then the IAM user's (or root's) ARN, and the
+    /// session acts as that principal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) user_session: bool,
 }
 
 impl fmt::Debug for SessionClaims {
@@ -158,6 +162,7 @@ mod tests {
             policy: None,
             policy_arns: Vec::new(),
             source_identity: None,
+            user_session: false,
         }
     }
 
