@@ -12,6 +12,7 @@ use crate::iam::state::Iam;
 use crate::iam::store::{Identity, Store};
 use crate::policy::context::Context;
 use crate::service::Service;
+use crate::sts::oidc::Issuers;
 use crate::sts::session::SessionKeys;
 use crate::wire::query::Params;
 use crate::wire::xml::Node;
@@ -28,6 +29,8 @@ pub(crate) struct Call<'a> {
     pub(crate) iam: &'a Iam,
     /// The server's session key, for STS.
     pub(crate) sessions: &'a SessionKeys,
+    /// The built-in OIDC issuers, for web identity tokens.
+    pub(crate) issuers: &'a Issuers,
     /// Whether the request was signed with temporary credentials (a session).
     pub(crate) temporary_credentials: bool,
     /// The region of the credential scope (the region the client addressed).
@@ -69,6 +72,9 @@ pub(crate) type Handler = fn(&Call<'_>) -> Result<Vec<Node>, AwsError>;
 pub(crate) enum Authorization {
     /// Allowed to every authenticated caller and cannot be denied (`sts:GetCallerIdentity`).
     Always,
+    /// Needs no signature at all (`AssumeRoleWithWebIdentity`: the token is the credential).
+    /// Unsigned calls run as the anonymous identity; signed ones as their caller.
+    Unsigned,
     /// The caller's policies must allow the IAM action on the resource this function names.
     Policy(fn(&Call<'_>) -> String),
 }

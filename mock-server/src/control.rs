@@ -1,32 +1,123 @@
-//! The control API under `/_mock/`: for now the health check; the clock, faults and
-//! resets come with the time issue.
+//! The control API under `/_mock/`: the health check and the built-in OIDC issuers (token
+//! minting, discovery documents, JWKS). The clock, faults and resets come with the time
+//! issue. Answers are JSON; mistakes get a 4xx with `{"error": …}`.
 
 use http::request::Parts;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
+use serde_json::{Map, Value, json};
 
+use crate::server::State;
+use crate::sts::oidc::host_path;
 use crate::wire::Body;
 
 /// Every control path starts with this.
 pub(crate) const PREFIX: &str = "/_mock/";
 
+const OIDC: &str = "/_mock/oidc/";
+
 /// Serves a control request.
-pub(crate) fn handle(parts: &Parts) -> Response<Body> {
-    match (parts.method.as_str(), parts.uri.path()) {
-        ("GET", "/_mock/health") => json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
-        (_, "/_mock/health") => json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            r#"{"error":"use GET"}"#.to_owned(),
-        ),
-        (_, path) => json(
-            StatusCode::NOT_FOUND,
-            serde_json::json!({ "error": format!("no control endpoint {path}") }).to_string(),
-        ),
+pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body> {
+    let path = parts.uri.path();
+    match (&parts.method, path) {
+        (&Method::GET, "/_mock/health") => json(StatusCode::OK, json!({ "status": "ok" })),
+        (_, "/_mock/health") => error(StatusCode::METHOD_NOT_ALLOWED, "use GET".into()),
+        (&Method::POST, "/_mock/oidc/token") => mint_token(state, body),
+        (&Method::GET, p)
+            if p.starts_with(OIDC) && p.ends_with("/.well-known/openid-configuration") =>
+        {
+            let issuer = &p[OIDC.len()..p.len() - "/.well-known/openid-configuration".len()];
+            discovery(parts, issuer)
+        }
+        (&Method::GET, p) if p.starts_with(OIDC) && p.ends_with("/keys") => {
+            let issuer = &p[OIDC.len()..p.len() - "/keys".len()];
+            match state.issuers.jwks(issuer) {
+                Some(jwks) => json(StatusCode::OK, jwks),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    format!("no tokens were minted for issuer {issuer}"),
+                ),
+            }
+        }
+        (_, p) => error(StatusCode::NOT_FOUND, format!("no control endpoint {p}")),
     }
 }
 
-fn json(status: StatusCode, body: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(body.into()));
+/// `POST /_mock/oidc/token` `{"issuer", "sub", "aud", "ttl_seconds", "claims"}` → `{"token"}`.
+fn mint_token(state: &State, body: &[u8]) -> Response<Body> {
+    let Ok(Value::Object(request)) = serde_json::from_slice::<Value>(body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object".into(),
+        );
+    };
+    let Some(issuer) = request.get("issuer").and_then(Value::as_str) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "`issuer` (an https URL) is required".into(),
+        );
+    };
+    if !issuer.starts_with("https://") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("`issuer` must be an https URL, got {issuer}"),
+        );
+    }
+    let mut claims: Map<String, Value> = match request.get("claims") {
+        None => Map::new(),
+        Some(Value::Object(c)) => c.clone(),
+        Some(_) => return error(StatusCode::BAD_REQUEST, "`claims` must be an object".into()),
+    };
+    for field in ["sub", "aud"] {
+        if let Some(v) = request.get(field) {
+            claims.insert(field.into(), v.clone());
+        }
+    }
+    let ttl = match request.get("ttl_seconds") {
+        None => 3600,
+        Some(v) => match v.as_i64() {
+            Some(n) if n > -86_400 && n <= 86_400 * 7 => n,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "`ttl_seconds` must be a number of seconds up to a week".into(),
+                );
+            }
+        },
+    };
+    let now = time::OffsetDateTime::from(state.clock.now()).unix_timestamp();
+    match state.issuers.mint(issuer, now, ttl, claims) {
+        Ok(token) => json(StatusCode::OK, json!({ "token": token })),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+fn discovery(parts: &Parts, issuer: &str) -> Response<Body> {
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let issuer = host_path(issuer);
+    json(
+        StatusCode::OK,
+        json!({
+            "issuer": format!("https://{issuer}"),
+            "jwks_uri": format!("http://{host}{OIDC}{issuer}/keys"),
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "claims_supported": ["sub", "iss"],
+        }),
+    )
+}
+
+fn error(status: StatusCode, message: String) -> Response<Body> {
+    json(status, json!({ "error": message }))
+}
+
+fn json(status: StatusCode, body: Value) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.to_string().into()));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -41,9 +41,6 @@ pub(crate) async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let request_id = state.request_ids.next();
     let (parts, body) = req.into_parts();
-    if parts.uri.path().starts_with(control::PREFIX) {
-        return Ok(control::handle(&parts));
-    }
     let body = match read_body(body, body_timeout).await {
         Ok(b) => b,
         Err(e) => {
@@ -51,6 +48,9 @@ pub(crate) async fn handle(
             return Ok(wire::error(service, &e, &request_id, state.clock.now()));
         }
     };
+    if parts.uri.path().starts_with(control::PREFIX) {
+        return Ok(control::handle(&state, &parts, &body));
+    }
     let now = state.clock.now();
     let response = match process(&state, &parts, &body, now, Client { ip: peer }) {
         Ok((service, action, result)) => wire::success(service, action, &result, &request_id, now),
@@ -90,8 +90,11 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: C
         }
         None => {
             // Unsigned: only the action's validity can be told before the missing signature.
-            action_spec(service, &params).map_err(fail)?;
-            return Err(fail(AwsError::missing_authentication_token(service)));
+            let spec = action_spec(service, &params).map_err(fail)?;
+            if !matches!(spec.authorization, Authorization::Unsigned) {
+                return Err(fail(AwsError::missing_authentication_token(service)));
+            }
+            Arc::clone(&state.anonymous)
         }
     };
     let spec = action_spec(service, &params).map_err(fail)?;
@@ -102,6 +105,7 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: C
         store: &store,
         iam: &state.iam,
         sessions: &state.sessions,
+        issuers: &state.issuers,
         temporary_credentials: signature
             .as_ref()
             .is_some_and(|s| s.access_key_id.starts_with("ASIA")),

@@ -13,7 +13,9 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::iam::state::Iam;
+use crate::iam::store::Identity;
 use crate::pipeline;
+use crate::sts::oidc::Issuers;
 use crate::sts::session::SessionKeys;
 use crate::wire::RequestIds;
 use crate::world::{World, WorldError};
@@ -26,6 +28,9 @@ const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub(crate) struct State {
     pub(crate) iam: Iam,
     pub(crate) sessions: SessionKeys,
+    pub(crate) issuers: Issuers,
+    /// Who unsigned calls run as.
+    pub(crate) anonymous: Arc<Identity>,
     pub(crate) clock: Clock,
     pub(crate) request_ids: RequestIds,
 }
@@ -126,6 +131,8 @@ impl MockServerBuilder {
         let state = Arc::new(State {
             iam,
             sessions: SessionKeys::new(),
+            issuers: Issuers::new(),
+            anonymous: Arc::new(Identity::anonymous()),
             clock: self.clock,
             request_ids: RequestIds::new(),
         });

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod iam;
 mod identity;
+mod irsa;
 mod policies;
 mod regions;
 mod server;

@@ -30,6 +30,8 @@ pub(crate) struct Store {
     managed: HashMap<String, IdentityPolicy>,
     /// Users and root users by ARN (for GetSessionToken sessions).
     principals: HashMap<String, Arc<Identity>>,
+    /// IAM OIDC providers by ARN: their client ids (audiences).
+    oidc_providers: HashMap<String, Vec<String>>,
 }
 
 /// A role, ready for STS: its trust policy and permissions, parsed.
@@ -102,6 +104,7 @@ impl Identity {
                 context.set("aws:PrincipalType", "User");
                 context.set("aws:username", name.clone());
             }
+            IdentityKind::Anonymous => {}
             IdentityKind::AssumedRole { role_arn, .. } => {
                 context.set("aws:PrincipalType", "AssumedRole");
                 // For role sessions aws:PrincipalArn is the role, not the session.
@@ -129,6 +132,18 @@ impl Identity {
                 .set(&format!("aws:PrincipalTag/{key}"), value.clone());
         }
         self
+    }
+
+    /// Who unsigned calls run as: no account, no policies, allowed nothing.
+    pub(crate) fn anonymous() -> Self {
+        Self::new(
+            String::new(),
+            Partition::Aws,
+            "anonymous".into(),
+            "anonymous".into(),
+            IdentityKind::Anonymous,
+            Vec::new(),
+        )
     }
 
     /// Adds session policies (a role session's `Policy`/`PolicyArns`).
@@ -174,6 +189,8 @@ pub(crate) enum IdentityKind {
         /// The user name.
         name: String,
     },
+    /// No credentials (unsigned calls such as AssumeRoleWithWebIdentity).
+    Anonymous,
     /// A role session (AssumeRole).
     AssumedRole {
         /// The role's ARN.
@@ -273,6 +290,11 @@ impl Store {
             arn: Some(m.arn(partition)),
             policy: m.parsed.clone()?,
         })
+    }
+
+    /// The client ids of the IAM OIDC provider with this ARN, if it exists.
+    pub(crate) fn oidc_provider(&self, arn: &str) -> Option<&[String]> {
+        self.oidc_providers.get(arn).map(Vec::as_slice)
     }
 
     /// The IAM user or root user with this ARN.
@@ -513,6 +535,14 @@ impl Store {
             }
         }
         for provider in &spec.open_id_connect_providers {
+            let host_path = provider
+                .url
+                .trim_start_matches("https://")
+                .trim_end_matches('/');
+            self.oidc_providers.insert(
+                format!("arn:{partition}:iam::{}:oidc-provider/{host_path}", spec.id),
+                provider.client_ids.clone(),
+            );
             if !provider.url.starts_with("https://") {
                 return Err(invalid(
                     &ctx,

@@ -7,9 +7,9 @@ use crate::error::AwsError;
 use crate::iam::store::IdentityKind;
 use crate::policy::eval::{Decision, Request, evaluate};
 use crate::policy::parse::parse_identity_policy;
-use crate::sts::authorization_message;
 use crate::sts::session::{Minted, SessionClaims};
 use crate::sts::trust::{self, TrustVerdict};
+use crate::sts::{authorization_message, oidc};
 use crate::wire::xml::Node;
 
 /// The STS actions served.
@@ -28,6 +28,13 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         // The trust policy and the caller's own policies decide together: `sts::trust`.
         authorization: Authorization::Always,
         handler: assume_role,
+    },
+    ActionSpec {
+        name: "AssumeRoleWithWebIdentity",
+        iam_action: "sts:AssumeRoleWithWebIdentity",
+        // Unsigned, as on AWS: the web identity token is the credential.
+        authorization: Authorization::Unsigned,
+        handler: assume_role_with_web_identity,
     },
     ActionSpec {
         name: "GetSessionToken",
@@ -136,6 +143,183 @@ fn credentials_node(minted: &Minted, expires: i64) -> Node {
     )
 }
 
+/// `AssumeRoleWithWebIdentity`: an OIDC ID token (an EKS service account's, for IRSA)
+/// for a role session. The token must come from an issuer with an IAM OIDC provider in the
+/// role's account, be signed by it, name one of the provider's audiences and be unexpired on
+/// the server clock; then the role's trust policy must trust the provider, with its
+/// conditions on the token's claims.
+fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let role_arn = required(call, "RoleArn", "roleArn")?;
+    checked(call, role_arn, "roleArn", 20, 2048, b":/")?;
+    let session = checked(
+        call,
+        required(call, "RoleSessionName", "roleSessionName")?,
+        "roleSessionName",
+        2,
+        64,
+        b"",
+    )?;
+    let token = required(call, "WebIdentityToken", "webIdentityToken")?;
+    if token.len() < 4 || token.len() > 20_000 {
+        return Err(validation(call, "Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000".into()));
+    }
+    let duration = duration_param(call)?;
+    let invalid_token =
+        |message: String| AwsError::new(StatusCode::BAD_REQUEST, "InvalidIdentityToken", message);
+    let not_authorized = || {
+        AwsError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        )
+    };
+    let role = call.store.role(role_arn).ok_or_else(not_authorized)?;
+    let claims = oidc::unverified_claims(token)
+        .ok_or_else(|| invalid_token("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)".into()))?;
+    let issuer = claims
+        .get("iss")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let host_path = oidc::host_path(&issuer).to_owned();
+    let provider_arn = format!(
+        "arn:{}:iam::{}:oidc-provider/{host_path}",
+        role.partition, role.account
+    );
+    let audiences = call.store.oidc_provider(&provider_arn).ok_or_else(|| {
+        invalid_token(format!(
+            "No OpenIDConnect provider found in your account for {issuer}"
+        ))
+    })?;
+    match call.issuers.signature_valid(&issuer, token) {
+        None => {
+            return Err(AwsError::new(
+                StatusCode::BAD_REQUEST,
+                "IDPCommunicationError",
+                "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
+            ));
+        }
+        Some(false) => {
+            return Err(invalid_token(
+                "Failed to verify the signature of the web identity token".into(),
+            ));
+        }
+        Some(true) => {}
+    }
+    let token_audiences: Vec<String> = match claims.get("aud") {
+        Some(serde_json::Value::String(a)) => vec![a.clone()],
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect(),
+        _ => return Err(invalid_token("Missing a required claim: aud".into())),
+    };
+    let Some(audience) = token_audiences
+        .iter()
+        .find(|a| audiences.contains(a))
+        .cloned()
+    else {
+        return Err(invalid_token("Incorrect token audience".into()));
+    };
+    let now = time::OffsetDateTime::from(call.now).unix_timestamp();
+    let expires_at = claims
+        .get("exp")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    if now >= expires_at {
+        return Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "ExpiredTokenException",
+            format!(
+                "Token expired: current date/time {now} must be before the expiration date/time{expires_at}"
+            ),
+        ));
+    }
+    let subject = claims
+        .get("sub")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let mut context = call.request_context();
+    context.set("sts:RoleSessionName", session);
+    context.set(&format!("{host_path}:sub"), subject.clone());
+    context.set_values(&format!("{host_path}:aud"), token_audiences.clone());
+    context.set(&format!("{host_path}:oaud"), audience.clone());
+    if let Some(amr) = claims.get("amr").and_then(|v| v.as_array()) {
+        context.set_values(
+            &format!("{host_path}:amr"),
+            amr.iter()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect(),
+        );
+    }
+    if !trust::trusts_web_identity(role, &provider_arn, &context) {
+        return Err(not_authorized());
+    }
+    if duration > role.max_session_duration {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
+    }
+    let expires = now + i64::from(duration);
+    let minted = call.sessions.mint(SessionClaims {
+        key: String::new(),
+        role: role.arn.clone(),
+        session: session.to_owned(),
+        issued: now,
+        expires,
+        chained: false,
+        policy: call.params.get("Policy").map(str::to_owned),
+        policy_arns: Vec::new(),
+        source_identity: None,
+        user_session: false,
+    });
+    let partition = role.partition;
+    Ok(vec![
+        credentials_node(&minted, expires),
+        Node::leaf("SubjectFromWebIdentityToken", subject),
+        Node::Branch(
+            "AssumedRoleUser",
+            vec![
+                Node::leaf("AssumedRoleId", format!("{}:{session}", role.role_id)),
+                Node::leaf(
+                    "Arn",
+                    format!(
+                        "arn:{partition}:sts::{}:assumed-role/{}/{session}",
+                        role.account, role.name
+                    ),
+                ),
+            ],
+        ),
+        Node::leaf("Provider", issuer),
+        Node::leaf("Audience", audience),
+    ])
+}
+
+/// `DurationSeconds` within STS's bounds (900 s to 12 h; the role's limit is checked later).
+fn duration_param(call: &Call<'_>) -> Result<u32, AwsError> {
+    match call.params.get("DurationSeconds") {
+        None => Ok(3600),
+        Some(raw) => match raw.trim_start_matches('+').parse::<u32>() {
+            Ok(n) if n < 900 => Err(validation(
+                call,
+                format!(
+                    "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+                ),
+            )),
+            Ok(n) if n > 43200 => Err(validation(
+                call,
+                format!(
+                    "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"
+                ),
+            )),
+            Ok(n) => Ok(n),
+            Err(_) => Err(AwsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "")),
+        },
+    }
+}
+
 /// `GetSessionToken`: temporary credentials for an IAM user (or root) acting as itself,
 /// 900 s to 36 hours (root: at most an hour); not callable with session credentials.
 fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -150,7 +334,7 @@ fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let max = match caller.kind {
         IdentityKind::User { .. } => 129_600,
         IdentityKind::Root => 3600,
-        IdentityKind::AssumedRole { .. } => {
+        IdentityKind::AssumedRole { .. } | IdentityKind::Anonymous => {
             return Err(AwsError::new(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",
@@ -226,29 +410,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         64,
         b"",
     )?;
-    let duration = match call.params.get("DurationSeconds") {
-        None => 3600,
-        Some(raw) => match raw.trim_start_matches('+').parse::<u32>() {
-            Ok(n) if n < 900 => {
-                return Err(validation(
-                    call,
-                    format!(
-                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
-                    ),
-                ));
-            }
-            Ok(n) if n > 43200 => {
-                return Err(validation(
-                    call,
-                    format!(
-                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"
-                    ),
-                ));
-            }
-            Ok(n) => n,
-            Err(_) => return Err(AwsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "")),
-        },
-    };
+    let duration = duration_param(call)?;
     let external_id = match call.params.get("ExternalId") {
         Some(e) => Some(checked(call, e, "externalId", 2, 1224, b":/")?),
         None => None,

@@ -36,6 +36,9 @@ pub(crate) fn decide(
     action: &str,
     context: &Context,
 ) -> TrustVerdict {
+    if caller.kind == IdentityKind::Anonymous {
+        return TrustVerdict::Refused;
+    }
     let mut allowed = None::<bool>;
     for statement in &role.trust.statements {
         if !statement.actions.covers(action, context) {
@@ -93,9 +96,38 @@ fn entry_matches(principal: &Principal, caller: &Identity, role: &Role) -> Optio
                 IdentityKind::AssumedRole { role_arn, .. } => {
                     value == role_arn || *value == caller.arn
                 }
+                IdentityKind::Anonymous => false,
             };
             itself.then_some(true)
         }
         Principal::Service(_) | Principal::Federated(_) => None,
     }
+}
+
+/// Whether the role trusts a web identity from `provider_arn` (a `Federated` principal, or
+/// `*`) for `sts:AssumeRoleWithWebIdentity`, with conditions on the token's claims
+/// (`ISSUER_HOST_PATH:sub`, `:aud`, …) in `context`. No identity policy is involved.
+pub(crate) fn trusts_web_identity(role: &Role, provider_arn: &str, context: &Context) -> bool {
+    let mut allowed = false;
+    for statement in &role.trust.statements {
+        if !statement
+            .actions
+            .covers("sts:AssumeRoleWithWebIdentity", context)
+        {
+            continue;
+        }
+        let listed = statement.principals.entries.iter().any(|p| {
+            matches!(p, Principal::Any) || matches!(p, Principal::Federated(f) if f == provider_arn)
+        });
+        if listed == statement.principals.negated
+            || !statement.conditions.iter().all(|c| c.holds(context))
+        {
+            continue;
+        }
+        match statement.effect {
+            Effect::Deny => return false,
+            Effect::Allow => allowed = true,
+        }
+    }
+    allowed
 }

@@ -141,6 +141,12 @@ impl RequestIds {
     }
 }
 
+/// A stable 64-bit fingerprint of a string (key ids and the like; not for security).
+pub(crate) fn fingerprint(text: &str) -> u64 {
+    text.bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| splitmix(h ^ u64::from(b)))
+}
+
 fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

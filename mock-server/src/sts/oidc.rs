@@ -1,0 +1,186 @@
+//! The built-in OpenID Connect issuers (EKS clusters and other identity providers), for
+//! IRSA and any web identity.
+//!
+//! Any issuer URL a test names gets its own RSA key on first use. The control API mints ID
+//! tokens (RS256) with it, and serves each issuer's discovery document and JWKS, so outside
+//! verifiers can check the tokens too. `AssumeRoleWithWebIdentity` verifies tokens here.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rsa::RsaPrivateKey;
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{Map, Value, json};
+
+/// One issuer's signing key.
+struct IssuerKey {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    n: String,
+    e: String,
+}
+
+/// The issuers of one server.
+pub(crate) struct Issuers {
+    keys: ArcSwap<HashMap<String, Arc<IssuerKey>>>,
+    writers: Mutex<()>,
+}
+
+impl fmt::Debug for Issuers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuers")
+            .field("issuers", &self.keys.load().keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Why a token could not be minted.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OidcError {
+    /// The key could not be made or used.
+    #[error("cannot sign the token: {0}")]
+    Signing(String),
+}
+
+/// The issuer URL without its scheme: the prefix of the provider's condition keys
+/// (`oidc.eks.us-east-1.amazonaws.com/id/X:sub`) and of its provider ARN.
+pub(crate) fn host_path(issuer: &str) -> &str {
+    issuer.trim_start_matches("https://").trim_end_matches('/')
+}
+
+impl Issuers {
+    pub(crate) fn new() -> Self {
+        Self {
+            keys: ArcSwap::from_pointee(HashMap::new()),
+            writers: Mutex::new(()),
+        }
+    }
+
+    fn key(&self, issuer: &str) -> Result<Arc<IssuerKey>, OidcError> {
+        let issuer = host_path(issuer);
+        if let Some(k) = self.keys.load().get(issuer) {
+            return Ok(Arc::clone(k));
+        }
+        let _writer = self
+            .writers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(k) = self.keys.load().get(issuer) {
+            return Ok(Arc::clone(k));
+        }
+        let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+            .map_err(|e| OidcError::Signing(e.to_string()))?;
+        let der = private
+            .to_pkcs1_der()
+            .map_err(|e| OidcError::Signing(e.to_string()))?;
+        let (n, e) = (private.n().to_bytes_be(), private.e().to_bytes_be());
+        let key = Arc::new(IssuerKey {
+            kid: format!("{:016x}", crate::wire::fingerprint(issuer)),
+            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+            decoding: DecodingKey::from_rsa_raw_components(&n, &e),
+            n: URL_SAFE_NO_PAD.encode(&n),
+            e: URL_SAFE_NO_PAD.encode(&e),
+        });
+        let mut next = HashMap::clone(&self.keys.load());
+        next.insert(issuer.to_owned(), Arc::clone(&key));
+        self.keys.store(Arc::new(next));
+        Ok(key)
+    }
+
+    /// An RS256 ID token from `issuer` with these claims (`iss` set, `iat`/`exp` from `now`
+    /// and `ttl`).
+    pub(crate) fn mint(
+        &self,
+        issuer: &str,
+        now: i64,
+        ttl: i64,
+        mut claims: Map<String, Value>,
+    ) -> Result<String, OidcError> {
+        let key = self.key(issuer)?;
+        claims.insert(
+            "iss".into(),
+            json!(format!("https://{}", host_path(issuer))),
+        );
+        claims.entry("iat").or_insert(json!(now));
+        claims.entry("nbf").or_insert(json!(now));
+        claims.entry("exp").or_insert(json!(now + ttl));
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &key.encoding)
+            .map_err(|e| OidcError::Signing(e.to_string()))
+    }
+
+    /// The issuer's JWKS, if it has a key.
+    pub(crate) fn jwks(&self, issuer: &str) -> Option<Value> {
+        let keys = self.keys.load();
+        let k = keys.get(host_path(issuer))?;
+        Some(
+            json!({ "keys": [{ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": k.kid, "n": k.n, "e": k.e }] }),
+        )
+    }
+
+    /// Whether the token's signature is the issuer's (claims are checked by the caller, on
+    /// the server clock).
+    pub(crate) fn signature_valid(&self, issuer: &str, token: &str) -> Option<bool> {
+        let keys = self.keys.load();
+        let key = keys.get(host_path(issuer))?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        Some(jsonwebtoken::decode::<Value>(token, &key.decoding, &validation).is_ok())
+    }
+}
+
+/// The claims of a JWT, unverified (to find its issuer).
+pub(crate) fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_tokens_verify_with_their_issuer_only() {
+        let issuers = Issuers::new();
+        let mut claims = Map::new();
+        claims.insert(
+            "sub".into(),
+            json!("system:serviceaccount:default:cdp-admin"),
+        );
+        claims.insert("aud".into(), json!("sts.amazonaws.com"));
+        let token = issuers
+            .mint("https://oidc.example/id/A", 1_800_000_000, 3600, claims)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            issuers.signature_valid("https://oidc.example/id/A", &token),
+            Some(true)
+        );
+        issuers
+            .mint("https://oidc.example/id/B", 1, 1, Map::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            issuers.signature_valid("https://oidc.example/id/B", &token),
+            Some(false)
+        );
+        let claims = unverified_claims(&token).unwrap_or_default();
+        assert_eq!(claims["iss"], "https://oidc.example/id/A");
+        assert_eq!(claims["exp"], 1_800_003_600);
+        assert!(issuers.jwks("oidc.example/id/A").is_some());
+    }
+}

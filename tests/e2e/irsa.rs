@@ -1,0 +1,296 @@
+//! IRSA: an EKS pod's web identity, through the built-in OIDC issuer and
+//! `AssumeRoleWithWebIdentity`, resolved by `aws-config`'s own default credential chain from
+//! the environment EKS injects (`AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE`).
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_types::os_shim_internal::{Env, Fs};
+use mock_server::{Clock, MockServer, World};
+
+use crate::support::*;
+
+const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+const HOST_PATH: &str = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+const ROLE: &str = "arn:aws:iam::111111111111:role/cdp-admin-role";
+const TOKEN_FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
+
+fn world() -> World {
+    let yaml = format!(
+        r#"
+accounts:
+  - id: "111111111111"
+    open_id_connect_providers:
+      - {{url: "{ISSUER}", client_ids: [sts.amazonaws.com]}}
+    policies:
+      - name: DescribeRegions
+        document: {{Version: "2012-10-17", Statement: {{Effect: Allow, Action: "ec2:DescribeRegions", Resource: "*"}}}}
+    roles:
+      - name: cdp-admin-role
+        managed_policies: [DescribeRegions]
+        trust_policy:
+          Version: "2012-10-17"
+          Statement:
+            Effect: Allow
+            Principal: {{Federated: "arn:aws:iam::111111111111:oidc-provider/{HOST_PATH}"}}
+            Action: "sts:AssumeRoleWithWebIdentity"
+            Condition:
+              StringEquals:
+                "{HOST_PATH}:sub": "system:serviceaccount:default:cdp-admin"
+                "{HOST_PATH}:aud": sts.amazonaws.com
+"#
+    );
+    World::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn server() -> MockServer {
+    MockServer::builder()
+        .world(world())
+        .clock(Clock::virtual_now())
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A token from the control API.
+async fn token(server: &MockServer, issuer: &str, sub: &str, aud: &str, ttl: i64) -> String {
+    let body = serde_json::json!({ "issuer": issuer, "sub": sub, "aud": aud, "ttl_seconds": ttl })
+        .to_string();
+    let request = format!(
+        "POST /_mock/oidc/token HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        server.address(),
+        body.len()
+    );
+    let r = raw(server, request.as_bytes())
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}"));
+    v["token"].as_str().unwrap_or_default().to_owned()
+}
+
+/// What a process in the pod sees, and the SdkConfig `aws-config` builds from it.
+async fn pod_config(server: &MockServer, token: &str) -> aws_config::SdkConfig {
+    let endpoint = server.endpoint();
+    let env = Env::from_slice(&[
+        ("AWS_ROLE_ARN", ROLE),
+        ("AWS_WEB_IDENTITY_TOKEN_FILE", TOKEN_FILE),
+        ("AWS_ROLE_SESSION_NAME", "delegate-pod"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]);
+    let fs = Fs::from_slice(&[(TOKEN_FILE, token)]);
+    aws_config::defaults(BehaviorVersion::latest())
+        .env(env)
+        .fs(fs)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .time_source(harness::sdk::ServerTime(server.clock().clone()))
+        .load()
+        .await
+}
+
+#[tokio::test]
+async fn a_pod_with_the_annotated_service_account_gets_the_role() {
+    let server = server().await;
+    let token = token(
+        &server,
+        ISSUER,
+        "system:serviceaccount:default:cdp-admin",
+        "sts.amazonaws.com",
+        3600,
+    )
+    .await;
+    let config = pod_config(&server, &token).await;
+    let me = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:sts::111111111111:assumed-role/cdp-admin-role/delegate-pod")
+    );
+    let regions = aws_sdk_ec2::Client::new(&config)
+        .describe_regions()
+        .send()
+        .await;
+    assert!(regions.is_ok(), "{regions:?}");
+}
+
+#[tokio::test]
+async fn the_default_service_account_is_refused_until_the_delegate_uses_the_right_one() {
+    // The connector docs' IRSA step: the delegate still runs as `default`.
+    let server = server().await;
+    let sts = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    ));
+    let wrong = token(
+        &server,
+        ISSUER,
+        "system:serviceaccount:default:default",
+        "sts.amazonaws.com",
+        3600,
+    )
+    .await;
+    let err = sts
+        .assume_role_with_web_identity()
+        .role_arn(ROLE)
+        .role_session_name("pod")
+        .web_identity_token(&wrong)
+        .send()
+        .await
+        .err();
+    let err = err.unwrap_or_else(|| panic!("the default service account was trusted"));
+    assert_eq!(
+        (code(&err), message(&err)),
+        (
+            Some("AccessDenied".into()),
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity".into()
+        )
+    );
+    let config = pod_config(&server, &wrong).await;
+    assert!(
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .is_err()
+    );
+
+    // After the fix (serviceAccountName: cdp-admin) the same pod gets the role.
+    let fixed = token(
+        &server,
+        ISSUER,
+        "system:serviceaccount:default:cdp-admin",
+        "sts.amazonaws.com",
+        3600,
+    )
+    .await;
+    let out = sts
+        .assume_role_with_web_identity()
+        .role_arn(ROLE)
+        .role_session_name("pod")
+        .web_identity_token(&fixed)
+        .send()
+        .await;
+    let out = out.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        out.subject_from_web_identity_token(),
+        Some("system:serviceaccount:default:cdp-admin")
+    );
+    assert_eq!(out.audience(), Some("sts.amazonaws.com"));
+    assert_eq!(out.provider(), Some(ISSUER));
+}
+
+#[tokio::test]
+async fn web_identity_tokens_are_checked_like_sts_checks_them() {
+    let server = server().await;
+    let sts = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    ));
+    let call = |token: String| {
+        let sts = sts.clone();
+        async move {
+            sts.assume_role_with_web_identity()
+                .role_arn(ROLE)
+                .role_session_name("pod")
+                .web_identity_token(token)
+                .send()
+                .await
+        }
+    };
+    let sub = "system:serviceaccount:default:cdp-admin";
+
+    let wrong_aud = call(token(&server, ISSUER, sub, "my-app", 3600).await)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(
+        (code(&wrong_aud), message(&wrong_aud)),
+        (
+            Some("InvalidIdentityToken".into()),
+            "Incorrect token audience".into()
+        )
+    );
+
+    let other_issuer = "https://oidc.eks.us-west-2.amazonaws.com/id/OTHER";
+    let no_provider = call(token(&server, other_issuer, sub, "sts.amazonaws.com", 3600).await)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&no_provider).as_deref(), Some("InvalidIdentityToken"));
+    assert_eq!(
+        message(&no_provider),
+        format!("No OpenIDConnect provider found in your account for {other_issuer}")
+    );
+
+    let good = token(&server, ISSUER, sub, "sts.amazonaws.com", 600).await;
+    let mut forged = good.clone();
+    forged.pop();
+    forged.push(if good.ends_with('A') { 'B' } else { 'A' });
+    let bad_signature = call(forged)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(
+        code(&bad_signature).as_deref(),
+        Some("InvalidIdentityToken")
+    );
+
+    server.clock().advance(Duration::from_secs(601));
+    let expired = call(good).await.err().unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&expired).as_deref(), Some("ExpiredTokenException"));
+    assert!(
+        message(&expired).starts_with("Token expired: current date/time"),
+        "{}",
+        message(&expired)
+    );
+}
+
+#[tokio::test]
+async fn issuers_publish_discovery_documents_and_keys() {
+    let server = server().await;
+    let jwt = token(&server, ISSUER, "sub", "sts.amazonaws.com", 60).await;
+    let get = |path: String| {
+        format!(
+            "GET {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            server.address()
+        )
+        .into_bytes()
+    };
+    let doc = raw(
+        &server,
+        &get(format!(
+            "/_mock/oidc/{HOST_PATH}/.well-known/openid-configuration"
+        )),
+    )
+    .await
+    .unwrap_or_else(|| panic!("no answer"));
+    let doc: serde_json::Value = serde_json::from_str(&doc.body).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["issuer"], ISSUER);
+    let jwks_path = doc["jwks_uri"]
+        .as_str()
+        .unwrap_or_default()
+        .replace(&server.endpoint(), "");
+    let keys = raw(&server, &get(jwks_path))
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    let keys: serde_json::Value =
+        serde_json::from_str(&keys.body).unwrap_or_else(|e| panic!("{e}"));
+    let header = jwt.split('.').next().unwrap_or_default();
+    let header = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+        .unwrap_or_default();
+    let header = String::from_utf8(header).unwrap_or_default();
+    let kid = serde_json::from_str::<serde_json::Value>(&header)
+        .map(|h| h["kid"].clone())
+        .unwrap_or_default();
+    assert_eq!(keys["keys"][0]["kid"], kid);
+    assert_eq!(keys["keys"][0]["alg"], "RS256");
+}
