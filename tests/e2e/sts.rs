@@ -652,3 +652,94 @@ async fn get_access_key_info_names_the_account() {
         .err();
     assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
 }
+
+#[tokio::test]
+async fn federation_tokens_carry_only_what_the_session_policy_allows() {
+    let server = server().await;
+    let admin = sts_as(
+        &server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    );
+    let regions_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*"}]}"#;
+    let out = admin
+        .get_federation_token()
+        .name("deploy-bot")
+        .policy(regions_only)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let user = out
+        .federated_user()
+        .unwrap_or_else(|| panic!("no federated user"));
+    assert_eq!(
+        user.arn(),
+        "arn:aws:sts::111111111111:federated-user/deploy-bot"
+    );
+    assert_eq!(user.federated_user_id(), "111111111111:deploy-bot");
+    let config = session_config(
+        &server,
+        out.credentials()
+            .unwrap_or_else(|| panic!("no credentials")),
+        "us-east-1",
+    );
+    let me = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:sts::111111111111:federated-user/deploy-bot")
+    );
+    assert!(
+        aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await
+            .is_ok()
+    );
+    let err = aws_sdk_iam::Client::new(&config)
+        .list_users()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert!(
+        message(&err).ends_with("because no session policy allows the iam:ListUsers action"),
+        "{}",
+        message(&err)
+    );
+
+    // Without a session policy the federated user can do nothing.
+    let bare = admin
+        .get_federation_token()
+        .name("nothing")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let config = session_config(
+        &server,
+        bare.credentials()
+            .unwrap_or_else(|| panic!("no credentials")),
+        "us-east-1",
+    );
+    assert!(
+        aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await
+            .is_err()
+    );
+    let again = aws_sdk_sts::Client::new(&config)
+        .get_federation_token()
+        .name("x1")
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        again.and_then(|e| code(&e)).as_deref(),
+        Some("AccessDenied")
+    );
+}

@@ -103,11 +103,14 @@ fn authenticate_session(
     }
     if claims.user_session {
         // GetSessionToken: the session is the user itself (deleted users end it).
-        return store
+        let user = store
             .principal(&claims.role)
             .filter(|p| p.partition == partition)
-            .cloned()
-            .ok_or_else(invalid);
+            .ok_or_else(invalid)?;
+        return Ok(match &claims.federated {
+            None => Arc::clone(user),
+            Some(name) => Arc::new(federated_identity(store, user, name, &claims)),
+        });
     }
     let role = store
         .role(&claims.role)
@@ -116,25 +119,60 @@ fn authenticate_session(
     Ok(Arc::new(session_identity(store, role, &claims)))
 }
 
-/// Who a role session is: the role's permissions, narrowed by its session policies, under
-/// the assumed-role ARN. Built per request, so IAM changes to the role reach live sessions.
-pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaims) -> Identity {
-    let partition = role.partition;
-    let mut session_policies = Vec::new();
+/// A GetFederationToken session: the user's permissions, narrowed by the session policies
+/// (none passed: no permissions at all, as on AWS).
+fn federated_identity(
+    store: &Store,
+    user: &Identity,
+    name: &str,
+    claims: &SessionClaims,
+) -> Identity {
+    let partition = user.partition;
+    Identity::new(
+        user.account.clone(),
+        partition,
+        format!(
+            "arn:{partition}:sts::{}:federated-user/{name}",
+            user.account
+        ),
+        format!("{}:{name}", user.account),
+        IdentityKind::FederatedUser {
+            user_arn: user.arn.clone(),
+        },
+        user.policies.clone(),
+    )
+    .with_boundary(user.boundary.clone())
+    .with_session_policies(Some(session_policies(store, partition, claims)))
+}
+
+fn session_policies(
+    store: &Store,
+    partition: Partition,
+    claims: &SessionClaims,
+) -> Vec<IdentityPolicy> {
+    let mut policies = Vec::new();
     if let Some(text) = &claims.policy
         && let Ok(policy) = parse_identity_policy(text)
     {
-        session_policies.push(IdentityPolicy {
+        policies.push(IdentityPolicy {
             arn: None,
             policy: Arc::new(policy),
         });
     }
-    session_policies.extend(
+    policies.extend(
         claims
             .policy_arns
             .iter()
             .filter_map(|arn| store.managed_policy(arn, partition)),
     );
+    policies
+}
+
+/// Who a role session is: the role's permissions, narrowed by its session policies, under
+/// the assumed-role ARN. Built per request, so IAM changes to the role reach live sessions.
+pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaims) -> Identity {
+    let partition = role.partition;
+    let session_policies = session_policies(store, partition, claims);
     let has_session_policies = claims.policy.is_some() || !claims.policy_arns.is_empty();
     let mut identity = Identity::new(
         role.account.clone(),

@@ -105,6 +105,7 @@ impl Identity {
                 context.set("aws:username", name.clone());
             }
             IdentityKind::Anonymous => {}
+            IdentityKind::FederatedUser { .. } => context.set("aws:PrincipalType", "FederatedUser"),
             IdentityKind::AssumedRole { role_arn, .. } => {
                 context.set("aws:PrincipalType", "AssumedRole");
                 // For role sessions aws:PrincipalArn is the role, not the session.
@@ -191,6 +192,11 @@ pub(crate) enum IdentityKind {
     },
     /// No credentials (unsigned calls such as AssumeRoleWithWebIdentity).
     Anonymous,
+    /// A federated user (GetFederationToken) of an IAM user.
+    FederatedUser {
+        /// The IAM user's ARN.
+        user_arn: String,
+    },
     /// A role session (AssumeRole).
     AssumedRole {
         /// The role's ARN.

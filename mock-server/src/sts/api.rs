@@ -43,6 +43,12 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         handler: get_session_token,
     },
     ActionSpec {
+        name: "GetFederationToken",
+        iam_action: "sts:GetFederationToken",
+        authorization: Authorization::Policy(federated_user_resource),
+        handler: get_federation_token,
+    },
+    ActionSpec {
         name: "GetAccessKeyInfo",
         iam_action: "sts:GetAccessKeyInfo",
         authorization: Authorization::Policy(any_resource),
@@ -270,10 +276,11 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
         issued: now,
         expires,
         chained: false,
-        policy: call.params.get("Policy").map(str::to_owned),
+        policy: session_policy(call)?,
         policy_arns: Vec::new(),
         source_identity: None,
         user_session: false,
+        federated: None,
     });
     let partition = role.partition;
     Ok(vec![
@@ -334,7 +341,9 @@ fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let max = match caller.kind {
         IdentityKind::User { .. } => 129_600,
         IdentityKind::Root => 3600,
-        IdentityKind::AssumedRole { .. } | IdentityKind::Anonymous => {
+        IdentityKind::AssumedRole { .. }
+        | IdentityKind::Anonymous
+        | IdentityKind::FederatedUser { .. } => {
             return Err(AwsError::new(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",
@@ -378,8 +387,138 @@ fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         policy_arns: Vec::new(),
         source_identity: None,
         user_session: true,
+        federated: None,
     });
     Ok(vec![credentials_node(&minted, expires)])
+}
+
+fn federated_user_resource(call: &Call<'_>) -> String {
+    format!(
+        "arn:{}:sts::{}:federated-user/{}",
+        call.caller.partition,
+        call.caller.account,
+        call.params.get("Name").unwrap_or_default()
+    )
+}
+
+/// `GetFederationToken`: credentials for a federated user of an IAM user (or root), whose
+/// permissions are the user's narrowed by the session policies passed (none: no
+/// permissions). Not callable with session credentials.
+fn get_federation_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let caller = call.caller;
+    let refused = || {
+        AwsError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Cannot call GetFederationToken with session credentials",
+        )
+    };
+    if call.temporary_credentials {
+        return Err(refused());
+    }
+    let max = match caller.kind {
+        IdentityKind::User { .. } => 129_600,
+        IdentityKind::Root => 3600,
+        _ => return Err(refused()),
+    };
+    let name = checked(call, required(call, "Name", "name")?, "name", 2, 32, b"")?.to_owned();
+    let duration = match call.params.get("DurationSeconds") {
+        None => 43_200.min(max),
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if n < 900 => {
+                return Err(validation(
+                    call,
+                    format!(
+                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+                    ),
+                ));
+            }
+            Ok(n) if n > 129_600 => {
+                return Err(validation(
+                    call,
+                    format!(
+                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 129600"
+                    ),
+                ));
+            }
+            Ok(n) => n.min(max),
+            Err(_) => return Err(AwsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "")),
+        },
+    };
+    let policy = session_policy(call)?;
+    let issued = time::OffsetDateTime::from(call.now).unix_timestamp();
+    let expires = issued + i64::from(duration);
+    let minted = call.sessions.mint(SessionClaims {
+        key: String::new(),
+        role: caller.arn.clone(),
+        session: String::new(),
+        issued,
+        expires,
+        chained: false,
+        policy: policy.clone(),
+        policy_arns: policy_arns(call),
+        source_identity: None,
+        user_session: true,
+        federated: Some(name.clone()),
+    });
+    let partition = caller.partition;
+    let mut out = vec![
+        credentials_node(&minted, expires),
+        Node::Branch(
+            "FederatedUser",
+            vec![
+                Node::leaf("FederatedUserId", format!("{}:{name}", caller.account)),
+                Node::leaf(
+                    "Arn",
+                    format!(
+                        "arn:{partition}:sts::{}:federated-user/{name}",
+                        caller.account
+                    ),
+                ),
+            ],
+        ),
+    ];
+    if let Some(text) = &policy {
+        out.push(Node::leaf(
+            "PackedPolicySize",
+            packed_size(text).to_string(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The session `Policy`, checked: valid, and small enough to pack.
+fn session_policy(call: &Call<'_>) -> Result<Option<String>, AwsError> {
+    let Some(text) = call.params.get("Policy") else {
+        return Ok(None);
+    };
+    parse_identity_policy(text)
+        .map_err(|e| AwsError::malformed_policy_document(e.aws_message()))?;
+    let percent = packed_size(text);
+    if percent > 100 {
+        return Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "PackedPolicyTooLarge",
+            format!(
+                "Packed policy consumes {percent}% of allotted space, please use smaller policy."
+            ),
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// How much of the packed space a session policy takes, in percent (white space free).
+fn packed_size(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count() * 100 / PACKED_POLICY_BYTES
+}
+
+/// `PolicyArns.member.N.arn`.
+fn policy_arns(call: &Call<'_>) -> Vec<String> {
+    call.params
+        .indexed("PolicyArns.member", ".arn")
+        .into_iter()
+        .map(|(_, v)| v.to_owned())
+        .collect()
 }
 
 /// `GetAccessKeyInfo`: the account an access key belongs to.
@@ -419,34 +558,8 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         Some(s) => Some(checked(call, s, "sourceIdentity", 2, 64, b"")?.to_owned()),
         None => None,
     };
-    let policy = call.params.get("Policy").map(str::to_owned);
-    if let Some(text) = &policy {
-        parse_identity_policy(text)
-            .map_err(|e| AwsError::malformed_policy_document(e.aws_message()))?;
-        let size = text.chars().filter(|c| !c.is_whitespace()).count();
-        if size > PACKED_POLICY_BYTES {
-            return Err(AwsError::new(
-                StatusCode::BAD_REQUEST,
-                "PackedPolicyTooLarge",
-                format!(
-                    "Packed policy consumes {}% of allotted space, please use smaller policy.",
-                    size * 100 / PACKED_POLICY_BYTES
-                ),
-            ));
-        }
-    }
-    let policy_arns: Vec<String> = call
-        .params
-        .list("PolicyArns.member")
-        .into_iter()
-        .chain(
-            call.params
-                .indexed("PolicyArns.member", ".arn")
-                .into_iter()
-                .map(|(_, v)| v),
-        )
-        .map(str::to_owned)
-        .collect();
+    let policy = session_policy(call)?;
+    let policy_arns = policy_arns(call);
 
     let caller = call.caller;
     let chained = matches!(caller.kind, IdentityKind::AssumedRole { .. });
@@ -527,6 +640,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 .and_then(|v| v.first().cloned())
         }),
         user_session: false,
+        federated: None,
     });
     let partition = role.partition;
     let mut out = vec![
@@ -546,10 +660,9 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         ),
     ];
     if let Some(text) = &policy {
-        let size = text.chars().filter(|c| !c.is_whitespace()).count();
         out.push(Node::leaf(
             "PackedPolicySize",
-            (size * 100 / PACKED_POLICY_BYTES).to_string(),
+            packed_size(text).to_string(),
         ));
     }
     if let Some(s) = source_identity {

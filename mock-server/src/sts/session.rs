@@ -42,6 +42,9 @@ pub(crate) struct SessionClaims {
     /// session acts as that principal.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) user_session: bool,
+    /// A GetFederationToken session: the federated user's name (`role` is the IAM user's ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) federated: Option<String>,
 }
 
 impl fmt::Debug for SessionClaims {
@@ -163,6 +166,7 @@ mod tests {
             policy_arns: Vec::new(),
             source_identity: None,
             user_session: false,
+            federated: None,
         }
     }
 

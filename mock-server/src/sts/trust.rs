@@ -96,7 +96,7 @@ fn entry_matches(principal: &Principal, caller: &Identity, role: &Role) -> Optio
                 IdentityKind::AssumedRole { role_arn, .. } => {
                     value == role_arn || *value == caller.arn
                 }
-                IdentityKind::Anonymous => false,
+                IdentityKind::Anonymous | IdentityKind::FederatedUser { .. } => false,
             };
             itself.then_some(true)
         }

@@ -609,12 +609,13 @@ pub(super) fn target_user<'a>(call: &Call<'a>) -> Result<String, AwsError> {
         Some(name) => Ok(valid_name(call, "UserName", name, 64)?.to_owned()),
         None => match &call.caller.kind {
             IdentityKind::User { name } => Ok(name.clone()),
-            IdentityKind::Root | IdentityKind::AssumedRole { .. } | IdentityKind::Anonymous => {
-                Err(AwsError::invalid_parameter_value(
-                    call.service,
-                    "Must specify userName when calling with non-User credentials",
-                ))
-            }
+            IdentityKind::Root
+            | IdentityKind::AssumedRole { .. }
+            | IdentityKind::Anonymous
+            | IdentityKind::FederatedUser { .. } => Err(AwsError::invalid_parameter_value(
+                call.service,
+                "Must specify userName when calling with non-User credentials",
+            )),
         },
     }
 }
@@ -726,7 +727,10 @@ fn user_resource(call: &Call<'_>) -> String {
         Some(n) => n.to_owned(),
         None => match &call.caller.kind {
             IdentityKind::User { name } => name.clone(),
-            IdentityKind::Root | IdentityKind::AssumedRole { .. } | IdentityKind::Anonymous => {
+            IdentityKind::Root
+            | IdentityKind::AssumedRole { .. }
+            | IdentityKind::Anonymous
+            | IdentityKind::FederatedUser { .. } => {
                 return call.caller.arn.clone();
             }
         },
