@@ -44,8 +44,14 @@ accounts:
       - name: trusts-own-account
         trust_policy: {Version: "2012-10-17", Statement: {Effect: Allow, Principal: {AWS: "222222222222"}, Action: "sts:AssumeRole"}}
       - name: chained
-        trust_policy: {Version: "2012-10-17", Statement: {Effect: Allow, Principal: {AWS: "arn:aws:iam::222222222222:role/trusts-local-user"}, Action: "sts:AssumeRole"}}
+        trust_policy: {Version: "2012-10-17", Statement: {Effect: Allow, Principal: {AWS: ["arn:aws:iam::222222222222:role/trusts-local-user", "arn:aws:iam::222222222222:role/tagged"]}, Action: ["sts:AssumeRole", "sts:TagSession"]}}
         max_session_duration: 43200
+        inline_policies:
+          by-team: {Version: "2012-10-17", Statement: {Effect: Allow, Action: "ec2:DescribeRegions", Resource: "*", Condition: {StringEquals: {"aws:PrincipalTag/team": platform}}}}
+      - name: tagged
+        trust_policy: {Version: "2012-10-17", Statement: {Effect: Allow, Principal: {AWS: "arn:aws:iam::222222222222:user/local"}, Action: ["sts:AssumeRole", "sts:TagSession"]}}
+        inline_policies:
+          by-team: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "ec2:DescribeRegions", Resource: "*", Condition: {StringEquals: {"aws:PrincipalTag/team": platform}}}, {Effect: Allow, Action: "sts:AssumeRole", Resource: "*"}]}
   - id: "333333333333"
     partition: aws-us-gov
     users:
@@ -741,5 +747,77 @@ async fn federation_tokens_carry_only_what_the_session_policy_allows() {
     assert_eq!(
         again.and_then(|e| code(&e)).as_deref(),
         Some("AccessDenied")
+    );
+}
+
+#[tokio::test]
+async fn session_tags_need_tag_session_and_transitive_ones_follow_chained_sessions() {
+    let server = server().await;
+    let local = sts_as(&server, "AKIALOCAL22222222222", "local-secret", "us-east-1");
+    let team = aws_sdk_sts::types::Tag::builder()
+        .key("team")
+        .value("platform")
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // trusts-local-user's trust policy does not allow sts:TagSession.
+    let refused = local
+        .assume_role()
+        .role_arn("arn:aws:iam::222222222222:role/trusts-local-user")
+        .role_session_name("s1")
+        .tags(team.clone())
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("tagged without sts:TagSession"));
+    assert_eq!(
+        message(&refused),
+        "User: arn:aws:iam::222222222222:user/local is not authorized to perform: sts:TagSession on resource: arn:aws:iam::222222222222:role/trusts-local-user"
+    );
+
+    let out = local
+        .assume_role()
+        .role_arn("arn:aws:iam::222222222222:role/tagged")
+        .role_session_name("tagged")
+        .tags(team)
+        .transitive_tag_keys("team")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let first = session_config(
+        &server,
+        out.credentials()
+            .unwrap_or_else(|| panic!("no credentials")),
+        "us-east-1",
+    );
+    assert!(
+        aws_sdk_ec2::Client::new(&first)
+            .describe_regions()
+            .send()
+            .await
+            .is_ok(),
+        "the session tag satisfies the role policy"
+    );
+
+    let chained = aws_sdk_sts::Client::new(&first)
+        .assume_role()
+        .role_arn("arn:aws:iam::222222222222:role/chained")
+        .role_session_name("onwards")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let second = session_config(
+        &server,
+        chained
+            .credentials()
+            .unwrap_or_else(|| panic!("no credentials")),
+        "us-east-1",
+    );
+    assert!(
+        aws_sdk_ec2::Client::new(&second)
+            .describe_regions()
+            .send()
+            .await
+            .is_ok(),
+        "the transitive tag followed the chain"
     );
 }

@@ -168,6 +168,9 @@ fn session_policies(
     policies
 }
 
+/// Where a session keeps the keys of its transitive tags (not an AWS condition key).
+pub(crate) const TRANSITIVE_TAG_KEYS: &str = "trustbench:TransitiveTagKeys";
+
 /// Who a role session is: the role's permissions, narrowed by its session policies, under
 /// the assumed-role ARN. Built per request, so IAM changes to the role reach live sessions.
 pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaims) -> Identity {
@@ -190,7 +193,12 @@ pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaim
     )
     .with_boundary(role.boundary.clone())
     .with_tags(&role.tags)
+    // Session tags win over the role's tags of the same key.
+    .with_tags(&claims.tags)
     .with_session_policies(has_session_policies.then_some(session_policies));
+    if !claims.transitive_tags.is_empty() {
+        identity = identity.with_values(TRANSITIVE_TAG_KEYS, claims.transitive_tags.clone());
+    }
     if let Some(source) = &claims.source_identity {
         identity = identity.with_key("aws:SourceIdentity", source.clone());
     }

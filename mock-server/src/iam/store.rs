@@ -154,6 +154,12 @@ impl Identity {
         self
     }
 
+    /// Sets a multivalued condition key of the principal.
+    pub(crate) fn with_values(mut self, key: &str, values: Vec<String>) -> Self {
+        self.context.set_values(key, values);
+        self
+    }
+
     /// Sets a condition key of the principal.
     pub(crate) fn with_key(mut self, key: &str, value: impl Into<String>) -> Self {
         self.context.set(key, value);

@@ -4,7 +4,10 @@ use http::StatusCode;
 
 use crate::api::{ActionSpec, Authorization, Call, any_resource};
 use crate::error::AwsError;
-use crate::iam::store::IdentityKind;
+use std::collections::BTreeMap;
+
+use crate::auth::keys::TRANSITIVE_TAG_KEYS;
+use crate::iam::store::{Identity, IdentityKind};
 use crate::policy::eval::{Decision, Request, evaluate};
 use crate::policy::parse::parse_identity_policy;
 use crate::sts::session::{Minted, SessionClaims};
@@ -281,6 +284,8 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
         source_identity: None,
         user_session: false,
         federated: None,
+        tags: BTreeMap::new(),
+        transitive_tags: Vec::new(),
     });
     let partition = role.partition;
     Ok(vec![
@@ -388,6 +393,8 @@ fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         source_identity: None,
         user_session: true,
         federated: None,
+        tags: BTreeMap::new(),
+        transitive_tags: Vec::new(),
     });
     Ok(vec![credentials_node(&minted, expires)])
 }
@@ -460,6 +467,8 @@ fn get_federation_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         source_identity: None,
         user_session: true,
         federated: Some(name.clone()),
+        tags: BTreeMap::new(),
+        transitive_tags: Vec::new(),
     });
     let partition = caller.partition;
     let mut out = vec![
@@ -510,6 +519,80 @@ fn session_policy(call: &Call<'_>) -> Result<Option<String>, AwsError> {
 /// How much of the packed space a session policy takes, in percent (white space free).
 fn packed_size(text: &str) -> usize {
     text.chars().filter(|c| !c.is_whitespace()).count() * 100 / PACKED_POLICY_BYTES
+}
+
+/// The session tags of an AssumeRole call (`Tags.member.N.Key`/`.Value`,
+/// `TransitiveTagKeys.member.N`), with the transitive tags a chained caller carries.
+fn session_tags(
+    call: &Call<'_>,
+    caller: &Identity,
+) -> Result<(BTreeMap<String, String>, Vec<String>), AwsError> {
+    let mut tags = BTreeMap::new();
+    let mut transitive: Vec<String> = Vec::new();
+    if let Some(keys) = caller
+        .context
+        .get(&TRANSITIVE_TAG_KEYS.to_ascii_lowercase())
+    {
+        for key in keys {
+            if let Some(v) = caller
+                .context
+                .get(&format!("aws:PrincipalTag/{key}"))
+                .and_then(|v| v.first())
+            {
+                tags.insert(key.clone(), v.clone());
+                transitive.push(key.clone());
+            }
+        }
+    }
+    for (n, key) in call.params.indexed("Tags.member", ".Key") {
+        let value = call
+            .params
+            .get(&format!("Tags.member.{n}.Value"))
+            .unwrap_or_default();
+        checked_tag(call, key, value, n)?;
+        if transitive.iter().any(|t| t.eq_ignore_ascii_case(key)) {
+            return Err(AwsError::invalid_parameter_value(
+                call.service,
+                format!(
+                    "One or more of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session: {key}"
+                ),
+            ));
+        }
+        tags.insert(key.to_owned(), value.to_owned());
+    }
+    if tags.len() > 50 {
+        return Err(validation(call, "Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50".into()));
+    }
+    for key in call.params.list("TransitiveTagKeys.member") {
+        if !tags.contains_key(key) {
+            return Err(AwsError::invalid_parameter_value(
+                call.service,
+                "The specified transitive tag key must be included in the requested tags.",
+            ));
+        }
+        transitive.push(key.to_owned());
+    }
+    Ok((tags, transitive))
+}
+
+fn checked_tag(call: &Call<'_>, key: &str, value: &str, n: u32) -> Result<(), AwsError> {
+    if key.is_empty() || key.chars().count() > 128 {
+        return Err(validation(
+            call,
+            format!(
+                "Value '{key}' at 'tags.{n}.member.key' failed to satisfy constraint: Member must have length less than or equal to 128"
+            ),
+        ));
+    }
+    if value.chars().count() > 256 {
+        return Err(validation(
+            call,
+            format!(
+                "Value '{value}' at 'tags.{n}.member.value' failed to satisfy constraint: Member must have length less than or equal to 256"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `PolicyArns.member.N.arn`.
@@ -584,26 +667,52 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     if let Some(s) = &source_identity {
         context.set("sts:SourceIdentity", s.clone());
     }
-    let identity_policy_needed = match trust::decide(role, caller, "sts:AssumeRole", &context) {
-        TrustVerdict::Refused => return Err(denied()),
-        TrustVerdict::Trusted {
-            identity_policy_needed,
-        } => identity_policy_needed,
-    };
-    if identity_policy_needed && caller.kind != IdentityKind::Root {
-        let req = Request {
-            action: "sts:AssumeRole",
-            resource: &role.arn,
-            context: &context,
+    // Session tags: the request's, plus the transitive ones of a session assuming onwards.
+    let (tags, transitive) = session_tags(call, caller)?;
+    if !tags.is_empty() {
+        for (k, v) in &tags {
+            context.set(&format!("aws:RequestTag/{k}"), v.clone());
+        }
+        context.set_values("aws:TagKeys", tags.keys().cloned().collect());
+    }
+    let mut actions = vec!["sts:AssumeRole"];
+    if !tags.is_empty() {
+        // Passing tags needs sts:TagSession too, from the trust policy and, where needed,
+        // the caller's own policies.
+        actions.push("sts:TagSession");
+    }
+    for action in actions {
+        let refused = || {
+            AwsError::new(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                format!(
+                    "User: {} is not authorized to perform: {action} on resource: {role_arn}",
+                    caller.arn
+                ),
+            )
         };
-        let evaluation = evaluate(
-            &caller.policies,
-            caller.boundary.as_deref(),
-            caller.session_policies.as_deref(),
-            &req,
-        );
-        if evaluation.decision != Decision::Allow {
-            return Err(denied());
+        let identity_policy_needed = match trust::decide(role, caller, action, &context) {
+            TrustVerdict::Refused => return Err(refused()),
+            TrustVerdict::Trusted {
+                identity_policy_needed,
+            } => identity_policy_needed,
+        };
+        if identity_policy_needed && caller.kind != IdentityKind::Root {
+            let req = Request {
+                action,
+                resource: &role.arn,
+                context: &context,
+            };
+            let evaluation = evaluate(
+                &caller.policies,
+                caller.boundary.as_deref(),
+                caller.session_policies.as_deref(),
+                &req,
+            );
+            if evaluation.decision != Decision::Allow {
+                return Err(refused());
+            }
         }
     }
 
@@ -641,6 +750,8 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         }),
         user_session: false,
         federated: None,
+        tags,
+        transitive_tags: transitive,
     });
     let partition = role.partition;
     let mut out = vec![

@@ -45,6 +45,12 @@ pub(crate) struct SessionClaims {
     /// A GetFederationToken session: the federated user's name (`role` is the IAM user's ARN).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) federated: Option<String>,
+    /// Session tags (`aws:PrincipalTag/*` in the session, over the role's own tags).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub(crate) tags: std::collections::BTreeMap<String, String>,
+    /// The session tags that pass on to sessions this one assumes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) transitive_tags: Vec<String>,
 }
 
 impl fmt::Debug for SessionClaims {
@@ -167,6 +173,8 @@ mod tests {
             source_identity: None,
             user_session: false,
             federated: None,
+            tags: Default::default(),
+            transitive_tags: Vec::new(),
         }
     }
 
