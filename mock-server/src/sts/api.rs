@@ -172,7 +172,7 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
     if token.len() < 4 || token.len() > 20_000 {
         return Err(validation(call, "Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000".into()));
     }
-    let duration = duration_param(call)?;
+    let duration = duration_param(call, 3600, 43_200)?;
     let invalid_token =
         |message: String| AwsError::new(StatusCode::BAD_REQUEST, "InvalidIdentityToken", message);
     let not_authorized = || {
@@ -309,26 +309,25 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
     ])
 }
 
-/// `DurationSeconds` within STS's bounds (900 s to 12 h; the role's limit is checked later).
-fn duration_param(call: &Call<'_>) -> Result<u32, AwsError> {
-    match call.params.get("DurationSeconds") {
-        None => Ok(3600),
-        Some(raw) => match raw.trim_start_matches('+').parse::<u32>() {
-            Ok(n) if n < 900 => Err(validation(
-                call,
-                format!(
-                    "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
-                ),
-            )),
-            Ok(n) if n > 43200 => Err(validation(
-                call,
-                format!(
-                    "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"
-                ),
-            )),
-            Ok(n) => Ok(n),
-            Err(_) => Err(AwsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "")),
-        },
+/// `DurationSeconds` between 900 and `upper` (`default` when absent); a role's own limit is
+/// checked later.
+fn duration_param(call: &Call<'_>, default: u32, upper: u32) -> Result<u32, AwsError> {
+    let Some(raw) = call.params.get("DurationSeconds") else {
+        return Ok(default);
+    };
+    let bound = |relation: &str, limit: u32| {
+        validation(
+            call,
+            format!(
+                "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value {relation} {limit}"
+            ),
+        )
+    };
+    match raw.trim_start_matches('+').parse::<u32>() {
+        Ok(n) if n < 900 => Err(bound("greater than or equal to", 900)),
+        Ok(n) if n > upper => Err(bound("less than or equal to", upper)),
+        Ok(n) => Ok(n),
+        Err(_) => Err(AwsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "")),
     }
 }
 
@@ -356,29 +355,7 @@ fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             ));
         }
     };
-    let duration = match call.params.get("DurationSeconds") {
-        None => 43_200.min(max),
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(n) if n < 900 => {
-                return Err(validation(
-                    call,
-                    format!(
-                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
-                    ),
-                ));
-            }
-            Ok(n) if n > 129_600 => {
-                return Err(validation(
-                    call,
-                    format!(
-                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 129600"
-                    ),
-                ));
-            }
-            Ok(n) => n.min(max),
-            Err(_) => return Err(AwsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "")),
-        },
-    };
+    let duration = duration_param(call, 43_200, 129_600)?.min(max);
     let issued = time::OffsetDateTime::from(call.now).unix_timestamp();
     let expires = issued + i64::from(duration);
     let minted = call.sessions.mint(SessionClaims {
@@ -429,29 +406,7 @@ fn get_federation_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         _ => return Err(refused()),
     };
     let name = checked(call, required(call, "Name", "name")?, "name", 2, 32, b"")?.to_owned();
-    let duration = match call.params.get("DurationSeconds") {
-        None => 43_200.min(max),
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(n) if n < 900 => {
-                return Err(validation(
-                    call,
-                    format!(
-                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
-                    ),
-                ));
-            }
-            Ok(n) if n > 129_600 => {
-                return Err(validation(
-                    call,
-                    format!(
-                        "Value '{raw}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 129600"
-                    ),
-                ));
-            }
-            Ok(n) => n.min(max),
-            Err(_) => return Err(AwsError::new(StatusCode::BAD_REQUEST, "MalformedInput", "")),
-        },
-    };
+    let duration = duration_param(call, 43_200, 129_600)?.min(max);
     let policy = session_policy(call)?;
     let issued = time::OffsetDateTime::from(call.now).unix_timestamp();
     let expires = issued + i64::from(duration);
@@ -632,7 +587,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         64,
         b"",
     )?;
-    let duration = duration_param(call)?;
+    let duration = duration_param(call, 3600, 43_200)?;
     let external_id = match call.params.get("ExternalId") {
         Some(e) => Some(checked(call, e, "externalId", 2, 1224, b":/")?),
         None => None,
