@@ -54,4 +54,48 @@ pub struct ServeArgs {
     /// an isolated network.
     #[arg(long)]
     pub allow_non_loopback: bool,
+    /// `real` follows the system clock (shiftable through `POST /_mock/clock`); `virtual`
+    /// stands still until moved through the control API.
+    #[arg(long, value_enum, default_value_t = ClockMode::Real)]
+    pub clock: ClockMode,
+    /// With `--clock virtual`: the instant to start at (RFC 3339); default now.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub start_time: Option<std::time::SystemTime>,
+    /// How long IAM changes take to reach authentication, STS and authorization, like AWS's
+    /// "up to 5 minutes": `300`, `300s`, `5m`, `1h`. Default 0.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0")]
+    pub propagation_delay: std::time::Duration,
+}
+
+/// How the server's clock runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClockMode {
+    /// The system clock.
+    Real,
+    /// Moves only when told.
+    Virtual,
+}
+
+fn parse_time(s: &str) -> Result<std::time::SystemTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(Into::into)
+        .map_err(|e| format!("not an RFC 3339 time: {e}"))
+}
+
+/// `300`, `300s`, `5m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 300s, 5m or 1h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("`{s}` is not a duration such as 300s, 5m or 1h")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }

@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
-use mock_server::{DEFAULT_IDENTITIES, MockServer, World};
+use mock_server::{Clock, DEFAULT_IDENTITIES, MockServer, World};
 
 use crate::HarnessError;
-use crate::cli::ServeArgs;
+use crate::cli::{ClockMode, ServeArgs};
 
 /// Starts the server, prints its endpoint and credentials, and serves until Ctrl-C or
 /// SIGTERM. Fails when the world file is invalid or the address cannot be bound.
@@ -14,10 +14,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
         Some(path) => (World::load(path)?, true),
         None => (World::default_world(), false),
     };
+    let clock = match args.clock {
+        ClockMode::Real => Clock::real(),
+        ClockMode::Virtual => args
+            .start_time
+            .map_or_else(Clock::virtual_now, Clock::virtual_at),
+    };
     let server = MockServer::builder()
         .world(world)
         .listen(args.listen)
         .allow_non_loopback(args.allow_non_loopback)
+        .clock(clock)
+        .propagation_delay(args.propagation_delay)
         .start()
         .await?;
     let stopped = shutdown_signal();

@@ -184,3 +184,51 @@ fn a_mistyped_subcommand_suggests_the_right_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("'serve'"));
 }
+
+fn get(endpoint: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .unwrap_or_else(|e| panic!("{e}"));
+    response
+}
+
+#[test]
+fn serve_takes_a_virtual_clock_and_a_propagation_delay() {
+    let (child, endpoint, _, _) = serve(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--clock",
+            "virtual",
+            "--start-time",
+            "2030-01-01T00:00:00Z",
+            "--propagation-delay",
+            "5m",
+        ],
+        "clock",
+    );
+    let clock = get(&endpoint, "/_mock/clock");
+    assert!(clock.contains(r#""now":"2030-01-01T00:00:00Z""#), "{clock}");
+    let delay = get(&endpoint, "/_mock/propagation");
+    assert!(delay.contains(r#""delay_seconds":300.0"#), "{delay}");
+    stop(child);
+}
+
+#[test]
+fn a_bad_duration_is_a_usage_error() {
+    let out = trustbench()
+        .args(["serve", "--propagation-delay", "5 minutes"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a duration"));
+}

@@ -1,6 +1,7 @@
-//! The control API under `/_mock/`: the health check and the built-in OIDC issuers (token
-//! minting, discovery documents, JWKS). The clock, faults and resets come with the time
-//! issue. Answers are JSON; mistakes get a 4xx with `{"error": …}`.
+//! The control API under `/_mock/`: the health check, the clock, the IAM propagation delay
+//! and the built-in OIDC issuers (token minting, discovery documents, JWKS). Answers are
+//! JSON; mistakes get a 4xx with `{"error": …}`. Requests carrying an AWS signature are
+//! refused, so a misrouted service call cannot be mistaken for a control call.
 
 use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode, header};
@@ -19,7 +20,22 @@ const OIDC: &str = "/_mock/oidc/";
 /// Serves a control request.
 pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body> {
     let path = parts.uri.path();
+    let signed = parts.headers.contains_key(header::AUTHORIZATION)
+        || parts
+            .uri
+            .query()
+            .is_some_and(|q| q.contains("X-Amz-Signature"));
+    if signed {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the control API takes no AWS signature: this looks like a service call sent to a /_mock/ path".into(),
+        );
+    }
     match (&parts.method, path) {
+        (&Method::GET, "/_mock/clock") => clock_now(state),
+        (&Method::POST, "/_mock/clock") => move_clock(state, body),
+        (&Method::GET, "/_mock/propagation") => propagation(state),
+        (&Method::POST, "/_mock/propagation") => set_propagation(state, body),
         (&Method::GET, "/_mock/health") => json(StatusCode::OK, json!({ "status": "ok" })),
         (_, "/_mock/health") => error(StatusCode::METHOD_NOT_ALLOWED, "use GET".into()),
         (&Method::POST, "/_mock/oidc/token") => mint_token(state, body),
@@ -89,6 +105,92 @@ fn mint_token(state: &State, body: &[u8]) -> Response<Body> {
     match state.issuers.mint(issuer, now, ttl, claims) {
         Ok(token) => json(StatusCode::OK, json!({ "token": token })),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// `GET /_mock/clock` → `{"now", "virtual"}`.
+fn clock_now(state: &State) -> Response<Body> {
+    json(
+        StatusCode::OK,
+        json!({ "now": rfc3339(state.clock.now()), "virtual": state.clock.is_virtual() }),
+    )
+}
+
+/// `POST /_mock/clock` with `{"advance_seconds": N}` or `{"set": RFC3339}`.
+fn move_clock(state: &State, body: &[u8]) -> Response<Body> {
+    let Ok(Value::Object(request)) = serde_json::from_slice::<Value>(body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object".into(),
+        );
+    };
+    match (request.get("advance_seconds"), request.get("set")) {
+        (Some(v), None) => match v
+            .as_f64()
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3.2e9)
+        {
+            Some(seconds) => state
+                .clock
+                .advance(std::time::Duration::from_secs_f64(seconds)),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "`advance_seconds` must be a number of seconds, not negative".into(),
+                );
+            }
+        },
+        (None, Some(Value::String(when))) => {
+            match time::OffsetDateTime::parse(when, &time::format_description::well_known::Rfc3339)
+            {
+                Ok(t) if t.year() >= 1970 && t.year() < 10_000 => state.clock.set(t.into()),
+                _ => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("`set` must be an RFC 3339 time between 1970 and 9999, got {when}"),
+                    );
+                }
+            }
+        }
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of `advance_seconds` and `set`".into(),
+            );
+        }
+    }
+    clock_now(state)
+}
+
+/// `GET /_mock/propagation` → `{"delay_seconds"}`.
+fn propagation(state: &State) -> Response<Body> {
+    json(
+        StatusCode::OK,
+        json!({ "delay_seconds": state.iam.delay().as_secs_f64() }),
+    )
+}
+
+/// `POST /_mock/propagation` with `{"delay_seconds": N}`: the IAM propagation delay for
+/// later changes.
+fn set_propagation(state: &State, body: &[u8]) -> Response<Body> {
+    let seconds = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("delay_seconds").and_then(Value::as_f64))
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 86_400.0);
+    match seconds {
+        Some(s) => {
+            state.iam.set_delay(std::time::Duration::from_secs_f64(s));
+            propagation(state)
+        }
+        None => error(
+            StatusCode::BAD_REQUEST,
+            "`delay_seconds` must be a number of seconds from 0 to 86400".into(),
+        ),
     }
 }
 

@@ -66,6 +66,7 @@ pub struct MockServerBuilder {
     listen: SocketAddr,
     allow_non_loopback: bool,
     idle_timeout: Duration,
+    propagation_delay: Duration,
 }
 
 impl MockServerBuilder {
@@ -101,6 +102,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// Delays IAM changes before they take effect for authentication, STS and
+    /// authorization, as AWS does ("up to 5 minutes"); IAM reads see them at once. Default
+    /// none. Measured on the server clock, so a virtual clock can skip the wait.
+    pub fn propagation_delay(mut self, delay: Duration) -> Self {
+        self.propagation_delay = delay;
+        self
+    }
+
     /// Binds the listener and starts serving on the current Tokio runtime.
     ///
     /// Fails when the world is inconsistent, the address cannot be bound, or it is not a
@@ -117,7 +126,12 @@ impl MockServerBuilder {
                     .ok()
             })
             .unwrap_or_default();
-        let iam = Iam::new(self.world, &started)?;
+        let iam = Iam::new(
+            self.world,
+            &started,
+            self.clock.clone(),
+            self.propagation_delay,
+        )?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -182,6 +196,7 @@ impl MockServer {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             allow_non_loopback: false,
             idle_timeout: Duration::from_secs(60),
+            propagation_delay: Duration::ZERO,
         }
     }
 
@@ -198,6 +213,11 @@ impl MockServer {
     /// The server's clock.
     pub fn clock(&self) -> &Clock {
         &self.state.clock
+    }
+
+    /// Changes the IAM propagation delay for later changes.
+    pub fn set_propagation_delay(&self, delay: Duration) {
+        self.state.iam.set_delay(delay);
     }
 }
 

@@ -12,3 +12,4 @@ mod regions;
 mod server;
 mod sts;
 mod support;
+mod time;

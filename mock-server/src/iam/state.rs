@@ -7,39 +7,100 @@
 //! that fails leaves everything as it was. Worlds are small and writes rare (tests set up
 //! their identities), so rebuilding keeps one source of truth and no incremental indexes.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::{ArcSwap, Guard};
 
+use crate::clock::Clock;
 use crate::error::AwsError;
 use crate::iam::store::Store;
 use crate::world::{World, WorldError};
 
 /// One server's IAM: world and store snapshots, and the writers' lock.
+///
+/// Propagation (AWS: a change "might take up to 5 minutes to take effect"): a write is
+/// visible to IAM reads at once, but its store only takes effect for authentication, STS
+/// and authorization once the server clock reaches the write time plus the delay. Until
+/// then the previous store answers. Stores waiting to take effect queue in time order;
+/// requests promote the ones that are due, without a lock when none is waiting.
 #[derive(Debug)]
 pub(crate) struct Iam {
     world: ArcSwap<World>,
     store: ArcSwap<Store>,
+    /// Stores built by writes, each with the instant it takes effect.
+    pending: ArcSwap<Vec<(SystemTime, Arc<Store>)>>,
     writers: Mutex<()>,
+    clock: Clock,
+    /// The propagation delay in milliseconds.
+    delay_ms: AtomicU64,
 }
 
 impl Iam {
     /// Starts from a world, stamping entities without a creation date with `created`.
     ///
     /// Fails when the world is inconsistent.
-    pub(crate) fn new(mut world: World, created: &str) -> Result<Self, WorldError> {
+    pub(crate) fn new(
+        mut world: World,
+        created: &str,
+        clock: Clock,
+        delay: Duration,
+    ) -> Result<Self, WorldError> {
         stamp_creation_dates(&mut world, created);
         let store = Store::build(&world)?;
         Ok(Self {
             world: ArcSwap::from_pointee(world),
             store: ArcSwap::from_pointee(store),
+            pending: ArcSwap::from_pointee(Vec::new()),
             writers: Mutex::new(()),
+            clock,
+            delay_ms: AtomicU64::new(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
         })
     }
 
-    /// The store snapshot (authentication, authorization).
+    /// The propagation delay.
+    pub(crate) fn delay(&self) -> Duration {
+        Duration::from_millis(self.delay_ms.load(Ordering::Relaxed))
+    }
+
+    /// Sets the propagation delay for later writes.
+    pub(crate) fn set_delay(&self, delay: Duration) {
+        self.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The store in effect now (authentication, STS, authorization).
     pub(crate) fn store(&self) -> Guard<Arc<Store>> {
+        let pending = self.pending.load();
+        if pending
+            .first()
+            .is_some_and(|(at, _)| *at <= self.clock.now())
+        {
+            self.promote();
+        }
         self.store.load()
+    }
+
+    /// Makes the due stores take effect (the latest due one wins).
+    fn promote(&self) {
+        let _writer = self
+            .writers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = self.clock.now();
+        let pending = self.pending.load_full();
+        let due = pending.iter().take_while(|(at, _)| *at <= now).count();
+        if due == 0 {
+            return;
+        }
+        if let Some((_, store)) = pending.get(due - 1) {
+            store.carry_last_use(&self.store.load());
+            self.store.store(Arc::clone(store));
+        }
+        self.pending.store(Arc::new(pending[due..].to_vec()));
     }
 
     /// The world snapshot (IAM reads).
@@ -69,9 +130,23 @@ impl Iam {
                 "The request processing has failed because of an unknown error, exception or failure.",
             )
         })?;
-        store.carry_last_use(&self.store.load());
         self.world.store(Arc::new(next));
-        self.store.store(Arc::new(store));
+        let delay = self.delay();
+        if delay.is_zero() && self.pending.load().is_empty() {
+            store.carry_last_use(&self.store.load());
+            self.store.store(Arc::new(store));
+        } else {
+            let mut pending = Vec::clone(&self.pending.load());
+            // Changes take effect in the order they were made: a later write never
+            // overtakes an earlier one still waiting (its world includes that one's change).
+            let at = pending
+                .last()
+                .map_or(self.clock.now() + delay, |(last, _)| {
+                    (*last).max(self.clock.now() + delay)
+                });
+            pending.push((at, Arc::new(store)));
+            self.pending.store(Arc::new(pending));
+        }
         Ok(out)
     }
 }

@@ -1,0 +1,177 @@
+//! Time and eventual consistency: the control API's clock, and IAM changes that take the
+//! propagation delay to reach authorization, observed with real SDK clients on virtual time.
+
+use std::time::Duration;
+
+use mock_server::{Clock, MockServer};
+
+use crate::support::*;
+
+async fn control(server: &MockServer, method: &str, path: &str, body: &str) -> Raw {
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        server.address(),
+        body.len()
+    );
+    raw(server, request.as_bytes())
+        .await
+        .unwrap_or_else(|| panic!("no answer"))
+}
+
+fn json(r: &Raw) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
+}
+
+#[tokio::test]
+async fn the_clock_moves_through_the_control_api() {
+    let server = MockServer::builder()
+        .clock(Clock::virtual_at(
+            std::time::UNIX_EPOCH + Duration::from_secs(1_900_000_000),
+        ))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = control(&server, "GET", "/_mock/clock", "").await;
+    assert_eq!(json(&now)["now"], "2030-03-17T17:46:40Z");
+    assert_eq!(json(&now)["virtual"], true);
+    let moved = control(
+        &server,
+        "POST",
+        "/_mock/clock",
+        r#"{"advance_seconds": 300}"#,
+    )
+    .await;
+    assert_eq!(json(&moved)["now"], "2030-03-17T17:51:40Z");
+    let set = control(
+        &server,
+        "POST",
+        "/_mock/clock",
+        r#"{"set": "2031-01-01T00:00:00Z"}"#,
+    )
+    .await;
+    assert_eq!(json(&set)["now"], "2031-01-01T00:00:00Z");
+    assert_eq!(
+        server.clock().now(),
+        std::time::UNIX_EPOCH + Duration::from_secs(1_924_992_000)
+    );
+    for bad in [
+        r#"{"advance_seconds": -5}"#,
+        r#"{"set": "yesterday"}"#,
+        "not json",
+        r#"{}"#,
+    ] {
+        let r = control(&server, "POST", "/_mock/clock", bad).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(json(&r)["error"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn the_control_api_refuses_signed_requests() {
+    let server = MockServer::start().await;
+    let request = format!(
+        "GET /_mock/clock HTTP/1.1\r\nhost: {}\r\nauthorization: AWS4-HMAC-SHA256 Credential=x\r\nconnection: close\r\n\r\n",
+        server.address()
+    );
+    let r = raw(&server, request.as_bytes())
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("takes no AWS signature"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_attached_policy_takes_the_propagation_delay_to_work() {
+    let server = MockServer::builder()
+        .clock(Clock::virtual_now())
+        .propagation_delay(Duration::from_secs(300))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let admin = aws_sdk_iam::Client::new(&config_with_key(
+        &server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    ));
+    // Create the user and key, and let that propagate first.
+    admin
+        .create_user()
+        .user_name("late")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = admin
+        .create_access_key()
+        .user_name("late")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key = key
+        .access_key()
+        .cloned()
+        .unwrap_or_else(|| panic!("no key"));
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    let unknown = ec2.describe_regions().send().await.err();
+    assert_eq!(
+        unknown.and_then(|e| code(&e)).as_deref(),
+        Some("AuthFailure"),
+        "a new key is unknown until it propagates"
+    );
+    server.clock().advance(Duration::from_secs(301));
+    let denied = ec2.describe_regions().send().await.err();
+    assert_eq!(
+        denied.and_then(|e| code(&e)).as_deref(),
+        Some("UnauthorizedOperation")
+    );
+
+    admin
+        .attach_user_policy()
+        .user_name("late")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    // IAM reads see the change at once...
+    let attached = admin
+        .list_attached_user_policies()
+        .user_name("late")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(attached.attached_policies().len(), 1);
+    // ...authorization only after the delay.
+    server.clock().advance(Duration::from_secs(299));
+    assert!(
+        ec2.describe_regions().send().await.is_err(),
+        "allowed before the delay passed"
+    );
+    server.clock().advance(Duration::from_secs(2));
+    let regions = ec2.describe_regions().send().await;
+    assert!(regions.is_ok(), "still denied after the delay: {regions:?}");
+
+    let delay = control(
+        &server,
+        "POST",
+        "/_mock/propagation",
+        r#"{"delay_seconds": 0}"#,
+    )
+    .await;
+    assert_eq!(json(&delay)["delay_seconds"], 0.0);
+    admin
+        .detach_user_policy()
+        .user_name("late")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        ec2.describe_regions().send().await.is_err(),
+        "with no delay the detach is immediate"
+    );
+}
