@@ -34,6 +34,14 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
     match (&parts.method, path) {
         (&Method::GET, "/_mock/clock") => clock_now(state),
         (&Method::POST, "/_mock/clock") => move_clock(state, body),
+        (&Method::GET, "/_mock/requests") => json(
+            StatusCode::OK,
+            json!({ "requests": state.requests.snapshot() }),
+        ),
+        (&Method::DELETE, "/_mock/requests") => {
+            state.requests.clear();
+            json(StatusCode::OK, json!({ "requests": [] }))
+        }
         (&Method::GET, "/_mock/propagation") => propagation(state),
         (&Method::POST, "/_mock/propagation") => set_propagation(state, body),
         (&Method::GET, "/_mock/health") => json(StatusCode::OK, json!({ "status": "ok" })),

@@ -34,6 +34,7 @@ mod control;
 mod ec2;
 mod error;
 mod iam;
+mod log;
 mod partition;
 mod pipeline;
 mod policy;
@@ -47,6 +48,7 @@ mod world;
 
 pub use clock::Clock;
 pub use error::{AwsError, Denial, Fault};
+pub use log::LoggedRequest;
 pub use partition::{OptIn, Partition, Region};
 pub use policy::PolicyError;
 pub use server::{MockServer, MockServerBuilder, StartError};

@@ -20,6 +20,7 @@ use crate::auth::keys::{authenticate, sigv4_error};
 use crate::auth::sigv4::{self, Signature, SignedRequest};
 use crate::error::{AwsError, Denial};
 use crate::iam::store::{Identity, IdentityKind};
+use crate::log::{self, LoggedRequest};
 use crate::policy::context::Context;
 use crate::policy::eval::{Decision, Layer, Request as PolicyRequest, evaluate};
 use crate::server::State;
@@ -52,27 +53,85 @@ pub(crate) async fn handle(
         return Ok(control::handle(&state, &parts, &body));
     }
     let now = state.clock.now();
-    let response = match process(&state, &parts, &body, now, Client { ip: peer }) {
-        Ok((service, action, result)) => wire::success(service, action, &result, &request_id, now),
-        Err((service, err)) => {
-            tracing::debug!(code = %err.code, status = %err.status, "request refused");
-            let service = service.unwrap_or_else(|| sniff_service(&parts, &body));
-            wire::error(service, &err, &request_id, now)
-        }
-    };
+    let mut trace = Trace::default();
+    let (response, error_code) =
+        match process(&state, &parts, &body, now, Client { ip: peer }, &mut trace) {
+            Ok((service, action, result)) => (
+                wire::success(service, action, &result, &request_id, now),
+                None,
+            ),
+            Err((service, err)) => {
+                tracing::debug!(code = %err.code, status = %err.status, "request refused");
+                let service = service.unwrap_or_else(|| sniff_service(&parts, &body));
+                (wire::error(service, &err, &request_id, now), Some(err.code))
+            }
+        };
+    state
+        .requests
+        .push(trace.entry(now, response.status().as_u16(), error_code));
     Ok(response)
+}
+
+/// What the stages learned of a request, for the request log.
+#[derive(Debug, Default)]
+struct Trace {
+    service: Option<Service>,
+    action: String,
+    region: String,
+    principal: String,
+    iam_action: &'static str,
+    resource: String,
+    denied: bool,
+}
+
+impl Trace {
+    fn entry(
+        self,
+        now: SystemTime,
+        status: u16,
+        error_code: Option<std::borrow::Cow<'static, str>>,
+    ) -> LoggedRequest {
+        let decision = match (&error_code, self.denied) {
+            (_, true) => "denied",
+            (None, false) => "allowed",
+            (Some(_), false) => "error",
+        };
+        LoggedRequest {
+            seq: 0,
+            time: log::timestamp(now),
+            service: self
+                .service
+                .map(|s| s.signing_name().to_owned())
+                .unwrap_or_default(),
+            action: self.action,
+            iam_action: self.iam_action.to_owned(),
+            resource: self.resource,
+            region: self.region,
+            principal: self.principal,
+            decision: decision.to_owned(),
+            error_code: error_code.map(|c| c.into_owned()).unwrap_or_default(),
+            status,
+        }
+    }
 }
 
 type Outcome = Result<(Service, &'static str, Vec<Node>), (Option<Service>, AwsError)>;
 
-/// parse → authenticate → authorize → handle.
 /// Where a request came from.
 #[derive(Debug, Clone, Copy)]
 struct Client {
     ip: IpAddr,
 }
 
-fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: Client) -> Outcome {
+/// parse → authenticate → authorize → handle.
+fn process(
+    state: &State,
+    parts: &Parts,
+    body: &[u8],
+    now: SystemTime,
+    client: Client,
+    trace: &mut Trace,
+) -> Outcome {
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -81,7 +140,13 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: C
         body,
     };
     let (params, signature) = parse(parts, &signed).map_err(|e| (None, e))?;
+    trace.action = params.get("Action").unwrap_or_default().to_owned();
     let service = route(&params, signature.as_ref()).map_err(|e| (None, e))?;
+    trace.service = Some(service);
+    trace.region = signature
+        .as_ref()
+        .map(|s| s.scope.region.clone())
+        .unwrap_or_default();
     let fail = |e| (Some(service), e);
     let store = state.iam.store();
     let caller = match &signature {
@@ -113,7 +178,9 @@ fn process(state: &State, parts: &Parts, body: &[u8], now: SystemTime, client: C
         source_ip: client.ip,
         now,
     };
-    authorize(&call, spec).map_err(fail)?;
+    trace.principal = caller.arn.clone();
+    trace.iam_action = spec.iam_action;
+    authorize(&call, spec, trace).map_err(fail)?;
     let result = (spec.handler)(&call).map_err(fail)?;
     Ok((service, spec.name, result))
 }
@@ -213,7 +280,7 @@ fn action_spec(service: Service, params: &Params) -> Result<&'static ActionSpec,
 
 /// Identity-based authorization: the root user may do anything; others need an allow and
 /// no explicit deny, with conditions evaluated against the request context.
-fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
+fn authorize(call: &Call<'_>, spec: &ActionSpec, trace: &mut Trace) -> Result<(), AwsError> {
     let Authorization::Policy(resource_of) = spec.authorization else {
         return Ok(());
     };
@@ -222,6 +289,7 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         return Ok(());
     }
     let resource = resource_of(call);
+    trace.resource.clone_from(&resource);
     // Most principals' policies have no condition or variable: skip building the context.
     let context = if caller.policies_use_context {
         call.request_context()
@@ -275,6 +343,7 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
         context,
         explicit_deny: deny_sid,
     });
+    trace.denied = true;
     Err(AwsError::access_denied(
         call.service,
         &caller.arn,

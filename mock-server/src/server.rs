@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::iam::state::Iam;
 use crate::iam::store::Identity;
+use crate::log::{LoggedRequest, RequestLog};
 use crate::pipeline;
 use crate::sts::oidc::Issuers;
 use crate::sts::session::SessionKeys;
@@ -29,6 +30,7 @@ pub(crate) struct State {
     pub(crate) iam: Iam,
     pub(crate) sessions: SessionKeys,
     pub(crate) issuers: Issuers,
+    pub(crate) requests: RequestLog,
     /// Who unsigned calls run as.
     pub(crate) anonymous: Arc<Identity>,
     pub(crate) clock: Clock,
@@ -146,6 +148,7 @@ impl MockServerBuilder {
             iam,
             sessions: SessionKeys::new(),
             issuers: Issuers::new(),
+            requests: RequestLog::new(),
             anonymous: Arc::new(Identity::anonymous()),
             clock: self.clock,
             request_ids: RequestIds::new(),
@@ -213,6 +216,12 @@ impl MockServer {
     /// The server's clock.
     pub fn clock(&self) -> &Clock {
         &self.state.clock
+    }
+
+    /// The request log, oldest first (at most the last 10,000 AWS requests). Entries hold
+    /// no secrets.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state.requests.snapshot()
     }
 
     /// Changes the IAM propagation delay for later changes.

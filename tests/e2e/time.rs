@@ -175,3 +175,75 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         "with no delay the detach is immediate"
     );
 }
+
+#[tokio::test]
+async fn the_request_log_records_decisions_without_secrets() {
+    let server = server_with(WORLD_444).await;
+    let sts = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        "AKIANOBODY4444444444",
+        "nobody-secret",
+        "us-east-1",
+    ));
+    sts.get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        "AKIANOBODY4444444444",
+        "nobody-secret",
+        "eu-west-1",
+    ));
+    assert!(ec2.describe_regions().send().await.is_err());
+    let wrong = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        "AKIANOBODY4444444444",
+        "wrong",
+        "us-east-1",
+    ));
+    assert!(wrong.get_caller_identity().send().await.is_err());
+
+    let log = server.requests();
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(
+        (
+            log[0].action.as_str(),
+            log[0].decision.as_str(),
+            log[0].status
+        ),
+        ("GetCallerIdentity", "allowed", 200)
+    );
+    assert_eq!(log[0].principal, "arn:aws:iam::444444444444:user/nobody");
+    assert_eq!(
+        (
+            log[1].service.as_str(),
+            log[1].iam_action.as_str(),
+            log[1].region.as_str(),
+            log[1].decision.as_str(),
+            log[1].error_code.as_str()
+        ),
+        (
+            "ec2",
+            "ec2:DescribeRegions",
+            "eu-west-1",
+            "denied",
+            "UnauthorizedOperation"
+        )
+    );
+    assert_eq!(
+        (log[2].decision.as_str(), log[2].error_code.as_str()),
+        ("error", "SignatureDoesNotMatch")
+    );
+
+    let over_http = control(&server, "GET", "/_mock/requests", "").await;
+    assert_eq!(
+        json(&over_http)["requests"].as_array().map(Vec::len),
+        Some(3)
+    );
+    for secret in ["nobody-secret", "Signature=", "X-Amz-Security-Token"] {
+        assert!(!over_http.body.contains(secret), "{secret} in the log");
+    }
+    control(&server, "DELETE", "/_mock/requests", "").await;
+    assert!(server.requests().is_empty());
+}
