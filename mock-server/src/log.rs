@@ -2,8 +2,11 @@
 //! memory stays flat however long a server runs. Entries never hold secrets: only the
 //! action, principal ARN, decision and error code, no parameters, tokens or signatures.
 //!
-//! A bounded lock-free queue: requests push without taking a lock.
+//! A bounded lock-free queue: requests push without taking a lock. The request path stores a
+//! compact [`Record`] (no time formatting, static strings where it can); readers of the log
+//! pay for turning it into [`LoggedRequest`]s.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use crossbeam_queue::ArrayQueue;
@@ -39,10 +42,43 @@ pub struct LoggedRequest {
     pub status: u16,
 }
 
+/// What the request path records of one request.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub(crate) time: SystemTime,
+    pub(crate) service: &'static str,
+    pub(crate) action: String,
+    pub(crate) iam_action: &'static str,
+    pub(crate) resource: String,
+    pub(crate) region: String,
+    pub(crate) principal: String,
+    pub(crate) decision: &'static str,
+    pub(crate) error_code: Option<Cow<'static, str>>,
+    pub(crate) status: u16,
+}
+
+impl Record {
+    fn logged(&self, seq: u64) -> LoggedRequest {
+        LoggedRequest {
+            seq,
+            time: timestamp(self.time),
+            service: self.service.to_owned(),
+            action: self.action.clone(),
+            iam_action: self.iam_action.to_owned(),
+            resource: self.resource.clone(),
+            region: self.region.clone(),
+            principal: self.principal.clone(),
+            decision: self.decision.to_owned(),
+            error_code: self.error_code.as_deref().unwrap_or_default().to_owned(),
+            status: self.status,
+        }
+    }
+}
+
 /// The log of one server.
 #[derive(Debug)]
 pub(crate) struct RequestLog {
-    entries: ArrayQueue<LoggedRequest>,
+    entries: ArrayQueue<(u64, Record)>,
     next: std::sync::atomic::AtomicU64,
 }
 
@@ -55,9 +91,9 @@ impl RequestLog {
     }
 
     /// Records an entry, dropping the oldest when full.
-    pub(crate) fn push(&self, mut entry: LoggedRequest) {
-        entry.seq = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let _ = self.entries.force_push(entry);
+    pub(crate) fn push(&self, record: Record) {
+        let seq = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.entries.force_push((seq, record));
     }
 
     /// The entries, oldest first (the log keeps them).
@@ -70,8 +106,8 @@ impl RequestLog {
             let _ = self.entries.force_push(e.clone());
         }
         // Requests served meanwhile were queued among the re-pushed ones.
-        out.sort_by_key(|e| e.seq);
-        out
+        out.sort_by_key(|(seq, _)| *seq);
+        out.iter().map(|(seq, r)| r.logged(*seq)).collect()
     }
 
     /// Empties the log.
@@ -81,7 +117,7 @@ impl RequestLog {
 }
 
 /// RFC 3339 for log times.
-pub(crate) fn timestamp(t: SystemTime) -> String {
+fn timestamp(t: SystemTime) -> String {
     time::OffsetDateTime::from(t)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -20,7 +20,7 @@ use crate::auth::keys::{authenticate, sigv4_error};
 use crate::auth::sigv4::{self, Signature, SignedRequest};
 use crate::error::{AwsError, Denial};
 use crate::iam::store::{Identity, IdentityKind};
-use crate::log::{self, LoggedRequest};
+use crate::log::Record;
 use crate::policy::context::Context;
 use crate::policy::eval::{Decision, Layer, Request as PolicyRequest, evaluate};
 use crate::server::State;
@@ -90,26 +90,22 @@ impl Trace {
         now: SystemTime,
         status: u16,
         error_code: Option<std::borrow::Cow<'static, str>>,
-    ) -> LoggedRequest {
+    ) -> Record {
         let decision = match (&error_code, self.denied) {
             (_, true) => "denied",
             (None, false) => "allowed",
             (Some(_), false) => "error",
         };
-        LoggedRequest {
-            seq: 0,
-            time: log::timestamp(now),
-            service: self
-                .service
-                .map(|s| s.signing_name().to_owned())
-                .unwrap_or_default(),
+        Record {
+            time: now,
+            service: self.service.map(Service::signing_name).unwrap_or_default(),
             action: self.action,
-            iam_action: self.iam_action.to_owned(),
+            iam_action: self.iam_action,
             resource: self.resource,
             region: self.region,
             principal: self.principal,
-            decision: decision.to_owned(),
-            error_code: error_code.map(|c| c.into_owned()).unwrap_or_default(),
+            decision,
+            error_code,
             status,
         }
     }
