@@ -26,6 +26,18 @@ pub enum Command {
     /// Measure requests/s and latency of signed STS and EC2 calls against a bare hyper
     /// server in the same run (build with --release for meaningful numbers).
     Bench(BenchArgs),
+    /// Print the least-privilege report of a saved request log (the JSON of
+    /// `GET /_mock/requests`): per principal, the policy that would have allowed its calls,
+    /// and the calls it was denied.
+    Report(ReportArgs),
+}
+
+/// Options of `trustbench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The saved request log; `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    pub log: PathBuf,
 }
 
 /// Options of `trustbench bench`.

@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod report;
 pub mod sdk;
 pub mod serve;
 pub mod signing;
@@ -30,6 +31,9 @@ pub enum HarnessError {
     /// Writing output or a benchmark connection failed.
     #[error("i/o error")]
     Io(#[from] std::io::Error),
+    /// A saved request log is not the JSON of `GET /_mock/requests`.
+    #[error("not a request log (the JSON of GET /_mock/requests)")]
+    RequestLog(#[from] serde_json::Error),
     /// A benchmark request could not be signed.
     #[error(transparent)]
     Signing(#[from] signing::SigningError),
@@ -43,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, HarnessError> {
         Command::Bench(args) => bench::bench(args.seconds, &args.concurrency)
             .await
             .map(|_| ExitCode::SUCCESS),
+        Command::Report(args) => report::print(&args.log).map(|()| ExitCode::SUCCESS),
         Command::Run => {
             let server = MockServer::builder().start().await?;
             let results = smoke::run_checks(&server).await;

@@ -232,3 +232,49 @@ fn a_bad_duration_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a duration"));
 }
+
+#[test]
+fn report_turns_a_saved_request_log_into_a_policy() {
+    let dir = std::env::temp_dir();
+    let saved = dir.join(format!("trustbench-{}-requests.json", std::process::id()));
+    let entry = |action: &str, resource: &str, decision: &str| {
+        format!(
+            r#"{{"seq":0,"time":"2026-11-24T00:00:00Z","service":"ec2","action":"","iam_action":"{action}","resource":"{resource}","region":"us-east-1","principal":"arn:aws:iam::111111111111:user/ci","decision":"{decision}","error_code":"","status":200}}"#
+        )
+    };
+    let log = format!(
+        r#"{{"requests":[{},{}]}}"#,
+        entry("ec2:DescribeRegions", "*", "allowed"),
+        entry(
+            "iam:CreateUser",
+            "arn:aws:iam::111111111111:user/x",
+            "denied"
+        )
+    );
+    std::fs::write(&saved, log).unwrap_or_else(|e| panic!("{e}"));
+    let out = trustbench()
+        .arg("report")
+        .arg(&saved)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let p = &report["principals"][0];
+    assert_eq!(
+        p["policy"]["Statement"][0]["Action"][0],
+        "ec2:DescribeRegions"
+    );
+    assert_eq!(p["denied"][0]["action"], "iam:CreateUser");
+
+    std::fs::write(&saved, "not json").unwrap_or_else(|e| panic!("{e}"));
+    let out = trustbench()
+        .arg("report")
+        .arg(&saved)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a request log"));
+    let _ = std::fs::remove_file(saved);
+}

@@ -38,6 +38,29 @@ pub(crate) struct Call<'a> {
     /// The client's address.
     pub(crate) source_ip: IpAddr,
     pub(crate) now: SystemTime,
+    /// What a handler that authorizes by itself tells the request log.
+    pub(crate) audit: Audit,
+}
+
+/// The resource and outcome of an authorization a handler makes itself (AssumeRole's trust
+/// and identity checks), for the request log and the least-privilege report.
+#[derive(Debug, Default)]
+pub(crate) struct Audit {
+    resource: std::cell::RefCell<String>,
+    denied: std::cell::Cell<bool>,
+}
+
+impl Audit {
+    /// Records that the call was authorized (or refused) against `resource`.
+    pub(crate) fn record(&self, resource: &str, denied: bool) {
+        resource.clone_into(&mut self.resource.borrow_mut());
+        self.denied.set(denied);
+    }
+
+    /// The recorded resource (empty when the handler recorded none) and whether it was refused.
+    pub(crate) fn take(&self) -> (String, bool) {
+        (self.resource.take(), self.denied.get())
+    }
 }
 
 impl Call<'_> {

@@ -38,6 +38,10 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
             StatusCode::OK,
             json!({ "requests": state.requests.snapshot() }),
         ),
+        (&Method::GET, "/_mock/report") => json(
+            StatusCode::OK,
+            json!(crate::report::least_privilege(&state.requests.snapshot())),
+        ),
         (&Method::DELETE, "/_mock/requests") => {
             state.requests.clear();
             json(StatusCode::OK, json!({ "requests": [] }))

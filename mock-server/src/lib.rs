@@ -39,6 +39,7 @@ mod partition;
 mod pipeline;
 mod policy;
 mod redact;
+mod report;
 mod server;
 mod service;
 mod sts;
@@ -51,6 +52,7 @@ pub use error::{AwsError, Denial, Fault};
 pub use log::LoggedRequest;
 pub use partition::{OptIn, Partition, Region};
 pub use policy::PolicyError;
+pub use report::{Denied, PolicyDocument, PrincipalReport, Report, Statement, least_privilege};
 pub use server::{MockServer, MockServerBuilder, StartError};
 pub use service::Service;
 pub use world::{

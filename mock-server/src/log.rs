@@ -10,13 +10,13 @@ use std::borrow::Cow;
 use std::time::SystemTime;
 
 use crossbeam_queue::ArrayQueue;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How many entries a server keeps.
 pub(crate) const CAPACITY: usize = 10_000;
 
 /// One logged request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoggedRequest {
     /// Order of arrival.
     pub seq: u64,

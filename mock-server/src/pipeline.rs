@@ -15,7 +15,7 @@ use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use crate::api::{self, ActionSpec, Authorization, Call};
+use crate::api::{self, ActionSpec, Audit, Authorization, Call};
 use crate::auth::keys::{authenticate, sigv4_error};
 use crate::auth::sigv4::{self, Signature, SignedRequest};
 use crate::error::{AwsError, Denial};
@@ -173,11 +173,18 @@ fn process(
         region: signature.as_ref().map_or("", |s| s.scope.region.as_str()),
         source_ip: client.ip,
         now,
+        audit: Audit::default(),
     };
     trace.principal = caller.arn.clone();
     trace.iam_action = spec.iam_action;
     authorize(&call, spec, trace).map_err(fail)?;
-    let result = (spec.handler)(&call).map_err(fail)?;
+    let result = (spec.handler)(&call);
+    let (resource, denied) = call.audit.take();
+    if !resource.is_empty() {
+        trace.resource = resource;
+        trace.denied = denied;
+    }
+    let result = result.map_err(fail)?;
     Ok((service, spec.name, result))
 }
 
@@ -281,11 +288,11 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec, trace: &mut Trace) -> Result<()
         return Ok(());
     };
     let caller: &Identity = call.caller;
+    let resource = resource_of(call);
+    trace.resource.clone_from(&resource);
     if caller.kind == IdentityKind::Root {
         return Ok(());
     }
-    let resource = resource_of(call);
-    trace.resource.clone_from(&resource);
     // Most principals' policies have no condition or variable: skip building the context.
     let context = if caller.policies_use_context {
         call.request_context()

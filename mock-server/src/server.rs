@@ -16,6 +16,7 @@ use crate::iam::state::Iam;
 use crate::iam::store::Identity;
 use crate::log::{LoggedRequest, RequestLog};
 use crate::pipeline;
+use crate::report::Report;
 use crate::sts::oidc::Issuers;
 use crate::sts::session::SessionKeys;
 use crate::wire::RequestIds;
@@ -222,6 +223,12 @@ impl MockServer {
     /// no secrets.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.state.requests.snapshot()
+    }
+
+    /// The least-privilege report over the request log: per principal, the policy that
+    /// would have allowed what it did, and what it was denied.
+    pub fn least_privilege_report(&self) -> Report {
+        crate::report::least_privilege(&self.state.requests.snapshot())
     }
 
     /// Changes the IAM propagation delay for later changes.

@@ -1532,3 +1532,69 @@ async fn access_key_last_use_follows_authenticated_calls() {
     assert_eq!((last.service_name(), last.region()), ("sts", "eu-west-1"));
     assert!(last.last_used_date().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_lose_no_update() {
+    const TASKS: usize = 16;
+    const EACH: usize = 8;
+    let server = mock_server::MockServer::start().await;
+    let admin = admin(&server);
+    admin
+        .create_group()
+        .group_name("shared")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let admin = admin.clone();
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    // A new entity and a read-modify-write of one shared entity, interleaved.
+                    admin
+                        .create_user()
+                        .user_name(format!("u{t}-{i}"))
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("{e:?}"));
+                    admin
+                        .add_user_to_group()
+                        .group_name("shared")
+                        .user_name(format!("u{t}-{i}"))
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("{e:?}"));
+                    admin
+                        .list_users()
+                        .max_items(1000)
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("{e:?}"));
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let users = admin
+        .list_users()
+        .max_items(1000)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let created = users
+        .users()
+        .iter()
+        .filter(|u| u.user_name().starts_with('u') && u.user_name().contains('-'))
+        .count();
+    assert_eq!(created, TASKS * EACH);
+    let group = admin
+        .get_group()
+        .group_name("shared")
+        .max_items(1000)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(group.users().len(), TASKS * EACH);
+}

@@ -9,6 +9,7 @@ mod identity;
 mod irsa;
 mod policies;
 mod regions;
+mod report;
 mod server;
 mod sts;
 mod support;

@@ -602,6 +602,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let caller = call.caller;
     let chained = matches!(caller.kind, IdentityKind::AssumedRole { .. });
     let denied = || {
+        call.audit.record(role_arn, true);
         // AWS does not say which check failed: missing role, trust or identity policy.
         AwsError::new(
             StatusCode::FORBIDDEN,
@@ -638,6 +639,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     }
     for action in actions {
         let refused = || {
+            call.audit.record(role_arn, true);
             AwsError::new(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",
@@ -670,6 +672,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             }
         }
     }
+    call.audit.record(role_arn, false);
 
     // Duration limits, checked once the role is known to be assumable.
     if chained && duration > 3600 {
