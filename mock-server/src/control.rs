@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::server::State;
 use crate::sts::oidc::host_path;
 use crate::wire::Body;
+use crate::world::World;
 
 /// Every control path starts with this.
 pub(crate) const PREFIX: &str = "/_mock/";
@@ -38,6 +39,15 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
             StatusCode::OK,
             json!({ "requests": state.requests.snapshot() }),
         ),
+        (&Method::POST, "/_mock/reset") => match state.iam.reset() {
+            Ok(()) => {
+                state.requests.clear();
+                json(StatusCode::OK, json!({ "status": "reset" }))
+            }
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        },
+        (&Method::GET, "/_mock/world") => json(StatusCode::OK, json!(&**state.iam.world())),
+        (&Method::POST, "/_mock/world") => load_world(state, body),
         (&Method::GET, "/_mock/report") => json(
             StatusCode::OK,
             json!(crate::report::least_privilege(&state.requests.snapshot())),
@@ -189,6 +199,18 @@ fn propagation(state: &State) -> Response<Body> {
 
 /// `POST /_mock/propagation` with `{"delay_seconds": N}`: the IAM propagation delay for
 /// later changes.
+/// Loads a world document (YAML, or JSON as YAML's subset) in place of the current one.
+fn load_world(state: &State, body: &[u8]) -> Response<Body> {
+    let loaded = std::str::from_utf8(body)
+        .map_err(|_| "the world document is not UTF-8".to_owned())
+        .and_then(|text| World::from_yaml(text).map_err(|e| e.to_string()))
+        .and_then(|world| state.iam.load(world).map_err(|e| e.to_string()));
+    match loaded {
+        Ok(()) => json(StatusCode::OK, json!({ "status": "loaded" })),
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
+    }
+}
+
 fn set_propagation(state: &State, body: &[u8]) -> Response<Body> {
     let seconds = serde_json::from_slice::<Value>(body)
         .ok()

@@ -121,20 +121,7 @@ impl MockServerBuilder {
         if !self.listen.ip().is_loopback() && !self.allow_non_loopback {
             return Err(StartError::NotLoopback(self.listen));
         }
-        let started = time::OffsetDateTime::from(self.clock.now())
-            .replace_nanosecond(0)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default();
-        let iam = Iam::new(
-            self.world,
-            &started,
-            self.clock.clone(),
-            self.propagation_delay,
-        )?;
+        let iam = Iam::new(self.world, self.clock.clone(), self.propagation_delay)?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {

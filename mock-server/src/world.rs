@@ -27,13 +27,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::policy::PolicyError;
 
 /// A whole world.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct World {
     /// The accounts, each in one partition.
@@ -42,7 +42,7 @@ pub struct World {
 }
 
 /// One AWS account.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountSpec {
     /// The 12-digit account id.
@@ -77,7 +77,7 @@ pub struct AccountSpec {
 }
 
 /// An instance profile: a container for (at most) one role.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceProfileSpec {
     /// The instance profile name.
@@ -94,7 +94,7 @@ pub struct InstanceProfileSpec {
 }
 
 /// An IAM OpenID Connect provider.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OidcProviderSpec {
     /// The issuer URL, `https://…`.
@@ -111,7 +111,7 @@ pub struct OidcProviderSpec {
 }
 
 /// An IAM user.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
     /// The user name.
@@ -143,7 +143,7 @@ pub struct UserSpec {
 }
 
 /// An IAM group: its policies apply to every member.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     /// The group name.
@@ -163,7 +163,7 @@ pub struct GroupSpec {
 }
 
 /// An IAM role. Roles are stored and validated; they become assumable with the STS issue.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleSpec {
     /// The role name.
@@ -197,7 +197,7 @@ pub struct RoleSpec {
 }
 
 /// A customer managed policy.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManagedPolicySpec {
     /// The policy name.
@@ -219,7 +219,7 @@ pub struct ManagedPolicySpec {
 }
 
 /// A non-default version of a customer managed policy.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyVersionSpec {
     /// `v2`, `v3`, …
@@ -232,7 +232,7 @@ pub struct PolicyVersionSpec {
 }
 
 /// An access key id and secret.
-#[derive(Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessKeySpec {
     /// The access key id (`AKIA…`).
@@ -259,7 +259,7 @@ impl std::fmt::Debug for AccessKeySpec {
 }
 
 /// Whether a key can be used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub enum KeyStatus {
     /// Usable.
     #[default]

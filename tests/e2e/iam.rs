@@ -7,10 +7,6 @@ fn iam(server: &mock_server::MockServer, key: &str, secret: &str) -> aws_sdk_iam
     aws_sdk_iam::Client::new(&config_with_key(server, key, secret, "us-east-1"))
 }
 
-fn admin(server: &mock_server::MockServer) -> aws_sdk_iam::Client {
-    iam(server, STD.access_key_id, STD.secret_access_key)
-}
-
 /// Creates a user with one access key.
 async fn user_with_key(admin: &aws_sdk_iam::Client, name: &str) -> aws_sdk_iam::types::AccessKey {
     admin
@@ -49,7 +45,7 @@ const DESCRIBE_REGIONS: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"V
 #[tokio::test]
 async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let key = user_with_key(&admin, "connector").await;
     let ec2 = ec2_as(&server, &key);
 
@@ -108,7 +104,7 @@ async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached()
 #[tokio::test]
 async fn aws_managed_policies_attach_by_arn_with_their_paths() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let key = user_with_key(&admin, "reader").await;
     admin
         .attach_user_policy()
@@ -162,7 +158,7 @@ async fn aws_managed_policies_attach_by_arn_with_their_paths() {
 #[tokio::test]
 async fn users_have_aws_errors_and_pagination() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let created = admin
         .create_user()
         .user_name("alice")
@@ -270,7 +266,7 @@ async fn users_have_aws_errors_and_pagination() {
 #[tokio::test]
 async fn access_keys_made_through_iam_authenticate_and_follow_their_status() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     admin
         .create_user()
         .user_name("ci")
@@ -370,7 +366,7 @@ async fn access_keys_made_through_iam_authenticate_and_follow_their_status() {
 #[tokio::test]
 async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     admin
         .create_user()
         .user_name("dev")
@@ -459,7 +455,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
 #[tokio::test]
 async fn managed_policy_errors_and_quotas() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     admin
         .create_user()
         .user_name("many")
@@ -596,7 +592,7 @@ const TRUST_ACCOUNT_111: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect
 #[tokio::test]
 async fn roles_keep_their_trust_policy_and_limits() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let created = admin
         .create_role()
         .role_name("deployer")
@@ -738,7 +734,7 @@ async fn roles_keep_their_trust_policy_and_limits() {
 #[tokio::test]
 async fn group_policies_apply_to_members() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let key = user_with_key(&admin, "member").await;
     let ec2 = ec2_as(&server, &key);
     admin
@@ -824,7 +820,7 @@ async fn group_policies_apply_to_members() {
 #[tokio::test]
 async fn a_permissions_boundary_caps_what_policies_grant() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     admin
         .create_user()
         .user_name("bounded")
@@ -1013,7 +1009,7 @@ async fn the_policy_simulator_answers_like_the_server() {
 #[tokio::test]
 async fn policy_versions_switch_what_a_policy_grants() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let key = user_with_key(&admin, "versioned").await;
     let ec2 = ec2_as(&server, &key);
     let nothing = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
@@ -1194,7 +1190,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
 #[tokio::test]
 async fn instance_profiles_hold_one_role() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let ec2_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     for role in ["delegate", "other"] {
         admin
@@ -1305,7 +1301,7 @@ async fn instance_profiles_hold_one_role() {
 #[tokio::test]
 async fn oidc_providers_for_irsa() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
     let made = admin
         .create_open_id_connect_provider()
@@ -1398,7 +1394,7 @@ async fn oidc_providers_for_irsa() {
 #[tokio::test]
 async fn user_tags_are_principal_tags_in_policies() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let team = aws_sdk_iam::types::Tag::builder()
         .key("team")
         .value("platform")
@@ -1486,7 +1482,7 @@ async fn user_tags_are_principal_tags_in_policies() {
 #[tokio::test]
 async fn access_key_last_use_follows_authenticated_calls() {
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     let key = user_with_key(&admin, "used").await;
     let never = admin
         .get_access_key_last_used()
@@ -1538,7 +1534,7 @@ async fn concurrent_writes_lose_no_update() {
     const TASKS: usize = 16;
     const EACH: usize = 8;
     let server = mock_server::MockServer::start().await;
-    let admin = admin(&server);
+    let admin = iam_admin(&server);
     admin
         .create_group()
         .group_name("shared")

@@ -26,6 +26,16 @@ pub(crate) fn ec2(server: &MockServer, who: &DefaultIdentity, region: &str) -> a
 }
 
 /// An SdkConfig with explicit key material.
+/// An IAM client for the default world's administrator.
+pub(crate) fn iam_admin(server: &MockServer) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&config_with_key(
+        server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    ))
+}
+
 pub(crate) fn config_with_key(
     server: &MockServer,
     key: &str,

@@ -88,12 +88,7 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         .start()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let admin = aws_sdk_iam::Client::new(&config_with_key(
-        &server,
-        STD.access_key_id,
-        STD.secret_access_key,
-        "us-east-1",
-    ));
+    let admin = iam_admin(&server);
     // Create the user and key, and let that propagate first.
     admin
         .create_user()
@@ -246,4 +241,87 @@ async fn the_request_log_records_decisions_without_secrets() {
     }
     control(&server, "DELETE", "/_mock/requests", "").await;
     assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn reset_returns_to_the_loaded_world() {
+    let server = MockServer::start().await;
+    let admin = iam_admin(&server);
+    admin
+        .create_user()
+        .user_name("made-in-the-test")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let reset = control(&server, "POST", "/_mock/reset", "").await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    assert!(server.requests().is_empty(), "the request log survived");
+    let gone = admin
+        .get_user()
+        .user_name("made-in-the-test")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a user created before the reset survived it"));
+    assert_eq!(code(&gone).as_deref(), Some("NoSuchEntity"));
+    admin
+        .get_user()
+        .user_name(STD.user)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the world's own user is gone: {e:?}"));
+}
+
+#[tokio::test]
+async fn worlds_are_dumped_and_loaded_through_the_control_api() {
+    let server = MockServer::start().await;
+    let sts = |key: &str, secret: &str| {
+        aws_sdk_sts::Client::new(&config_with_key(&server, key, secret, "us-east-1"))
+    };
+    let dumped = control(&server, "GET", "/_mock/world", "").await;
+    assert_eq!(dumped.status, 200);
+    assert!(dumped.body.contains(STD.user), "{}", dumped.body);
+
+    let other = r#"{"accounts": [{"id": "666666666666", "users": [{"name": "ci", "access_keys": [{"id": "AKIALOADED6666666666", "secret": "loaded-secret"}]}]}]}"#;
+    let loaded = control(&server, "POST", "/_mock/world", other).await;
+    assert_eq!(loaded.status, 200, "{}", loaded.body);
+    let me = sts("AKIALOADED6666666666", "loaded-secret")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(me.arn(), Some("arn:aws:iam::666666666666:user/ci"));
+    let old = sts(STD.access_key_id, STD.secret_access_key)
+        .get_caller_identity()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a key of the replaced world still works"));
+    assert_eq!(code(&old).as_deref(), Some("InvalidClientTokenId"));
+
+    for bad in [
+        "accounts: [{id: 1}]",
+        "{nonsense",
+        "accounts: [{id: \"666666666666\", users: [{name: a}, {name: a}]}]",
+    ] {
+        let refused = control(&server, "POST", "/_mock/world", bad).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+        assert!(json(&refused)["error"].is_string());
+    }
+    // A refused load changes nothing.
+    sts("AKIALOADED6666666666", "loaded-secret")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // The dump loads back, and becomes what reset returns to.
+    let back = control(&server, "POST", "/_mock/world", &dumped.body).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    control(&server, "POST", "/_mock/reset", "").await;
+    sts(STD.access_key_id, STD.secret_access_key)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
 }

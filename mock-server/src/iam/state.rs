@@ -27,6 +27,8 @@ use crate::world::{World, WorldError};
 /// requests promote the ones that are due, without a lock when none is waiting.
 #[derive(Debug)]
 pub(crate) struct Iam {
+    /// The world `reset` returns to: the one the server started with or last loaded.
+    loaded: ArcSwap<World>,
     world: ArcSwap<World>,
     store: ArcSwap<Store>,
     /// Stores built by writes, each with the instant it takes effect.
@@ -38,18 +40,14 @@ pub(crate) struct Iam {
 }
 
 impl Iam {
-    /// Starts from a world, stamping entities without a creation date with `created`.
+    /// Starts from a world, stamping entities without a creation date with the clock's now.
     ///
     /// Fails when the world is inconsistent.
-    pub(crate) fn new(
-        mut world: World,
-        created: &str,
-        clock: Clock,
-        delay: Duration,
-    ) -> Result<Self, WorldError> {
-        stamp_creation_dates(&mut world, created);
+    pub(crate) fn new(mut world: World, clock: Clock, delay: Duration) -> Result<Self, WorldError> {
+        stamp_creation_dates(&mut world, &creation_stamp(&clock));
         let store = Store::build(&world)?;
         Ok(Self {
+            loaded: ArcSwap::from_pointee(world.clone()),
             world: ArcSwap::from_pointee(world),
             store: ArcSwap::from_pointee(store),
             pending: ArcSwap::from_pointee(Vec::new()),
@@ -103,6 +101,41 @@ impl Iam {
         self.pending.store(Arc::new(pending[due..].to_vec()));
     }
 
+    /// Replaces the whole world at once (no propagation delay: a control operation, not an
+    /// IAM write) and makes it the one `reset` returns to. Nothing changes when it is
+    /// inconsistent.
+    pub(crate) fn load(&self, mut world: World) -> Result<(), WorldError> {
+        stamp_creation_dates(&mut world, &creation_stamp(&self.clock));
+        let store = Store::build(&world)?;
+        let _writer = self
+            .writers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.loaded.store(Arc::new(world.clone()));
+        self.replace(world, store);
+        Ok(())
+    }
+
+    /// Returns to the loaded world: IAM writes, pending changes and access-key last use are
+    /// forgotten.
+    pub(crate) fn reset(&self) -> Result<(), WorldError> {
+        let _writer = self
+            .writers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let world = World::clone(&self.loaded.load());
+        let store = Store::build(&world)?;
+        self.replace(world, store);
+        Ok(())
+    }
+
+    /// Publishes a world and its store, dropping pending changes. Holds the writer lock.
+    fn replace(&self, world: World, store: Store) {
+        self.pending.store(Arc::new(Vec::new()));
+        self.store.store(Arc::new(store));
+        self.world.store(Arc::new(world));
+    }
+
     /// The world snapshot (IAM reads).
     pub(crate) fn world(&self) -> Guard<Arc<World>> {
         self.world.load()
@@ -149,6 +182,15 @@ impl Iam {
         }
         Ok(out)
     }
+}
+
+/// The clock's now to the second, RFC 3339: the creation date of entities a world leaves undated.
+fn creation_stamp(clock: &Clock) -> String {
+    let now = time::OffsetDateTime::from(clock.now());
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 fn stamp_creation_dates(world: &mut World, created: &str) {
