@@ -8,6 +8,7 @@ use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 
+use crate::faults::FaultRule;
 use crate::server::State;
 use crate::sts::oidc::host_path;
 use crate::wire::Body;
@@ -48,6 +49,14 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
         },
         (&Method::GET, "/_mock/world") => json(StatusCode::OK, json!(&**state.iam.world())),
         (&Method::POST, "/_mock/world") => load_world(state, body),
+        (&Method::GET, "/_mock/faults") => {
+            json(StatusCode::OK, json!({ "faults": state.faults.list() }))
+        }
+        (&Method::POST, "/_mock/faults") => add_fault(state, body),
+        (&Method::DELETE, "/_mock/faults") => {
+            state.faults.clear();
+            json(StatusCode::OK, json!({ "faults": [] }))
+        }
         (&Method::GET, "/_mock/report") => json(
             StatusCode::OK,
             json!(crate::report::least_privilege(&state.requests.snapshot())),
@@ -199,6 +208,17 @@ fn propagation(state: &State) -> Response<Body> {
 
 /// `POST /_mock/propagation` with `{"delay_seconds": N}`: the IAM propagation delay for
 /// later changes.
+/// Adds one fault rule (a JSON object, see `FaultRule`).
+fn add_fault(state: &State, body: &[u8]) -> Response<Body> {
+    let added = serde_json::from_slice::<FaultRule>(body)
+        .map_err(|e| format!("not a fault rule: {e}"))
+        .and_then(|rule| state.faults.add(rule).map_err(|e| e.to_string()));
+    match added {
+        Ok(()) => json(StatusCode::OK, json!({ "faults": state.faults.list() })),
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
+    }
+}
+
 /// Loads a world document (YAML, or JSON as YAML's subset) in place of the current one.
 fn load_world(state: &State, body: &[u8]) -> Response<Body> {
     let loaded = std::str::from_utf8(body)

@@ -33,6 +33,7 @@ mod clock;
 mod control;
 mod ec2;
 mod error;
+mod faults;
 mod iam;
 mod log;
 mod partition;
@@ -49,6 +50,7 @@ mod world;
 
 pub use clock::Clock;
 pub use error::{AwsError, Denial, Fault};
+pub use faults::{FaultEffect, FaultError, FaultRule};
 pub use log::LoggedRequest;
 pub use partition::{OptIn, Partition, Region};
 pub use policy::PolicyError;

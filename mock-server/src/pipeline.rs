@@ -4,7 +4,6 @@
 //! typed input and fails with an [`AwsError`] that `encode` puts into the service's error
 //! shape. Nothing here takes a lock: the store is read through an `ArcSwap` snapshot.
 
-use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -19,6 +18,7 @@ use crate::api::{self, ActionSpec, Audit, Authorization, Call};
 use crate::auth::keys::{authenticate, sigv4_error};
 use crate::auth::sigv4::{self, Signature, SignedRequest};
 use crate::error::{AwsError, Denial};
+use crate::faults::{self, FaultEffect};
 use crate::iam::store::{Identity, IdentityKind};
 use crate::log::Record;
 use crate::policy::context::Context;
@@ -39,7 +39,7 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     body_timeout: Duration,
     peer: IpAddr,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<Body>, Dropped> {
     let request_id = state.request_ids.next();
     let (parts, body) = req.into_parts();
     let body = match read_body(body, body_timeout).await {
@@ -66,10 +66,36 @@ pub(crate) async fn handle(
                 (wire::error(service, &err, &request_id, now), Some(err.code))
             }
         };
+    let fault = trace.fault;
     state
         .requests
         .push(trace.entry(now, response.status().as_u16(), error_code));
-    Ok(response)
+    match fault {
+        Some(FaultEffect::Latency(ms)) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(response)
+        }
+        Some(FaultEffect::DropConnection) => Err(Dropped),
+        Some(FaultEffect::TruncateBody) => Ok(truncate(response)),
+        _ => Ok(response),
+    }
+}
+
+/// A fault rule closed the connection without an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by a fault rule")]
+pub(crate) struct Dropped;
+
+/// The response with its full `Content-Length` but half its body: the client sees the
+/// connection end early.
+fn truncate(response: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    let full = body.into_inner().unwrap_or_default();
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(full.len()),
+    );
+    Response::from_parts(parts, Body::new(full.slice(..full.len() / 2)))
 }
 
 /// What the stages learned of a request, for the request log.
@@ -82,6 +108,8 @@ struct Trace {
     iam_action: &'static str,
     resource: String,
     denied: bool,
+    /// The fault rule that struck, if one did.
+    fault: Option<FaultEffect>,
 }
 
 impl Trace {
@@ -177,6 +205,18 @@ fn process(
     };
     trace.principal = caller.arn.clone();
     trace.iam_action = spec.iam_action;
+    let target = faults::Target {
+        service,
+        action: spec.name,
+        principal: &caller.arn,
+        region: call.region,
+    };
+    if let Some(effect) = state.faults.strike(&target) {
+        trace.fault = Some(effect);
+        if let Some(err) = effect.error(service) {
+            return Err(fail(err));
+        }
+    }
     authorize(&call, spec, trace).map_err(fail)?;
     let result = (spec.handler)(&call);
     let (resource, denied) = call.audit.take();

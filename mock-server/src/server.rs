@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
+use crate::faults::{FaultError, FaultRule, Faults};
 use crate::iam::state::Iam;
 use crate::iam::store::Identity;
 use crate::log::{LoggedRequest, RequestLog};
@@ -36,6 +37,7 @@ pub(crate) struct State {
     pub(crate) anonymous: Arc<Identity>,
     pub(crate) clock: Clock,
     pub(crate) request_ids: RequestIds,
+    pub(crate) faults: Faults,
 }
 
 /// Why a server could not start.
@@ -140,6 +142,7 @@ impl MockServerBuilder {
             anonymous: Arc::new(Identity::anonymous()),
             clock: self.clock,
             request_ids: RequestIds::new(),
+            faults: Faults::default(),
         });
         let (shutdown, stop) = watch::channel(false);
         tokio::spawn(accept_loop(
@@ -216,6 +219,16 @@ impl MockServer {
     /// would have allowed what it did, and what it was denied.
     pub fn least_privilege_report(&self) -> Report {
         crate::report::least_privilege(&self.state.requests.snapshot())
+    }
+
+    /// Adds a fault rule: matching AWS calls fail as it says (see [`FaultRule`]).
+    pub fn add_fault(&self, rule: FaultRule) -> Result<(), FaultError> {
+        self.state.faults.add(rule)
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear();
     }
 
     /// Changes the IAM propagation delay for later changes.

@@ -1,0 +1,225 @@
+//! Fault injection observed through the real SDKs, retries included.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use mock_server::{FaultEffect, FaultRule, MockServer};
+
+use crate::support::*;
+
+fn rule(service: &str, first: u64, effect: FaultEffect) -> FaultRule {
+    FaultRule {
+        service: Some(service.into()),
+        action: None,
+        principal: None,
+        region: None,
+        first: Some(first),
+        probability: None,
+        seed: 0,
+        effect,
+    }
+}
+
+/// The default world's admin, with `attempts` tries and a short backoff.
+fn base(server: &MockServer, attempts: u32) -> aws_config::SdkConfig {
+    config_with_key(
+        server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    )
+    .into_builder()
+    .retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(attempts)
+            .with_initial_backoff(Duration::from_millis(1)),
+    )
+    .build()
+}
+
+fn sts(server: &MockServer, attempts: u32) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::new(&base(server, attempts))
+}
+
+fn strike(server: &MockServer, rule: FaultRule) {
+    server.add_fault(rule).unwrap_or_else(|e| panic!("{e}"));
+}
+
+async fn whoami(
+    server: &MockServer,
+    attempts: u32,
+) -> Result<
+    aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput,
+    aws_sdk_sts::error::SdkError<
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
+    >,
+> {
+    sts(server, attempts).get_caller_identity().send().await
+}
+
+fn attempts(server: &MockServer) -> Vec<(String, u16)> {
+    server
+        .requests()
+        .into_iter()
+        .map(|r| (r.error_code, r.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn throttled_calls_are_retried_to_success_by_the_sdk() {
+    let server = MockServer::start().await;
+    strike(&server, rule("sts", 2, FaultEffect::Throttle));
+    whoami(&server, 3).await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        attempts(&server),
+        [
+            ("Throttling".into(), 400),
+            ("Throttling".into(), 400),
+            (String::new(), 200)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn ec2_throttling_exhausts_the_retries() {
+    let server = MockServer::start().await;
+    strike(&server, rule("ec2", 10, FaultEffect::Throttle));
+    let ec2 = aws_sdk_ec2::Client::new(&base(&server, 3));
+    let err = ec2
+        .describe_regions()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a throttled call succeeded"));
+    assert_eq!(code(&err).as_deref(), Some("RequestLimitExceeded"));
+    assert_eq!(
+        attempts(&server),
+        vec![("RequestLimitExceeded".to_owned(), 503); 3]
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_per_service() {
+    let server = MockServer::start().await;
+    for (service, effect) in [
+        ("iam", FaultEffect::InternalError),
+        ("sts", FaultEffect::ServiceUnavailable),
+    ] {
+        strike(&server, rule(service, 1, effect));
+    }
+    aws_sdk_iam::Client::new(&base(&server, 2))
+        .list_users()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    whoami(&server, 2).await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        attempts(&server),
+        [
+            ("ServiceFailure".into(), 500),
+            (String::new(), 200),
+            ("ServiceUnavailable".into(), 503),
+            (String::new(), 200)
+        ]
+    );
+    // Without retries the SDK surfaces the error with its code.
+    strike(&server, rule("sts", 1, FaultEffect::InternalError));
+    let err = whoami(&server, 1)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("the fault did not strike"));
+    assert_eq!(code(&err).as_deref(), Some("InternalFailure"));
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_retried_and_a_truncated_body_fails() {
+    let server = MockServer::start().await;
+    strike(&server, rule("sts", 1, FaultEffect::DropConnection));
+    whoami(&server, 1)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a dropped connection answered"));
+    strike(&server, rule("sts", 1, FaultEffect::DropConnection));
+    whoami(&server, 2)
+        .await
+        .unwrap_or_else(|e| panic!("the SDK did not retry a dropped connection: {e:?}"));
+
+    server.clear_faults();
+    strike(&server, rule("sts", 1, FaultEffect::TruncateBody));
+    let client = sts(&server, 1);
+    assert!(client.get_caller_identity().send().await.is_err());
+    client
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+#[tokio::test]
+async fn latency_trips_the_sdk_attempt_timeout() {
+    let server = MockServer::start().await;
+    let mut slow = rule("sts", 1, FaultEffect::Latency(5_000));
+    slow.action = Some("GetCallerIdentity".into());
+    strike(&server, slow);
+    let config = base(&server, 1)
+        .into_builder()
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_millis(200))
+                .build(),
+        )
+        .build();
+    let err = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a 5 s answer beat a 200 ms timeout"));
+    assert!(
+        matches!(err, aws_sdk_sts::error::SdkError::TimeoutError(_)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn rules_match_principals_and_go_through_the_control_api() {
+    let server = MockServer::start().await;
+    let post = |body: &str| {
+        format!(
+            "POST /_mock/faults HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            server.address(),
+            body.len()
+        )
+    };
+    let other = r#"{"principal": "arn:aws:iam::*:user/someone-else", "effect": "throttle"}"#;
+    let added = raw(&server, post(other).as_bytes())
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(added.status, 200, "{}", added.body);
+    assert!(added.body.contains("someone-else"));
+    // Another principal's rule leaves this caller alone.
+    whoami(&server, 1).await.unwrap_or_else(|e| panic!("{e:?}"));
+
+    for bad in [
+        r#"{"effect": "explode"}"#,
+        r#"{"service": "s3", "effect": "throttle"}"#,
+        r#"{"effect": "throttle", "probability": 2}"#,
+        "not json",
+    ] {
+        let refused = raw(&server, post(bad).as_bytes())
+            .await
+            .unwrap_or_else(|| panic!("no answer"));
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+    }
+    let mine = r#"{"principal": "arn:aws:iam::111111111111:user/*", "effect": {"latency": 1}, "first": 1}"#;
+    raw(&server, post(mine).as_bytes()).await;
+    let clear = format!(
+        "DELETE /_mock/faults HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+        server.address()
+    );
+    let cleared = raw(&server, clear.as_bytes())
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(cleared.body, r#"{"faults":[]}"#);
+}
