@@ -821,3 +821,66 @@ async fn session_tags_need_tag_session_and_transitive_ones_follow_chained_sessio
         "the transitive tag followed the chain"
     );
 }
+
+#[tokio::test]
+async fn aws_config_caches_assumed_role_credentials_and_refreshes_them_at_expiry_on_virtual_time() {
+    let server = server_on(Clock::virtual_now()).await;
+    let ci = config_with_key(&server, "AKIACI11111111111111", "ci-secret", "us-east-1");
+    let provider = AssumeRoleProvider::builder(DEPLOYER)
+        .session_name("cached")
+        .external_id("x-42")
+        .session_length(Duration::from_secs(900))
+        .configure(&ci)
+        .build()
+        .await;
+    let first = provider
+        .provide_credentials()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let config = ci
+        .into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build();
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let assume_roles = || {
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.action == "AssumeRole" && r.status == 200)
+            .count()
+    };
+    let describe = || async {
+        ec2.describe_regions()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    };
+
+    describe().await;
+    // One for `first`, one when the client's cache first asked.
+    assert_eq!(assume_roles(), 2);
+    server.clock().advance(Duration::from_secs(600));
+    describe().await;
+    assert_eq!(
+        assume_roles(),
+        2,
+        "still-valid credentials were fetched again"
+    );
+
+    server.clock().advance(Duration::from_secs(360));
+    // The credentials taken at the start have expired on the server's clock...
+    let stale = harness::sdk::sdk_config(&server.endpoint(), first, "us-east-1", server.clock());
+    let err = aws_sdk_ec2::Client::new(&stale)
+        .describe_regions()
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("expired session credentials were accepted"));
+    // EC2 words expired session credentials as an expired request.
+    assert_eq!(code(&err).as_deref(), Some("RequestExpired"), "{err:?}");
+    // ...and the SDK's cache, on the same clock, assumed the role again.
+    describe().await;
+    assert_eq!(assume_roles(), 3);
+}
