@@ -74,9 +74,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub start_time: Option<std::time::SystemTime>,
     /// How long IAM changes take to reach authentication, STS and authorization, like AWS's
-    /// "up to 5 minutes": `300`, `300s`, `5m`, `1h`. Default 0.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0")]
-    pub propagation_delay: std::time::Duration,
+    /// "up to 5 minutes": `300`, `300s`, `5m`, `1h`. Default: the world file's
+    /// `propagation_delay_seconds`, else 0.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub propagation_delay: Option<std::time::Duration>,
 }
 
 /// How the server's clock runs.

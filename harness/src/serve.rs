@@ -20,12 +20,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
             .start_time
             .map_or_else(Clock::virtual_now, Clock::virtual_at),
     };
-    let server = MockServer::builder()
-        .world(world)
+    let mut builder = MockServer::builder().world(world);
+    if let Some(delay) = args.propagation_delay {
+        builder = builder.propagation_delay(delay);
+    }
+    let server = builder
         .listen(args.listen)
         .allow_non_loopback(args.allow_non_loopback)
         .clock(clock)
-        .propagation_delay(args.propagation_delay)
         .start()
         .await?;
     let stopped = shutdown_signal();

@@ -40,11 +40,8 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
             StatusCode::OK,
             json!({ "requests": state.requests.snapshot() }),
         ),
-        (&Method::POST, "/_mock/reset") => match state.iam.reset() {
-            Ok(()) => {
-                state.requests.clear();
-                json(StatusCode::OK, json!({ "status": "reset" }))
-            }
+        (&Method::POST, "/_mock/reset") => match state.reset() {
+            Ok(()) => json(StatusCode::OK, json!({ "status": "reset" })),
             Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         },
         (&Method::GET, "/_mock/world") => json(StatusCode::OK, json!(&**state.iam.world())),
@@ -224,7 +221,7 @@ fn load_world(state: &State, body: &[u8]) -> Response<Body> {
     let loaded = std::str::from_utf8(body)
         .map_err(|_| "the world document is not UTF-8".to_owned())
         .and_then(|text| World::from_yaml(text).map_err(|e| e.to_string()))
-        .and_then(|world| state.iam.load(world).map_err(|e| e.to_string()));
+        .and_then(|world| state.load_world(world).map_err(|e| e.to_string()));
     match loaded {
         Ok(()) => json(StatusCode::OK, json!({ "status": "loaded" })),
         Err(message) => error(StatusCode::BAD_REQUEST, message),

@@ -97,6 +97,22 @@ pub(crate) struct Target<'a> {
     pub(crate) region: &'a str,
 }
 
+/// Checked rules, ready to replace a server's.
+#[derive(Debug)]
+pub(crate) struct RuleSet(Vec<Arc<Active>>);
+
+impl RuleSet {
+    /// Checks every rule.
+    pub(crate) fn new(rules: &[FaultRule]) -> Result<Self, FaultError> {
+        rules
+            .iter()
+            .cloned()
+            .map(checked)
+            .collect::<Result<_, _>>()
+            .map(RuleSet)
+    }
+}
+
 /// The rules of one server.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
@@ -106,28 +122,18 @@ pub(crate) struct Faults {
 impl Faults {
     /// Adds a rule after checking it.
     pub(crate) fn add(&self, rule: FaultRule) -> Result<(), FaultError> {
-        if let Some(s) = &rule.service
-            && !["sts", "iam", "ec2"].contains(&s.as_str())
-        {
-            return Err(FaultError::Service(s.clone()));
-        }
-        if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
-            return Err(FaultError::Probability);
-        }
-        if matches!(rule.effect, FaultEffect::Latency(ms) if ms > 60_000) {
-            return Err(FaultError::Latency);
-        }
-        let active = Arc::new(Active {
-            principal: rule.principal.as_deref().map(Pattern::exact_case),
-            rule,
-            matched: AtomicU64::new(0),
-        });
+        let active = checked(rule)?;
         self.rules.rcu(|rules| {
             let mut next = Vec::clone(rules);
             next.push(Arc::clone(&active));
             next
         });
         Ok(())
+    }
+
+    /// Replaces every rule (counters start again).
+    pub(crate) fn replace(&self, rules: RuleSet) {
+        self.rules.store(Arc::new(rules.0));
     }
 
     /// The rules, in the order they apply.
@@ -147,6 +153,26 @@ impl Faults {
             .iter()
             .find_map(|a| a.fires(target).then_some(a.rule.effect))
     }
+}
+
+/// A rule ready to apply, or why it cannot be.
+fn checked(rule: FaultRule) -> Result<Arc<Active>, FaultError> {
+    if let Some(s) = &rule.service
+        && !["sts", "iam", "ec2"].contains(&s.as_str())
+    {
+        return Err(FaultError::Service(s.clone()));
+    }
+    if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+        return Err(FaultError::Probability);
+    }
+    if matches!(rule.effect, FaultEffect::Latency(ms) if ms > 60_000) {
+        return Err(FaultError::Latency);
+    }
+    Ok(Arc::new(Active {
+        principal: rule.principal.as_deref().map(Pattern::exact_case),
+        rule,
+        matched: AtomicU64::new(0),
+    }))
 }
 
 impl Active {

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::faults::{FaultError, FaultRule, Faults};
+use crate::faults::{FaultError, FaultRule, Faults, RuleSet};
 use crate::iam::state::Iam;
 use crate::iam::store::Identity;
 use crate::log::{LoggedRequest, RequestLog};
@@ -38,6 +38,36 @@ pub(crate) struct State {
     pub(crate) clock: Clock,
     pub(crate) request_ids: RequestIds,
     pub(crate) faults: Faults,
+}
+
+impl State {
+    /// Replaces the world and its settings (propagation delay, fault rules) at once, or
+    /// changes nothing when it is invalid. It becomes what `reset` returns to.
+    pub(crate) fn load_world(&self, world: World) -> Result<(), WorldError> {
+        let rules = RuleSet::new(&world.faults)?;
+        let delay = world.propagation_delay_seconds;
+        self.iam.load(world)?;
+        self.apply(rules, delay);
+        Ok(())
+    }
+
+    /// Back to the loaded world and its settings.
+    pub(crate) fn reset(&self) -> Result<(), WorldError> {
+        let loaded = self.iam.reset()?;
+        self.apply(
+            RuleSet::new(&loaded.faults)?,
+            loaded.propagation_delay_seconds,
+        );
+        self.requests.clear();
+        Ok(())
+    }
+
+    fn apply(&self, rules: RuleSet, delay_seconds: Option<u64>) {
+        self.faults.replace(rules);
+        if let Some(s) = delay_seconds {
+            self.iam.set_delay(Duration::from_secs(s));
+        }
+    }
 }
 
 /// Why a server could not start.
@@ -71,7 +101,7 @@ pub struct MockServerBuilder {
     listen: SocketAddr,
     allow_non_loopback: bool,
     idle_timeout: Duration,
-    propagation_delay: Duration,
+    propagation_delay: Option<Duration>,
 }
 
 impl MockServerBuilder {
@@ -111,7 +141,7 @@ impl MockServerBuilder {
     /// authorization, as AWS does ("up to 5 minutes"); IAM reads see them at once. Default
     /// none. Measured on the server clock, so a virtual clock can skip the wait.
     pub fn propagation_delay(mut self, delay: Duration) -> Self {
-        self.propagation_delay = delay;
+        self.propagation_delay = Some(delay);
         self
     }
 
@@ -123,7 +153,12 @@ impl MockServerBuilder {
         if !self.listen.ip().is_loopback() && !self.allow_non_loopback {
             return Err(StartError::NotLoopback(self.listen));
         }
-        let iam = Iam::new(self.world, self.clock.clone(), self.propagation_delay)?;
+        let rules = RuleSet::new(&self.world.faults).map_err(WorldError::from)?;
+        // The builder's delay wins over the world's.
+        let delay = self.propagation_delay.unwrap_or(Duration::from_secs(
+            self.world.propagation_delay_seconds.unwrap_or(0),
+        ));
+        let iam = Iam::new(self.world, self.clock.clone(), delay)?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -134,6 +169,8 @@ impl MockServerBuilder {
             addr: self.listen,
             source,
         })?;
+        let faults = Faults::default();
+        faults.replace(rules);
         let state = Arc::new(State {
             iam,
             sessions: SessionKeys::new(),
@@ -142,7 +179,7 @@ impl MockServerBuilder {
             anonymous: Arc::new(Identity::anonymous()),
             clock: self.clock,
             request_ids: RequestIds::new(),
-            faults: Faults::default(),
+            faults,
         });
         let (shutdown, stop) = watch::channel(false);
         tokio::spawn(accept_loop(
@@ -190,7 +227,7 @@ impl MockServer {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             allow_non_loopback: false,
             idle_timeout: Duration::from_secs(60),
-            propagation_delay: Duration::ZERO,
+            propagation_delay: None,
         }
     }
 

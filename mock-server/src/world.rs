@@ -30,6 +30,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::faults::FaultRule;
+
 use crate::policy::PolicyError;
 
 /// A whole world.
@@ -39,6 +41,12 @@ pub struct World {
     /// The accounts, each in one partition.
     #[serde(default)]
     pub accounts: Vec<AccountSpec>,
+    /// The IAM propagation delay in seconds, unless the server is given one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation_delay_seconds: Option<u64>,
+    /// Fault rules in force while this world is loaded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultRule>,
 }
 
 /// One AWS account.
@@ -301,6 +309,9 @@ pub enum WorldError {
         /// The parser's message, with line and column.
         message: String,
     },
+    /// A fault rule is invalid.
+    #[error("world: fault rule: {0}")]
+    Fault(#[from] crate::faults::FaultError),
     /// The world is well-formed but inconsistent.
     #[error("world: {context}: {message}")]
     Invalid {
@@ -418,6 +429,7 @@ impl World {
                     open_id_connect_providers: Vec::new(),
                 })
                 .collect(),
+            ..World::default()
         }
     }
 

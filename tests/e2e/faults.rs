@@ -223,3 +223,72 @@ async fn rules_match_principals_and_go_through_the_control_api() {
         .unwrap_or_else(|| panic!("no answer"));
     assert_eq!(cleared.body, r#"{"faults":[]}"#);
 }
+
+#[tokio::test]
+async fn a_world_file_sets_faults_and_the_propagation_delay() {
+    let world = format!(
+        r#"
+propagation_delay_seconds: 300
+faults:
+  - {{service: sts, action: GetCallerIdentity, effect: throttle, first: 1}}
+accounts:
+  - id: "{}"
+    users:
+      - name: admin
+        managed_policies: [AdministratorAccess]
+        access_keys: [{{id: {}, secret: {}}}]
+"#,
+        STD.account, STD.access_key_id, STD.secret_access_key
+    );
+    let server = MockServer::builder()
+        .world(mock_server::World::from_yaml(&world).unwrap_or_else(|e| panic!("{e}")))
+        .clock(mock_server::Clock::virtual_now())
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let throttled = whoami(&server, 1)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("the world's fault did not strike"));
+    assert_eq!(code(&throttled).as_deref(), Some("Throttling"));
+    whoami(&server, 1).await.unwrap_or_else(|e| panic!("{e:?}"));
+
+    // A key made now works only after the world's 300 s.
+    let admin = iam_admin(&server);
+    let key = user_with_key(&admin, "late").await;
+    let late = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    assert!(late.get_caller_identity().send().await.is_err());
+    server.clock().advance(Duration::from_secs(300));
+    late.get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // Reset brings the world's rules back with fresh counters.
+    let reset = format!(
+        "POST /_mock/reset HTTP/1.1\r\nhost: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        server.address()
+    );
+    raw(&server, reset.as_bytes()).await;
+    assert!(whoami(&server, 1).await.is_err());
+
+    let bad = "faults: [{service: s3, effect: throttle}]";
+    let load = format!(
+        "POST /_mock/world HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{bad}",
+        server.address(),
+        bad.len()
+    );
+    let refused = raw(&server, load.as_bytes())
+        .await
+        .unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("s3"), "{}", refused.body);
+    whoami(&server, 1)
+        .await
+        .unwrap_or_else(|e| panic!("a refused world changed the server: {e:?}"));
+}

@@ -7,25 +7,6 @@ fn iam(server: &mock_server::MockServer, key: &str, secret: &str) -> aws_sdk_iam
     aws_sdk_iam::Client::new(&config_with_key(server, key, secret, "us-east-1"))
 }
 
-/// Creates a user with one access key.
-async fn user_with_key(admin: &aws_sdk_iam::Client, name: &str) -> aws_sdk_iam::types::AccessKey {
-    admin
-        .create_user()
-        .user_name(name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let made = admin
-        .create_access_key()
-        .user_name(name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    made.access_key()
-        .cloned()
-        .unwrap_or_else(|| panic!("no key"))
-}
-
 /// An EC2 client signing with `key`.
 fn ec2_as(
     server: &mock_server::MockServer,

@@ -36,6 +36,28 @@ pub(crate) fn iam_admin(server: &MockServer) -> aws_sdk_iam::Client {
     ))
 }
 
+/// Creates a user with one access key.
+pub(crate) async fn user_with_key(
+    admin: &aws_sdk_iam::Client,
+    name: &str,
+) -> aws_sdk_iam::types::AccessKey {
+    admin
+        .create_user()
+        .user_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let made = admin
+        .create_access_key()
+        .user_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    made.access_key()
+        .cloned()
+        .unwrap_or_else(|| panic!("no key"))
+}
+
 pub(crate) fn config_with_key(
     server: &MockServer,
     key: &str,

@@ -90,22 +90,7 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         .unwrap_or_else(|e| panic!("{e}"));
     let admin = iam_admin(&server);
     // Create the user and key, and let that propagate first.
-    admin
-        .create_user()
-        .user_name("late")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = admin
-        .create_access_key()
-        .user_name("late")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = key
-        .access_key()
-        .cloned()
-        .unwrap_or_else(|| panic!("no key"));
+    let key = user_with_key(&admin, "late").await;
     let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
         &server,
         key.access_key_id(),

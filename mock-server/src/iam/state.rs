@@ -118,15 +118,16 @@ impl Iam {
 
     /// Returns to the loaded world: IAM writes, pending changes and access-key last use are
     /// forgotten.
-    pub(crate) fn reset(&self) -> Result<(), WorldError> {
+    /// Returns the world it went back to.
+    pub(crate) fn reset(&self) -> Result<Arc<World>, WorldError> {
         let _writer = self
             .writers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let world = World::clone(&self.loaded.load());
-        let store = Store::build(&world)?;
-        self.replace(world, store);
-        Ok(())
+        let loaded = self.loaded.load_full();
+        let store = Store::build(&loaded)?;
+        self.replace(World::clone(&loaded), store);
+        Ok(loaded)
     }
 
     /// Publishes a world and its store, dropping pending changes. Holds the writer lock.

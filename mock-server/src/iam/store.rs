@@ -748,9 +748,11 @@ mod tests {
     #[test]
     fn the_readme_world_example_builds() {
         let readme = include_str!("../../../README.md");
-        let start = readme
-            .find("```yaml\naccounts:")
-            .map(|i| i + "```yaml\n".len());
+        let start = readme.find("## World files").and_then(|w| {
+            readme[w..]
+                .find("```yaml\n")
+                .map(|i| w + i + "```yaml\n".len())
+        });
         let start = start.unwrap_or_else(|| panic!("no world example in the README"));
         let end = readme[start..]
             .find("```")
