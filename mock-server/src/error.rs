@@ -291,6 +291,21 @@ impl AwsError {
     }
 }
 
+impl AwsError {
+    /// The service's internal error (500): `InternalError` (EC2), `ServiceFailure` (IAM),
+    /// `InternalFailure` (STS).
+    pub fn internal(service: Service) -> Self {
+        const UNKNOWN: &str =
+            "The request processing has failed because of an unknown error, exception or failure.";
+        let (code, message) = match service {
+            Service::Ec2 => ("InternalError", "An internal error has occurred"),
+            Service::Iam => ("ServiceFailure", UNKNOWN),
+            Service::Sts => ("InternalFailure", UNKNOWN),
+        };
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, message)
+    }
+}
+
 /// IAM's own errors (codes and statuses from the IAM service model; texts are AWS's, given
 /// by the caller from `iam::api`).
 impl AwsError {

@@ -219,21 +219,7 @@ impl FaultEffect {
                 "Request limit exceeded.",
             ),
             (FaultEffect::Throttle, _) => (StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded"),
-            (FaultEffect::InternalError, Service::Ec2) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                "An internal error has occurred",
-            ),
-            (FaultEffect::InternalError, Service::Iam) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ServiceFailure",
-                "The request processing has failed because of an unknown error, exception or failure.",
-            ),
-            (FaultEffect::InternalError, Service::Sts) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalFailure",
-                "The request processing has failed because of an unknown error, exception or failure.",
-            ),
+            (FaultEffect::InternalError, _) => return Some(AwsError::internal(service)),
             (FaultEffect::ServiceUnavailable, Service::Ec2) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Unavailable",

@@ -185,17 +185,8 @@ async fn latency_trips_the_sdk_attempt_timeout() {
 #[tokio::test]
 async fn rules_match_principals_and_go_through_the_control_api() {
     let server = MockServer::start().await;
-    let post = |body: &str| {
-        format!(
-            "POST /_mock/faults HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            server.address(),
-            body.len()
-        )
-    };
     let other = r#"{"principal": "arn:aws:iam::*:user/someone-else", "effect": "throttle"}"#;
-    let added = raw(&server, post(other).as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
+    let added = control(&server, "POST", "/_mock/faults", other).await;
     assert_eq!(added.status, 200, "{}", added.body);
     assert!(added.body.contains("someone-else"));
     // Another principal's rule leaves this caller alone.
@@ -207,20 +198,12 @@ async fn rules_match_principals_and_go_through_the_control_api() {
         r#"{"effect": "throttle", "probability": 2}"#,
         "not json",
     ] {
-        let refused = raw(&server, post(bad).as_bytes())
-            .await
-            .unwrap_or_else(|| panic!("no answer"));
+        let refused = control(&server, "POST", "/_mock/faults", bad).await;
         assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
     }
     let mine = r#"{"principal": "arn:aws:iam::111111111111:user/*", "effect": {"latency": 1}, "first": 1}"#;
-    raw(&server, post(mine).as_bytes()).await;
-    let clear = format!(
-        "DELETE /_mock/faults HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
-        server.address()
-    );
-    let cleared = raw(&server, clear.as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
+    control(&server, "POST", "/_mock/faults", mine).await;
+    let cleared = control(&server, "DELETE", "/_mock/faults", "").await;
     assert_eq!(cleared.body, r#"{"faults":[]}"#);
 }
 
@@ -270,22 +253,11 @@ accounts:
         .unwrap_or_else(|e| panic!("{e:?}"));
 
     // Reset brings the world's rules back with fresh counters.
-    let reset = format!(
-        "POST /_mock/reset HTTP/1.1\r\nhost: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-        server.address()
-    );
-    raw(&server, reset.as_bytes()).await;
+    control(&server, "POST", "/_mock/reset", "").await;
     assert!(whoami(&server, 1).await.is_err());
 
     let bad = "faults: [{service: s3, effect: throttle}]";
-    let load = format!(
-        "POST /_mock/world HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{bad}",
-        server.address(),
-        bad.len()
-    );
-    let refused = raw(&server, load.as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
+    let refused = control(&server, "POST", "/_mock/world", bad).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert!(refused.body.contains("s3"), "{}", refused.body);
     whoami(&server, 1)

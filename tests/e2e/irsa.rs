@@ -56,14 +56,7 @@ async fn server() -> MockServer {
 async fn token(server: &MockServer, issuer: &str, sub: &str, aud: &str, ttl: i64) -> String {
     let body = serde_json::json!({ "issuer": issuer, "sub": sub, "aud": aud, "ttl_seconds": ttl })
         .to_string();
-    let request = format!(
-        "POST /_mock/oidc/token HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        server.address(),
-        body.len()
-    );
-    let r = raw(server, request.as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
+    let r = control(server, "POST", "/_mock/oidc/token", &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}"));
     v["token"].as_str().unwrap_or_default().to_owned()

@@ -106,16 +106,7 @@ async fn the_report_lists_what_was_used_grouped_and_what_was_denied() {
         ]
     );
 
-    let over_http = raw(
-        &server,
-        format!(
-            "GET /_mock/report HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
-            server.address()
-        )
-        .as_bytes(),
-    )
-    .await
-    .unwrap_or_else(|| panic!("no answer"));
+    let over_http = control(&server, "GET", "/_mock/report", "").await;
     let body: mock_server::Report =
         serde_json::from_str(&over_http.body).unwrap_or_else(|e| panic!("{e}: {}", over_http.body));
     assert_eq!(body, report);

@@ -181,6 +181,18 @@ impl Raw {
     }
 }
 
+/// A control API call (`/_mock/…`) with a JSON body; panics when nothing answers.
+pub(crate) async fn control(server: &MockServer, method: &str, path: &str, body: &str) -> Raw {
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        server.address(),
+        body.len()
+    );
+    raw(server, request.as_bytes())
+        .await
+        .unwrap_or_else(|| panic!("no answer"))
+}
+
 /// Sends raw bytes and reads the response until the server closes (requests should say
 /// `Connection: close`). Returns `None` when the server closed without answering.
 pub(crate) async fn raw(server: &MockServer, request: &[u8]) -> Option<Raw> {

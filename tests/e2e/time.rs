@@ -7,17 +7,6 @@ use mock_server::{Clock, MockServer};
 
 use crate::support::*;
 
-async fn control(server: &MockServer, method: &str, path: &str, body: &str) -> Raw {
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        server.address(),
-        body.len()
-    );
-    raw(server, request.as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"))
-}
-
 fn json(r: &Raw) -> serde_json::Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
 }

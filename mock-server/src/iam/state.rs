@@ -16,6 +16,7 @@ use arc_swap::{ArcSwap, Guard};
 use crate::clock::Clock;
 use crate::error::AwsError;
 use crate::iam::store::Store;
+use crate::service::Service;
 use crate::world::{World, WorldError};
 
 /// One server's IAM: world and store snapshots, and the writers' lock.
@@ -158,11 +159,7 @@ impl Iam {
         let out = change(&mut next)?;
         let store = Store::build(&next).map_err(|e| {
             tracing::error!(error = %e, "an IAM write produced an inconsistent world");
-            AwsError::new(
-                http::StatusCode::INTERNAL_SERVER_ERROR,
-                "ServiceFailure",
-                "The request processing has failed because of an unknown error, exception or failure.",
-            )
+            AwsError::internal(Service::Iam)
         })?;
         self.world.store(Arc::new(next));
         let delay = self.delay();

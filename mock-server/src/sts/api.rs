@@ -158,16 +158,7 @@ fn credentials_node(minted: &Minted, expires: i64) -> Node {
 /// the server clock; then the role's trust policy must trust the provider, with its
 /// conditions on the token's claims.
 fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
-    let role_arn = required(call, "RoleArn", "roleArn")?;
-    checked(call, role_arn, "roleArn", 20, 2048, b":/")?;
-    let session = checked(
-        call,
-        required(call, "RoleSessionName", "roleSessionName")?,
-        "roleSessionName",
-        2,
-        64,
-        b"",
-    )?;
+    let (role_arn, session) = role_and_session(call)?;
     let token = required(call, "WebIdentityToken", "webIdentityToken")?;
     if token.len() < 4 || token.len() > 20_000 {
         return Err(validation(call, "Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000".into()));
@@ -530,6 +521,21 @@ fn session_tags(
     Ok((tags, transitive))
 }
 
+/// The `RoleArn` and `RoleSessionName` every AssumeRole* action takes, validated.
+fn role_and_session<'a>(call: &Call<'a>) -> Result<(&'a str, &'a str), AwsError> {
+    let role_arn = required(call, "RoleArn", "roleArn")?;
+    checked(call, role_arn, "roleArn", 20, 2048, b":/")?;
+    let session = checked(
+        call,
+        required(call, "RoleSessionName", "roleSessionName")?,
+        "roleSessionName",
+        2,
+        64,
+        b"",
+    )?;
+    Ok((role_arn, session))
+}
+
 fn checked_tag(call: &Call<'_>, key: &str, value: &str, n: u32) -> Result<(), AwsError> {
     if key.is_empty() || key.chars().count() > 128 {
         return Err(validation(
@@ -577,16 +583,7 @@ fn get_access_key_info(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 const PACKED_POLICY_BYTES: usize = 2048;
 
 fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
-    let role_arn = required(call, "RoleArn", "roleArn")?;
-    checked(call, role_arn, "roleArn", 20, 2048, b":/")?;
-    let session = checked(
-        call,
-        required(call, "RoleSessionName", "roleSessionName")?,
-        "roleSessionName",
-        2,
-        64,
-        b"",
-    )?;
+    let (role_arn, session) = role_and_session(call)?;
     let duration = duration_param(call, 3600, 43_200)?;
     let external_id = match call.params.get("ExternalId") {
         Some(e) => Some(checked(call, e, "externalId", 2, 1224, b":/")?),
