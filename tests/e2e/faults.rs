@@ -203,8 +203,16 @@ async fn rules_match_principals_and_go_through_the_control_api() {
     }
     let mine = r#"{"principal": "arn:aws:iam::111111111111:user/*", "effect": {"latency": 1}, "first": 1}"#;
     control(&server, "POST", "/_mock/faults", mine).await;
+    let listed = control(&server, "GET", "/_mock/faults", "").await;
+    assert!(
+        listed.body.contains("someone-else") && listed.body.contains(r#""latency":1"#),
+        "{}",
+        listed.body
+    );
     let cleared = control(&server, "DELETE", "/_mock/faults", "").await;
     assert_eq!(cleared.body, r#"{"faults":[]}"#);
+    let listed = control(&server, "GET", "/_mock/faults", "").await;
+    assert_eq!(listed.body, r#"{"faults":[]}"#);
 }
 
 #[tokio::test]
