@@ -74,8 +74,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub start_time: Option<std::time::SystemTime>,
     /// How long IAM changes take to reach authentication, STS and authorization, like AWS's
-    /// "up to 5 minutes": `300`, `300s`, `5m`, `1h`. Default: the world file's
-    /// `propagation_delay_seconds`, else 0.
+    /// "up to 5 minutes": `300`, `300s`, `5m`, `1h`. Sets the delay of every kind of change
+    /// without its own; default: the world file's `propagation.delay_seconds`, else 0.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub propagation_delay: Option<std::time::Duration>,
 }

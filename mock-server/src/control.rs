@@ -9,6 +9,7 @@ use http_body_util::Full;
 use serde_json::{Map, Value, json};
 
 use crate::faults::FaultRule;
+use crate::iam::propagation::Propagation;
 use crate::server::State;
 use crate::sts::oidc::host_path;
 use crate::wire::Body;
@@ -195,16 +196,11 @@ fn move_clock(state: &State, body: &[u8]) -> Response<Body> {
     clock_now(state)
 }
 
-/// `GET /_mock/propagation` → `{"delay_seconds"}`.
+/// `GET /_mock/propagation` → the propagation settings (see `Propagation`).
 fn propagation(state: &State) -> Response<Body> {
-    json(
-        StatusCode::OK,
-        json!({ "delay_seconds": state.iam.delay().as_secs_f64() }),
-    )
+    json(StatusCode::OK, json!(state.iam.propagation()))
 }
 
-/// `POST /_mock/propagation` with `{"delay_seconds": N}`: the IAM propagation delay for
-/// later changes.
 /// Adds one fault rule (a JSON object, see `FaultRule`).
 fn add_fault(state: &State, body: &[u8]) -> Response<Body> {
     let added = serde_json::from_slice::<FaultRule>(body)
@@ -228,20 +224,28 @@ fn load_world(state: &State, body: &[u8]) -> Response<Body> {
     }
 }
 
+/// `POST /_mock/propagation`: changes the settings named in the body (`delay_seconds`,
+/// `kinds`, `jitter_seconds`, `seed`) for later IAM changes; the others stay.
 fn set_propagation(state: &State, body: &[u8]) -> Response<Body> {
-    let seconds = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("delay_seconds").and_then(Value::as_f64))
-        .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 86_400.0);
-    match seconds {
-        Some(s) => {
-            state.iam.set_delay(std::time::Duration::from_secs_f64(s));
-            propagation(state)
-        }
-        None => error(
-            StatusCode::BAD_REQUEST,
-            "`delay_seconds` must be a number of seconds from 0 to 86400".into(),
-        ),
+    let updated = serde_json::from_slice::<Map<String, Value>>(body)
+        .map_err(|e| format!("not a JSON object: {e}"))
+        .and_then(|update| {
+            let mut settings = match serde_json::to_value(state.iam.propagation()) {
+                Ok(Value::Object(current)) => current,
+                _ => Map::new(),
+            };
+            settings.extend(update);
+            serde_json::from_value::<Propagation>(Value::Object(settings))
+                .map_err(|e| format!("not propagation settings: {e}"))
+        })
+        .and_then(|settings| {
+            settings.validate().map_err(|e| e.to_string())?;
+            state.iam.set_propagation(settings);
+            Ok(())
+        });
+    match updated {
+        Ok(()) => propagation(state),
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
     }
 }
 

@@ -195,18 +195,9 @@ impl Active {
         if r.first.is_some_and(|n| index >= n) {
             return false;
         }
-        r.probability.is_none_or(|p| draw(r.seed, index) < p)
+        r.probability
+            .is_none_or(|p| crate::seeded::draw(r.seed, index) < p)
     }
-}
-
-/// A uniform draw in [0, 1) from the seed and the index (SplitMix64).
-fn draw(seed: u64, index: u64) -> f64 {
-    let mut z = seed.wrapping_add(index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    // The top 53 bits as a fraction.
-    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl FaultEffect {
@@ -239,7 +230,6 @@ impl FaultEffect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn target() -> Target<'static> {
         Target {
@@ -309,16 +299,5 @@ mod tests {
         assert!(faults.add(r).is_err());
         assert!(faults.add(rule(FaultEffect::Latency(61_000))).is_err());
         assert!(faults.list().is_empty());
-    }
-
-    proptest! {
-        #[test]
-        fn draws_are_reproducible_and_near_the_probability(seed in any::<u64>(), p in 0.05f64..0.95) {
-            let fired = |seed| (0..2000u64).filter(|i| draw(seed, *i) < p).count();
-            let a = fired(seed);
-            prop_assert_eq!(a, fired(seed));
-            let share = a as f64 / 2000.0;
-            prop_assert!((share - p).abs() < 0.06, "share {} for p {}", share, p);
-        }
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::faults::{FaultError, FaultRule, Faults, RuleSet};
+use crate::iam::propagation::{Propagation, PropagationError};
 use crate::iam::state::Iam;
 use crate::iam::store::Identity;
 use crate::log::{LoggedRequest, RequestLog};
@@ -45,27 +46,27 @@ impl State {
     /// changes nothing when it is invalid. It becomes what `reset` returns to.
     pub(crate) fn load_world(&self, world: World) -> Result<(), WorldError> {
         let rules = RuleSet::new(&world.faults)?;
-        let delay = world.propagation_delay_seconds;
+        let propagation = world.propagation.clone();
+        if let Some(p) = &propagation {
+            p.validate()?;
+        }
         self.iam.load(world)?;
-        self.apply(rules, delay);
+        self.apply(rules, propagation);
         Ok(())
     }
 
     /// Back to the loaded world and its settings.
     pub(crate) fn reset(&self) -> Result<(), WorldError> {
         let loaded = self.iam.reset()?;
-        self.apply(
-            RuleSet::new(&loaded.faults)?,
-            loaded.propagation_delay_seconds,
-        );
+        self.apply(RuleSet::new(&loaded.faults)?, loaded.propagation.clone());
         self.requests.clear();
         Ok(())
     }
 
-    fn apply(&self, rules: RuleSet, delay_seconds: Option<u64>) {
+    fn apply(&self, rules: RuleSet, propagation: Option<Propagation>) {
         self.faults.replace(rules);
-        if let Some(s) = delay_seconds {
-            self.iam.set_delay(Duration::from_secs(s));
+        if let Some(p) = propagation {
+            self.iam.set_propagation(p);
         }
     }
 }
@@ -101,6 +102,7 @@ pub struct MockServerBuilder {
     listen: SocketAddr,
     allow_non_loopback: bool,
     idle_timeout: Duration,
+    propagation: Option<Propagation>,
     propagation_delay: Option<Duration>,
 }
 
@@ -140,8 +142,18 @@ impl MockServerBuilder {
     /// Delays IAM changes before they take effect for authentication, STS and
     /// authorization, as AWS does ("up to 5 minutes"); IAM reads see them at once. Default
     /// none. Measured on the server clock, so a virtual clock can skip the wait.
+    ///
+    /// Sets the delay of every kind of change without its own; the world's (or
+    /// [`propagation`](Self::propagation)'s) per-kind delays and jitter stay.
     pub fn propagation_delay(mut self, delay: Duration) -> Self {
         self.propagation_delay = Some(delay);
+        self
+    }
+
+    /// Sets how IAM changes propagate (a delay per kind of change, seeded jitter) in place of
+    /// the world's settings.
+    pub fn propagation(mut self, propagation: Propagation) -> Self {
+        self.propagation = Some(propagation);
         self
     }
 
@@ -154,11 +166,16 @@ impl MockServerBuilder {
             return Err(StartError::NotLoopback(self.listen));
         }
         let rules = RuleSet::new(&self.world.faults).map_err(WorldError::from)?;
-        // The builder's delay wins over the world's.
-        let delay = self.propagation_delay.unwrap_or(Duration::from_secs(
-            self.world.propagation_delay_seconds.unwrap_or(0),
-        ));
-        let iam = Iam::new(self.world, self.clock.clone(), delay)?;
+        // The builder's settings win over the world's.
+        let mut propagation = self
+            .propagation
+            .or_else(|| self.world.propagation.clone())
+            .unwrap_or_default();
+        if let Some(delay) = self.propagation_delay {
+            propagation.delay_seconds = delay.as_secs_f64();
+        }
+        propagation.validate().map_err(WorldError::from)?;
+        let iam = Iam::new(self.world, self.clock.clone(), propagation)?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -227,6 +244,7 @@ impl MockServer {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             allow_non_loopback: false,
             idle_timeout: Duration::from_secs(60),
+            propagation: None,
             propagation_delay: None,
         }
     }
@@ -268,9 +286,11 @@ impl MockServer {
         self.state.faults.clear();
     }
 
-    /// Changes the IAM propagation delay for later changes.
-    pub fn set_propagation_delay(&self, delay: Duration) {
-        self.state.iam.set_delay(delay);
+    /// Changes how later IAM changes propagate.
+    pub fn set_propagation(&self, propagation: Propagation) -> Result<(), PropagationError> {
+        propagation.validate()?;
+        self.state.iam.set_propagation(propagation);
+        Ok(())
     }
 }
 

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::faults::FaultRule;
+use crate::iam::propagation::Propagation;
 
 use crate::policy::PolicyError;
 
@@ -41,9 +42,10 @@ pub struct World {
     /// The accounts, each in one partition.
     #[serde(default)]
     pub accounts: Vec<AccountSpec>,
-    /// The IAM propagation delay in seconds, unless the server is given one.
+    /// How IAM changes propagate (delays per kind of change, jitter), unless the server is
+    /// given its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub propagation_delay_seconds: Option<u64>,
+    pub propagation: Option<Propagation>,
     /// Fault rules in force while this world is loaded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultRule>,
@@ -309,6 +311,9 @@ pub enum WorldError {
         /// The parser's message, with line and column.
         message: String,
     },
+    /// A propagation setting is out of range.
+    #[error("world: {0}")]
+    Propagation(#[from] crate::iam::propagation::PropagationError),
     /// A fault rule is invalid.
     #[error("world: fault rule: {0}")]
     Fault(#[from] crate::faults::FaultError),

@@ -219,7 +219,7 @@ async fn rules_match_principals_and_go_through_the_control_api() {
 async fn a_world_file_sets_faults_and_the_propagation_delay() {
     let world = format!(
         r#"
-propagation_delay_seconds: 300
+propagation: {{delay_seconds: 300}}
 faults:
   - {{service: sts, action: GetCallerIdentity, effect: throttle, first: 1}}
 accounts:

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use mock_server::{Clock, MockServer};
+use std::collections::BTreeMap;
+
+use mock_server::{ChangeKind, Clock, MockServer, Propagation};
 
 use crate::support::*;
 
@@ -142,6 +144,170 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
     assert!(
         ec2.describe_regions().send().await.is_err(),
         "with no delay the detach is immediate"
+    );
+}
+
+fn sts_with(server: &MockServer, key: &aws_sdk_iam::types::AccessKey) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::new(&config_with_key(
+        server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ))
+}
+
+#[tokio::test]
+async fn each_kind_of_change_takes_its_own_delay() {
+    let server = MockServer::builder()
+        .clock(Clock::virtual_now())
+        .propagation(Propagation {
+            delay_seconds: 60.0,
+            kinds: BTreeMap::from([(ChangeKind::AccessKeys, 0.0), (ChangeKind::Policies, 300.0)]),
+            ..Propagation::default()
+        })
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let admin = iam_admin(&server);
+    let first = user_with_key(&admin, "dev").await;
+    // The key's own delay is 0, but it belongs to a user still propagating (60 s).
+    assert!(
+        sts_with(&server, &first)
+            .get_caller_identity()
+            .send()
+            .await
+            .is_err()
+    );
+    server.clock().advance(Duration::from_secs(60));
+    sts_with(&server, &first)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the key did not follow its user: {e:?}"));
+
+    admin
+        .attach_user_policy()
+        .user_name("dev")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let second = admin
+        .create_access_key()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .access_key()
+        .cloned()
+        .unwrap_or_else(|| panic!("no key"));
+    // The second key works at once, without bringing the slower policy change along.
+    sts_with(&server, &second)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("a key change waited for a policy change: {e:?}"));
+    let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        second.access_key_id(),
+        second.secret_access_key(),
+        "us-east-1",
+    ));
+    let denied = ec2.describe_regions().send().await.err();
+    assert_eq!(
+        denied.and_then(|e| code(&e)).as_deref(),
+        Some("UnauthorizedOperation")
+    );
+    server.clock().advance(Duration::from_secs(299));
+    assert!(ec2.describe_regions().send().await.is_err());
+    server.clock().advance(Duration::from_secs(1));
+    let regions = ec2.describe_regions().send().await;
+    assert!(
+        regions.is_ok(),
+        "denied after the policies' delay: {regions:?}"
+    );
+}
+
+/// Seconds until a new user's key works, stepping the virtual clock one second at a time.
+async fn seconds_until_a_new_key_works(propagation: Propagation) -> u64 {
+    let server = MockServer::builder()
+        .clock(Clock::virtual_now())
+        .propagation(propagation)
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key = user_with_key(&iam_admin(&server), "jittery").await;
+    let sts = sts_with(&server, &key);
+    for waited in 0..=120 {
+        if sts.get_caller_identity().send().await.is_ok() {
+            return waited;
+        }
+        server.clock().advance(Duration::from_secs(1));
+    }
+    panic!("the key never worked");
+}
+
+#[tokio::test]
+async fn jitter_comes_from_a_seed_so_runs_repeat() {
+    let jittery = |seed| Propagation {
+        delay_seconds: 10.0,
+        jitter_seconds: 100.0,
+        seed,
+        ..Propagation::default()
+    };
+    let first = seconds_until_a_new_key_works(jittery(11)).await;
+    assert!((10..=110).contains(&first), "{first}");
+    assert_eq!(first, seconds_until_a_new_key_works(jittery(11)).await);
+    let waits = [1, 2, 3, 4];
+    let mut seen = Vec::new();
+    for seed in waits {
+        seen.push(seconds_until_a_new_key_works(jittery(seed)).await);
+    }
+    seen.dedup();
+    assert!(seen.len() > 1, "jitter that never varies: {seen:?}");
+}
+
+#[tokio::test]
+async fn propagation_settings_change_through_the_control_api() {
+    let server = MockServer::start().await;
+    let set = control(
+        &server,
+        "POST",
+        "/_mock/propagation",
+        r#"{"delay_seconds": 300, "kinds": {"access_keys": 5, "trust_policies": 60}, "jitter_seconds": 30, "seed": 7}"#,
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let only_jitter = control(
+        &server,
+        "POST",
+        "/_mock/propagation",
+        r#"{"jitter_seconds": 0}"#,
+    )
+    .await;
+    let settings = json(&only_jitter);
+    assert_eq!(settings["delay_seconds"], 300.0, "{settings}");
+    assert_eq!(settings["kinds"]["access_keys"], 5.0);
+    assert_eq!(settings["kinds"]["trust_policies"], 60.0);
+    assert_eq!(settings["jitter_seconds"], 0.0);
+    assert_eq!(settings["seed"], 7);
+    for bad in [
+        r#"{"delay_seconds": -1}"#,
+        r#"{"kinds": {"roles": 5}}"#,
+        r#"{"kinds": {"policies": 100000}}"#,
+        r#"{"jitter": 5}"#,
+        "[1]",
+        "not json",
+    ] {
+        let r = control(&server, "POST", "/_mock/propagation", bad).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(json(&r)["error"].is_string());
+    }
+    let after = control(&server, "GET", "/_mock/propagation", "").await;
+    assert_eq!(
+        json(&after),
+        settings,
+        "a refused update changed the settings"
     );
 }
 

@@ -6,6 +6,7 @@
 
 pub(crate) mod api;
 pub(crate) mod managed;
+pub(crate) mod propagation;
 pub(crate) mod simulate;
 pub(crate) mod state;
 pub(crate) mod store;

@@ -9,12 +9,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use arc_swap::{ArcSwap, Guard};
 
 use crate::clock::Clock;
 use crate::error::AwsError;
+use crate::iam::propagation::{Change, ChangeKind, Propagation};
 use crate::iam::store::Store;
 use crate::service::Service;
 use crate::world::{World, WorldError};
@@ -22,84 +23,148 @@ use crate::world::{World, WorldError};
 /// One server's IAM: world and store snapshots, and the writers' lock.
 ///
 /// Propagation (AWS: a change "might take up to 5 minutes to take effect"): a write is
-/// visible to IAM reads at once, but its store only takes effect for authentication, STS
-/// and authorization once the server clock reaches the write time plus the delay. Until
-/// then the previous store answers. Stores waiting to take effect queue in time order;
-/// requests promote the ones that are due, without a lock when none is waiting.
+/// visible to IAM reads at once, but takes effect for authentication, STS and authorization
+/// only once the server clock reaches the write time plus its kind's delay (see
+/// `propagation`). Until then the store in effect answers. Requests check one atomic (the
+/// earliest instant a waiting change is due) and take the writers' lock only when a change
+/// is due.
 #[derive(Debug)]
 pub(crate) struct Iam {
     /// The world `reset` returns to: the one the server started with or last loaded.
     loaded: ArcSwap<World>,
+    /// The world IAM reads see: every write, at once.
     world: ArcSwap<World>,
+    /// The store in effect.
     store: ArcSwap<Store>,
-    /// Stores built by writes, each with the instant it takes effect.
-    pending: ArcSwap<Vec<(SystemTime, Arc<Store>)>>,
-    writers: Mutex<()>,
+    /// When the earliest waiting change is due, in milliseconds since the epoch (`u64::MAX`:
+    /// none waits).
+    next_due: AtomicU64,
+    writers: Mutex<Writers>,
     clock: Clock,
-    /// The propagation delay in milliseconds.
-    delay_ms: AtomicU64,
+}
+
+/// What only writers touch.
+#[derive(Debug)]
+struct Writers {
+    settings: Propagation,
+    /// The world in effect (what `store` was built from).
+    effective: Arc<World>,
+    /// Changes waiting to take effect, in the order they were made.
+    pending: Vec<Pending>,
+    /// Changes made since the world was loaded (the index of the next jitter draw).
+    made: u64,
+}
+
+/// A change waiting to take effect.
+#[derive(Debug)]
+struct Pending {
+    due: SystemTime,
+    kind: ChangeKind,
+    change: Change,
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Iam {
     /// Starts from a world, stamping entities without a creation date with the clock's now.
     ///
     /// Fails when the world is inconsistent.
-    pub(crate) fn new(mut world: World, clock: Clock, delay: Duration) -> Result<Self, WorldError> {
+    pub(crate) fn new(
+        mut world: World,
+        clock: Clock,
+        settings: Propagation,
+    ) -> Result<Self, WorldError> {
         stamp_creation_dates(&mut world, &creation_stamp(&clock));
         let store = Store::build(&world)?;
+        let world = Arc::new(world);
         Ok(Self {
-            loaded: ArcSwap::from_pointee(world.clone()),
-            world: ArcSwap::from_pointee(world),
+            loaded: ArcSwap::new(Arc::clone(&world)),
+            world: ArcSwap::new(Arc::clone(&world)),
             store: ArcSwap::from_pointee(store),
-            pending: ArcSwap::from_pointee(Vec::new()),
-            writers: Mutex::new(()),
+            next_due: AtomicU64::new(u64::MAX),
+            writers: Mutex::new(Writers {
+                settings,
+                effective: world,
+                pending: Vec::new(),
+                made: 0,
+            }),
             clock,
-            delay_ms: AtomicU64::new(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
         })
     }
 
-    /// The propagation delay.
-    pub(crate) fn delay(&self) -> Duration {
-        Duration::from_millis(self.delay_ms.load(Ordering::Relaxed))
+    fn writers(&self) -> std::sync::MutexGuard<'_, Writers> {
+        // A panic in another writer cannot leave a half-applied world (changes are made on
+        // copies and published at the end), so a poisoned lock is safe to take over.
+        self.writers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Sets the propagation delay for later writes.
-    pub(crate) fn set_delay(&self, delay: Duration) {
-        self.delay_ms.store(
-            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+    /// The propagation settings.
+    pub(crate) fn propagation(&self) -> Propagation {
+        self.writers().settings.clone()
+    }
+
+    /// Sets the propagation of later writes.
+    pub(crate) fn set_propagation(&self, settings: Propagation) {
+        self.writers().settings = settings;
     }
 
     /// The store in effect now (authentication, STS, authorization).
     pub(crate) fn store(&self) -> Guard<Arc<Store>> {
-        let pending = self.pending.load();
-        if pending
-            .first()
-            .is_some_and(|(at, _)| *at <= self.clock.now())
-        {
-            self.promote();
+        if self.next_due.load(Ordering::Acquire) <= millis(self.clock.now()) {
+            self.promote(&mut self.writers());
         }
         self.store.load()
     }
 
-    /// Makes the due stores take effect (the latest due one wins).
-    fn promote(&self) {
-        let _writer = self
-            .writers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// Makes the due changes take effect, in the order they were made. A due change that
+    /// needs one still waiting (an entity it edits, a policy it names) waits for every
+    /// earlier change.
+    fn promote(&self, writers: &mut Writers) {
         let now = self.clock.now();
-        let pending = self.pending.load_full();
-        let due = pending.iter().take_while(|(at, _)| *at <= now).count();
-        if due == 0 {
-            return;
+        let mut effective = Arc::clone(&writers.effective);
+        let mut waiting: Vec<Pending> = Vec::with_capacity(writers.pending.len());
+        let mut built = None;
+        for mut p in std::mem::take(&mut writers.pending) {
+            if p.due > now {
+                waiting.push(p);
+                continue;
+            }
+            match p
+                .change
+                .apply(&effective)
+                .ok()
+                .and_then(|w| Store::build(&w).ok().map(|s| (w, s)))
+            {
+                Some((world, store)) => {
+                    effective = Arc::new(world);
+                    built = Some(store);
+                }
+                None => match waiting.iter().map(|w| w.due).max() {
+                    Some(later) => {
+                        p.due = later;
+                        waiting.push(p);
+                    }
+                    None => tracing::warn!(
+                        kind = ?p.kind,
+                        "an IAM change no longer applies to the world in effect; dropped"
+                    ),
+                },
+            }
         }
-        if let Some((_, store)) = pending.get(due - 1) {
+        if let Some(store) = built {
             store.carry_last_use(&self.store.load());
-            self.store.store(Arc::clone(store));
+            self.store.store(Arc::new(store));
+            writers.effective = effective;
         }
-        self.pending.store(Arc::new(pending[due..].to_vec()));
+        let next = waiting.iter().map(|p| millis(p.due)).min();
+        writers.pending = waiting;
+        self.next_due
+            .store(next.unwrap_or(u64::MAX), Ordering::Release);
     }
 
     /// Replaces the whole world at once (no propagation delay: a control operation, not an
@@ -108,12 +173,10 @@ impl Iam {
     pub(crate) fn load(&self, mut world: World) -> Result<(), WorldError> {
         stamp_creation_dates(&mut world, &creation_stamp(&self.clock));
         let store = Store::build(&world)?;
-        let _writer = self
-            .writers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.loaded.store(Arc::new(world.clone()));
-        self.replace(world, store);
+        let world = Arc::new(world);
+        let mut writers = self.writers();
+        self.loaded.store(Arc::clone(&world));
+        self.replace(&mut writers, world, store);
         Ok(())
     }
 
@@ -121,21 +184,21 @@ impl Iam {
     /// forgotten.
     /// Returns the world it went back to.
     pub(crate) fn reset(&self) -> Result<Arc<World>, WorldError> {
-        let _writer = self
-            .writers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut writers = self.writers();
         let loaded = self.loaded.load_full();
         let store = Store::build(&loaded)?;
-        self.replace(World::clone(&loaded), store);
+        self.replace(&mut writers, Arc::clone(&loaded), store);
         Ok(loaded)
     }
 
-    /// Publishes a world and its store, dropping pending changes. Holds the writer lock.
-    fn replace(&self, world: World, store: Store) {
-        self.pending.store(Arc::new(Vec::new()));
+    /// Publishes a world and its store, dropping pending changes.
+    fn replace(&self, writers: &mut Writers, world: Arc<World>, store: Store) {
+        writers.pending.clear();
+        writers.made = 0;
+        writers.effective = Arc::clone(&world);
+        self.next_due.store(u64::MAX, Ordering::Release);
         self.store.store(Arc::new(store));
-        self.world.store(Arc::new(world));
+        self.world.store(world);
     }
 
     /// The world snapshot (IAM reads).
@@ -143,41 +206,49 @@ impl Iam {
         self.world.load()
     }
 
-    /// Applies `change` to a copy of the world and publishes it with its rebuilt store.
-    /// Nothing changes when `change` fails.
+    /// Applies `change` (a change of kind `kind`) to a copy of the world and publishes it
+    /// to IAM reads; it takes effect after the kind's delay. Nothing changes when `change`
+    /// fails.
     pub(crate) fn write<T>(
         &self,
+        kind: ChangeKind,
         change: impl FnOnce(&mut World) -> Result<T, AwsError>,
     ) -> Result<T, AwsError> {
-        // A panic in another writer cannot leave a half-applied world (changes are made on a
-        // copy), so a poisoned lock is safe to take over.
-        let _writer = self
-            .writers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut next = World::clone(&self.world.load());
+        let mut writers = self.writers();
+        let before = self.world.load_full();
+        let mut next = World::clone(&before);
         let out = change(&mut next)?;
         let store = Store::build(&next).map_err(|e| {
             tracing::error!(error = %e, "an IAM write produced an inconsistent world");
             AwsError::internal(Service::Iam)
         })?;
-        self.world.store(Arc::new(next));
-        let delay = self.delay();
-        if delay.is_zero() && self.pending.load().is_empty() {
+        let next = Arc::new(next);
+        self.world.store(Arc::clone(&next));
+        let index = writers.made;
+        writers.made += 1;
+        if writers.settings.is_immediate() && writers.pending.is_empty() {
             store.carry_last_use(&self.store.load());
             self.store.store(Arc::new(store));
-        } else {
-            let mut pending = Vec::clone(&self.pending.load());
-            // Changes take effect in the order they were made: a later write never
-            // overtakes an earlier one still waiting (its world includes that one's change).
-            let at = pending
-                .last()
-                .map_or(self.clock.now() + delay, |(last, _)| {
-                    (*last).max(self.clock.now() + delay)
-                });
-            pending.push((at, Arc::new(store)));
-            self.pending.store(Arc::new(pending));
+            writers.effective = next;
+            return Ok(out);
         }
+        let mut due = self.clock.now() + writers.settings.delay(kind, index);
+        // Changes of one kind take effect in the order they were made.
+        if let Some(last) = writers
+            .pending
+            .iter()
+            .filter(|p| p.kind == kind)
+            .map(|p| p.due)
+            .max()
+        {
+            due = due.max(last);
+        }
+        writers.pending.push(Pending {
+            due,
+            kind,
+            change: Change::between(&before, &next),
+        });
+        self.promote(&mut writers);
         Ok(out)
     }
 }

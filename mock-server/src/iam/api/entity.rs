@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::api::Call;
 use crate::error::AwsError;
 use crate::iam::managed;
+use crate::iam::propagation::ChangeKind;
 use crate::policy::parse::parse_identity_policy;
 use crate::wire::query::url_encode_document;
 use crate::wire::xml::Node;
@@ -183,7 +184,7 @@ pub(super) fn resolve(account: &AccountSpec, call: &Call<'_>, reference: &str) -
 pub(super) fn attach(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
     let name = entity.name(call)?;
     let arn = required(call, "PolicyArn")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Policies, |world| {
         let account = account_mut(world, call)?;
         if !attachable(account, call, &arn) {
             return Err(not_attachable(&arn));
@@ -215,7 +216,7 @@ pub(super) fn attach(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsEr
 pub(super) fn detach(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
     let name = entity.name(call)?;
     let arn = required(call, "PolicyArn")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Policies, |world| {
         let account = account_mut(world, call)?;
         let snapshot = account.clone();
         let holdings = entity.holdings(account, &name)?;
@@ -274,7 +275,7 @@ pub(super) fn put_inline(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, A
     let document = required(call, "PolicyDocument")?.to_owned();
     parse_identity_policy(&document)
         .map_err(|e| AwsError::malformed_policy_document(e.aws_message()))?;
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Policies, |world| {
         let holdings = entity.holdings(account_mut(world, call)?, &name)?;
         let mut inline = holdings.inline.clone();
         inline.insert(policy.clone(), Value::String(document.clone()));
@@ -328,7 +329,7 @@ pub(super) fn get_inline(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, A
 pub(super) fn delete_inline(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
     let name = entity.name(call)?;
     let policy = required(call, "PolicyName")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Policies, |world| {
         let holdings = entity.holdings(account_mut(world, call)?, &name)?;
         holdings
             .inline
@@ -354,7 +355,7 @@ pub(super) fn list_inline(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, 
 pub(super) fn put_boundary(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
     let name = entity.name(call)?;
     let arn = required(call, "PermissionsBoundary")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Boundaries, |world| {
         let account = account_mut(world, call)?;
         if !attachable(account, call, &arn) {
             return Err(not_attachable(&arn));
@@ -369,7 +370,7 @@ pub(super) fn put_boundary(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>,
 
 pub(super) fn delete_boundary(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
     let name = entity.name(call)?;
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Boundaries, |world| {
         if let Some(boundary) = entity.holdings(account_mut(world, call)?, &name)?.boundary {
             *boundary = None;
         }
@@ -425,7 +426,7 @@ pub(super) fn request_tags(call: &Call<'_>) -> Result<BTreeMap<String, String>, 
 pub(super) fn tag(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsError> {
     let name = entity.name(call)?;
     let new = request_tags(call)?;
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let holdings = entity.holdings(account_mut(world, call)?, &name)?;
         if let Some(tags) = holdings.tags {
             tags.extend(new.clone());
@@ -448,7 +449,7 @@ pub(super) fn untag(call: &Call<'_>, entity: Entity) -> Result<Vec<Node>, AwsErr
         .into_iter()
         .map(str::to_owned)
         .collect();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         if let Some(tags) = entity.holdings(account_mut(world, call)?, &name)?.tags {
             tags.retain(|k, _| !keys.contains(k));
         }

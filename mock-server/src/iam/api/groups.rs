@@ -3,6 +3,7 @@
 
 use crate::api::Call;
 use crate::error::AwsError;
+use crate::iam::propagation::ChangeKind;
 use crate::iam::store::unique_id;
 use crate::wire::xml::Node;
 use crate::world::{GroupSpec, World};
@@ -39,7 +40,7 @@ pub(super) fn create_group(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         inline_policies: Default::default(),
         created: Some(now_iso(call)),
     };
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         if account
             .groups
@@ -94,7 +95,7 @@ fn check_group(world: &World, call: &Call<'_>, name: &str) -> Result<(), AwsErro
 
 pub(super) fn delete_group(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = group_name(call)?;
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         check_group(world, call, &name)?;
         let account = account_mut(world, call)?;
         if account.users.iter().any(|u| u.groups.contains(&name)) {
@@ -126,7 +127,7 @@ pub(super) fn delete_group(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 pub(super) fn add_user_to_group(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = group_name(call)?;
     let user = valid_name(call, "UserName", required(call, "UserName")?, 64)?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::GroupMembership, |world| {
         check_group(world, call, &name)?;
         let member = user_mut(account_mut(world, call)?, &user)?;
         if !member.groups.contains(&name) {
@@ -145,7 +146,7 @@ pub(super) fn add_user_to_group(call: &Call<'_>) -> Result<Vec<Node>, AwsError> 
 pub(super) fn remove_user_from_group(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = group_name(call)?;
     let user = valid_name(call, "UserName", required(call, "UserName")?, 64)?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::GroupMembership, |world| {
         check_group(world, call, &name)?;
         let member = user_mut(account_mut(world, call)?, &user)?;
         member.groups.retain(|g| g != &name);

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::api::Call;
 use crate::error::AwsError;
 use crate::iam::managed::{self, ManagedPolicy};
+use crate::iam::propagation::ChangeKind;
 use crate::iam::store::unique_id;
 use crate::policy::parse::parse_identity_policy;
 use crate::wire::query::url_encode_document;
@@ -130,7 +131,7 @@ pub(super) fn create_policy(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         default_version_id: "v1".into(),
         other_versions: Vec::new(),
     };
-    let account = call.iam.write(|world| {
+    let account = call.iam.write(ChangeKind::Policies, |world| {
         let account = account_mut(world, call)?;
         if account.policies.iter().any(|p| p.name == name) {
             return Err(AwsError::entity_already_exists(format!(
@@ -191,7 +192,7 @@ pub(super) fn get_policy(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 
 pub(super) fn delete_policy(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let arn = required(call, "PolicyArn")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Policies, |world| {
         let account = account_mut(world, call)?;
         let policy = find_policy(account, call, &arn).ok_or_else(|| not_found(&arn))?;
         let name = policy.name.clone();
@@ -262,7 +263,7 @@ pub(super) fn create_policy_version(call: &Call<'_>) -> Result<Vec<Node>, AwsErr
         .get("SetAsDefault")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let created = now_iso(call);
-    let id = call.iam.write(|world| {
+    let id = call.iam.write(ChangeKind::Policies, |world| {
         let policy = find_policy_mut(account_mut(world, call)?, call, &arn)?;
         if policy.other_versions.len() + 1 >= VERSIONS_PER_POLICY {
             return Err(AwsError::limit_exceeded(
@@ -316,7 +317,7 @@ fn make_default(policy: &mut ManagedPolicySpec, id: &str) -> Result<(), AwsError
 pub(super) fn set_default_policy_version(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let arn = required(call, "PolicyArn")?.to_owned();
     let id = required(call, "VersionId")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Policies, |world| {
         make_default(find_policy_mut(account_mut(world, call)?, call, &arn)?, &id)
     })?;
     Ok(Vec::new())
@@ -325,7 +326,7 @@ pub(super) fn set_default_policy_version(call: &Call<'_>) -> Result<Vec<Node>, A
 pub(super) fn delete_policy_version(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let arn = required(call, "PolicyArn")?.to_owned();
     let id = required(call, "VersionId")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Policies, |world| {
         let policy = find_policy_mut(account_mut(world, call)?, call, &arn)?;
         if policy.default_version_id == id {
             return Err(AwsError::delete_conflict(

@@ -3,6 +3,7 @@
 
 use crate::api::Call;
 use crate::error::AwsError;
+use crate::iam::propagation::ChangeKind;
 use crate::iam::store::unique_id;
 use crate::wire::xml::Node;
 use crate::world::{AccountSpec, InstanceProfileSpec, OidcProviderSpec};
@@ -69,7 +70,7 @@ pub(super) fn create_instance_profile(call: &Call<'_>) -> Result<Vec<Node>, AwsE
         roles: Vec::new(),
         created: Some(now_iso(call)),
     };
-    let account = call.iam.write(|world| {
+    let account = call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         if account
             .instance_profiles
@@ -107,7 +108,7 @@ pub(super) fn get_instance_profile(call: &Call<'_>) -> Result<Vec<Node>, AwsErro
 pub(super) fn add_role_to_instance_profile(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = profile_name(call)?;
     let role = valid_name(call, "RoleName", required(call, "RoleName")?, 64)?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         if !account.roles.iter().any(|r| r.name == role) {
             return Err(Entity::Role.not_found(&role));
@@ -132,7 +133,7 @@ pub(super) fn add_role_to_instance_profile(call: &Call<'_>) -> Result<Vec<Node>,
 pub(super) fn remove_role_from_instance_profile(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = profile_name(call)?;
     let role = valid_name(call, "RoleName", required(call, "RoleName")?, 64)?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let profile = profile_mut(account_mut(world, call)?, &name)?;
         if !profile.roles.contains(&role) {
             return Err(Entity::Role.not_found(&role));
@@ -167,7 +168,7 @@ pub(super) fn list_instance_profiles_for_role(call: &Call<'_>) -> Result<Vec<Nod
 
 pub(super) fn delete_instance_profile(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = profile_name(call)?;
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         if !profile_mut(account, &name)?.roles.is_empty() {
             return Err(AwsError::delete_conflict(
@@ -252,7 +253,7 @@ pub(super) fn create_open_id_connect_provider(call: &Call<'_>) -> Result<Vec<Nod
         thumbprints,
         created: Some(now_iso(call)),
     };
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         if account
             .open_id_connect_providers
@@ -310,7 +311,7 @@ pub(super) fn list_open_id_connect_providers(call: &Call<'_>) -> Result<Vec<Node
 pub(super) fn add_client_id(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let arn = provider_arn_param(call)?;
     let client = required(call, "ClientID")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let provider = provider_mut(account_mut(world, call)?, call, &arn)?;
         if !provider.client_ids.contains(&client) {
             if provider.client_ids.len() >= 100 {
@@ -328,7 +329,7 @@ pub(super) fn add_client_id(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 pub(super) fn remove_client_id(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let arn = provider_arn_param(call)?;
     let client = required(call, "ClientID")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         provider_mut(account_mut(world, call)?, call, &arn)?
             .client_ids
             .retain(|c| c != &client);
@@ -339,7 +340,7 @@ pub(super) fn remove_client_id(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 
 pub(super) fn delete_open_id_connect_provider(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let arn = provider_arn_param(call)?;
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         provider_mut(account, call, &arn)?;
         account

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::api::Call;
 use crate::error::AwsError;
+use crate::iam::propagation::ChangeKind;
 use crate::iam::store::unique_id;
 use crate::policy::trust::parse_trust_policy;
 use crate::wire::query::url_encode_document;
@@ -96,7 +97,7 @@ pub(super) fn create_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         tags: super::entity::request_tags(call)?,
         created: Some(now_iso(call)),
     };
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         if account
             .roles
@@ -175,7 +176,7 @@ pub(super) fn update_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = role_name(call)?;
     let max = max_session(call)?;
     let description = call.params.get("Description").map(str::to_owned);
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let role = role_mut(world, call, &name)?;
         if let Some(max) = max {
             role.max_session_duration = max;
@@ -191,7 +192,7 @@ pub(super) fn update_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 pub(super) fn update_assume_role_policy(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = role_name(call)?;
     let trust = trust_policy(call, "PolicyDocument")?;
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::TrustPolicies, |world| {
         role_mut(world, call, &name)?.trust_policy = Value::String(trust);
         Ok(())
     })?;
@@ -200,7 +201,7 @@ pub(super) fn update_assume_role_policy(call: &Call<'_>) -> Result<Vec<Node>, Aw
 
 pub(super) fn delete_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = role_name(call)?;
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let role = role_mut(world, call, &name)?;
         if !role.inline_policies.is_empty() {
             return Err(AwsError::delete_conflict(

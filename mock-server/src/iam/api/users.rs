@@ -2,6 +2,7 @@
 
 use crate::api::Call;
 use crate::error::AwsError;
+use crate::iam::propagation::ChangeKind;
 use crate::iam::store::unique_id;
 use crate::wire::xml::Node;
 use crate::world::{AccessKeySpec, KeyStatus, UserSpec};
@@ -45,7 +46,7 @@ pub(super) fn create_user(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         permissions_boundary: None,
         tags: super::entity::request_tags(call)?,
     };
-    let created = call.iam.write(|world| {
+    let created = call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         // IAM user names are unique regardless of case.
         if account
@@ -93,7 +94,7 @@ pub(super) fn list_users(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 
 pub(super) fn delete_user(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = valid_name(call, "UserName", required(call, "UserName")?, 64)?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         let user = user_mut(account, &name)?;
         let conflict = if !user.access_keys.is_empty() {
@@ -141,7 +142,7 @@ pub(super) fn create_access_key(call: &Call<'_>) -> Result<Vec<Node>, AwsError> 
         status: KeyStatus::Active,
         created: Some(now_iso(call)),
     };
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::AccessKeys, |world| {
         let user = user_mut(account_mut(world, call)?, &name)?;
         // Inactive keys count too.
         if user.access_keys.len() >= ACCESS_KEYS_PER_USER {
@@ -221,7 +222,7 @@ pub(super) fn update_access_key(call: &Call<'_>) -> Result<Vec<Node>, AwsError> 
             ));
         }
     };
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::AccessKeys, |world| {
         let user = user_mut(account_mut(world, call)?, &name)?;
         key_mut(user, &id)?.status = status;
         Ok(())
@@ -232,7 +233,7 @@ pub(super) fn update_access_key(call: &Call<'_>) -> Result<Vec<Node>, AwsError> 
 pub(super) fn delete_access_key(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let name = target_user(call)?;
     let id = required(call, "AccessKeyId")?.to_owned();
-    call.iam.write(|world| {
+    call.iam.write(ChangeKind::AccessKeys, |world| {
         let user = user_mut(account_mut(world, call)?, &name)?;
         key_mut(user, &id)?;
         user.access_keys.retain(|k| k.id != id);
