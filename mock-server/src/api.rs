@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use crate::error::AwsError;
 use crate::iam::state::Iam;
 use crate::iam::store::{Identity, Store};
+use crate::log::Decider;
 use crate::policy::context::Context;
 use crate::service::Service;
 use crate::sts::oidc::Issuers;
@@ -48,18 +49,21 @@ pub(crate) struct Call<'a> {
 pub(crate) struct Audit {
     resource: std::cell::RefCell<String>,
     denied: std::cell::Cell<bool>,
+    decider: std::cell::RefCell<Option<Decider>>,
 }
 
 impl Audit {
-    /// Records that the call was authorized (or refused) against `resource`.
-    pub(crate) fn record(&self, resource: &str, denied: bool) {
+    /// Records that the call was authorized (or refused) against `resource`, and what decided.
+    pub(crate) fn record(&self, resource: &str, denied: bool, decider: Option<Decider>) {
         resource.clone_into(&mut self.resource.borrow_mut());
         self.denied.set(denied);
+        *self.decider.borrow_mut() = decider;
     }
 
-    /// The recorded resource (empty when the handler recorded none) and whether it was refused.
-    pub(crate) fn take(&self) -> (String, bool) {
-        (self.resource.take(), self.denied.get())
+    /// The recorded resource (empty when the handler recorded none), whether it was refused,
+    /// and what decided.
+    pub(crate) fn take(&self) -> (String, bool, Option<Decider>) {
+        (self.resource.take(), self.denied.get(), self.decider.take())
     }
 }
 

@@ -7,10 +7,15 @@
 //! pay for turning it into [`LoggedRequest`]s.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crossbeam_queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
+
+use crate::iam::store::Identity;
+use crate::policy::Policy;
+use crate::policy::eval::{Decision, Evaluation, Layer};
 
 /// How many entries a server keeps.
 pub(crate) const CAPACITY: usize = 10_000;
@@ -36,6 +41,12 @@ pub struct LoggedRequest {
     pub principal: String,
     /// `allowed`, `denied` (authorization refused), or `error`.
     pub decision: String,
+    /// The statement that decided it: the one that allowed or explicitly denied it
+    /// (`arn:aws:iam::aws:policy/ReadOnlyAccess Statement[0]`, with its Sid when it has one),
+    /// or the one missing (`missing: an Allow in the identity-based policies`). Empty when no
+    /// policy was evaluated (unsigned calls, the root user, actions every caller may call).
+    #[serde(default)]
+    pub statement: String,
     /// The AWS error code, when it failed.
     pub error_code: String,
     /// The HTTP status.
@@ -53,8 +64,105 @@ pub(crate) struct Record {
     pub(crate) region: String,
     pub(crate) principal: String,
     pub(crate) decision: &'static str,
+    pub(crate) decider: Option<Decider>,
     pub(crate) error_code: Option<Cow<'static, str>>,
     pub(crate) status: u16,
+}
+
+/// What decided an authorization, held as shared pointers so the request path does not
+/// format anything; described when the log is read.
+#[derive(Debug, Clone)]
+pub(crate) enum Decider {
+    /// This statement allowed the request, or denied it explicitly.
+    Statement {
+        policy: Arc<str>,
+        document: Arc<Policy>,
+        index: usize,
+    },
+    /// Nothing in this layer allowed it.
+    Missing(Missing),
+}
+
+/// Where an `Allow` was missing.
+#[derive(Debug, Clone)]
+pub(crate) enum Missing {
+    /// The identity-based policies.
+    Identity,
+    /// The permissions boundary, by name.
+    Boundary(Option<Arc<str>>),
+    /// The session policies.
+    Session,
+    /// The trust policy of the role named.
+    Trust(Arc<str>),
+    /// The role itself: it does not exist, or has not propagated yet.
+    Role(Arc<str>),
+}
+
+impl Decider {
+    /// The statement behind an evaluation of `caller`'s policies: for an allow, the first
+    /// identity-based statement that allowed it.
+    pub(crate) fn of(evaluation: &Evaluation, caller: &Identity) -> Option<Self> {
+        let at = match evaluation.decision {
+            Decision::Allow => evaluation
+                .allowed_by
+                .iter()
+                .find(|s| s.layer == Layer::Identity)?,
+            Decision::ExplicitDeny(ref at) => at,
+            Decision::ImplicitDeny(layer) => {
+                return Some(Self::Missing(match layer {
+                    Layer::Identity => Missing::Identity,
+                    Layer::Boundary => Missing::Boundary(
+                        caller
+                            .layer(Layer::Boundary)
+                            .and_then(|b| b.first())
+                            .map(|p| Arc::clone(&p.label)),
+                    ),
+                    Layer::Session => Missing::Session,
+                }));
+            }
+        };
+        let policy = caller.layer(at.layer)?.get(at.policy)?;
+        Some(Self::Statement {
+            policy: Arc::clone(&policy.label),
+            document: Arc::clone(&policy.policy),
+            index: at.statement,
+        })
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Statement {
+                policy,
+                document,
+                index,
+            } => match document
+                .statements
+                .get(*index)
+                .and_then(|s| s.sid.as_deref())
+            {
+                Some(sid) => format!("{policy} Statement[{index}] (Sid {sid})"),
+                None => format!("{policy} Statement[{index}]"),
+            },
+            Self::Missing(Missing::Identity) => {
+                "missing: an Allow in the identity-based policies".to_owned()
+            }
+            Self::Missing(Missing::Boundary(Some(b))) => {
+                format!("missing: an Allow in the permissions boundary {b}")
+            }
+            Self::Missing(Missing::Boundary(None)) => {
+                "missing: an Allow in the permissions boundary".to_owned()
+            }
+            Self::Missing(Missing::Session) => {
+                "missing: an Allow in the session policies".to_owned()
+            }
+            Self::Missing(Missing::Role(role)) => {
+                format!("missing: the role {role} (it does not exist, or has not propagated yet)")
+            }
+            Self::Missing(Missing::Trust(role)) => {
+                format!("missing: an Allow for the caller in the trust policy of {role}")
+            }
+        }
+    }
 }
 
 impl Record {
@@ -69,6 +177,11 @@ impl Record {
             region: self.region.clone(),
             principal: self.principal.clone(),
             decision: self.decision.to_owned(),
+            statement: self
+                .decider
+                .as_ref()
+                .map(Decider::describe)
+                .unwrap_or_default(),
             error_code: self.error_code.as_deref().unwrap_or_default().to_owned(),
             status: self.status,
         }

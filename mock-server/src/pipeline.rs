@@ -20,7 +20,7 @@ use crate::auth::sigv4::{self, Signature, SignedRequest};
 use crate::error::{AwsError, Denial};
 use crate::faults::{self, FaultEffect};
 use crate::iam::store::{Identity, IdentityKind};
-use crate::log::Record;
+use crate::log::{Decider, Record};
 use crate::policy::context::Context;
 use crate::policy::eval::{Decision, Layer, Request as PolicyRequest, evaluate};
 use crate::server::State;
@@ -108,6 +108,7 @@ struct Trace {
     iam_action: &'static str,
     resource: String,
     denied: bool,
+    decider: Option<Decider>,
     /// The fault rule that struck, if one did.
     fault: Option<FaultEffect>,
 }
@@ -133,6 +134,7 @@ impl Trace {
             region: self.region,
             principal: self.principal,
             decision,
+            decider: self.decider,
             error_code,
             status,
         }
@@ -219,10 +221,11 @@ fn process(
     }
     authorize(&call, spec, trace).map_err(fail)?;
     let result = (spec.handler)(&call);
-    let (resource, denied) = call.audit.take();
+    let (resource, denied, decider) = call.audit.take();
     if !resource.is_empty() {
         trace.resource = resource;
         trace.denied = denied;
+        trace.decider = decider;
     }
     let result = result.map_err(fail)?;
     Ok((service, spec.name, result))
@@ -350,15 +353,11 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec, trace: &mut Trace) -> Result<()
         caller.session_policies.as_deref(),
         &request,
     );
-    let layer_policies = |layer| match layer {
-        Layer::Identity => Some(caller.policies.as_slice()),
-        Layer::Boundary => caller.boundary.as_deref(),
-        Layer::Session => caller.session_policies.as_deref(),
-    };
+    trace.decider = Decider::of(&evaluation, caller);
     let (why, deny_sid) = match evaluation.decision {
         Decision::Allow => return Ok(()),
         Decision::ExplicitDeny(at) => {
-            let policy = layer_policies(at.layer).and_then(|l| l.get(at.policy));
+            let policy = caller.layer(at.layer).and_then(|l| l.get(at.policy));
             let sid = policy
                 .and_then(|p| p.policy.statements.get(at.statement))
                 .map(|s| s.sid.as_deref());

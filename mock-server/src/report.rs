@@ -138,6 +138,7 @@ mod tests {
             region: String::new(),
             principal: principal.to_owned(),
             decision: decision.to_owned(),
+            statement: String::new(),
             error_code: String::new(),
             status: 200,
         }

@@ -384,6 +384,58 @@ async fn the_request_log_records_decisions_without_secrets() {
 }
 
 #[tokio::test]
+async fn the_request_log_names_the_statement_that_decided() {
+    let world = format!(
+        "{WORLD_444}    roles:\n      - name: strict\n        trust_policy: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Principal: {{AWS: 'arn:aws:iam::444444444444:user/connector'}}, Action: 'sts:AssumeRole'}}]}}\n"
+    );
+    let server = server_with(&world).await;
+    let describe = |key: &'static str, secret: &'static str| {
+        let ec2 = aws_sdk_ec2::Client::new(&config_with_key(&server, key, secret, "us-east-1"));
+        async move { ec2.describe_regions().send().await.is_ok() }
+    };
+    assert!(describe("AKIACONNECTOR4444444", "connector-secret").await);
+    assert!(!describe("AKIADENIED4444444444", "denied-secret").await);
+    assert!(!describe("AKIADENIEDMANAGED444", "denied-managed-secret").await);
+    assert!(!describe("AKIANOBODY4444444444", "nobody-secret").await);
+    let nobody = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        "AKIANOBODY4444444444",
+        "nobody-secret",
+        "us-east-1",
+    ));
+    for role in ["strict", "absent"] {
+        let assumed = nobody
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::444444444444:role/{role}"))
+            .role_session_name("connector-test")
+            .send()
+            .await;
+        assert!(assumed.is_err());
+    }
+
+    let statements: Vec<(String, String)> = server
+        .requests()
+        .into_iter()
+        .map(|r| (r.decision, r.statement))
+        .collect();
+    let expected = [
+        ("allowed", "arn:aws:iam::444444444444:policy/HarnessDescribeRegions Statement[0] (Sid VisualEditor0)"),
+        ("denied", "inline policy deny-ec2 of user/denied Statement[0]"),
+        ("denied", "arn:aws:iam::444444444444:policy/guardrails/DenyEc2 Statement[0]"),
+        ("denied", "missing: an Allow in the identity-based policies"),
+        ("denied", "missing: an Allow for the caller in the trust policy of arn:aws:iam::444444444444:role/strict"),
+        ("denied", "missing: the role arn:aws:iam::444444444444:role/absent (it does not exist, or has not propagated yet)"),
+    ]
+    .map(|(d, s)| (d.to_owned(), s.to_owned()));
+    assert_eq!(statements, expected);
+    let over_http = control(&server, "GET", "/_mock/requests", "").await;
+    assert_eq!(
+        json(&over_http)["requests"][0]["statement"],
+        expected[0].1.as_str()
+    );
+}
+
+#[tokio::test]
 async fn reset_returns_to_the_loaded_world() {
     let server = MockServer::start().await;
     let admin = iam_admin(&server);

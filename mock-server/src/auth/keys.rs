@@ -154,10 +154,10 @@ fn session_policies(
     if let Some(text) = &claims.policy
         && let Ok(policy) = parse_identity_policy(text)
     {
-        policies.push(IdentityPolicy {
-            arn: None,
-            policy: Arc::new(policy),
-        });
+        policies.push(IdentityPolicy::unnamed(
+            "the session policy".to_owned(),
+            Arc::new(policy),
+        ));
     }
     policies.extend(
         claims

@@ -16,6 +16,7 @@ use crate::iam::managed;
 use crate::partition::{OptIn, Partition, Region};
 use crate::policy::Policy;
 use crate::policy::context::Context;
+use crate::policy::eval::Layer;
 use crate::policy::parse::{parse_identity_policy, parse_identity_value};
 use crate::policy::trust::TrustPolicy;
 use crate::world::{AccessKeySpec, AccountSpec, KeyStatus, World, WorldError};
@@ -86,6 +87,15 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
+    /// The policies of one layer of its authorization (`None`: it has no such layer).
+    pub(crate) fn layer(&self, layer: Layer) -> Option<&[IdentityPolicy]> {
+        match layer {
+            Layer::Identity => Some(&self.policies),
+            Layer::Boundary => self.boundary.as_deref(),
+            Layer::Session => self.session_policies.as_deref(),
+        }
+    }
+
     pub(crate) fn new(
         account: String,
         partition: Partition,
@@ -177,7 +187,29 @@ impl Identity {
 #[derive(Debug, Clone)]
 pub(crate) struct IdentityPolicy {
     pub(crate) arn: Option<String>,
+    /// What the request log calls it: the ARN, or `inline policy NAME of user/NAME`.
+    pub(crate) label: Arc<str>,
     pub(crate) policy: Arc<Policy>,
+}
+
+impl IdentityPolicy {
+    /// A managed policy.
+    pub(crate) fn managed(arn: String, policy: Arc<Policy>) -> Self {
+        Self {
+            label: arn.as_str().into(),
+            arn: Some(arn),
+            policy,
+        }
+    }
+
+    /// A policy with no ARN (inline, or a session's), named by `label`.
+    pub(crate) fn unnamed(label: String, policy: Arc<Policy>) -> Self {
+        Self {
+            arn: None,
+            label: label.into(),
+            policy,
+        }
+    }
 }
 
 impl AsRef<Policy> for IdentityPolicy {
@@ -298,10 +330,7 @@ impl Store {
             return Some(p.clone());
         }
         let m = managed::find(arn, partition)?;
-        Some(IdentityPolicy {
-            arn: Some(m.arn(partition)),
-            policy: m.parsed.clone()?,
-        })
+        Some(IdentityPolicy::managed(m.arn(partition), m.parsed.clone()?))
     }
 
     /// The client ids of the IAM OIDC provider with this ARN, if it exists.
@@ -393,7 +422,7 @@ impl Store {
                 &gctx,
             )?;
             for (name, doc) in &group.inline_policies {
-                policies.push(inline(doc, &format!("{gctx}, inline policy {name}"))?);
+                policies.push(inline(&format!("group/{}", group.name), name, doc, &gctx)?);
             }
             if groups.insert(group.name.as_str(), policies).is_some() {
                 return Err(invalid(&gctx, "group names must be unique".into()));
@@ -418,7 +447,7 @@ impl Store {
                 &uctx,
             )?;
             for (name, doc) in &user.inline_policies {
-                policies.push(inline(doc, &format!("{uctx}, inline policy {name}"))?);
+                policies.push(inline(&format!("user/{}", user.name), name, doc, &uctx)?);
             }
             for group in &user.groups {
                 let group_policies = groups.get(group.as_str()).ok_or_else(|| {
@@ -493,7 +522,7 @@ impl Store {
                 &rctx,
             )?;
             for (name, doc) in &role.inline_policies {
-                policies.push(inline(doc, &format!("{rctx}, inline policy {name}"))?);
+                policies.push(inline(&format!("role/{}", role.name), name, doc, &rctx)?);
             }
             let boundary = match &role.permissions_boundary {
                 Some(arn) => Some(attached(
@@ -633,10 +662,7 @@ fn customer_policies(
             "arn:{partition}:iam::{}:policy{}{}",
             spec.id, p.path, p.name
         );
-        let attached = IdentityPolicy {
-            arn: Some(arn.clone()),
-            policy: parse(&p.document, &ctx)?,
-        };
+        let attached = IdentityPolicy::managed(arn.clone(), parse(&p.document, &ctx)?);
         out.insert(p.name.clone(), attached.clone());
         out.insert(arn, attached);
     }
@@ -657,10 +683,7 @@ fn attached(
                 return Ok(p.clone());
             }
             match managed::find(r, partition).and_then(|m| m.parsed.clone().map(|p| (m, p))) {
-                Some((m, policy)) => Ok(IdentityPolicy {
-                    arn: Some(m.arn(partition)),
-                    policy,
-                }),
+                Some((m, policy)) => Ok(IdentityPolicy::managed(m.arn(partition), policy)),
                 None => Err(WorldError::Invalid {
                     context: ctx.to_owned(),
                     message: format!(
@@ -672,11 +695,13 @@ fn attached(
         .collect()
 }
 
-fn inline(doc: &Value, ctx: &str) -> Result<IdentityPolicy, WorldError> {
-    Ok(IdentityPolicy {
-        arn: None,
-        policy: parse(doc, ctx)?,
-    })
+/// The inline policy `name` of `owner` (`user/NAME`, `group/NAME`, `role/NAME`).
+fn inline(owner: &str, name: &str, doc: &Value, ctx: &str) -> Result<IdentityPolicy, WorldError> {
+    let ctx = format!("{ctx}, inline policy {name}");
+    Ok(IdentityPolicy::unnamed(
+        format!("inline policy {name} of {owner}"),
+        parse(doc, &ctx)?,
+    ))
 }
 
 fn parse(doc: &Value, ctx: &str) -> Result<Arc<Policy>, WorldError> {

@@ -4,6 +4,7 @@ use http::StatusCode;
 
 use crate::api::{ActionSpec, Authorization, Call, any_resource};
 use crate::error::AwsError;
+use crate::log::{Decider, Missing};
 use std::collections::BTreeMap;
 
 use crate::auth::keys::TRANSITIVE_TAG_KEYS;
@@ -599,7 +600,11 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let caller = call.caller;
     let chained = matches!(caller.kind, IdentityKind::AssumedRole { .. });
     let denied = || {
-        call.audit.record(role_arn, true);
+        call.audit.record(
+            role_arn,
+            true,
+            Some(Decider::Missing(Missing::Role(role_arn.into()))),
+        );
         // AWS does not say which check failed: missing role, trust or identity policy.
         AwsError::new(
             StatusCode::FORBIDDEN,
@@ -634,9 +639,10 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         // the caller's own policies.
         actions.push("sts:TagSession");
     }
+    let mut decider = None;
     for action in actions {
-        let refused = || {
-            call.audit.record(role_arn, true);
+        let refused = |decider| {
+            call.audit.record(role_arn, true, decider);
             AwsError::new(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",
@@ -647,7 +653,11 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             )
         };
         let identity_policy_needed = match trust::decide(role, caller, action, &context) {
-            TrustVerdict::Refused => return Err(refused()),
+            TrustVerdict::Refused => {
+                return Err(refused(Some(Decider::Missing(Missing::Trust(
+                    role_arn.into(),
+                )))));
+            }
             TrustVerdict::Trusted {
                 identity_policy_needed,
             } => identity_policy_needed,
@@ -664,12 +674,13 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 caller.session_policies.as_deref(),
                 &req,
             );
+            decider = Decider::of(&evaluation, caller);
             if evaluation.decision != Decision::Allow {
-                return Err(refused());
+                return Err(refused(decider));
             }
         }
     }
-    call.audit.record(role_arn, false);
+    call.audit.record(role_arn, false, decider);
 
     // Duration limits, checked once the role is known to be assumable.
     if chained && duration > 3600 {
