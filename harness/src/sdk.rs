@@ -4,6 +4,7 @@
 //! environment or `~/.aws`, so runs are reproducible and tests run in parallel. The HTTP
 //! client is plain HTTP only: nothing built here can reach real AWS over TLS by accident.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use aws_config::retry::RetryConfig;
@@ -12,6 +13,8 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_async::rt::sleep::TokioSleep;
 use aws_smithy_async::time::TimeSource;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_types::os_shim_internal::{Env, Fs};
 use mock_server::{Clock, DefaultIdentity, MockServer};
 
 /// Static long-term credentials (an access key pair).
@@ -32,11 +35,33 @@ pub fn sdk_config(
         .region(Region::new(region.to_owned()))
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .endpoint_url(endpoint)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .http_client(plain_http())
         .sleep_impl(TokioSleep::new())
         .time_source(ServerTime(clock.clone()))
         .retry_config(RetryConfig::standard())
         .build()
+}
+
+/// The SDK configuration a process on a delegate loads: `aws-config`'s default credentials
+/// and region chains over exactly `env` (a delegate's environment, see
+/// `MockServer::delegate_env`), never the process environment or `~/.aws`, on `clock`.
+/// Files the environment names (web identity and container token files) are read from disk.
+pub async fn delegate_config(env: &BTreeMap<String, String>, clock: &Clock) -> SdkConfig {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    aws_config::defaults(BehaviorVersion::latest())
+        .env(Env::from_slice(&pairs))
+        .fs(Fs::real())
+        .http_client(plain_http())
+        .sleep_impl(TokioSleep::new())
+        .time_source(ServerTime(clock.clone()))
+        .load()
+        .await
+}
+
+/// The HTTP client of every configuration here: plain HTTP only, so nothing can reach real
+/// AWS over TLS by accident.
+fn plain_http() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_http()
 }
 
 /// An `SdkConfig` for a default identity of `server`'s world in `region`.

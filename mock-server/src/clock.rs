@@ -5,9 +5,13 @@
 //! virtual: it stands still until a test moves it with [`Clock::advance`] or [`Clock::set`].
 //! Both are lock-free (one atomic), so reading the clock costs nothing on the request path.
 
-use std::sync::Arc;
+use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Something to run whenever the clock is moved (told the new now).
+pub(crate) type Listener = dyn Fn(SystemTime) + Send + Sync;
 
 /// A shareable handle to one server's clock. Clones see the same time.
 #[derive(Clone, Debug)]
@@ -15,12 +19,22 @@ pub struct Clock {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     mode: Mode,
     /// Real mode: offset from the system clock. Virtual mode: the current instant.
     /// Nanoseconds relative to the Unix epoch (virtual) or signed offset (real).
     nanos: AtomicI64,
+    /// Told when the clock is moved; held weakly, so a dropped server's are skipped.
+    listeners: Mutex<Vec<Weak<Listener>>>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("mode", &self.mode)
+            .field("nanos", &self.nanos)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +64,7 @@ impl Clock {
             inner: Arc::new(Inner {
                 mode,
                 nanos: AtomicI64::new(nanos),
+                listeners: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -72,6 +87,32 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         let by = i64::try_from(by.as_nanos()).unwrap_or(i64::MAX);
         self.inner.nanos.fetch_add(by, Ordering::AcqRel);
+        self.moved();
+    }
+
+    /// Runs `listener` after every later move of the clock, for as long as it lives.
+    pub(crate) fn on_move(&self, listener: &Arc<Listener>) {
+        self.listeners().push(Arc::downgrade(listener));
+    }
+
+    fn listeners(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Listener>>> {
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tells the listeners (outside the lock: they may read the clock).
+    fn moved(&self) {
+        let live: Vec<Arc<Listener>> = {
+            let mut listeners = self.listeners();
+            listeners.retain(|l| l.strong_count() > 0);
+            listeners.iter().filter_map(Weak::upgrade).collect()
+        };
+        let now = self.now();
+        for listener in live {
+            listener(now);
+        }
     }
 
     /// Puts the clock at `instant` (in real mode, by shifting its offset).
@@ -82,6 +123,7 @@ impl Clock {
             Mode::Real => target.saturating_sub(to_nanos(system_now())),
         };
         self.inner.nanos.store(value, Ordering::Release);
+        self.moved();
     }
 }
 

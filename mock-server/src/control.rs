@@ -63,6 +63,11 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
             state.requests.clear();
             json(StatusCode::OK, json!({ "requests": [] }))
         }
+        (&Method::GET, "/_mock/delegates") => json(
+            StatusCode::OK,
+            json!({ "delegates": crate::delegates::list(state, &format!("http://{}", host(parts))) }),
+        ),
+        (&Method::POST, "/_mock/delegates") => add_delegate(state, body),
         (&Method::GET, "/_mock/propagation") => propagation(state),
         (&Method::POST, "/_mock/propagation") => set_propagation(state, body),
         (&Method::GET, "/_mock/health") => json(StatusCode::OK, json!({ "status": "ok" })),
@@ -249,12 +254,28 @@ fn set_propagation(state: &State, body: &[u8]) -> Response<Body> {
     }
 }
 
-fn discovery(parts: &Parts, issuer: &str) -> Response<Body> {
-    let host = parts
+/// `POST /_mock/delegates`: adds one delegate (a JSON object in the world file's schema).
+fn add_delegate(state: &State, body: &[u8]) -> Response<Body> {
+    let added = serde_json::from_slice::<crate::world::DelegateSpec>(body)
+        .map_err(|e| format!("not a delegate: {e}"))
+        .and_then(|spec| crate::delegates::add(state, spec).map_err(|e| e.to_string()));
+    match added {
+        Ok(()) => json(StatusCode::OK, json!({ "status": "added" })),
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
+    }
+}
+
+/// The host (and port) the client addressed.
+fn host(parts: &Parts) -> &str {
+    parts
         .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
+        .unwrap_or("127.0.0.1")
+}
+
+fn discovery(parts: &Parts, issuer: &str) -> Response<Body> {
+    let host = host(parts);
     let issuer = host_path(issuer);
     json(
         StatusCode::OK,

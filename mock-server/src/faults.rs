@@ -22,16 +22,19 @@ use crate::wildcard::Pattern;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
-    /// `sts`, `iam` or `ec2`; any when absent.
+    /// `sts`, `iam` or `ec2`, or a delegate endpoint: `imds` (instance metadata) or `ecs`
+    /// (container credentials); any when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
-    /// The `Action`, such as `AssumeRole`; any when absent.
+    /// The `Action`, such as `AssumeRole`; for delegate endpoints `GetToken` (the IMDSv2
+    /// token), `GetCredentials` or `GetMetadata`; any when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    /// The caller's ARN, `*` and `?` wildcards allowed; any when absent.
+    /// The caller's ARN (for delegate endpoints: the delegate's name), `*` and `?`
+    /// wildcards allowed; any when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
-    /// The region of the signature's scope; any when absent.
+    /// The region of the signature's scope (the delegate's region); any when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Only the first N matching calls fail; all of them when absent.
@@ -67,11 +70,15 @@ pub enum FaultEffect {
     TruncateBody,
 }
 
+/// What a rule's `service` may name: the AWS services, and the delegate endpoints
+/// (instance metadata, the container credentials endpoint).
+const SERVICES: [&str; 5] = ["sts", "iam", "ec2", "imds", "ecs"];
+
 /// Why a rule was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum FaultError {
     /// The service is not one the server plays.
-    #[error("unknown service `{0}`: use sts, iam or ec2")]
+    #[error("unknown service `{0}`: use sts, iam, ec2, imds or ecs")]
     Service(String),
     /// The probability is not between 0 and 1.
     #[error("probability must be between 0 and 1")]
@@ -91,7 +98,8 @@ struct Active {
 
 /// What the call being served sees of a request.
 pub(crate) struct Target<'a> {
-    pub(crate) service: Service,
+    /// `sts`, `iam`, `ec2`, or a delegate endpoint: `imds`, `ecs`.
+    pub(crate) service: &'a str,
     pub(crate) action: &'a str,
     pub(crate) principal: &'a str,
     pub(crate) region: &'a str,
@@ -158,7 +166,7 @@ impl Faults {
 /// A rule ready to apply, or why it cannot be.
 fn checked(rule: FaultRule) -> Result<Arc<Active>, FaultError> {
     if let Some(s) = &rule.service
-        && !["sts", "iam", "ec2"].contains(&s.as_str())
+        && !SERVICES.contains(&s.as_str())
     {
         return Err(FaultError::Service(s.clone()));
     }
@@ -178,10 +186,7 @@ fn checked(rule: FaultRule) -> Result<Arc<Active>, FaultError> {
 impl Active {
     fn fires(&self, t: &Target<'_>) -> bool {
         let r = &self.rule;
-        let matches = r
-            .service
-            .as_deref()
-            .is_none_or(|s| s == t.service.signing_name())
+        let matches = r.service.as_deref().is_none_or(|s| s == t.service)
             && r.action.as_deref().is_none_or(|a| a == t.action)
             && self
                 .principal
@@ -233,7 +238,7 @@ mod tests {
 
     fn target() -> Target<'static> {
         Target {
-            service: Service::Sts,
+            service: "sts",
             action: "AssumeRole",
             principal: "arn:aws:iam::111111111111:user/ci",
             region: "us-east-1",

@@ -31,6 +31,7 @@ mod api;
 mod auth;
 mod clock;
 mod control;
+mod delegates;
 mod ec2;
 mod error;
 mod faults;
@@ -50,6 +51,7 @@ mod wire;
 mod world;
 
 pub use clock::Clock;
+pub use delegates::Delegate;
 pub use error::{AwsError, Denial, Fault};
 pub use faults::{FaultEffect, FaultError, FaultRule};
 pub use iam::propagation::{ChangeKind, Propagation, PropagationError};
@@ -60,7 +62,7 @@ pub use report::{Denied, PolicyDocument, PrincipalReport, Report, Statement, lea
 pub use server::{MockServer, MockServerBuilder, StartError};
 pub use service::Service;
 pub use world::{
-    AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, GroupSpec,
-    InstanceProfileSpec, KeyStatus, ManagedPolicySpec, OidcProviderSpec, PolicyVersionSpec,
-    RoleSpec, UserSpec, World, WorldError,
+    AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, DelegateKind, DelegateSpec,
+    GroupSpec, HttpTokens, InstanceProfileSpec, KeyStatus, ManagedPolicySpec, OidcProviderSpec,
+    PolicyVersionSpec, RoleSpec, UserSpec, World, WorldError,
 };

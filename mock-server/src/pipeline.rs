@@ -28,7 +28,7 @@ use crate::service::Service;
 use crate::sts::authorization_message::{self, Denied};
 use crate::wire::query::Params;
 use crate::wire::{self, Body};
-use crate::{control, wire::xml::Node};
+use crate::{control, delegates, wire::xml::Node};
 
 /// The largest body accepted (AWS query APIs refuse larger ones too).
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
@@ -52,6 +52,10 @@ pub(crate) async fn handle(
     if parts.uri.path().starts_with(control::PREFIX) {
         return Ok(control::handle(&state, &parts, &body));
     }
+    if parts.uri.path().starts_with(delegates::PREFIX) {
+        let (response, fault) = delegates::handle(&state, &parts);
+        return deliver(response, fault).await;
+    }
     let now = state.clock.now();
     let mut trace = Trace::default();
     let (response, error_code) =
@@ -70,6 +74,14 @@ pub(crate) async fn handle(
     state
         .requests
         .push(trace.entry(now, response.status().as_u16(), error_code));
+    deliver(response, fault).await
+}
+
+/// Sends the response as a struck fault says: late, not at all, or cut short.
+async fn deliver(
+    response: Response<Body>,
+    fault: Option<FaultEffect>,
+) -> Result<Response<Body>, Dropped> {
     match fault {
         Some(FaultEffect::Latency(ms)) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -208,7 +220,7 @@ fn process(
     trace.principal = caller.arn.clone();
     trace.iam_action = spec.iam_action;
     let target = faults::Target {
-        service,
+        service: service.signing_name(),
         action: spec.name,
         principal: &caller.arn,
         region: call.region,

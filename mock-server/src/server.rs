@@ -11,7 +11,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Listener};
+use crate::delegates::files::Files;
+use crate::delegates::{self, Delegate, eks};
 use crate::faults::{FaultError, FaultRule, Faults, RuleSet};
 use crate::iam::propagation::{Propagation, PropagationError};
 use crate::iam::state::Iam;
@@ -22,7 +24,7 @@ use crate::report::Report;
 use crate::sts::oidc::Issuers;
 use crate::sts::session::SessionKeys;
 use crate::wire::RequestIds;
-use crate::world::{World, WorldError};
+use crate::world::{DelegateSpec, World, WorldError};
 
 /// The largest request head (request line and headers) accepted.
 const MAX_HEADER_BYTES: usize = 32 * 1024;
@@ -39,6 +41,8 @@ pub(crate) struct State {
     pub(crate) clock: Clock,
     pub(crate) request_ids: RequestIds,
     pub(crate) faults: Faults,
+    /// The delegates' token files.
+    pub(crate) delegates: Files,
 }
 
 impl State {
@@ -50,8 +54,10 @@ impl State {
         if let Some(p) = &propagation {
             p.validate()?;
         }
+        let world = delegates::prepared(world)?;
         self.iam.load(world)?;
         self.apply(rules, propagation);
+        eks::refresh(self);
         Ok(())
     }
 
@@ -60,6 +66,7 @@ impl State {
         let loaded = self.iam.reset()?;
         self.apply(RuleSet::new(&loaded.faults)?, loaded.propagation.clone());
         self.requests.clear();
+        eks::refresh(self);
         Ok(())
     }
 
@@ -86,6 +93,9 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// The directory for delegate token files could not be made.
+    #[error("cannot create the delegate files directory")]
+    Files(#[source] std::io::Error),
     /// A non-loopback address was asked for without allowing it.
     #[error(
         "refusing to listen on non-loopback address {0}: allow it explicitly (`allow_non_loopback`, `--allow-non-loopback`)"
@@ -175,7 +185,9 @@ impl MockServerBuilder {
             propagation.delay_seconds = delay.as_secs_f64();
         }
         propagation.validate().map_err(WorldError::from)?;
-        let iam = Iam::new(self.world, self.clock.clone(), propagation)?;
+        let world = delegates::prepared(self.world)?;
+        let iam = Iam::new(world, self.clock.clone(), propagation)?;
+        let files = Files::new().map_err(StartError::Files)?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -197,7 +209,19 @@ impl MockServerBuilder {
             clock: self.clock,
             request_ids: RequestIds::new(),
             faults,
+            delegates: files,
         });
+        eks::refresh(&state);
+        // Delegate token files follow the clock: when a test moves it, and every few
+        // seconds of real time.
+        let weak = Arc::downgrade(&state);
+        let on_move: Arc<Listener> = Arc::new(move |_| {
+            if let Some(state) = weak.upgrade() {
+                eks::refresh(&state);
+            }
+        });
+        state.clock.on_move(&on_move);
+        tokio::spawn(refresh_files(Arc::downgrade(&state)));
         let (shutdown, stop) = watch::channel(false);
         tokio::spawn(accept_loop(
             listener,
@@ -210,6 +234,7 @@ impl MockServerBuilder {
             addr,
             state,
             shutdown,
+            _on_move: on_move,
         })
     }
 }
@@ -217,11 +242,20 @@ impl MockServerBuilder {
 /// A running fake of AWS STS, IAM and EC2 on a loopback port. Each server has its own
 /// world, clock and port, so tests using separate servers run in parallel. Dropping it stops
 /// the listener and closes its connections.
-#[derive(Debug)]
 pub struct MockServer {
     addr: SocketAddr,
     state: Arc<State>,
     shutdown: watch::Sender<bool>,
+    /// Refreshes delegate files when the clock moves (the clock holds it weakly).
+    _on_move: Arc<Listener>,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MockServer {
@@ -286,6 +320,26 @@ impl MockServer {
         self.state.faults.clear();
     }
 
+    /// Adds a delegate (an EC2 instance, ECS task or EKS pod; see [`DelegateSpec`]),
+    /// replacing one of the same name. Fails, changing nothing, when it is invalid.
+    pub fn add_delegate(&self, spec: DelegateSpec) -> Result<(), WorldError> {
+        delegates::add(&self.state, spec)
+    }
+
+    /// Every delegate with the environment a process on it sees (its credential source
+    /// pointing at this server).
+    pub fn delegates(&self) -> Vec<Delegate> {
+        delegates::list(&self.state, &self.endpoint())
+    }
+
+    /// The environment of the delegate `name`, if it exists.
+    pub fn delegate_env(&self, name: &str) -> Option<std::collections::BTreeMap<String, String>> {
+        self.delegates()
+            .into_iter()
+            .find(|d| d.name == name)
+            .map(|d| d.env)
+    }
+
     /// Changes how later IAM changes propagate.
     pub fn set_propagation(&self, propagation: Propagation) -> Result<(), PropagationError> {
         propagation.validate()?;
@@ -297,6 +351,20 @@ impl MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+    }
+}
+
+/// Refreshes delegate files every few seconds while the server lives (real-time clocks
+/// move without being told).
+async fn refresh_files(state: std::sync::Weak<State>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        match state.upgrade() {
+            Some(state) => eks::refresh(&state),
+            None => return,
+        }
     }
 }
 

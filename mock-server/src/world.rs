@@ -49,6 +49,93 @@ pub struct World {
     /// Fault rules in force while this world is loaded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultRule>,
+    /// Places a connector's delegate runs (EC2 instances, ECS tasks, EKS pods), each with the
+    /// credential source it offers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delegates: Vec<DelegateSpec>,
+}
+
+/// Where a delegate runs, and so where its credentials come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelegateKind {
+    /// An EC2 instance: instance metadata (IMDS) with its instance profile's role.
+    Ec2,
+    /// An ECS task: the container credentials endpoint with its task role.
+    Ecs,
+    /// An EKS pod: a projected service-account token for IRSA.
+    Eks,
+}
+
+/// Whether an instance's metadata needs an IMDSv2 session token (`HttpTokens`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpTokens {
+    /// IMDSv2 only: every request needs a token.
+    #[default]
+    Required,
+    /// IMDSv1 allowed too: requests without a token are served.
+    Optional,
+}
+
+/// A delegate: an EC2 instance, ECS task or EKS pod in one account and region.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegateSpec {
+    /// A name unique in the world; it appears in the delegate's endpoint URLs.
+    pub name: String,
+    /// `ec2`, `ecs` or `eks`.
+    pub kind: DelegateKind,
+    /// The account it runs in.
+    pub account: String,
+    /// The region it runs in (default `us-east-1`).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// The role: the instance profile's (ec2), the task role (ecs), the service account's
+    /// `eks.amazonaws.com/role-arn` annotation (eks). None: a delegate without a role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// ec2: the instance id (default: derived from the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// ec2: the instance profile name (default: one named after the role, made for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
+    /// ec2: whether IMDSv2 tokens are required (default) or optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_tokens: Option<HttpTokens>,
+    /// ecs: the authorization token the endpoint expects (default: derived from the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<String>,
+    /// ecs: give the token in a file (`AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`) rather than
+    /// in `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auth_token_in_file: bool,
+    /// eks: the cluster's OIDC issuer URL (`https://oidc.eks.REGION.amazonaws.com/id/ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// eks: the pod's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// eks: the pod's service account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+}
+
+impl std::fmt::Debug for DelegateSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DelegateSpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("account", &self.account)
+            .field("region", &self.region)
+            .field("role_arn", &self.role_arn)
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| crate::redact::REDACTED),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// One AWS account.
@@ -280,6 +367,9 @@ pub enum KeyStatus {
 
 fn default_partition() -> String {
     "aws".into()
+}
+fn default_region() -> String {
+    "us-east-1".into()
 }
 fn default_path() -> String {
     "/".into()

@@ -4,6 +4,7 @@
 
 mod auth;
 mod bad_input;
+mod delegates;
 mod faults;
 mod iam;
 mod identity;

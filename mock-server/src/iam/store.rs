@@ -33,6 +33,18 @@ pub(crate) struct Store {
     principals: HashMap<String, Arc<Identity>>,
     /// IAM OIDC providers by ARN: their client ids (audiences).
     oidc_providers: HashMap<String, Vec<String>>,
+    /// Instance profiles by `ACCOUNT/NAME` (what instance metadata serves).
+    instance_profiles: HashMap<String, InstanceProfile>,
+}
+
+/// An instance profile, as instance metadata sees it.
+#[derive(Debug)]
+pub(crate) struct InstanceProfile {
+    pub(crate) arn: String,
+    /// `AIPA…`
+    pub(crate) id: String,
+    /// The role it holds, if any.
+    pub(crate) role_arn: Option<String>,
 }
 
 /// A role, ready for STS: its trust policy and permissions, parsed.
@@ -333,6 +345,11 @@ impl Store {
         Some(IdentityPolicy::managed(m.arn(partition), m.parsed.clone()?))
     }
 
+    /// The instance profile `name` of `account`, if it exists.
+    pub(crate) fn instance_profile(&self, account: &str, name: &str) -> Option<&InstanceProfile> {
+        self.instance_profiles.get(&format!("{account}/{name}"))
+    }
+
     /// The client ids of the IAM OIDC provider with this ARN, if it exists.
     pub(crate) fn oidc_provider(&self, arn: &str) -> Option<&[String]> {
         self.oidc_providers.get(arn).map(Vec::as_slice)
@@ -574,6 +591,23 @@ impl Store {
                     format!("role `{role}` is not a role of the account"),
                 ));
             }
+            let role_arn = profile.roles.first().and_then(|name| {
+                spec.roles
+                    .iter()
+                    .find(|r| &r.name == name)
+                    .map(|r| format!("arn:{partition}:iam::{}:role{}{}", spec.id, r.path, r.name))
+            });
+            self.instance_profiles.insert(
+                format!("{}/{}", spec.id, profile.name),
+                InstanceProfile {
+                    arn: format!(
+                        "arn:{partition}:iam::{}:instance-profile{}{}",
+                        spec.id, profile.path, profile.name
+                    ),
+                    id: unique_id("AIPA", &spec.id, &profile.name),
+                    role_arn,
+                },
+            );
         }
         for provider in &spec.open_id_connect_providers {
             let host_path = provider

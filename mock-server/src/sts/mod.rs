@@ -3,5 +3,6 @@
 pub(crate) mod api;
 pub(crate) mod authorization_message;
 pub(crate) mod oidc;
+pub(crate) mod service;
 pub(crate) mod session;
 pub(crate) mod trust;

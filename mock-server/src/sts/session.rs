@@ -53,6 +53,27 @@ pub(crate) struct SessionClaims {
     pub(crate) transitive_tags: Vec<String>,
 }
 
+impl SessionClaims {
+    /// A plain role session: no session policies, tags or source identity.
+    pub(crate) fn role_session(role: &str, session: &str, issued: i64, expires: i64) -> Self {
+        Self {
+            key: String::new(),
+            role: role.to_owned(),
+            session: session.to_owned(),
+            issued,
+            expires,
+            chained: false,
+            policy: None,
+            policy_arns: Vec::new(),
+            source_identity: None,
+            user_session: false,
+            federated: None,
+            tags: std::collections::BTreeMap::new(),
+            transitive_tags: Vec::new(),
+        }
+    }
+}
+
 impl fmt::Debug for SessionClaims {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionClaims")
@@ -124,13 +145,27 @@ impl SessionKeys {
     }
 
     /// Mints credentials for `claims` (whose `key` is replaced with a new `ASIA…` id).
-    pub(crate) fn mint(&self, mut claims: SessionClaims) -> Minted {
-        const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    pub(crate) fn mint(&self, claims: SessionClaims) -> Minted {
         let mut random = [0u8; 16];
         rand::fill(&mut random[..]);
+        self.mint_with(claims, &random)
+    }
+
+    /// Mints the same credentials for the same `claims` and `seed` every time: what a
+    /// credential source that hands out one set per rotation period (IMDS, ECS) serves.
+    pub(crate) fn mint_stable(&self, claims: SessionClaims, seed: &str) -> Minted {
+        let digest = self
+            .mac(&[b"stable/", seed.as_bytes()])
+            .finalize()
+            .into_bytes();
+        self.mint_with(claims, &digest[..16])
+    }
+
+    fn mint_with(&self, mut claims: SessionClaims, id_bytes: &[u8]) -> Minted {
+        const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         let id: String = "ASIA"
             .chars()
-            .chain(random.iter().map(|b| BASE32[usize::from(b % 32)] as char))
+            .chain(id_bytes.iter().map(|b| BASE32[usize::from(b % 32)] as char))
             .collect();
         claims.key = id.clone();
         let payload = serde_json::to_vec(&claims).unwrap_or_default();
@@ -144,6 +179,31 @@ impl SessionKeys {
             ),
             access_key_id: id,
         }
+    }
+
+    /// An opaque token vouching for `payload` in `domain` (IMDS session tokens): only this
+    /// server can make one, and `unseal` gives the payload back.
+    pub(crate) fn seal(&self, domain: &str, payload: &str) -> String {
+        let tag = self
+            .mac(&[b"seal/", domain.as_bytes(), b"/", payload.as_bytes()])
+            .finalize()
+            .into_bytes();
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
+    }
+
+    /// The payload of a token `seal` made for `domain`, or `None` for anything else.
+    pub(crate) fn unseal(&self, domain: &str, token: &str) -> Option<String> {
+        let (payload, tag) = token.split_once('.')?;
+        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        self.mac(&[b"seal/", domain.as_bytes(), b"/", payload.as_bytes()])
+            .verify_slice(&tag)
+            .ok()?;
+        Some(payload)
     }
 
     /// The claims of a token this server minted, or `None` for anything else.

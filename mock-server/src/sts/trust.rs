@@ -108,18 +108,43 @@ fn entry_matches(principal: &Principal, caller: &Identity, role: &Role) -> Optio
 /// `*`) for `sts:AssumeRoleWithWebIdentity`, with conditions on the token's claims
 /// (`ISSUER_HOST_PATH:sub`, `:aud`, …) in `context`. No identity policy is involved.
 pub(crate) fn trusts_web_identity(role: &Role, provider_arn: &str, context: &Context) -> bool {
+    trusts(
+        role,
+        "sts:AssumeRoleWithWebIdentity",
+        context,
+        |p| matches!(p, Principal::Federated(f) if f == provider_arn),
+    )
+}
+
+/// Whether the role trusts the AWS service `service` (`ec2.amazonaws.com` for instance
+/// profiles, `ecs-tasks.amazonaws.com` for task roles) to assume it, with conditions such as
+/// `aws:SourceAccount` in `context`. `*` does not cover a service.
+pub(crate) fn trusts_service(role: &Role, service: &str, context: &Context) -> bool {
+    trusts(
+        role,
+        "sts:AssumeRole",
+        context,
+        |p| matches!(p, Principal::Service(s) if s == service),
+    )
+}
+
+/// Whether a statement allows `action` for a principal `listed` accepts (or `*`, for web
+/// identities) and none denies it.
+fn trusts(
+    role: &Role,
+    action: &str,
+    context: &Context,
+    listed: impl Fn(&Principal) -> bool,
+) -> bool {
     let mut allowed = false;
     for statement in &role.trust.statements {
-        if !statement
-            .actions
-            .covers("sts:AssumeRoleWithWebIdentity", context)
-        {
+        if !statement.actions.covers(action, context) {
             continue;
         }
-        let listed = statement.principals.entries.iter().any(|p| {
-            matches!(p, Principal::Any) || matches!(p, Principal::Federated(f) if f == provider_arn)
+        let named = statement.principals.entries.iter().any(|p| {
+            listed(p) || (matches!(p, Principal::Any) && action == "sts:AssumeRoleWithWebIdentity")
         });
-        if listed == statement.principals.negated
+        if named == statement.principals.negated
             || !statement.conditions.iter().all(|c| c.holds(context))
         {
             continue;

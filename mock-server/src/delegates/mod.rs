@@ -1,0 +1,430 @@
+//! The places a connector's delegate runs, and the credential sources each offers: EC2
+//! instance metadata (`imds`), the ECS container credentials endpoint (`ecs`), and EKS
+//! projected service-account tokens for IRSA (`eks`).
+//!
+//! Delegates are part of the world (`delegates:`). Their endpoints live on the server's
+//! own port under `/_delegate/NAME/`: SDKs join their fixed paths (`latest/api/token`, …)
+//! to the endpoint a delegate's environment names, so many delegates share one server.
+//! [`env`] is that environment: exactly the variables a process on the delegate sees.
+
+pub(crate) mod ecs;
+pub(crate) mod eks;
+pub(crate) mod files;
+pub(crate) mod imds;
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::Full;
+use serde_json::Value;
+
+use crate::faults::{FaultEffect, Target};
+use crate::log::Record;
+use crate::partition::Partition;
+use crate::server::State;
+use crate::wire::Body;
+use crate::world::{DelegateKind, DelegateSpec, InstanceProfileSpec, World, WorldError};
+
+/// Every delegate endpoint path starts with this.
+pub(crate) const PREFIX: &str = "/_delegate/";
+
+/// Checks the world's delegates: unique names usable in URLs, known accounts, regions of the
+/// account's partition, roles of the right account, and only the settings of their kind.
+pub(crate) fn check(world: &World) -> Result<(), WorldError> {
+    let mut names = std::collections::HashSet::new();
+    for d in &world.delegates {
+        let invalid = |message: String| WorldError::Invalid {
+            context: format!("delegate {}", d.name),
+            message,
+        };
+        let name_ok = (1..=64).contains(&d.name.len())
+            && d.name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !name_ok {
+            return Err(invalid(
+                "names are 1 to 64 letters, digits, `-`, `_` or `.`".into(),
+            ));
+        }
+        if !names.insert(d.name.as_str()) {
+            return Err(invalid("delegate names must be unique".into()));
+        }
+        let account = world
+            .accounts
+            .iter()
+            .find(|a| a.id == d.account)
+            .ok_or_else(|| invalid(format!("account {} is not in the world", d.account)))?;
+        let partition = Partition::from_id(&account.partition)
+            .ok_or_else(|| invalid(format!("unknown partition {}", account.partition)))?;
+        if !partition.regions().iter().any(|r| r.name == d.region) {
+            return Err(invalid(format!(
+                "region {} is not a region of partition {partition}",
+                d.region
+            )));
+        }
+        if let Some(role) = &d.role_arn {
+            let prefix = format!("arn:{partition}:iam::");
+            let in_account = role
+                .strip_prefix(&prefix)
+                .and_then(|r| r.split_once(":role/"))
+                .is_some_and(|(acct, name)| {
+                    !name.is_empty() && (acct == d.account || d.kind == DelegateKind::Eks)
+                });
+            if !in_account {
+                return Err(invalid(format!(
+                    "role_arn {role} must be a role ARN of partition {partition}{}",
+                    if d.kind == DelegateKind::Eks {
+                        ""
+                    } else {
+                        " in the delegate's account"
+                    }
+                )));
+            }
+        }
+        let foreign: Vec<&str> = [
+            ("instance_id", d.instance_id.is_some(), DelegateKind::Ec2),
+            (
+                "instance_profile",
+                d.instance_profile.is_some(),
+                DelegateKind::Ec2,
+            ),
+            ("http_tokens", d.http_tokens.is_some(), DelegateKind::Ec2),
+            ("auth_token", d.auth_token.is_some(), DelegateKind::Ecs),
+            (
+                "auth_token_in_file",
+                d.auth_token_in_file,
+                DelegateKind::Ecs,
+            ),
+            ("issuer", d.issuer.is_some(), DelegateKind::Eks),
+            ("namespace", d.namespace.is_some(), DelegateKind::Eks),
+            (
+                "service_account",
+                d.service_account.is_some(),
+                DelegateKind::Eks,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, set, kind)| *set && *kind != d.kind)
+        .map(|(field, _, _)| field)
+        .collect();
+        if !foreign.is_empty() {
+            return Err(invalid(format!(
+                "{} do(es) not apply to a delegate of kind {}",
+                foreign.join(", "),
+                kind_name(d.kind)
+            )));
+        }
+        if d.kind == DelegateKind::Eks {
+            let issuer = d.issuer.as_deref().unwrap_or_default();
+            if !issuer.starts_with("https://") {
+                return Err(invalid(
+                    "an eks delegate needs `issuer`, the cluster's OIDC issuer URL (https://…)"
+                        .into(),
+                ));
+            }
+            if d.namespace.as_deref().is_none_or(str::is_empty)
+                || d.service_account.as_deref().is_none_or(str::is_empty)
+            {
+                return Err(invalid(
+                    "an eks delegate needs `namespace` and `service_account`".into(),
+                ));
+            }
+        }
+        if let Some(id) = &d.instance_id {
+            let hex = id.strip_prefix("i-").unwrap_or_default();
+            if !matches!(hex.len(), 8 | 17) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(format!(
+                    "instance_id {id} is not an instance id (i- and 8 or 17 hex digits)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The world with its delegates checked and their instance profiles made (see `prepare`).
+pub(crate) fn prepared(mut world: World) -> Result<World, WorldError> {
+    check(&world)?;
+    prepare(&mut world);
+    Ok(world)
+}
+
+/// Gives each `ec2` delegate with a role and no named instance profile one named after the
+/// role (made in its account unless it exists), as the console does.
+pub(crate) fn prepare(world: &mut World) {
+    for d in &mut world.delegates {
+        if d.kind != DelegateKind::Ec2 || d.instance_profile.is_some() {
+            continue;
+        }
+        let Some(role) = d
+            .role_arn
+            .as_deref()
+            .and_then(|arn| arn.rsplit('/').next())
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        if let Some(account) = world.accounts.iter_mut().find(|a| a.id == d.account)
+            && !account.instance_profiles.iter().any(|p| p.name == role)
+        {
+            account.instance_profiles.push(InstanceProfileSpec {
+                name: role.clone(),
+                path: "/".into(),
+                roles: vec![role.clone()],
+                created: None,
+            });
+        }
+        d.instance_profile = Some(role);
+    }
+}
+
+fn kind_name(kind: DelegateKind) -> &'static str {
+    match kind {
+        DelegateKind::Ec2 => "ec2",
+        DelegateKind::Ecs => "ecs",
+        DelegateKind::Eks => "eks",
+    }
+}
+
+/// The instance id of an `ec2` delegate: its own, or one derived from its name.
+pub(crate) fn instance_id(d: &DelegateSpec) -> String {
+    d.instance_id
+        .clone()
+        .unwrap_or_else(|| format!("i-0{:016x}", crate::wire::fingerprint(&d.name)))
+}
+
+/// The environment of a process on the delegate, for a server at `endpoint`
+/// (`http://127.0.0.1:PORT`). `AWS_ENDPOINT_URL` points the process's SDKs at the server.
+pub(crate) fn env(state: &State, d: &DelegateSpec, endpoint: &str) -> BTreeMap<String, String> {
+    let base = format!("{endpoint}{PREFIX}{}/", d.name);
+    let mut env = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_owned(), v);
+    };
+    set("AWS_ENDPOINT_URL", endpoint.to_owned());
+    match d.kind {
+        DelegateKind::Ec2 => {
+            // An instance learns its region from instance metadata, not the environment.
+            set("AWS_EC2_METADATA_SERVICE_ENDPOINT", base);
+            set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv4".into());
+        }
+        DelegateKind::Ecs => {
+            set("AWS_REGION", d.region.clone());
+            set("AWS_DEFAULT_REGION", d.region.clone());
+            set("AWS_EXECUTION_ENV", "AWS_ECS_EC2".into());
+            set(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                format!("{base}credentials"),
+            );
+            if d.auth_token_in_file {
+                set(
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                    state
+                        .delegates
+                        .auth_token_path(&d.name)
+                        .display()
+                        .to_string(),
+                );
+            } else {
+                set(
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                    ecs::auth_token(state, d),
+                );
+            }
+        }
+        DelegateKind::Eks => {
+            set("AWS_REGION", d.region.clone());
+            set("AWS_DEFAULT_REGION", d.region.clone());
+            set("AWS_STS_REGIONAL_ENDPOINTS", "regional".into());
+            // The pod identity webhook injects these only for an annotated service account.
+            if let Some(role) = &d.role_arn {
+                set("AWS_ROLE_ARN", role.clone());
+                set(
+                    "AWS_WEB_IDENTITY_TOKEN_FILE",
+                    state.delegates.token_path(&d.name).display().to_string(),
+                );
+            }
+        }
+    }
+    env
+}
+
+/// A delegate as a process on it sees it: its name, kind and environment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Delegate {
+    /// The delegate's name.
+    pub name: String,
+    /// `ec2`, `ecs` or `eks`.
+    pub kind: DelegateKind,
+    /// The environment variables a process on it sees.
+    pub env: BTreeMap<String, String>,
+}
+
+/// Every delegate of the world, for a server at `endpoint`.
+pub(crate) fn list(state: &State, endpoint: &str) -> Vec<Delegate> {
+    state
+        .iam
+        .world()
+        .delegates
+        .iter()
+        .map(|d| Delegate {
+            name: d.name.clone(),
+            kind: d.kind,
+            env: env(state, d, endpoint),
+        })
+        .collect()
+}
+
+/// Adds a delegate (replacing one of the same name), with the instance profile an `ec2`
+/// one needs; the profile is an IAM change and propagates like one. Nothing changes when
+/// the delegate is invalid.
+pub(crate) fn add(state: &State, spec: DelegateSpec) -> Result<(), WorldError> {
+    let mut refused = None;
+    let added = state
+        .iam
+        .write(crate::iam::propagation::ChangeKind::Entities, |world| {
+            world.delegates.retain(|d| d.name != spec.name);
+            world.delegates.push(spec);
+            let next = prepared(std::mem::take(world)).and_then(|next| {
+                crate::iam::store::Store::build(&next)?;
+                Ok(next)
+            });
+            match next {
+                Ok(next) => {
+                    *world = next;
+                    Ok(())
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    refused = Some(e);
+                    Err(crate::error::AwsError::new(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidDelegate",
+                        message,
+                    ))
+                }
+            }
+        });
+    match (added, refused) {
+        (Ok(()), _) => {
+            eks::refresh(state);
+            Ok(())
+        }
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(WorldError::Invalid {
+            context: "delegate".into(),
+            message: e.message.to_string(),
+        }),
+    }
+}
+
+/// What an endpoint answered, before faults: the response and what the log records.
+pub(crate) struct Answer {
+    pub(crate) response: Response<Body>,
+    /// The operation (`GetToken`, `GetCredentials`, `GetMetadata`).
+    pub(crate) action: &'static str,
+    /// The role whose credentials were asked for, if any.
+    pub(crate) role: String,
+    /// The error code for the log, when it failed.
+    pub(crate) error: Option<&'static str>,
+}
+
+/// Serves a request under [`PREFIX`]; returns the response and the fault to apply, if a
+/// rule struck.
+pub(crate) fn handle(state: &State, parts: &Parts) -> (Response<Body>, Option<FaultEffect>) {
+    let now = state.clock.now();
+    let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    let (name, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let world = state.iam.world();
+    let Some(delegate) = world.delegates.iter().find(|d| d.name == name) else {
+        return (text(StatusCode::NOT_FOUND, "Not Found"), None);
+    };
+    let (service, action) = match delegate.kind {
+        DelegateKind::Ec2 => ("imds", imds::action(parts, path)),
+        DelegateKind::Ecs => ("ecs", "GetCredentials"),
+        DelegateKind::Eks => {
+            return (text(StatusCode::NOT_FOUND, "Not Found"), None);
+        }
+    };
+    let target = Target {
+        service,
+        action,
+        principal: &delegate.name,
+        region: &delegate.region,
+    };
+    let fault = state.faults.strike(&target);
+    let answer = match fault.and_then(status_of) {
+        Some(status) => Answer {
+            response: text(status, status.canonical_reason().unwrap_or_default()),
+            action,
+            role: String::new(),
+            error: Some(status.canonical_reason().unwrap_or("Error")),
+        },
+        None => match delegate.kind {
+            DelegateKind::Ec2 => imds::serve(state, delegate, parts, path, now),
+            _ => ecs::serve(state, delegate, parts, path, now),
+        },
+    };
+    state.requests.push(Record {
+        time: now,
+        service,
+        action: answer.action.to_owned(),
+        iam_action: "",
+        resource: answer.role,
+        region: delegate.region.clone(),
+        principal: String::new(),
+        decision: if answer.error.is_some() {
+            "error"
+        } else {
+            "allowed"
+        },
+        decider: None,
+        error_code: answer.error.map(std::borrow::Cow::Borrowed),
+        status: answer.response.status().as_u16(),
+    });
+    (answer.response, fault)
+}
+
+/// The status a fault answers a delegate endpoint with: IMDS and the container endpoint are
+/// plain HTTP services, so throttling is a 429.
+fn status_of(effect: FaultEffect) -> Option<StatusCode> {
+    match effect {
+        FaultEffect::Throttle => Some(StatusCode::TOO_MANY_REQUESTS),
+        FaultEffect::InternalError => Some(StatusCode::INTERNAL_SERVER_ERROR),
+        FaultEffect::ServiceUnavailable => Some(StatusCode::SERVICE_UNAVAILABLE),
+        FaultEffect::Latency(_) | FaultEffect::DropConnection | FaultEffect::TruncateBody => None,
+    }
+}
+
+/// A `text/plain` response.
+pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+/// A JSON response.
+pub(crate) fn json(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// RFC 3339 to the second, as IMDS and ECS write times (`2026-11-24T15:00:00Z`).
+pub(crate) fn iso(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

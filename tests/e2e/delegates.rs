@@ -1,0 +1,607 @@
+//! Delegate credential sources: EC2 instance metadata, the ECS container credentials
+//! endpoint and EKS service-account tokens, each resolved by `aws-config`'s default
+//! credentials chain given the delegate's environment (programmatically, never the process
+//! environment), on the server's clock.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_credential_types::provider::ProvideCredentials;
+use mock_server::{Clock, FaultEffect, FaultRule, MockServer};
+
+use crate::support::*;
+
+const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/CLUSTER0001";
+
+fn world() -> String {
+    format!(
+        r#"
+accounts:
+  - id: "111111111111"
+    users:
+      - name: admin
+        managed_policies: [AdministratorAccess]
+        access_keys: [{{id: {key}, secret: {secret}}}]
+    roles:
+      - name: delegate-role
+        trust_policy: {{Version: "2012-10-17", Statement: [{{Effect: Allow, Principal: {{Service: ec2.amazonaws.com}}, Action: "sts:AssumeRole"}}]}}
+        managed_policies: [AmazonEC2ReadOnlyAccess]
+      - name: untrusting
+        trust_policy: {{Version: "2012-10-17", Statement: [{{Effect: Allow, Principal: {{AWS: "111111111111"}}, Action: "sts:AssumeRole"}}]}}
+      - name: task-role
+        trust_policy: {{Version: "2012-10-17", Statement: [{{Effect: Allow, Principal: {{Service: ecs-tasks.amazonaws.com}}, Action: "sts:AssumeRole", Condition: {{StringEquals: {{"aws:SourceAccount": "111111111111"}}}}}}]}}
+      - name: irsa-role
+        trust_policy:
+          Version: "2012-10-17"
+          Statement:
+            - Effect: Allow
+              Principal: {{Federated: "arn:aws:iam::111111111111:oidc-provider/{host}"}}
+              Action: "sts:AssumeRoleWithWebIdentity"
+              Condition: {{StringEquals: {{"{host}:sub": "system:serviceaccount:ci:deployer", "{host}:aud": sts.amazonaws.com}}}}
+    open_id_connect_providers:
+      - {{url: "{issuer}", client_ids: [sts.amazonaws.com]}}
+delegates:
+  - {{name: box, kind: ec2, account: "111111111111", region: eu-west-1, role_arn: "arn:aws:iam::111111111111:role/delegate-role"}}
+  - {{name: v1box, kind: ec2, account: "111111111111", role_arn: "arn:aws:iam::111111111111:role/delegate-role", http_tokens: optional}}
+  - {{name: bare, kind: ec2, account: "111111111111"}}
+  - {{name: wrong-trust, kind: ec2, account: "111111111111", role_arn: "arn:aws:iam::111111111111:role/untrusting"}}
+  - {{name: task, kind: ecs, account: "111111111111", region: us-west-2, role_arn: "arn:aws:iam::111111111111:role/task-role"}}
+  - {{name: task-file, kind: ecs, account: "111111111111", role_arn: "arn:aws:iam::111111111111:role/task-role", auth_token_in_file: true}}
+  - {{name: untrusted-task, kind: ecs, account: "111111111111", role_arn: "arn:aws:iam::111111111111:role/delegate-role"}}
+  - {{name: pod, kind: eks, account: "111111111111", issuer: "{issuer}", namespace: ci, service_account: deployer, role_arn: "arn:aws:iam::111111111111:role/irsa-role"}}
+  - {{name: wrong-sa, kind: eks, account: "111111111111", issuer: "{issuer}", namespace: ci, service_account: builder, role_arn: "arn:aws:iam::111111111111:role/irsa-role"}}
+  - {{name: unannotated, kind: eks, account: "111111111111", issuer: "{issuer}", namespace: ci, service_account: deployer}}
+"#,
+        key = STD.access_key_id,
+        secret = STD.secret_access_key,
+        host = ISSUER.trim_start_matches("https://"),
+        issuer = ISSUER,
+    )
+}
+
+async fn server() -> MockServer {
+    MockServer::builder()
+        .world(mock_server::World::from_yaml(&world()).unwrap_or_else(|e| panic!("{e}")))
+        .clock(Clock::virtual_now())
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn env_of(server: &MockServer, delegate: &str) -> BTreeMap<String, String> {
+    let mut env = server
+        .delegate_env(delegate)
+        .unwrap_or_else(|| panic!("no delegate {delegate}"));
+    if !env.contains_key("AWS_EC2_METADATA_SERVICE_ENDPOINT") {
+        // Off an instance, keep the chain from probing the real 169.254.169.254.
+        env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+    }
+    env
+}
+
+/// The SDK configuration a process on the delegate would load.
+async fn config_on(server: &MockServer, env: &BTreeMap<String, String>) -> aws_config::SdkConfig {
+    harness::sdk::delegate_config(env, server.clock()).await
+}
+
+async fn caller_arn(config: &aws_config::SdkConfig) -> Result<String, String> {
+    aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map(|r| r.arn().unwrap_or_default().to_owned())
+        .map_err(|e| {
+            format!(
+                "{:?}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            )
+        })
+}
+
+#[tokio::test]
+async fn an_instance_gets_its_profile_role_and_region_from_instance_metadata() {
+    let server = server().await;
+    let env = env_of(&server, "box");
+    assert!(
+        !env.contains_key("AWS_REGION"),
+        "an instance has no region variable"
+    );
+    let config = config_on(&server, &env).await;
+    assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+    let arn = caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let instance = format!("i-0{:016x}", fingerprint("box"));
+    assert_eq!(
+        arn,
+        format!("arn:aws:sts::111111111111:assumed-role/delegate-role/{instance}")
+    );
+    // The role's own policies apply.
+    aws_sdk_ec2::Client::new(&config)
+        .describe_regions()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+/// `wire::fingerprint`, as the server derives instance ids from delegate names.
+fn fingerprint(text: &str) -> u64 {
+    let splitmix = |mut z: u64| {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    text.bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| splitmix(h ^ u64::from(b)))
+}
+
+#[tokio::test]
+async fn an_instance_without_a_profile_or_with_an_untrusting_role_has_no_credentials() {
+    let server = server().await;
+    let bare = config_on(&server, &env_of(&server, "bare")).await;
+    let err = caller_arn(&bare).await.err().unwrap_or_default();
+    assert!(err.contains("received 404 from IMDS"), "{err}");
+
+    let untrusting = config_on(&server, &env_of(&server, "wrong-trust")).await;
+    let err = caller_arn(&untrusting).await.err().unwrap_or_default();
+    assert!(err.contains("trust relationship with EC2"), "{err}");
+    let logged = server
+        .requests()
+        .into_iter()
+        .find(|r| r.service == "imds" && r.error_code == "AssumeRoleUnauthorizedAccess");
+    assert!(logged.is_some(), "the refusal is not in the request log");
+}
+
+/// One raw HTTP request to the server, answered with `Connection: close`.
+async fn http(server: &MockServer, method: &str, path: &str, headers: &[(&str, &str)]) -> Raw {
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\ncontent-length: 0\r\n",
+        server.address()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    raw(server, request.as_bytes())
+        .await
+        .unwrap_or_else(|| panic!("no answer"))
+}
+
+async fn imds_token(server: &MockServer, delegate: &str, ttl: &str) -> Raw {
+    http(
+        server,
+        "PUT",
+        &format!("/_delegate/{delegate}/latest/api/token"),
+        &[("x-aws-ec2-metadata-token-ttl-seconds", ttl)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn imds_enforces_the_v2_token_flow() {
+    let server = server().await;
+    let roles = "/_delegate/box/latest/meta-data/iam/security-credentials/";
+    // IMDSv1 (no token) against an instance that requires v2.
+    assert_eq!(http(&server, "GET", roles, &[]).await.status, 401);
+    // ...and against one that allows it.
+    let v1 = http(
+        &server,
+        "GET",
+        "/_delegate/v1box/latest/meta-data/iam/security-credentials/",
+        &[],
+    )
+    .await;
+    assert_eq!((v1.status, v1.body.as_str()), (200, "delegate-role"));
+
+    let no_ttl = http(&server, "PUT", "/_delegate/box/latest/api/token", &[]).await;
+    assert_eq!(no_ttl.status, 400);
+    assert_eq!(imds_token(&server, "box", "21601").await.status, 400);
+    assert_eq!(imds_token(&server, "box", "0").await.status, 400);
+    let proxied = http(
+        &server,
+        "PUT",
+        "/_delegate/box/latest/api/token",
+        &[
+            ("x-aws-ec2-metadata-token-ttl-seconds", "60"),
+            ("x-forwarded-for", "10.0.0.1"),
+        ],
+    )
+    .await;
+    assert_eq!(proxied.status, 403);
+
+    let token = imds_token(&server, "box", "60").await;
+    assert_eq!(token.status, 200);
+    assert_eq!(
+        token.header("x-aws-ec2-metadata-token-ttl-seconds"),
+        Some("60")
+    );
+    let get = |path: &'static str, t: String| {
+        let server = &server;
+        async move {
+            http(
+                server,
+                "GET",
+                path,
+                &[("x-aws-ec2-metadata-token", t.as_str())],
+            )
+            .await
+        }
+    };
+    let listed = get(roles, token.body.clone()).await;
+    assert_eq!(
+        (listed.status, listed.body.as_str()),
+        (200, "delegate-role")
+    );
+    let zone = get(
+        "/_delegate/box/latest/meta-data/placement/availability-zone",
+        token.body.clone(),
+    )
+    .await;
+    assert_eq!(zone.body, "eu-west-1a");
+    let document = get(
+        "/_delegate/box/latest/dynamic/instance-identity/document",
+        token.body.clone(),
+    )
+    .await;
+    let document: serde_json::Value = serde_json::from_str(&document.body).unwrap_or_default();
+    assert_eq!(document["accountId"], "111111111111");
+    assert_eq!(document["region"], "eu-west-1");
+    let info = get(
+        "/_delegate/box/latest/meta-data/iam/info",
+        token.body.clone(),
+    )
+    .await;
+    assert!(
+        info.body
+            .contains("arn:aws:iam::111111111111:instance-profile/delegate-role"),
+        "{}",
+        info.body
+    );
+    // A token is good for its own instance only, and only until it expires.
+    let other = http(
+        &server,
+        "GET",
+        "/_delegate/v1box/latest/meta-data/instance-id",
+        &[("x-aws-ec2-metadata-token", token.body.as_str())],
+    )
+    .await;
+    assert_eq!(other.status, 401);
+    assert_eq!(get(roles, "forged.token".into()).await.status, 401);
+    server.clock().advance(Duration::from_secs(61));
+    assert_eq!(get(roles, token.body.clone()).await.status, 401);
+    let missing = http(&server, "GET", "/_delegate/nobody/latest/meta-data/", &[]).await;
+    assert_eq!(missing.status, 404);
+}
+
+#[tokio::test]
+async fn instance_credentials_rotate_on_the_server_clock() {
+    let server = server().await;
+    let fetch = || async {
+        let token = imds_token(&server, "box", "21600").await.body;
+        let r = http(
+            &server,
+            "GET",
+            "/_delegate/box/latest/meta-data/iam/security-credentials/delegate-role",
+            &[("x-aws-ec2-metadata-token", token.as_str())],
+        )
+        .await;
+        serde_json::from_str::<serde_json::Value>(&r.body).unwrap_or_default()
+    };
+    let first = fetch().await;
+    assert_eq!(first["Code"], "Success");
+    assert_eq!(first["Type"], "AWS-HMAC");
+    assert!(
+        first["AccessKeyId"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("ASIA"))
+    );
+    server.clock().advance(Duration::from_secs(60));
+    assert_eq!(
+        fetch().await["AccessKeyId"],
+        first["AccessKeyId"],
+        "a new set within the hour"
+    );
+    server.clock().advance(Duration::from_secs(3600));
+    let next = fetch().await;
+    assert_ne!(
+        next["AccessKeyId"], first["AccessKeyId"],
+        "no new set after an hour"
+    );
+    assert!(
+        next["Expiration"].as_str() > first["Expiration"].as_str(),
+        "the new set expires later"
+    );
+
+    // The SDK's cache follows: after the first set expires it fetches again, and the new
+    // set works.
+    let config = config_on(&server, &env_of(&server, "box")).await;
+    let provider = config
+        .credentials_provider()
+        .unwrap_or_else(|| panic!("no provider"));
+    let before = provider
+        .provide_credentials()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    server.clock().advance(Duration::from_secs(7 * 3600));
+    let after = provider
+        .provide_credentials()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(before.access_key_id(), after.access_key_id());
+    caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_task_gets_its_role_from_the_container_endpoint() {
+    let server = server().await;
+    for task in ["task", "task-file"] {
+        let env = env_of(&server, task);
+        let file = env.contains_key("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+        assert_eq!(file, task == "task-file", "{env:?}");
+        let config = config_on(&server, &env).await;
+        let arn = caller_arn(&config)
+            .await
+            .unwrap_or_else(|e| panic!("{task}: {e}"));
+        assert!(
+            arn.starts_with("arn:aws:sts::111111111111:assumed-role/task-role/"),
+            "{arn}"
+        );
+    }
+    // A wrong token gets the agent's 400, which the SDK does not retry.
+    let mut env = env_of(&server, "task");
+    env.insert("AWS_CONTAINER_AUTHORIZATION_TOKEN".into(), "stolen".into());
+    let err = caller_arn(&config_on(&server, &env).await)
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(
+        err.contains("InvalidIdInRequest") || err.contains("400"),
+        "{err}"
+    );
+    let direct = http(
+        &server,
+        "GET",
+        "/_delegate/task/credentials",
+        &[("authorization", "stolen")],
+    )
+    .await;
+    assert_eq!(direct.status, 400);
+    assert!(
+        direct.body.contains("\"code\":\"InvalidIdInRequest\""),
+        "{}",
+        direct.body
+    );
+    let none = http(&server, "GET", "/_delegate/task/credentials", &[]).await;
+    assert!(none.body.contains("NoIdInRequest"), "{}", none.body);
+    // A task role that does not trust ecs-tasks.amazonaws.com yields no credentials.
+    let err = caller_arn(&config_on(&server, &env_of(&server, "untrusted-task")).await)
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("StatusCode(503)"), "{err}");
+    let token = env_of(&server, "untrusted-task")
+        .get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+        .cloned()
+        .unwrap_or_default();
+    let direct = http(
+        &server,
+        "GET",
+        "/_delegate/untrusted-task/credentials",
+        &[("authorization", token.as_str())],
+    )
+    .await;
+    assert_eq!(direct.status, 503);
+    assert!(
+        direct.body.contains("unable to assume the role"),
+        "{}",
+        direct.body
+    );
+}
+
+#[tokio::test]
+async fn a_pod_exchanges_its_service_account_token_for_the_annotated_role() {
+    let server = server().await;
+    let env = env_of(&server, "pod");
+    assert_eq!(
+        env.get("AWS_ROLE_ARN").map(String::as_str),
+        Some("arn:aws:iam::111111111111:role/irsa-role")
+    );
+    let file = env
+        .get("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .cloned()
+        .unwrap_or_default();
+    let token = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let claims = jwt_claims(&token);
+    assert_eq!(claims["sub"], "system:serviceaccount:ci:deployer");
+    assert_eq!(claims["aud"][0], "sts.amazonaws.com");
+    assert_eq!(claims["kubernetes.io"]["namespace"], "ci");
+
+    let config = config_on(&server, &env).await;
+    let arn = caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        arn.starts_with("arn:aws:sts::111111111111:assumed-role/irsa-role/"),
+        "{arn}"
+    );
+
+    // The kubelet's refresh, on the server clock: past 80 % of the day the file is new,
+    // and a day later the pod still gets credentials.
+    server.clock().advance(Duration::from_secs(20 * 3600));
+    let refreshed = jwt_claims(&std::fs::read_to_string(&file).unwrap_or_default());
+    assert!(
+        refreshed["iat"].as_i64() > claims["iat"].as_i64(),
+        "not refreshed"
+    );
+    server.clock().advance(Duration::from_secs(6 * 3600));
+    let later = config_on(&server, &env).await;
+    caller_arn(&later)
+        .await
+        .unwrap_or_else(|e| panic!("after a day: {e}"));
+
+    // Another service account is refused by the role's trust policy.
+    let err = caller_arn(&config_on(&server, &env_of(&server, "wrong-sa")).await)
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(err.contains("AccessDenied"), "{err}");
+    // A service account without the role annotation gets no web identity at all.
+    let bare = env_of(&server, "unannotated");
+    assert!(!bare.contains_key("AWS_ROLE_ARN"));
+    assert!(!bare.contains_key("AWS_WEB_IDENTITY_TOKEN_FILE"));
+    let err = caller_arn(&config_on(&server, &bare).await)
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(
+        err.contains("$AWS_WEB_IDENTITY_TOKEN_FILE was not set"),
+        "{err}"
+    );
+}
+
+fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
+
+fn rule(service: &str, action: Option<&str>, effect: FaultEffect, first: Option<u64>) -> FaultRule {
+    FaultRule {
+        service: Some(service.into()),
+        action: action.map(Into::into),
+        principal: None,
+        region: None,
+        first,
+        probability: None,
+        seed: 0,
+        effect,
+    }
+}
+
+#[tokio::test]
+async fn faults_on_delegate_endpoints_meet_the_sdks_retries_and_timeouts() {
+    let server = server().await;
+    let env = env_of(&server, "box");
+    // One failed credentials fetch: the SDK retries it (5xx) and succeeds.
+    server
+        .add_fault(rule(
+            "imds",
+            Some("GetCredentials"),
+            FaultEffect::InternalError,
+            Some(1),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    caller_arn(&config_on(&server, &env).await)
+        .await
+        .unwrap_or_else(|e| panic!("a single 500 was not retried: {e}"));
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.service == "imds" && r.status == 500),
+        "the fault never struck"
+    );
+
+    // IMDS down: every connection dropped. The chain gives up with an error, not a hang.
+    server.clear_faults();
+    server
+        .add_fault(rule("imds", None, FaultEffect::DropConnection, None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let err = caller_arn(&config_on(&server, &env).await).await.err();
+    assert!(err.is_some(), "credentials from an IMDS that is down");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // IMDS slower than the SDK's 1 s read timeout.
+    server.clear_faults();
+    server
+        .add_fault(rule(
+            "imds",
+            Some("GetToken"),
+            FaultEffect::Latency(3000),
+            None,
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = caller_arn(&config_on(&server, &env).await)
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(
+        err.to_lowercase().contains("timeout") || err.contains("timed out"),
+        "{err}"
+    );
+
+    // The container endpoint's 500 is retried too; a 503 that never ends is not hidden.
+    server.clear_faults();
+    server
+        .add_fault(rule("ecs", None, FaultEffect::InternalError, Some(1)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    caller_arn(&config_on(&server, &env_of(&server, "task")).await)
+        .await
+        .unwrap_or_else(|e| panic!("a single container-endpoint 500 was not retried: {e}"));
+    server.clear_faults();
+    server
+        .add_fault(rule("ecs", None, FaultEffect::ServiceUnavailable, None))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = caller_arn(&config_on(&server, &env_of(&server, "task")).await)
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(
+        err.contains("503") || err.contains("Service Unavailable"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn delegates_are_listed_and_added_through_the_control_api() {
+    let server = MockServer::builder()
+        .world(mock_server::World::from_yaml(&world()).unwrap_or_else(|e| panic!("{e}")))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listed = control(&server, "GET", "/_mock/delegates", "").await;
+    let listed: serde_json::Value = serde_json::from_str(&listed.body).unwrap_or_default();
+    let pod = listed["delegates"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == "pod").cloned())
+        .unwrap_or_default();
+    assert_eq!(pod["kind"], "eks");
+    assert_eq!(pod["env"]["AWS_REGION"], "us-east-1");
+    assert_eq!(pod["env"]["AWS_ENDPOINT_URL"], server.endpoint());
+
+    let added = control(
+        &server,
+        "POST",
+        "/_mock/delegates",
+        r#"{"name": "late-box", "kind": "ec2", "account": "111111111111", "region": "us-east-2", "role_arn": "arn:aws:iam::111111111111:role/delegate-role"}"#,
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let config = config_on(&server, &env_of(&server, "late-box")).await;
+    let arn = caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(arn.contains("assumed-role/delegate-role/i-"), "{arn}");
+    assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-2"));
+
+    for bad in [
+        r#"{"name": "x", "kind": "ec2", "account": "999999999999"}"#,
+        r#"{"name": "x", "kind": "ec2", "account": "111111111111", "region": "us-gov-west-1"}"#,
+        r#"{"name": "x", "kind": "ec2", "account": "111111111111", "issuer": "https://a"}"#,
+        r#"{"name": "x", "kind": "eks", "account": "111111111111"}"#,
+        r#"{"name": "x y", "kind": "ecs", "account": "111111111111"}"#,
+        r#"{"name": "x", "kind": "ec2", "account": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/absent"}"#,
+        r#"{"name": "x", "kind": "lambda", "account": "111111111111"}"#,
+        "nonsense",
+    ] {
+        let refused = control(&server, "POST", "/_mock/delegates", bad).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+    }
+    assert!(
+        server.delegate_env("x").is_none(),
+        "a refused delegate was added"
+    );
+}
