@@ -11,57 +11,12 @@ use mock_server::{Clock, FaultEffect, FaultRule, MockServer};
 
 use crate::support::*;
 
-const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/CLUSTER0001";
-
-fn world() -> String {
-    format!(
-        r#"
-accounts:
-  - id: "111111111111"
-    users:
-      - name: admin
-        managed_policies: [AdministratorAccess]
-        access_keys: [{{id: {key}, secret: {secret}}}]
-    roles:
-      - name: delegate-role
-        trust_policy: {{Version: "2012-10-17", Statement: [{{Effect: Allow, Principal: {{Service: ec2.amazonaws.com}}, Action: "sts:AssumeRole"}}]}}
-        managed_policies: [AmazonEC2ReadOnlyAccess]
-      - name: untrusting
-        trust_policy: {{Version: "2012-10-17", Statement: [{{Effect: Allow, Principal: {{AWS: "111111111111"}}, Action: "sts:AssumeRole"}}]}}
-      - name: task-role
-        trust_policy: {{Version: "2012-10-17", Statement: [{{Effect: Allow, Principal: {{Service: ecs-tasks.amazonaws.com}}, Action: "sts:AssumeRole", Condition: {{StringEquals: {{"aws:SourceAccount": "111111111111"}}}}}}]}}
-      - name: irsa-role
-        trust_policy:
-          Version: "2012-10-17"
-          Statement:
-            - Effect: Allow
-              Principal: {{Federated: "arn:aws:iam::111111111111:oidc-provider/{host}"}}
-              Action: "sts:AssumeRoleWithWebIdentity"
-              Condition: {{StringEquals: {{"{host}:sub": "system:serviceaccount:ci:deployer", "{host}:aud": sts.amazonaws.com}}}}
-    open_id_connect_providers:
-      - {{url: "{issuer}", client_ids: [sts.amazonaws.com]}}
-delegates:
-  - {{name: box, kind: ec2, account: "111111111111", region: eu-west-1, role_arn: "arn:aws:iam::111111111111:role/delegate-role"}}
-  - {{name: v1box, kind: ec2, account: "111111111111", role_arn: "arn:aws:iam::111111111111:role/delegate-role", http_tokens: optional}}
-  - {{name: bare, kind: ec2, account: "111111111111"}}
-  - {{name: wrong-trust, kind: ec2, account: "111111111111", role_arn: "arn:aws:iam::111111111111:role/untrusting"}}
-  - {{name: task, kind: ecs, account: "111111111111", region: us-west-2, role_arn: "arn:aws:iam::111111111111:role/task-role"}}
-  - {{name: task-file, kind: ecs, account: "111111111111", role_arn: "arn:aws:iam::111111111111:role/task-role", auth_token_in_file: true}}
-  - {{name: untrusted-task, kind: ecs, account: "111111111111", role_arn: "arn:aws:iam::111111111111:role/delegate-role"}}
-  - {{name: pod, kind: eks, account: "111111111111", issuer: "{issuer}", namespace: ci, service_account: deployer, role_arn: "arn:aws:iam::111111111111:role/irsa-role"}}
-  - {{name: wrong-sa, kind: eks, account: "111111111111", issuer: "{issuer}", namespace: ci, service_account: builder, role_arn: "arn:aws:iam::111111111111:role/irsa-role"}}
-  - {{name: unannotated, kind: eks, account: "111111111111", issuer: "{issuer}", namespace: ci, service_account: deployer}}
-"#,
-        key = STD.access_key_id,
-        secret = STD.secret_access_key,
-        host = ISSUER.trim_start_matches("https://"),
-        issuer = ISSUER,
-    )
-}
+/// The world of these tests (also the botocore tests').
+const WORLD: &str = include_str!("../worlds/delegates.yaml");
 
 async fn server() -> MockServer {
     MockServer::builder()
-        .world(mock_server::World::from_yaml(&world()).unwrap_or_else(|e| panic!("{e}")))
+        .world(mock_server::World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}")))
         .clock(Clock::virtual_now())
         .start()
         .await
@@ -560,7 +515,7 @@ async fn faults_on_delegate_endpoints_meet_the_sdks_retries_and_timeouts() {
 #[tokio::test]
 async fn delegates_are_listed_and_added_through_the_control_api() {
     let server = MockServer::builder()
-        .world(mock_server::World::from_yaml(&world()).unwrap_or_else(|e| panic!("{e}")))
+        .world(mock_server::World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}")))
         .start()
         .await
         .unwrap_or_else(|e| panic!("{e}"));

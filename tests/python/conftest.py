@@ -36,13 +36,13 @@ def _binary() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def endpoint():
-    """Starts `trustbench serve` on a free loopback port and yields its endpoint URL."""
+def serve(*args: str):
+    """Starts `trustbench serve ARGS` on a free loopback port; yields its endpoint URL and
+    stops it afterwards."""
     # The log goes to a file: a pipe nobody reads would fill up and stall the server.
     log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
-        [str(_binary()), "serve", "--listen", "127.0.0.1:0"],
+        [str(_binary()), "serve", "--listen", "127.0.0.1:0", *args],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -60,6 +60,12 @@ def endpoint():
     proc.terminate()
     assert proc.wait(timeout=10) == 0, "serve did not stop cleanly"
     log.close()
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    """`trustbench serve` with the default world."""
+    yield from serve()
 
 
 def clean_env(**extra: str) -> dict:
