@@ -817,7 +817,10 @@ mod tests {
             .find("```")
             .map(|e| start + e)
             .unwrap_or(readme.len());
-        build(&readme[start..end]).unwrap_or_else(|e| panic!("README world: {e}"));
+        let world = World::from_yaml(&readme[start..end])
+            .and_then(crate::delegates::prepared)
+            .unwrap_or_else(|e| panic!("README world: {e}"));
+        Store::build(&world).unwrap_or_else(|e| panic!("README world: {e}"));
     }
 
     #[test]
