@@ -18,9 +18,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start an embedded server and run the connector checks against it with the real AWS
-    /// SDK clients (the main job). Exit 0 when all pass, 1 when some fail, 2 when none could run.
-    Run,
+    /// Play connector scenarios (default: the catalogue in `scenarios/`), each on its own
+    /// embedded server with a virtual clock, with the real AWS SDK credential code (the main
+    /// job). Exit 0 when all behave as expected, 1 when some do not, 2 when none could run.
+    Run(RunArgs),
     /// Serve the fake STS, IAM and EC2 endpoints until Ctrl-C.
     Serve(ServeArgs),
     /// Measure requests/s and latency of signed STS and EC2 calls against a bare hyper
@@ -30,6 +31,26 @@ pub enum Command {
     /// `GET /_mock/requests`): per principal, the policy that would have allowed its calls,
     /// and the calls it was denied.
     Report(ReportArgs),
+}
+
+/// Options of `trustbench run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or directories of them (default: `scenarios/`).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only scenarios whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// How many scenarios run at once (default: twice the CPUs).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Also write the results as JUnit XML here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the results as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// Options of `trustbench report`.

@@ -1,23 +1,28 @@
 //! # trustbench harness
 //!
 //! Drives real AWS credential-resolution code (`aws-config` and the `aws-sdk-*` clients)
-//! against the [`mock_server`]. `sdk` builds every SDK configuration; `smoke` holds the
-//! checks `trustbench run` plays; `serve` runs the server as a process.
+//! against the [`mock_server`]. `sdk` builds every SDK configuration; `connector` is the
+//! reference AWS connector; `scenario` the scenario format, `runner` plays scenarios and
+//! `output` reports them (`trustbench run`); `serve` runs the server as a process.
 
 #![warn(missing_docs)]
 
 pub mod bench;
 pub mod cli;
+pub mod connector;
+pub mod deployments;
+pub mod output;
 pub mod report;
+pub mod runner;
+pub mod scenario;
 pub mod sdk;
 pub mod serve;
 pub mod signing;
-pub mod smoke;
 
 use std::process::ExitCode;
 
 use cli::{Cli, Command};
-use mock_server::{MockServer, StartError, WorldError};
+use mock_server::{StartError, WorldError};
 
 /// Why a command could not run at all (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +39,9 @@ pub enum HarnessError {
     /// A saved request log is not the JSON of `GET /_mock/requests`.
     #[error("not a request log (the JSON of GET /_mock/requests)")]
     RequestLog(#[from] serde_json::Error),
+    /// Scenario files could not be found.
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
     /// A benchmark request could not be signed.
     #[error(transparent)]
     Signing(#[from] signing::SigningError),
@@ -48,19 +56,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, HarnessError> {
             .await
             .map(|_| ExitCode::SUCCESS),
         Command::Report(args) => report::print(&args.log).map(|()| ExitCode::SUCCESS),
-        Command::Run => {
-            let server = MockServer::builder().start().await?;
-            let results = smoke::run_checks(&server).await;
-            let failed = results.iter().filter(|r| r.outcome.is_err()).count();
-            for r in &results {
-                println!("{r}");
-            }
-            println!("{} passed, {failed} failed", results.len() - failed);
-            Ok(if failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        Command::Run(args) => output::run(args).await,
     }
 }

@@ -30,6 +30,16 @@ pub fn sdk_config(
     region: &str,
     clock: &Clock,
 ) -> SdkConfig {
+    sdk_config_at(endpoint, credentials, region, ServerTime::new(clock))
+}
+
+/// [`sdk_config`] on a given time source (a clock with a skew, say).
+pub fn sdk_config_at(
+    endpoint: &str,
+    credentials: Credentials,
+    region: &str,
+    time: ServerTime,
+) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
@@ -37,7 +47,7 @@ pub fn sdk_config(
         .endpoint_url(endpoint)
         .http_client(plain_http())
         .sleep_impl(TokioSleep::new())
-        .time_source(ServerTime(clock.clone()))
+        .time_source(time)
         .retry_config(RetryConfig::standard())
         .build()
 }
@@ -46,14 +56,14 @@ pub fn sdk_config(
 /// and region chains over exactly `env` (a delegate's environment, see
 /// `MockServer::delegate_env`), never the process environment or `~/.aws`, on `clock`.
 /// Files the environment names (web identity and container token files) are read from disk.
-pub async fn delegate_config(env: &BTreeMap<String, String>, clock: &Clock) -> SdkConfig {
+pub async fn delegate_config(env: &BTreeMap<String, String>, time: ServerTime) -> SdkConfig {
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     aws_config::defaults(BehaviorVersion::latest())
         .env(Env::from_slice(&pairs))
         .fs(Fs::real())
         .http_client(plain_http())
         .sleep_impl(TokioSleep::new())
-        .time_source(ServerTime(clock.clone()))
+        .time_source(time)
         .load()
         .await
 }
@@ -75,12 +85,36 @@ pub fn config_for(server: &MockServer, identity: &DefaultIdentity, region: &str)
 }
 
 /// The SDK's time source bound to the server clock: signing times, credential caching and
-/// refresh follow virtual time too.
+/// refresh follow virtual time too. A skew plays a host whose clock is off.
 #[derive(Debug, Clone)]
-pub struct ServerTime(pub Clock);
+pub struct ServerTime {
+    clock: Clock,
+    skew_seconds: i64,
+}
+
+impl ServerTime {
+    /// The server's own time.
+    pub fn new(clock: &Clock) -> Self {
+        Self::skewed(clock, 0)
+    }
+
+    /// The server's time plus `seconds` (negative: behind).
+    pub fn skewed(clock: &Clock, seconds: i64) -> Self {
+        Self {
+            clock: clock.clone(),
+            skew_seconds: seconds,
+        }
+    }
+}
 
 impl TimeSource for ServerTime {
     fn now(&self) -> SystemTime {
-        self.0.now()
+        let now = self.clock.now();
+        let by = std::time::Duration::from_secs(self.skew_seconds.unsigned_abs());
+        if self.skew_seconds >= 0 {
+            now + by
+        } else {
+            now - by
+        }
     }
 }

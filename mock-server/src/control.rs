@@ -65,7 +65,7 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
         }
         (&Method::GET, "/_mock/delegates") => json(
             StatusCode::OK,
-            json!({ "delegates": crate::delegates::list(state, &format!("http://{}", host(parts))) }),
+            json!({ "delegates": crate::delegates::list(state) }),
         ),
         (&Method::POST, "/_mock/delegates") => add_delegate(state, body),
         (&Method::GET, "/_mock/propagation") => propagation(state),
@@ -265,17 +265,12 @@ fn add_delegate(state: &State, body: &[u8]) -> Response<Body> {
     }
 }
 
-/// The host (and port) the client addressed.
-fn host(parts: &Parts) -> &str {
-    parts
+fn discovery(parts: &Parts, issuer: &str) -> Response<Body> {
+    let host = parts
         .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1")
-}
-
-fn discovery(parts: &Parts, issuer: &str) -> Response<Body> {
-    let host = host(parts);
+        .unwrap_or("127.0.0.1");
     let issuer = host_path(issuer);
     json(
         StatusCode::OK,

@@ -43,6 +43,8 @@ pub(crate) struct State {
     pub(crate) faults: Faults,
     /// The delegates' token files.
     pub(crate) delegates: Files,
+    /// `http://ADDRESS`: what delegate environments point SDKs at.
+    pub(crate) endpoint: String,
 }
 
 impl State {
@@ -210,6 +212,7 @@ impl MockServerBuilder {
             request_ids: RequestIds::new(),
             faults,
             delegates: files,
+            endpoint: format!("http://{addr}"),
         });
         eks::refresh(&state);
         // Delegate token files follow the clock: when a test moves it, and every few
@@ -329,7 +332,7 @@ impl MockServer {
     /// Every delegate with the environment a process on it sees (its credential source
     /// pointing at this server).
     pub fn delegates(&self) -> Vec<Delegate> {
-        delegates::list(&self.state, &self.endpoint())
+        delegates::list(&self.state)
     }
 
     /// The environment of the delegate `name`, if it exists.

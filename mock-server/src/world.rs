@@ -120,6 +120,9 @@ pub struct DelegateSpec {
     /// eks: the pod's service account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
+    /// The delegate's tags, which a connector's delegate selectors match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 impl std::fmt::Debug for DelegateSpec {

@@ -78,7 +78,7 @@ async fn pod_config(server: &MockServer, token: &str) -> aws_config::SdkConfig {
         .env(env)
         .fs(fs)
         .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .time_source(harness::sdk::ServerTime(server.clock().clone()))
+        .time_source(harness::sdk::ServerTime::new(server.clock()))
         .load()
         .await
 }

@@ -20,9 +20,10 @@ const TOKEN_TTL: i64 = 86_400;
 /// removes those of delegates that are gone. Failures are logged: a token that cannot be
 /// written shows as the SDK's own error.
 pub(crate) fn refresh(state: &State) {
+    let files = &state.delegates;
+    let _one_at_a_time = files.refreshing();
     let now = time::OffsetDateTime::from(state.clock.now()).unix_timestamp();
     let world = state.iam.world();
-    let files = &state.delegates;
     let names: Vec<&str> = world.delegates.iter().map(|d| d.name.as_str()).collect();
     files.keep_only(&names);
     for d in &world.delegates {

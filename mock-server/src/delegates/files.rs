@@ -12,9 +12,12 @@ use std::sync::Mutex;
 #[derive(Debug)]
 pub(crate) struct Files {
     dir: PathBuf,
-    /// What each written file holds (a fingerprint of its inputs) and when it must be
-    /// written again (Unix seconds).
+    /// What each written file holds (a digest of its inputs: they can be secret, such as an
+    /// ECS authorization token) and when it must be written again (Unix seconds).
     written: Mutex<HashMap<PathBuf, (String, i64)>>,
+    /// Held for a whole refresh, so refreshes (clock moves, the ticker, world loads) never
+    /// interleave.
+    refreshing: Mutex<()>,
 }
 
 impl Files {
@@ -31,6 +34,7 @@ impl Files {
         Ok(Self {
             dir,
             written: Mutex::new(HashMap::new()),
+            refreshing: Mutex::new(()),
         })
     }
 
@@ -44,12 +48,20 @@ impl Files {
         self.dir.join(delegate).join("auth-token")
     }
 
+    /// Serialises refreshes: hold the guard while refreshing.
+    pub(crate) fn refreshing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.refreshing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Whether `path` must be (re)written: never written, written from other inputs
     /// (`fingerprint`), or due at `now`.
     pub(crate) fn stale(&self, path: &Path, fingerprint: &str, now: i64) -> bool {
+        let fingerprint = digest(fingerprint);
         self.written()
             .get(path)
-            .is_none_or(|(f, due)| f != fingerprint || now >= *due)
+            .is_none_or(|(f, due)| *f != fingerprint || now >= *due)
     }
 
     /// Replaces `path` with `contents` (readable by the owner only), to be written again at
@@ -64,7 +76,9 @@ impl Files {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let partial = path.with_extension("partial");
+        let mut random = [0u8; 8];
+        rand::fill(&mut random[..]);
+        let partial = path.with_extension(format!("{}.partial", hex::encode(random)));
         std::fs::write(&partial, contents)?;
         #[cfg(unix)]
         {
@@ -73,7 +87,7 @@ impl Files {
         }
         std::fs::rename(&partial, path)?;
         self.written()
-            .insert(path.to_owned(), (fingerprint.to_owned(), due));
+            .insert(path.to_owned(), (digest(fingerprint), due));
         Ok(())
     }
 
@@ -103,4 +117,10 @@ impl Drop for Files {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A SHA-256 digest of a file's inputs, so no secret is kept in memory twice.
+fn digest(inputs: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(inputs.as_bytes()))
 }

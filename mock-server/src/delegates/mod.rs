@@ -258,12 +258,14 @@ pub struct Delegate {
     pub name: String,
     /// `ec2`, `ecs` or `eks`.
     pub kind: DelegateKind,
+    /// Its tags (what delegate selectors match).
+    pub tags: Vec<String>,
     /// The environment variables a process on it sees.
     pub env: BTreeMap<String, String>,
 }
 
-/// Every delegate of the world, for a server at `endpoint`.
-pub(crate) fn list(state: &State, endpoint: &str) -> Vec<Delegate> {
+/// Every delegate of the world.
+pub(crate) fn list(state: &State) -> Vec<Delegate> {
     state
         .iam
         .world()
@@ -272,7 +274,8 @@ pub(crate) fn list(state: &State, endpoint: &str) -> Vec<Delegate> {
         .map(|d| Delegate {
             name: d.name.clone(),
             kind: d.kind,
-            env: env(state, d, endpoint),
+            tags: d.tags.clone(),
+            env: env(state, d, &state.endpoint),
         })
         .collect()
 }

@@ -128,8 +128,9 @@ const COLLECTIONS: [(&str, &str); 6] = [
     ("open_id_connect_providers", "url"),
 ];
 
-/// One field-level edit of a world.
-#[derive(Debug, Clone, PartialEq)]
+/// One field-level edit of a world. Its values can hold secrets (access keys), so its
+/// `Debug` shows only where it applies.
+#[derive(Clone, PartialEq)]
 enum Edit {
     /// A field of the account itself (root access keys, opted-in regions) set.
     Account {
@@ -152,6 +153,52 @@ enum Edit {
         field: String,
         value: Option<Value>,
     },
+}
+
+impl std::fmt::Debug for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Edit::Account { account, field, .. } => write!(f, "account {account}.{field}"),
+            Edit::Entity {
+                account,
+                collection,
+                key,
+                value,
+            } => write!(
+                f,
+                "{} {account}/{collection}/{key}",
+                if value.is_some() { "create" } else { "delete" }
+            ),
+            Edit::Field {
+                account,
+                collection,
+                key,
+                field,
+                ..
+            } => write!(f, "set {account}/{collection}/{key}.{field}"),
+        }
+    }
+}
+
+impl Edit {
+    /// The entity it applies to (`None`: the account itself).
+    fn entity(&self) -> Option<(&str, &str, &str)> {
+        match self {
+            Edit::Account { .. } => None,
+            Edit::Entity {
+                account,
+                collection,
+                key,
+                ..
+            }
+            | Edit::Field {
+                account,
+                collection,
+                key,
+                ..
+            } => Some((account, collection, key)),
+        }
+    }
 }
 
 /// The edits that turn one world into another: what an IAM write changed.
@@ -202,6 +249,22 @@ impl Change {
             }
         }
         Self(edits)
+    }
+
+    /// Whether this change creates or deletes an entity `later` edits: then `later` must not
+    /// take effect before it (it would edit the entity this change then replaces).
+    pub(crate) fn recreates_what(&self, later: &Change) -> bool {
+        self.0
+            .iter()
+            .filter(|e| matches!(e, Edit::Entity { .. }))
+            .filter_map(Edit::entity)
+            .any(|ours| {
+                later
+                    .0
+                    .iter()
+                    .filter_map(Edit::entity)
+                    .any(|theirs| theirs == ours)
+            })
     }
 
     /// Applies the edits to `world`, or fails (changing nothing) when one needs an entity

@@ -68,6 +68,19 @@ fn millis(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Milliseconds since the epoch, rounded up: a change due within a millisecond is not
+/// taken for due before it is.
+fn millis_ceil(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        if d.subsec_nanos() % 1_000_000 == 0 {
+            ms
+        } else {
+            ms.saturating_add(1)
+        }
+    })
+}
+
 impl Iam {
     /// Starts from a world, stamping entities without a creation date with the clock's now.
     ///
@@ -121,15 +134,25 @@ impl Iam {
         self.store.load()
     }
 
-    /// Makes the due changes take effect, in the order they were made. A due change that
-    /// needs one still waiting (an entity it edits, a policy it names) waits for every
-    /// earlier change.
+    /// Makes the due changes take effect, in the order they were made. A due change waits
+    /// (until the later of the two is due) behind an earlier waiting change of its kind, or
+    /// one that creates or deletes an entity it edits; one that does not apply to the world
+    /// in effect (it needs something still waiting) waits for every earlier change. Once
+    /// nothing waits, the world in effect is the one IAM reads see.
     fn promote(&self, writers: &mut Writers) {
         let now = self.clock.now();
         let mut effective = Arc::clone(&writers.effective);
         let mut waiting: Vec<Pending> = Vec::with_capacity(writers.pending.len());
         let mut built = None;
         for mut p in std::mem::take(&mut writers.pending) {
+            let blocker = waiting
+                .iter()
+                .filter(|w| w.kind == p.kind || w.change.recreates_what(&p.change))
+                .map(|w| w.due)
+                .max();
+            if let Some(blocked_until) = blocker {
+                p.due = p.due.max(blocked_until);
+            }
             if p.due > now {
                 waiting.push(p);
                 continue;
@@ -151,9 +174,23 @@ impl Iam {
                     }
                     None => tracing::warn!(
                         kind = ?p.kind,
-                        "an IAM change no longer applies to the world in effect; dropped"
+                        "an IAM change no longer applies to the world in effect; the world IAM reads see takes effect"
                     ),
                 },
+            }
+        }
+        if waiting.is_empty() {
+            // Everything has taken effect: the world in effect is the one IAM reads see
+            // (a safety net against any edit that did not replay exactly).
+            let world = self.world.load_full();
+            if *world != *effective {
+                match Store::build(&world) {
+                    Ok(store) => {
+                        effective = world;
+                        built = Some(store);
+                    }
+                    Err(e) => tracing::error!(error = %e, "the IAM world does not build"),
+                }
             }
         }
         if let Some(store) = built {
@@ -161,7 +198,7 @@ impl Iam {
             self.store.store(Arc::new(store));
             writers.effective = effective;
         }
-        let next = waiting.iter().map(|p| millis(p.due)).min();
+        let next = waiting.iter().map(|p| millis_ceil(p.due)).min();
         writers.pending = waiting;
         self.next_due
             .store(next.unwrap_or(u64::MAX), Ordering::Release);
@@ -288,5 +325,106 @@ fn stamp_creation_dates(world: &mut World, created: &str) {
         for provider in &mut account.open_id_connect_providers {
             provider.created.get_or_insert_with(|| created.to_owned());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::iam::propagation::{ChangeKind, Propagation};
+
+    const WORLD: &str = "accounts:\n  - id: '111111111111'\n    users: [{name: u}]\n    roles: [{name: r, trust_policy: {Version: '2012-10-17', Statement: []}}]\n";
+
+    fn iam(kinds: &[(ChangeKind, f64)]) -> (Iam, Clock) {
+        let clock = Clock::virtual_at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000));
+        let settings = Propagation {
+            kinds: kinds.iter().copied().collect::<BTreeMap<_, _>>(),
+            ..Propagation::default()
+        };
+        let world = World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}"));
+        let iam = Iam::new(world, clock.clone(), settings).unwrap_or_else(|e| panic!("{e}"));
+        (iam, clock)
+    }
+
+    /// The world in effect, once everything due has been promoted.
+    fn effective(iam: &Iam) -> Arc<World> {
+        let _ = iam.store();
+        Arc::clone(&iam.writers().effective)
+    }
+
+    fn write(iam: &Iam, kind: ChangeKind, change: impl FnOnce(&mut World)) {
+        iam.write(kind, |w| {
+            change(w);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+
+    #[test]
+    fn a_deferred_change_is_not_overtaken_by_a_later_one_of_its_kind() {
+        let (iam, clock) = iam(&[
+            (ChangeKind::Policies, 100.0),
+            (ChangeKind::Boundaries, 10.0),
+        ]);
+        write(&iam, ChangeKind::Policies, |w| {
+            w.accounts[0].policies.push(crate::world::ManagedPolicySpec {
+                name: "P".into(),
+                path: "/".into(),
+                document: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+                created: None,
+                default_version_id: "v1".into(),
+                other_versions: Vec::new(),
+            });
+        });
+        write(&iam, ChangeKind::Boundaries, |w| {
+            w.accounts[0].users[0].permissions_boundary =
+                Some("arn:aws:iam::111111111111:policy/P".into());
+        });
+        clock.advance(Duration::from_secs(5));
+        write(&iam, ChangeKind::Boundaries, |w| {
+            w.accounts[0].users[0].permissions_boundary =
+                Some("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess".into());
+        });
+        clock.advance(Duration::from_secs(15));
+        let _ = effective(&iam);
+        clock.advance(Duration::from_secs(100));
+        assert_eq!(
+            effective(&iam).accounts[0].users[0]
+                .permissions_boundary
+                .as_deref(),
+            Some("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+        );
+        assert_eq!(*effective(&iam), **iam.world());
+    }
+
+    #[test]
+    fn an_edit_of_a_recreated_entity_waits_for_the_recreation() {
+        let (iam, clock) = iam(&[(ChangeKind::Entities, 300.0), (ChangeKind::Policies, 0.0)]);
+        let role = World::from_yaml(WORLD)
+            .map(|w| w.accounts[0].roles[0].clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        write(&iam, ChangeKind::Entities, |w| w.accounts[0].roles.clear());
+        write(&iam, ChangeKind::Entities, move |w| {
+            w.accounts[0].roles.push(role)
+        });
+        write(&iam, ChangeKind::Policies, |w| {
+            w.accounts[0].roles[0]
+                .managed_policies
+                .push("AdministratorAccess".into());
+        });
+        assert!(
+            effective(&iam).accounts[0].roles[0]
+                .managed_policies
+                .is_empty()
+        );
+        clock.advance(Duration::from_secs(300));
+        assert_eq!(
+            effective(&iam).accounts[0].roles[0].managed_policies,
+            vec!["AdministratorAccess".to_owned()]
+        );
+        assert_eq!(*effective(&iam), **iam.world());
     }
 }

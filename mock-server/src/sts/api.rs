@@ -674,10 +674,12 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 caller.session_policies.as_deref(),
                 &req,
             );
-            decider = Decider::of(&evaluation, caller);
+            let decided = Decider::of(&evaluation, caller);
             if evaluation.decision != Decision::Allow {
-                return Err(refused(decider));
+                return Err(refused(decided));
             }
+            // The log names what allowed sts:AssumeRole, not sts:TagSession.
+            decider = decider.or(decided);
         }
     }
     call.audit.record(role_arn, false, decider);

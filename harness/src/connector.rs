@@ -1,0 +1,606 @@
+//! The reference AWS connector: a model of the connector the vendor docs describe, built on
+//! the real `aws-config` providers and `aws-sdk-*` clients (configured programmatically,
+//! never through the process environment).
+//!
+//! - Credentials: an AWS access key, the delegate's role (the delegate's default chain:
+//!   instance metadata, container credentials, environment), or IRSA (a web identity token
+//!   file and role ARN on an EKS delegate).
+//! - Optional cross-account access: an STS role ARN and external ID, around any of them.
+//! - A test region (`us-east-1` unless set; GovCloud credentials need a GovCloud region).
+//! - Connectivity through the platform or a delegate (chosen by selector tags); the
+//!   delegate's role and IRSA need a delegate, a configuration error otherwise.
+//!
+//! The connection test resolves credentials, assumes the cross-account role if set, and
+//! calls `ec2:DescribeRegions` in the test region; a failure names its stage, AWS's error
+//! code and message, and a hint from the docs. The deployment check asks
+//! `iam:SimulatePrincipalPolicy` whether the connector's principal holds every action a
+//! deployment type needs ("the connection test passes but the pipeline fails").
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use aws_config::{Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use mock_server::{MockServer, Partition};
+use serde::{Deserialize, Serialize};
+
+use crate::deployments::DeploymentType;
+use crate::sdk;
+
+/// How the connector is configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    /// Where credentials come from.
+    pub credentials: CredentialOption,
+    /// "Enable cross-account access (STS Role)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_account: Option<CrossAccount>,
+    /// The test region (default `us-east-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_region: Option<String>,
+    /// Through the platform (default) or through a delegate.
+    #[serde(default)]
+    pub connectivity: Connectivity,
+    /// How far the connector's clock is ahead of the server's (negative: behind), in
+    /// seconds: a delegate host with a wrong clock.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub clock_skew_seconds: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// The three credential options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum CredentialOption {
+    /// "AWS Access Key": an access key id and secret.
+    AccessKey {
+        /// The access key id.
+        access_key_id: String,
+        /// The secret access key.
+        secret_access_key: String,
+    },
+    /// "Assume IAM Role on Delegate": whatever the delegate's default chain finds.
+    DelegateRole,
+    /// "Use IRSA": the delegate pod's web identity (`AWS_ROLE_ARN`,
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE`).
+    Irsa,
+}
+
+/// Cross-account access through STS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrossAccount {
+    /// The role to assume, in the target account.
+    pub role_arn: String,
+    /// The external ID, if the target account's administrator gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The session length asked for (default one hour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_duration_seconds: Option<u64>,
+}
+
+/// How the connector reaches AWS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Connectivity {
+    /// "Connect through Harness Platform".
+    #[default]
+    Platform,
+    /// "Connect through a Harness Delegate": any delegate, or one with all these tags.
+    Delegate {
+        /// Tags the delegate must have (none: any delegate).
+        #[serde(default)]
+        selectors: Vec<String>,
+    },
+}
+
+/// Where a connection test (or check) failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The configuration is invalid; nothing ran.
+    Configuration,
+    /// The credentials could not be resolved.
+    Credentials,
+    /// The cross-account role could not be assumed.
+    AssumeRole,
+    /// `ec2:DescribeRegions` failed.
+    DescribeRegions,
+    /// The deployment check could not run.
+    DeploymentCheck,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Configuration => "configuration",
+            Stage::Credentials => "credentials",
+            Stage::AssumeRole => "assume_role",
+            Stage::DescribeRegions => "describe_regions",
+            Stage::DeploymentCheck => "deployment_check",
+        })
+    }
+}
+
+/// A failure: its stage, AWS's error code and message, and what the docs advise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Where it failed.
+    pub stage: Stage,
+    /// AWS's error code, when AWS answered with one.
+    pub code: Option<String>,
+    /// The error message.
+    pub message: String,
+    /// What to do about it.
+    pub hint: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} failed ({}): {} (hint: {})",
+            self.stage,
+            self.code.as_deref().unwrap_or("no AWS error code"),
+            self.message,
+            self.hint
+        )
+    }
+}
+
+/// A connected connector: the credentials it ended up with and who they are.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The credentials after cross-account access (the provider keeps refreshing them).
+    pub provider: SharedCredentialsProvider,
+    /// The credentials resolved by the connection test, frozen as a pipeline step that
+    /// holds on to them would have them.
+    pub resolved: Credentials,
+    /// The test region.
+    pub region: String,
+    /// The regions `DescribeRegions` listed.
+    pub regions: Vec<String>,
+    /// The caller ARN of the credentials (`GetCallerIdentity`).
+    pub principal: String,
+    endpoint: String,
+    clock: sdk::ServerTime,
+}
+
+/// The connection test: configuration, credentials, cross-account role, DescribeRegions.
+pub async fn connection_test(
+    server: &MockServer,
+    config: &ConnectorConfig,
+) -> Result<Connection, Failure> {
+    let region = config
+        .test_region
+        .clone()
+        .unwrap_or_else(|| "us-east-1".into());
+    let env = environment(server, config)?;
+    let clock = connector_clock(server, config.clock_skew_seconds);
+    let base = base_config(server, &env, &region, &clock).await;
+    let source = source_credentials(config, &base, &env).await?;
+    let provider = match &config.cross_account {
+        None => source,
+        Some(cross) => assume(&base, source, cross, &region).await?,
+    };
+    let resolved = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| credentials_failure(config, Stage::Credentials, &e))?;
+    let final_config = with_credentials(&base, provider.clone());
+    let regions = aws_sdk_ec2::Client::new(&final_config)
+        .describe_regions()
+        .send()
+        .await
+        .map_err(|e| {
+            let code = e.code().map(str::to_owned);
+            let message = e.message().map_or_else(|| error_text(&e), str::to_owned);
+            Failure {
+                stage: Stage::DescribeRegions,
+                hint: describe_regions_hint(code.as_deref(), &region),
+                code,
+                message,
+            }
+        })?
+        .regions()
+        .iter()
+        .filter_map(|r| r.region_name().map(str::to_owned))
+        .collect();
+    let principal = aws_sdk_sts::Client::new(&final_config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| Failure {
+            stage: Stage::DescribeRegions,
+            code: e.code().map(str::to_owned),
+            message: error_text(&e),
+            hint: "the credentials stopped working between calls".into(),
+        })?
+        .arn()
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Connection {
+        provider,
+        resolved,
+        region,
+        regions,
+        principal,
+        endpoint: server.endpoint(),
+        clock,
+    })
+}
+
+impl Connection {
+    /// A pipeline step that reuses the credentials the connection test resolved (not a
+    /// refreshing provider): `DescribeRegions` with them, now.
+    pub async fn pipeline_step(&self) -> Result<Vec<String>, Failure> {
+        let config = sdk::sdk_config_at(
+            &self.endpoint,
+            self.resolved.clone(),
+            &self.region,
+            self.clock.clone(),
+        );
+        aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await
+            .map(|out| {
+                out.regions()
+                    .iter()
+                    .filter_map(|r| r.region_name().map(str::to_owned))
+                    .collect()
+            })
+            .map_err(|e| {
+                let code = e.code().map(str::to_owned);
+                Failure {
+                    stage: Stage::DescribeRegions,
+                    hint: describe_regions_hint(code.as_deref(), &self.region),
+                    message: e.message().map_or_else(|| error_text(&e), str::to_owned),
+                    code,
+                }
+            })
+    }
+
+    /// The deployment check: the actions `deployment` needs that the connector's principal
+    /// does not hold, asked of `iam:SimulatePrincipalPolicy` by `auditor` (credentials that
+    /// may read IAM in the principal's account).
+    pub async fn missing_actions(
+        &self,
+        deployment: DeploymentType,
+        auditor: Credentials,
+    ) -> Result<Vec<String>, Failure> {
+        let config = sdk::sdk_config_at(&self.endpoint, auditor, &self.region, self.clock.clone());
+        let iam = aws_sdk_iam::Client::new(&config);
+        let fail = |code: Option<&str>, message: String| Failure {
+            stage: Stage::DeploymentCheck,
+            code: code.map(str::to_owned),
+            message,
+            hint: "the deployment check reads IAM with the account's root credentials".into(),
+        };
+        let source = principal_arn(&iam, &self.principal)
+            .await
+            .map_err(|(code, message)| fail(code.as_deref(), message))?;
+        let mut missing = Vec::new();
+        for chunk in deployment.required_actions().chunks(50) {
+            let out = iam
+                .simulate_principal_policy()
+                .policy_source_arn(&source)
+                .set_action_names(Some(chunk.iter().map(|a| (*a).to_owned()).collect()))
+                .send()
+                .await
+                .map_err(|e| fail(e.code(), error_text(&e)))?;
+            missing.extend(
+                out.evaluation_results()
+                    .iter()
+                    .filter(|r| r.eval_decision().as_str() != "allowed")
+                    .map(|r| r.eval_action_name().to_owned()),
+            );
+        }
+        Ok(missing)
+    }
+}
+
+/// The IAM ARN behind a caller ARN: a user's own, or the role of an assumed-role session
+/// (with its path, from `GetRole`).
+async fn principal_arn(
+    iam: &aws_sdk_iam::Client,
+    caller: &str,
+) -> Result<String, (Option<String>, String)> {
+    let Some(rest) = caller.split_once(":assumed-role/").map(|(_, r)| r) else {
+        return Ok(caller.to_owned());
+    };
+    let role = rest.split('/').next().unwrap_or_default();
+    iam.get_role()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| (e.code().map(str::to_owned), error_text(&e)))
+        .map(|out| out.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+}
+
+/// The environment the connector runs in: none on the platform; the chosen delegate's
+/// otherwise. Fails on the configuration errors the docs name.
+fn environment(
+    server: &MockServer,
+    config: &ConnectorConfig,
+) -> Result<BTreeMap<String, String>, Failure> {
+    let configuration = |message: String, hint: &str| Failure {
+        stage: Stage::Configuration,
+        code: None,
+        message,
+        hint: hint.to_owned(),
+    };
+    let region = config.test_region.as_deref().unwrap_or("us-east-1");
+    if Partition::of_region(region).is_none() {
+        return Err(configuration(
+            format!("unknown test region {region}"),
+            "choose a region of the credentials' partition (us-east-1 by default; a GovCloud region for GovCloud credentials)",
+        ));
+    }
+    let selectors = match &config.connectivity {
+        Connectivity::Platform => {
+            return match config.credentials {
+                CredentialOption::AccessKey { .. } => Ok(BTreeMap::new()),
+                CredentialOption::DelegateRole | CredentialOption::Irsa => Err(configuration(
+                    "the delegate's role and IRSA take credentials from a delegate, but the connector connects through the platform".into(),
+                    "choose \"Connect through a Harness Delegate\": it is required with Use IRSA and Assume IAM Role on Delegate",
+                )),
+            };
+        }
+        Connectivity::Delegate { selectors } => selectors,
+    };
+    let delegate = server
+        .delegates()
+        .into_iter()
+        .find(|d| selectors.iter().all(|s| d.tags.contains(s)));
+    match delegate {
+        Some(d) => Ok(d.env),
+        None => Err(configuration(
+            format!("no delegate has all the tags {selectors:?}"),
+            "install a delegate with these tags, or change the connector's delegate selectors",
+        )),
+    }
+}
+
+/// The connector's notion of time: the server clock, plus its host's skew.
+fn connector_clock(server: &MockServer, skew_seconds: i64) -> sdk::ServerTime {
+    sdk::ServerTime::skewed(server.clock(), skew_seconds)
+}
+
+/// The SDK configuration of the connector's process: the delegate's environment (or, on
+/// the platform, just the server's endpoint), in the test region.
+async fn base_config(
+    server: &MockServer,
+    env: &BTreeMap<String, String>,
+    region: &str,
+    time: &sdk::ServerTime,
+) -> SdkConfig {
+    let mut env = env.clone();
+    if env.is_empty() {
+        env.insert("AWS_ENDPOINT_URL".into(), server.endpoint());
+        env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+    }
+    sdk::delegate_config(&env, time.clone())
+        .await
+        .into_builder()
+        .region(Region::new(region.to_owned()))
+        .build()
+}
+
+fn with_credentials(base: &SdkConfig, provider: SharedCredentialsProvider) -> SdkConfig {
+    base.clone()
+        .into_builder()
+        .credentials_provider(provider)
+        .build()
+}
+
+/// The source credentials of the chosen option, resolved once so that a failure is
+/// reported at the credentials stage.
+async fn source_credentials(
+    config: &ConnectorConfig,
+    base: &SdkConfig,
+    env: &BTreeMap<String, String>,
+) -> Result<SharedCredentialsProvider, Failure> {
+    let provider = match &config.credentials {
+        CredentialOption::AccessKey {
+            access_key_id,
+            secret_access_key,
+        } => {
+            return Ok(SharedCredentialsProvider::new(sdk::access_key(
+                access_key_id,
+                secret_access_key,
+            )));
+        }
+        CredentialOption::Irsa
+            if !(env.contains_key("AWS_ROLE_ARN")
+                && env.contains_key("AWS_WEB_IDENTITY_TOKEN_FILE")) =>
+        {
+            return Err(Failure {
+                stage: Stage::Credentials,
+                code: None,
+                message: "the delegate has no web identity: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE are not set".into(),
+                hint: "the delegate still uses a service account without an IAM role (the `default` one): create a service account with the role (eksctl create iamserviceaccount), and set it in the delegate YAML's ClusterRoleBinding subject and serviceAccountName".into(),
+            });
+        }
+        CredentialOption::DelegateRole | CredentialOption::Irsa => {
+            base.credentials_provider().ok_or_else(|| Failure {
+                stage: Stage::Credentials,
+                code: None,
+                message: "the delegate's environment offers no credentials provider".into(),
+                hint: "give the delegate an IAM role".into(),
+            })?
+        }
+    };
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| credentials_failure(config, Stage::Credentials, &e))?;
+    Ok(provider)
+}
+
+/// The cross-account role's credentials, through `aws-config`'s `AssumeRoleProvider`.
+async fn assume(
+    base: &SdkConfig,
+    source: SharedCredentialsProvider,
+    cross: &CrossAccount,
+    region: &str,
+) -> Result<SharedCredentialsProvider, Failure> {
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(&cross.role_arn)
+        .session_name("trustbench-connector")
+        .region(Region::new(region.to_owned()));
+    if let Some(id) = &cross.external_id {
+        builder = builder.external_id(id);
+    }
+    if let Some(seconds) = cross.session_duration_seconds {
+        builder = builder.session_length(Duration::from_secs(seconds));
+    }
+    let provider = builder
+        .configure(&with_credentials(base, source))
+        .build()
+        .await;
+    let provider = SharedCredentialsProvider::new(provider);
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(provider),
+        Err(e) => {
+            let code = aws_code(&e);
+            Err(Failure {
+                stage: Stage::AssumeRole,
+                hint: assume_role_hint(code.as_deref(), cross),
+                message: aws_message(&e),
+                code,
+            })
+        }
+    }
+}
+
+fn credentials_failure(
+    config: &ConnectorConfig,
+    stage: Stage,
+    e: &aws_credential_types::provider::error::CredentialsError,
+) -> Failure {
+    let code = aws_code(e);
+    let message = aws_message(e);
+    Failure {
+        stage,
+        hint: credentials_hint(&config.credentials, code.as_deref(), &message),
+        code,
+        message,
+    }
+}
+
+fn credentials_hint(option: &CredentialOption, code: Option<&str>, message: &str) -> String {
+    let hint = match (option, code) {
+        (_, Some("AccessDenied")) => {
+            "the role's trust policy does not trust this service account: check its `sub` condition (system:serviceaccount:NAMESPACE:NAME) and that the delegate runs with that service account, not `default`"
+        }
+        (_, Some("InvalidIdentityToken")) if message.contains("OpenIDConnect provider") => {
+            "create the IAM OIDC identity provider for the cluster's issuer in the role's account"
+        }
+        (_, Some("InvalidIdentityToken")) if message.contains("audience") => {
+            "the IAM OIDC provider's audiences must include the token's (sts.amazonaws.com)"
+        }
+        (_, Some("InvalidIdentityToken" | "ExpiredTokenException")) => {
+            "the service-account token is invalid or expired: check the pod's projected token"
+        }
+        _ if message.contains("trust relationship with EC2") => {
+            "the delegate's instance role must trust ec2.amazonaws.com (its trust policy)"
+        }
+        _ if message.contains("404 from IMDS") => {
+            "the delegate's instance has no IAM role: attach an instance profile to it"
+        }
+        _ if message.contains("401") && message.contains("IMDS") => {
+            "the instance requires IMDSv2 tokens: use a client that fetches a token first"
+        }
+        _ if message.contains("HTTP credential provider") => {
+            "the ECS task has no usable role: check the task role, its trust policy (ecs-tasks.amazonaws.com) and the container's authorization token"
+        }
+        (CredentialOption::DelegateRole, _) => {
+            "the delegate offers no credentials: give its host (instance profile, task role or IRSA) an IAM role"
+        }
+        _ => "check the credentials with the AWS CLI or the IAM policy simulator",
+    };
+    hint.to_owned()
+}
+
+fn assume_role_hint(code: Option<&str>, cross: &CrossAccount) -> String {
+    match code {
+        Some("AccessDenied") => format!(
+            "the role's trust policy must trust the connector's account (or principal){}; changes can take up to 5 minutes to take effect",
+            if cross.external_id.is_some() {
+                ", and its sts:ExternalId condition must match the External ID exactly"
+            } else {
+                "; if the role's administrator gave you an External ID, enter it"
+            }
+        ),
+        Some("ValidationError") => {
+            "check the Role ARN and the session length (role chaining allows at most one hour)"
+                .into()
+        }
+        Some("InvalidClientTokenId" | "SignatureDoesNotMatch") => {
+            "the source credentials are invalid, inactive or not yet propagated (up to 5 minutes)"
+                .into()
+        }
+        Some("ExpiredToken" | "RequestExpired") => {
+            "the source credentials or the connector's clock are out of date".into()
+        }
+        _ => "check the Role ARN and the source credentials".into(),
+    }
+}
+
+fn describe_regions_hint(code: Option<&str>, region: &str) -> String {
+    let govcloud = region.starts_with("us-gov-");
+    match code {
+        Some("UnauthorizedOperation") => "add ec2:DescribeRegions to a policy of the connector's principal: it is required for all AWS connectors; policy changes can take up to 5 minutes to take effect".into(),
+        Some("AuthFailure" | "InvalidClientTokenId") if govcloud => "standard AWS credentials cannot reach GovCloud regions: use GovCloud credentials, or a standard test region".into(),
+        Some("AuthFailure" | "InvalidClientTokenId") => "the credentials are not valid in the test region: GovCloud credentials need a GovCloud test region (us-gov-west-1 or us-gov-east-1); otherwise the access key is wrong, inactive, or not yet propagated (up to 5 minutes)".into(),
+        Some("RequestExpired" | "SignatureDoesNotMatch") => "the signature time is over 15 minutes from AWS's, or the temporary credentials expired: fix the delegate host's clock, or resolve the credentials again (a provider refreshes them; a copy does not)".into(),
+        Some("RequestLimitExceeded" | "Throttling") => "AWS throttled DescribeRegions beyond the SDK's retries: retry later".into(),
+        Some("OptInRequired") => "the test region is not enabled for the account: enable it or choose another".into(),
+        Some("ExpiredToken" | "ExpiredTokenException") => "the temporary credentials expired: resolve them again (a provider refreshes them; a copy does not)".into(),
+        _ => "check the credentials and the test region".into(),
+    }
+}
+
+/// The AWS error code somewhere in an error's chain: from an SDK error the chain holds, or
+/// the error metadata its debug form shows.
+fn aws_code(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(sdk) =
+            err.downcast_ref::<aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>>()
+        {
+            return sdk.code().map(str::to_owned);
+        }
+        next = err.source();
+    }
+    let debug = format!("{e:?}");
+    let start = debug.find("code: Some(\"")? + "code: Some(\"".len();
+    let len = debug[start..].find('"')?;
+    Some(debug[start..start + len].to_owned())
+}
+
+/// The AWS error message in an error's chain, else the whole chain as text.
+fn aws_message(e: &(dyn std::error::Error + 'static)) -> String {
+    let debug = format!("{e:?}");
+    if let Some(start) = debug
+        .find("message: Some(\"")
+        .map(|i| i + "message: Some(\"".len())
+        && let Some(len) = debug[start..].find("\"")
+    {
+        return debug[start..start + len].to_owned();
+    }
+    error_text(e)
+}
+
+/// An error and its sources, as one line.
+fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
+}

@@ -1,0 +1,197 @@
+//! `trustbench run`: finds the scenarios, runs them, and reports: progress (a bar on a
+//! terminal, a line per scenario otherwise), a summary table, each mismatch with expected
+//! and actual side by side and the scenario's request log, and optionally JUnit XML and
+//! JSON files.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::HarnessError;
+use crate::cli::RunArgs;
+use crate::runner::{self, ScenarioResult};
+use crate::scenario;
+
+/// The catalogue's directory: `scenarios/` here, else the one beside the sources this
+/// binary was built from.
+fn default_paths() -> Vec<PathBuf> {
+    let here = PathBuf::from("scenarios");
+    if here.is_dir() {
+        return vec![here];
+    }
+    vec![PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios"
+    ))]
+}
+
+/// Runs `trustbench run`.
+pub async fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
+    let paths = if args.paths.is_empty() {
+        default_paths()
+    } else {
+        args.paths.clone()
+    };
+    let files = scenario::discover(&paths)?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() * 2));
+    let terminal = std::io::stdout().is_terminal();
+    let results = runner::run_all(&files, args.filter.as_deref(), jobs, |r, done, total| {
+        let mut out = std::io::stdout().lock();
+        if terminal {
+            let width = 30;
+            let filled = done * width / total.max(1);
+            let _ = write!(
+                out,
+                "\r[{}{}] {done}/{total} {:<40.40}",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                r.name
+            );
+            if !r.passed {
+                let _ = writeln!(out, "\rFAIL {}{}", r.name, " ".repeat(60));
+            }
+        } else {
+            let _ = writeln!(out, "{r}");
+        }
+        let _ = out.flush();
+    })
+    .await;
+    if terminal {
+        println!();
+    }
+    if results.is_empty() {
+        eprintln!("trustbench: no scenarios found in {paths:?}");
+        return Ok(ExitCode::from(2));
+    }
+    let mut out = std::io::stdout().lock();
+    for r in results.iter().filter(|r| !r.passed) {
+        write_failure(&mut out, r)?;
+    }
+    write_summary(&mut out, &results)?;
+    drop(out);
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit(&results))?;
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
+    }
+    Ok(if results.iter().all(|r| r.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn write_summary(out: &mut impl Write, results: &[ScenarioResult]) -> std::io::Result<()> {
+    let passed = results.iter().filter(|r| r.passed).count();
+    let millis: u128 = results.iter().map(|r| r.millis).sum();
+    writeln!(out)?;
+    writeln!(out, "| result | scenario | steps | ms |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for r in results {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            if r.passed { "pass" } else { "FAIL" },
+            r.name,
+            r.steps.len(),
+            r.millis
+        )?;
+    }
+    writeln!(
+        out,
+        "\n{passed} of {} scenarios behaved as expected ({} failed); {millis} ms of scenario time",
+        results.len(),
+        results.len() - passed
+    )
+}
+
+fn write_failure(out: &mut impl Write, r: &ScenarioResult) -> std::io::Result<()> {
+    writeln!(out, "\n=== FAIL {} ({})", r.name, r.file)?;
+    if !r.description.is_empty() {
+        writeln!(out, "    {}", r.description)?;
+    }
+    if let Some(e) = &r.error {
+        writeln!(out, "    could not run: {e}")?;
+    }
+    for (i, s) in r.steps.iter().enumerate() {
+        let mark = if s.passed { "ok  " } else { "DIFF" };
+        writeln!(out, "    {mark} step {}: {}", i + 1, s.step)?;
+        if !s.passed {
+            writeln!(out, "         expected: {}", s.expected)?;
+            writeln!(out, "         actual:   {}", s.actual)?;
+        }
+    }
+    if !r.requests.is_empty() {
+        writeln!(out, "    request log:")?;
+        for q in &r.requests {
+            writeln!(
+                out,
+                "      {} {:<4} {:<28} {:<14} {:<8} {} {} {}",
+                q.time,
+                q.service,
+                q.action,
+                q.region,
+                q.decision,
+                q.status,
+                q.error_code,
+                q.principal
+            )?;
+            if !q.statement.is_empty() {
+                writeln!(out, "           {}", q.statement)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The results as JUnit XML: one test suite, a test case per scenario.
+pub fn junit(results: &[ScenarioResult]) -> String {
+    let failures = results.iter().filter(|r| !r.passed).count();
+    let seconds: f64 = results.iter().map(|r| r.millis as f64 / 1000.0).sum();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"{}\" failures=\"{failures}\" time=\"{seconds:.3}\">\n  <testsuite name=\"trustbench\" tests=\"{}\" failures=\"{failures}\" time=\"{seconds:.3}\">\n",
+        results.len(),
+        results.len()
+    );
+    for r in results {
+        xml.push_str(&format!(
+            "    <testcase classname=\"scenarios\" name=\"{}\" file=\"{}\" time=\"{:.3}\"",
+            escape(&r.name),
+            escape(&r.file),
+            r.millis as f64 / 1000.0
+        ));
+        if r.passed {
+            xml.push_str("/>\n");
+            continue;
+        }
+        let mut detail = Vec::new();
+        let _ = write_failure(&mut detail, r);
+        let summary = r
+            .error
+            .clone()
+            .or_else(|| {
+                r.steps
+                    .iter()
+                    .find(|s| !s.passed)
+                    .map(|s| format!("{}: expected {}, got {}", s.step, s.expected, s.actual))
+            })
+            .unwrap_or_default();
+        xml.push_str(&format!(
+            ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+            escape(&summary),
+            escape(&String::from_utf8_lossy(&detail))
+        ));
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,419 @@
+//! The scenario format: a world, a connector configuration, and steps with their expected
+//! outcomes. Scenarios are YAML files (`scenarios/*.yaml`); the schema is documented in the
+//! README.
+//!
+//! ```yaml
+//! description: the connector's user lacks ec2:DescribeRegions
+//! world:                      # merged into the default world (base: empty for none)
+//!   accounts:
+//!     - id: "444444444444"
+//!       users: [{name: ci, access_keys: [{id: AKIACI44444444444444, secret: s}]}]
+//! connector:
+//!   credentials: {access_key: {access_key_id: AKIACI44444444444444, secret_access_key: s}}
+//! steps:
+//!   - connection_test: {expect: {stage: describe_regions, code: UnauthorizedOperation}}
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use mock_server::{AccessKeySpec, AccountSpec, FaultRule, KeyStatus, World, WorldError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::connector::{ConnectorConfig, Stage};
+use crate::deployments::DeploymentType;
+
+/// One scenario.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The file's stem: what the scenario shows.
+    #[serde(skip)]
+    pub name: String,
+    /// Where it was read from.
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The base world, read.
+    #[serde(skip)]
+    pub base_world: World,
+    /// One sentence: the situation and what should happen.
+    pub description: String,
+    /// The world the changes apply to (default: the default world).
+    #[serde(default)]
+    pub base: Base,
+    /// Changes to the base world: accounts (merged by id; their users, roles, policies, …
+    /// merged by name), delegates, propagation, faults.
+    #[serde(default)]
+    pub world: Option<World>,
+    /// The connector under test.
+    pub connector: ConnectorConfig,
+    /// What happens, in order.
+    pub steps: Vec<Step>,
+}
+
+/// The world a scenario starts from: `default` (three admin users in `aws` and
+/// `aws-us-gov`), `empty`, or a world file's path relative to the scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Base {
+    /// `default` or `empty`.
+    Named(Named),
+    /// A world file.
+    File(PathBuf),
+}
+
+impl Default for Base {
+    fn default() -> Self {
+        Base::Named(Named::Default)
+    }
+}
+
+/// The built-in bases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Named {
+    /// The default world.
+    Default,
+    /// No accounts at all.
+    Empty,
+}
+
+/// One step.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Run the connection test.
+    ConnectionTest(Check),
+    /// A pipeline step reusing the credentials the last connection test resolved.
+    PipelineStep(Check),
+    /// Check a deployment type's actions on the last connected principal.
+    DeploymentCheck(DeploymentStep),
+    /// Change IAM through the real IAM API, as the account's root user.
+    Iam(IamStep),
+    /// Move the server clock forward this many seconds.
+    Advance(u64),
+    /// Add fault rules.
+    Faults(Vec<FaultRule>),
+    /// Remove every fault rule.
+    ClearFaults,
+}
+
+/// What a connection test (or pipeline step) must give.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// `success`, or the failure expected.
+    pub expect: Expectation,
+    /// On success, regions the answer must list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+}
+
+/// `success` or an expected failure.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Expectation {
+    /// `success`.
+    Success(Success),
+    /// A failure at a stage.
+    Failure(ExpectedFailure),
+}
+
+/// The word `success`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Success {
+    /// It works.
+    Success,
+}
+
+/// An expected failure: its stage, and optionally AWS's code and words of the hint.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedFailure {
+    /// Where it fails.
+    pub stage: Stage,
+    /// AWS's error code (`none` when AWS must not have answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Words the hint must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// A deployment check and the actions expected missing (none: the principal holds all).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentStep {
+    /// The deployment type.
+    #[serde(rename = "type")]
+    pub deployment: DeploymentType,
+    /// The actions expected missing, in any order.
+    #[serde(default)]
+    pub missing: Vec<String>,
+}
+
+/// An IAM change, made with the real IAM client as the root user of `account`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct IamStep {
+    /// The account to change.
+    pub account: String,
+    /// The AWS error code the change must fail with (none: it must succeed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_error: Option<String>,
+    /// The change.
+    #[serde(flatten)]
+    pub change: IamChange,
+}
+
+/// The IAM changes a scenario can make.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum IamChange {
+    /// `AttachUserPolicy`.
+    AttachUserPolicy {
+        /// The user.
+        user_name: String,
+        /// The policy ARN.
+        policy_arn: String,
+    },
+    /// `DetachUserPolicy`.
+    DetachUserPolicy {
+        /// The user.
+        user_name: String,
+        /// The policy ARN.
+        policy_arn: String,
+    },
+    /// `AttachRolePolicy`.
+    AttachRolePolicy {
+        /// The role.
+        role_name: String,
+        /// The policy ARN.
+        policy_arn: String,
+    },
+    /// `DetachRolePolicy`.
+    DetachRolePolicy {
+        /// The role.
+        role_name: String,
+        /// The policy ARN.
+        policy_arn: String,
+    },
+    /// `PutRolePolicy`: an inline policy.
+    PutRolePolicy {
+        /// The role.
+        role_name: String,
+        /// The inline policy's name.
+        policy_name: String,
+        /// The document.
+        document: Value,
+    },
+    /// `UpdateAssumeRolePolicy`: a new trust policy.
+    UpdateAssumeRolePolicy {
+        /// The role.
+        role_name: String,
+        /// The trust policy.
+        document: Value,
+    },
+    /// `UpdateAccessKey`: activate or deactivate a key.
+    UpdateAccessKey {
+        /// The key's user.
+        user_name: String,
+        /// The key.
+        access_key_id: String,
+        /// `Active` or `Inactive`.
+        status: KeyStatus,
+    },
+    /// `CreatePolicy`: a customer managed policy.
+    CreatePolicy {
+        /// The policy name.
+        policy_name: String,
+        /// The document.
+        document: Value,
+    },
+}
+
+/// Why a scenario could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or does not fit the schema (with line and column).
+    #[error("{file}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// What is wrong, where.
+        message: String,
+    },
+    /// The scenario's world is inconsistent.
+    #[error("{file}: world: {source}")]
+    World {
+        /// The file.
+        file: String,
+        /// Why.
+        source: WorldError,
+    },
+}
+
+impl Scenario {
+    /// Reads a scenario file; its name is the file's stem.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses scenario YAML read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ScenarioError> {
+        let file = path.display().to_string();
+        let mut scenario: Scenario =
+            serde_saphyr::from_str(text).map_err(|e| ScenarioError::Parse {
+                file: file.clone(),
+                message: e.to_string(),
+            })?;
+        if scenario.steps.is_empty() {
+            return Err(ScenarioError::Parse {
+                file,
+                message: "a scenario needs at least one step".into(),
+            });
+        }
+        scenario.name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        scenario.path = path.to_owned();
+        let base = match &scenario.base {
+            Base::Named(Named::Default) => World::default_world(),
+            Base::Named(Named::Empty) => World::default(),
+            Base::File(relative) => {
+                let at = path.parent().unwrap_or(Path::new(".")).join(relative);
+                World::load(&at).map_err(|source| ScenarioError::World { file, source })?
+            }
+        };
+        scenario.base_world = base;
+        Ok(scenario)
+    }
+
+    /// The world the scenario runs in: the base with the scenario's changes, and a root
+    /// access key in every account (see [`auditor_key`]) for IAM steps and deployment checks.
+    pub fn world(&self) -> World {
+        let mut world = self.base_world.clone();
+        if let Some(changes) = &self.world {
+            merge(&mut world, changes.clone());
+        }
+        for account in &mut world.accounts {
+            let (id, secret) = auditor_key(&account.id);
+            if !account.root_access_keys.iter().any(|k| k.id == id) {
+                account.root_access_keys.push(AccessKeySpec {
+                    id,
+                    secret,
+                    status: KeyStatus::Active,
+                    created: None,
+                });
+            }
+        }
+        world
+    }
+}
+
+/// The root access key the runner adds to each account of a scenario's world: the identity
+/// of IAM steps and of the deployment check's policy simulation.
+pub fn auditor_key(account: &str) -> (String, String) {
+    (
+        format!("AKIATBROOT{account}"),
+        format!("trustbench-root-secret-{account}"),
+    )
+}
+
+/// Merges `changes` into `world`: accounts by id (their entities by name), delegates by
+/// name; propagation and faults replace the base's when given.
+fn merge(world: &mut World, changes: World) {
+    for account in changes.accounts {
+        match world.accounts.iter_mut().find(|a| a.id == account.id) {
+            Some(existing) => merge_account(existing, account),
+            None => world.accounts.push(account),
+        }
+    }
+    for delegate in changes.delegates {
+        world.delegates.retain(|d| d.name != delegate.name);
+        world.delegates.push(delegate);
+    }
+    if changes.propagation.is_some() {
+        world.propagation = changes.propagation;
+    }
+    if !changes.faults.is_empty() {
+        world.faults = changes.faults;
+    }
+}
+
+fn merge_account(into: &mut AccountSpec, from: AccountSpec) {
+    fn by<T>(into: &mut Vec<T>, from: Vec<T>, key: impl Fn(&T) -> &str) {
+        for item in from {
+            into.retain(|i| key(i) != key(&item));
+            into.push(item);
+        }
+    }
+    into.partition = from.partition;
+    by(&mut into.opted_in_regions, from.opted_in_regions, |r| {
+        r.as_str()
+    });
+    by(&mut into.root_access_keys, from.root_access_keys, |k| {
+        k.id.as_str()
+    });
+    by(&mut into.users, from.users, |u| u.name.as_str());
+    by(&mut into.groups, from.groups, |g| g.name.as_str());
+    by(&mut into.roles, from.roles, |r| r.name.as_str());
+    by(&mut into.policies, from.policies, |p| p.name.as_str());
+    by(&mut into.instance_profiles, from.instance_profiles, |p| {
+        p.name.as_str()
+    });
+    by(
+        &mut into.open_id_connect_providers,
+        from.open_id_connect_providers,
+        |p| p.url.as_str(),
+    );
+}
+
+/// The scenario files under `paths` (files as given, directories searched for `*.yaml`,
+/// except in `worlds/` directories, which hold base worlds), sorted.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
+    let mut found = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            collect(path, &mut found)?;
+        } else {
+            found.push(path.clone());
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn collect(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read {
+        file: dir.display().to_string(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            // `worlds/` holds base worlds that scenarios name, not scenarios.
+            if entry.file_name() != "worlds" {
+                collect(&path, found)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
