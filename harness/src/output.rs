@@ -108,7 +108,9 @@ fn write_summary(out: &mut impl Write, results: &[ScenarioResult]) -> std::io::R
     )
 }
 
-fn write_failure(out: &mut impl Write, r: &ScenarioResult) -> std::io::Result<()> {
+/// A scenario that did not behave as expected: each step, expected and actual side by side,
+/// and the request log.
+pub fn write_failure(out: &mut impl Write, r: &ScenarioResult) -> std::io::Result<()> {
     writeln!(out, "\n=== FAIL {} ({})", r.name, r.file)?;
     if !r.description.is_empty() {
         writeln!(out, "    {}", r.description)?;

@@ -417,3 +417,61 @@ fn collect(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_merge_into_the_base_by_id_and_name() {
+        let yaml = r#"
+description: "merge"
+world:
+  propagation: {delay_seconds: 60}
+  accounts:
+    - id: "111111111111"
+      users:
+        - name: admin
+          managed_policies: [AmazonEC2ReadOnlyAccess]
+        - name: extra
+    - id: "999999999999"
+connector:
+  credentials: delegate_role
+steps:
+  - advance: 1
+"#;
+        let scenario = Scenario::parse(yaml, Path::new("scenarios/merge.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scenario.name, "merge");
+        let world = scenario.world();
+        let first = &world.accounts[0];
+        let admin = first.users.iter().find(|u| u.name == "admin");
+        // The scenario's admin replaces the default world's (no keys of its own now).
+        assert_eq!(
+            admin.map(|u| (u.managed_policies.clone(), u.access_keys.len())),
+            Some((vec!["AmazonEC2ReadOnlyAccess".to_owned()], 0))
+        );
+        assert!(first.users.iter().any(|u| u.name == "extra"));
+        assert!(world.accounts.iter().any(|a| a.id == "999999999999"));
+        assert_eq!(world.propagation.map(|p| p.delay_seconds), Some(60.0));
+        // Every account has the runner's root key.
+        for account in &world.accounts {
+            let (id, _) = auditor_key(&account.id);
+            assert!(account.root_access_keys.iter().any(|k| k.id == id));
+        }
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let yaml =
+            "description: \"x\"\nconnector:\n  credentials: irsa\nsteps:\n  - advance: soon\n";
+        let e = Scenario::parse(yaml, Path::new("scenarios/bad.yaml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("scenarios/bad.yaml"), "{e}");
+        assert!(e.contains("line 5"), "{e}");
+        let empty = "description: \"x\"\nconnector:\n  credentials: irsa\nsteps: []\n";
+        assert!(Scenario::parse(empty, Path::new("e.yaml")).is_err());
+    }
+}

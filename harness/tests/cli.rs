@@ -9,10 +9,20 @@ fn trustbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trustbench"))
 }
 
+/// Runs `trustbench SUBCOMMAND PATH` to completion.
+fn invoke(subcommand: &str, path: &std::path::Path) -> std::process::Output {
+    trustbench()
+        .arg(subcommand)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[test]
-fn run_plays_the_checks_and_exits_zero() {
+fn run_plays_catalogue_scenarios_and_exits_zero() {
     let out = trustbench()
-        .arg("run")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args(["run", "--filter", "access-key-succeeds"])
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -22,10 +32,77 @@ fn run_plays_the_checks_and_exits_zero() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.lines().any(|l| l == "9 passed, 0 failed"),
+        stdout.contains("1 of 1 scenarios behaved as expected (0 failed)"),
         "{stdout}"
     );
-    assert!(!stdout.contains("FAIL"), "{stdout}");
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_mismatch_shows_expected_actual_and_the_request_log_and_exits_one() {
+    let dir = std::env::temp_dir().join(format!("trustbench-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let junit = dir.join("results.xml");
+    let json = dir.join("results.json");
+    let out = trustbench()
+        .arg("run")
+        .arg(fixture("mismatch.yaml"))
+        .arg(fixture("broken.yaml"))
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("expected: success"), "{stdout}");
+    assert!(
+        stdout.contains("actual:   describe_regions failed (UnauthorizedOperation)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("missing: an Allow in the identity-based policies"),
+        "the request log is not shown: {stdout}"
+    );
+    // The broken file is reported with its line and what is wrong.
+    assert!(stdout.contains("broken.yaml"), "{stdout}");
+    assert!(stdout.contains("line 5"), "{stdout}");
+    assert!(stdout.contains("connection_tset"), "{stdout}");
+    assert!(
+        stdout.contains("0 of 2 scenarios behaved as expected"),
+        "{stdout}"
+    );
+
+    let xml = std::fs::read_to_string(&junit).unwrap_or_default();
+    assert!(
+        xml.contains(r#"<testsuite name="trustbench" tests="2" failures="2""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testcase classname="scenarios" name="mismatch""#),
+        "{xml}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(results[0]["name"], "broken");
+    assert_eq!(results[1]["passed"], false);
+    assert_eq!(results[1]["steps"][0]["expected"], "success");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn run_with_nothing_to_run_exits_two() {
+    let empty = std::env::temp_dir().join(format!("trustbench-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap_or_else(|e| panic!("{e}"));
+    let out = invoke("run", &empty);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no scenarios found"));
+    let _ = std::fs::remove_dir(empty);
 }
 
 /// Starts `trustbench serve` with `args`, logging at trace level to a file; returns the
@@ -252,11 +329,7 @@ fn report_turns_a_saved_request_log_into_a_policy() {
         )
     );
     std::fs::write(&saved, log).unwrap_or_else(|e| panic!("{e}"));
-    let out = trustbench()
-        .arg("report")
-        .arg(&saved)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out = invoke("report", &saved);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     let report: serde_json::Value =
@@ -269,12 +342,42 @@ fn report_turns_a_saved_request_log_into_a_policy() {
     assert_eq!(p["denied"][0]["action"], "iam:CreateUser");
 
     std::fs::write(&saved, "not json").unwrap_or_else(|e| panic!("{e}"));
-    let out = trustbench()
-        .arg("report")
-        .arg(&saved)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out = invoke("report", &saved);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a request log"));
     let _ = std::fs::remove_file(saved);
+}
+
+/// The README's scenario examples (the schema example and the customer case) run and pass.
+#[test]
+fn the_readme_scenario_examples_pass() {
+    let readme = include_str!("../../README.md");
+    let dir = std::env::temp_dir().join(format!("trustbench-readme-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("worlds")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/worlds/connector.yaml"
+        ),
+        dir.join("worlds/connector.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut written = 0;
+    for (i, block) in readme.split("```yaml\n").skip(1).enumerate() {
+        let yaml = block.split("```").next().unwrap_or_default();
+        if yaml.contains("\nconnector:") && yaml.contains("\nsteps:") {
+            std::fs::write(dir.join(format!("example-{i}.yaml")), yaml)
+                .unwrap_or_else(|e| panic!("{e}"));
+            written += 1;
+        }
+    }
+    assert_eq!(written, 2, "the README's scenario examples were not found");
+    let out = invoke("run", &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("2 of 2 scenarios behaved as expected"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

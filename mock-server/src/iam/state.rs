@@ -36,7 +36,7 @@ pub(crate) struct Iam {
     world: ArcSwap<World>,
     /// The store in effect.
     store: ArcSwap<Store>,
-    /// When the earliest waiting change is due, in milliseconds since the epoch (`u64::MAX`:
+    /// When the earliest waiting change is due, in nanoseconds since the epoch (`u64::MAX`:
     /// none waits).
     next_due: AtomicU64,
     writers: Mutex<Writers>,
@@ -63,22 +63,10 @@ struct Pending {
     change: Change,
 }
 
-fn millis(t: SystemTime) -> u64 {
+/// Nanoseconds since the epoch (saturating; the clock cannot go before 1970).
+fn nanos(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Milliseconds since the epoch, rounded up: a change due within a millisecond is not
-/// taken for due before it is.
-fn millis_ceil(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| {
-        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        if d.subsec_nanos() % 1_000_000 == 0 {
-            ms
-        } else {
-            ms.saturating_add(1)
-        }
-    })
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 impl Iam {
@@ -128,7 +116,7 @@ impl Iam {
 
     /// The store in effect now (authentication, STS, authorization).
     pub(crate) fn store(&self) -> Guard<Arc<Store>> {
-        if self.next_due.load(Ordering::Acquire) <= millis(self.clock.now()) {
+        if self.next_due.load(Ordering::Acquire) <= nanos(self.clock.now()) {
             self.promote(&mut self.writers());
         }
         self.store.load()
@@ -198,7 +186,7 @@ impl Iam {
             self.store.store(Arc::new(store));
             writers.effective = effective;
         }
-        let next = waiting.iter().map(|p| millis_ceil(p.due)).min();
+        let next = waiting.iter().map(|p| nanos(p.due)).min();
         writers.pending = waiting;
         self.next_due
             .store(next.unwrap_or(u64::MAX), Ordering::Release);
