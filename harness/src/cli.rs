@@ -22,6 +22,10 @@ pub enum Command {
     /// embedded server with a virtual clock, with the real AWS SDK credential code (the main
     /// job). Exit 0 when all behave as expected, 1 when some do not, 2 when none could run.
     Run(RunArgs),
+    /// Certify a connector implementation in any language against the scenarios, through
+    /// the connector protocol (docs/conformance-protocol.md). Exit 0 when every applicable,
+    /// supported scenario behaves as expected, 1 otherwise, 2 when none could run.
+    Conform(ConformArgs),
     /// Serve the fake STS, IAM and EC2 endpoints until Ctrl-C.
     Serve(ServeArgs),
     /// Measure requests/s and latency of signed STS and EC2 calls against a bare hyper
@@ -51,6 +55,24 @@ pub struct RunArgs {
     /// Also write the results as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+}
+
+/// Options of `trustbench conform`.
+#[derive(Debug, Args)]
+pub struct ConformArgs {
+    /// The connector's command line (run with `sh -c`), e.g.
+    /// `.venv/bin/python adapters/python/connector.py`.
+    #[arg(long, value_name = "CMD")]
+    pub connector: String,
+    /// Its manifest: the scenarios it does not support, with the reasons.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Seconds one operation may take before it counts as a failure.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Which scenarios, how many at once, and the report files, as for `run`.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Options of `trustbench report`.

@@ -174,18 +174,56 @@ pub struct Connection {
     clock: sdk::ServerTime,
 }
 
+/// Where the connector runs: the AWS endpoint it talks to, the environment of the delegate
+/// its selectors chose (none: on the platform, or no delegate matched), and its clock.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// The AWS endpoint (`http://127.0.0.1:PORT`).
+    pub endpoint: String,
+    /// The chosen delegate's environment.
+    pub delegate: Option<BTreeMap<String, String>>,
+    /// The connector host's time.
+    pub time: sdk::ServerTime,
+}
+
+impl Place {
+    /// Where `config` puts the connector on `server`: the first delegate with all its
+    /// selector tags, on the server clock plus the configured skew.
+    pub fn on(server: &MockServer, config: &ConnectorConfig) -> Self {
+        Self {
+            endpoint: server.endpoint(),
+            delegate: chosen_delegate(server, config).map(|d| d.env),
+            time: sdk::ServerTime::skewed(server.clock(), config.clock_skew_seconds),
+        }
+    }
+}
+
+/// The delegate the connector's selectors choose on `server`, when it connects through one.
+pub fn chosen_delegate(
+    server: &MockServer,
+    config: &ConnectorConfig,
+) -> Option<mock_server::Delegate> {
+    match &config.connectivity {
+        Connectivity::Platform => None,
+        Connectivity::Delegate { selectors } => server
+            .delegates()
+            .into_iter()
+            .find(|d| selectors.iter().all(|s| d.tags.contains(s))),
+    }
+}
+
 /// The connection test: configuration, credentials, cross-account role, DescribeRegions.
 pub async fn connection_test(
-    server: &MockServer,
+    place: &Place,
     config: &ConnectorConfig,
 ) -> Result<Connection, Failure> {
     let region = config
         .test_region
         .clone()
         .unwrap_or_else(|| "us-east-1".into());
-    let env = environment(server, config)?;
-    let clock = connector_clock(server, config.clock_skew_seconds);
-    let base = base_config(server, &env, &region, &clock).await;
+    let env = environment(place, config)?;
+    let clock = place.time.clone();
+    let base = base_config(&place.endpoint, &env, &region, &clock).await;
     let source = source_credentials(config, &base, &env).await?;
     let provider = match &config.cross_account {
         None => source,
@@ -233,7 +271,7 @@ pub async fn connection_test(
         region,
         regions,
         principal,
-        endpoint: server.endpoint(),
+        endpoint: place.endpoint.clone(),
         clock,
     })
 }
@@ -329,7 +367,7 @@ async fn principal_arn(
 /// The environment the connector runs in: none on the platform; the chosen delegate's
 /// otherwise. Fails on the configuration errors the docs name.
 fn environment(
-    server: &MockServer,
+    place: &Place,
     config: &ConnectorConfig,
 ) -> Result<BTreeMap<String, String>, Failure> {
     let configuration = |message: String, hint: &str| Failure {
@@ -345,47 +383,33 @@ fn environment(
             "choose a region of the credentials' partition (us-east-1 by default; a GovCloud region for GovCloud credentials)",
         ));
     }
-    let selectors = match &config.connectivity {
-        Connectivity::Platform => {
-            return match config.credentials {
-                CredentialOption::AccessKey { .. } => Ok(BTreeMap::new()),
-                CredentialOption::DelegateRole | CredentialOption::Irsa => Err(configuration(
-                    "the delegate's role and IRSA take credentials from a delegate, but the connector connects through the platform".into(),
-                    "choose \"Connect through a Harness Delegate\": it is required with Use IRSA and Assume IAM Role on Delegate",
-                )),
-            };
-        }
-        Connectivity::Delegate { selectors } => selectors,
-    };
-    let delegate = server
-        .delegates()
-        .into_iter()
-        .find(|d| selectors.iter().all(|s| d.tags.contains(s)));
-    match delegate {
-        Some(d) => Ok(d.env),
-        None => Err(configuration(
+    match (&config.connectivity, &place.delegate) {
+        (Connectivity::Platform, _) => match config.credentials {
+            CredentialOption::AccessKey { .. } => Ok(BTreeMap::new()),
+            CredentialOption::DelegateRole | CredentialOption::Irsa => Err(configuration(
+                "the delegate's role and IRSA take credentials from a delegate, but the connector connects through the platform".into(),
+                "choose \"Connect through a Harness Delegate\": it is required with Use IRSA and Assume IAM Role on Delegate",
+            )),
+        },
+        (Connectivity::Delegate { .. }, Some(env)) => Ok(env.clone()),
+        (Connectivity::Delegate { selectors }, None) => Err(configuration(
             format!("no delegate has all the tags {selectors:?}"),
             "install a delegate with these tags, or change the connector's delegate selectors",
         )),
     }
 }
 
-/// The connector's notion of time: the server clock, plus its host's skew.
-fn connector_clock(server: &MockServer, skew_seconds: i64) -> sdk::ServerTime {
-    sdk::ServerTime::skewed(server.clock(), skew_seconds)
-}
-
 /// The SDK configuration of the connector's process: the delegate's environment (or, on
 /// the platform, just the server's endpoint), in the test region.
 async fn base_config(
-    server: &MockServer,
+    endpoint: &str,
     env: &BTreeMap<String, String>,
     region: &str,
     time: &sdk::ServerTime,
 ) -> SdkConfig {
     let mut env = env.clone();
     if env.is_empty() {
-        env.insert("AWS_ENDPOINT_URL".into(), server.endpoint());
+        env.insert("AWS_ENDPOINT_URL".into(), endpoint.to_owned());
         env.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
     }
     sdk::delegate_config(&env, time.clone())

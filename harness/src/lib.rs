@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod conform;
 pub mod connector;
 pub mod deployments;
 pub mod output;
@@ -39,6 +40,9 @@ pub enum HarnessError {
     /// A saved request log is not the JSON of `GET /_mock/requests`.
     #[error("not a request log (the JSON of GET /_mock/requests)")]
     RequestLog(#[from] serde_json::Error),
+    /// A connector's manifest is unreadable or invalid.
+    #[error(transparent)]
+    Manifest(#[from] conform::ManifestError),
     /// Scenario files could not be found.
     #[error(transparent)]
     Scenario(#[from] scenario::ScenarioError),
@@ -57,5 +61,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode, HarnessError> {
             .map(|_| ExitCode::SUCCESS),
         Command::Report(args) => report::print(&args.log).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => output::run(args).await,
+        Command::Conform(args) => output::conform(args).await,
     }
 }

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::HarnessError;
-use crate::cli::RunArgs;
-use crate::runner::{self, ScenarioResult};
+use crate::cli::{ConformArgs, RunArgs};
+use crate::conform::{External, Manifest};
+use crate::runner::{self, Driver, ScenarioResult};
 use crate::scenario;
 
 /// The catalogue's directory: `scenarios/` here, else the one beside the sources this
@@ -25,8 +26,31 @@ fn default_paths() -> Vec<PathBuf> {
     ))]
 }
 
-/// Runs `trustbench run`.
+/// Runs `trustbench run`: the reference connector.
 pub async fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
+    report(&args, Driver::Reference).await
+}
+
+/// Runs `trustbench conform`: a connector under test, through the connector protocol.
+pub async fn conform(args: ConformArgs) -> Result<ExitCode, HarnessError> {
+    let unsupported = match &args.manifest {
+        Some(path) => Manifest::load(path)?
+            .unsupported
+            .into_iter()
+            .map(|u| (u.scenario, u.reason))
+            .collect(),
+        None => Default::default(),
+    };
+    let external = External {
+        command: args.connector.clone(),
+        timeout: std::time::Duration::from_secs(args.timeout),
+        unsupported,
+    };
+    report(&args.run, Driver::External(external)).await
+}
+
+async fn report(args: &RunArgs, driver: Driver) -> Result<ExitCode, HarnessError> {
+    let conformance = matches!(driver, Driver::External(_));
     let paths = if args.paths.is_empty() {
         default_paths()
     } else {
@@ -37,26 +61,33 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() * 2));
     let terminal = std::io::stdout().is_terminal();
-    let results = runner::run_all(&files, args.filter.as_deref(), jobs, |r, done, total| {
-        let mut out = std::io::stdout().lock();
-        if terminal {
-            let width = 30;
-            let filled = done * width / total.max(1);
-            let _ = write!(
-                out,
-                "\r[{}{}] {done}/{total} {:<40.40}",
-                "#".repeat(filled),
-                " ".repeat(width - filled),
-                r.name
-            );
-            if !r.passed {
-                let _ = writeln!(out, "\rFAIL {}{}", r.name, " ".repeat(60));
+    let driver = std::sync::Arc::new(driver);
+    let results = runner::run_all(
+        &files,
+        args.filter.as_deref(),
+        jobs,
+        driver,
+        |r, done, total| {
+            let mut out = std::io::stdout().lock();
+            if terminal {
+                let width = 30;
+                let filled = done * width / total.max(1);
+                let _ = write!(
+                    out,
+                    "\r[{}{}] {done}/{total} {:<40.40}",
+                    "#".repeat(filled),
+                    " ".repeat(width - filled),
+                    r.name
+                );
+                if r.failed() {
+                    let _ = writeln!(out, "\rFAIL {}{}", r.name, " ".repeat(60));
+                }
+            } else {
+                let _ = writeln!(out, "{r}");
             }
-        } else {
-            let _ = writeln!(out, "{r}");
-        }
-        let _ = out.flush();
-    })
+            let _ = out.flush();
+        },
+    )
     .await;
     if terminal {
         println!();
@@ -66,10 +97,10 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
         return Ok(ExitCode::from(2));
     }
     let mut out = std::io::stdout().lock();
-    for r in results.iter().filter(|r| !r.passed) {
+    for r in results.iter().filter(|r| r.failed()) {
         write_failure(&mut out, r)?;
     }
-    write_summary(&mut out, &results)?;
+    write_summary(&mut out, &results, conformance)?;
     drop(out);
     if let Some(path) = &args.junit {
         std::fs::write(path, junit(&results))?;
@@ -77,24 +108,34 @@ pub async fn run(args: RunArgs) -> Result<ExitCode, HarnessError> {
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
     }
-    Ok(if results.iter().all(|r| r.passed) {
+    Ok(if !results.iter().any(ScenarioResult::failed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
 }
 
-fn write_summary(out: &mut impl Write, results: &[ScenarioResult]) -> std::io::Result<()> {
+fn write_summary(
+    out: &mut impl Write,
+    results: &[ScenarioResult],
+    conformance: bool,
+) -> std::io::Result<()> {
     let passed = results.iter().filter(|r| r.passed).count();
+    let skipped = results.iter().filter(|r| r.skipped.is_some()).count();
+    let failed = results.len() - passed - skipped;
     let millis: u128 = results.iter().map(|r| r.millis).sum();
     writeln!(out)?;
     writeln!(out, "| result | scenario | steps | ms |")?;
     writeln!(out, "|---|---|---|---|")?;
     for r in results {
+        let result = match (&r.skipped, r.passed) {
+            (Some(why), _) => why.clone(),
+            (None, true) => "pass".into(),
+            (None, false) => "FAIL".into(),
+        };
         writeln!(
             out,
-            "| {} | {} | {} | {} |",
-            if r.passed { "pass" } else { "FAIL" },
+            "| {result} | {} | {} | {} |",
             r.name,
             r.steps.len(),
             r.millis
@@ -102,10 +143,22 @@ fn write_summary(out: &mut impl Write, results: &[ScenarioResult]) -> std::io::R
     }
     writeln!(
         out,
-        "\n{passed} of {} scenarios behaved as expected ({} failed); {millis} ms of scenario time",
-        results.len(),
-        results.len() - passed
-    )
+        "\n{passed} of {} scenarios behaved as expected ({failed} failed, {skipped} skipped); {millis} ms of scenario time",
+        results.len() - skipped
+    )?;
+    if conformance {
+        let scored = passed + failed;
+        let score = if scored == 0 {
+            0.0
+        } else {
+            passed as f64 * 100.0 / scored as f64
+        };
+        writeln!(
+            out,
+            "conformance score: {score:.1}% ({passed} of {scored}; {skipped} not applicable or not supported)"
+        )?;
+    }
+    Ok(())
 }
 
 /// A scenario that did not behave as expected: each step, expected and actual side by side,
@@ -151,7 +204,7 @@ pub fn write_failure(out: &mut impl Write, r: &ScenarioResult) -> std::io::Resul
 
 /// The results as JUnit XML: one test suite, a test case per scenario.
 pub fn junit(results: &[ScenarioResult]) -> String {
-    let failures = results.iter().filter(|r| !r.passed).count();
+    let failures = results.iter().filter(|r| r.failed()).count();
     let seconds: f64 = results.iter().map(|r| r.millis as f64 / 1000.0).sum();
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"{}\" failures=\"{failures}\" time=\"{seconds:.3}\">\n  <testsuite name=\"trustbench\" tests=\"{}\" failures=\"{failures}\" time=\"{seconds:.3}\">\n",
@@ -165,6 +218,13 @@ pub fn junit(results: &[ScenarioResult]) -> String {
             escape(&r.file),
             r.millis as f64 / 1000.0
         ));
+        if let Some(why) = &r.skipped {
+            xml.push_str(&format!(
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                escape(why)
+            ));
+            continue;
+        }
         if r.passed {
             xml.push_str("/>\n");
             continue;

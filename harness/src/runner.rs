@@ -8,6 +8,7 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use mock_server::{Clock, LoggedRequest, MockServer, Partition};
 use serde::Serialize;
 
+use crate::conform::{self, Answer, External};
 use crate::connector::{self, Connection, Failure};
 use crate::scenario::{
     Check, DeploymentStep, Expectation, IamChange, IamStep, Scenario, Step, auditor_key,
@@ -46,6 +47,10 @@ pub struct ScenarioResult {
     /// Why it could not run at all, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why it was not run for this connector (not applicable to the protocol, or declared
+    /// not supported): neither passed nor failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     /// The server's request log, kept when the scenario did not pass.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub requests: Vec<LoggedRequest>,
@@ -54,36 +59,82 @@ pub struct ScenarioResult {
 }
 
 impl ScenarioResult {
-    fn broken(scenario: &Scenario, error: String) -> Self {
+    fn empty(scenario: &Scenario) -> Self {
         Self {
             name: scenario.name.clone(),
             file: scenario.path.display().to_string(),
             description: scenario.description.clone(),
             steps: Vec::new(),
             passed: false,
-            error: Some(error),
+            error: None,
+            skipped: None,
             requests: Vec::new(),
             millis: 0,
         }
     }
+
+    /// Whether it ran and did not behave as expected (or could not run).
+    pub fn failed(&self) -> bool {
+        !self.passed && self.skipped.is_none()
+    }
 }
 
-/// Runs one scenario.
+/// Who plays the connector in a scenario.
+#[derive(Debug)]
+pub enum Driver {
+    /// The reference connector, in process, on a virtual clock.
+    Reference,
+    /// A connector under test, through the connector protocol, on a real-time clock.
+    External(External),
+}
+
+/// Runs one scenario with the reference connector.
 pub async fn run(scenario: &Scenario) -> ScenarioResult {
+    run_with(scenario, &Driver::Reference).await
+}
+
+/// Runs one scenario with `driver`.
+pub async fn run_with(scenario: &Scenario, driver: &Driver) -> ScenarioResult {
+    if let Driver::External(external) = driver {
+        let skip = conform::not_applicable(scenario)
+            .map(|r| format!("not applicable: {r}"))
+            .or_else(|| {
+                external
+                    .unsupported
+                    .get(&scenario.name)
+                    .map(|r| format!("not supported: {r}"))
+            });
+        if skip.is_some() {
+            return ScenarioResult {
+                skipped: skip,
+                ..ScenarioResult::empty(scenario)
+            };
+        }
+    }
     let started = std::time::Instant::now();
+    let clock = match driver {
+        Driver::Reference => Clock::virtual_at(SystemTime::UNIX_EPOCH + START),
+        // A process signs with the machine's time.
+        Driver::External(_) => Clock::real(),
+    };
     let server = MockServer::builder()
         .world(scenario.world())
-        .clock(Clock::virtual_at(SystemTime::UNIX_EPOCH + START))
+        .clock(clock)
         .start()
         .await;
     let server = match server {
         Ok(s) => s,
-        Err(e) => return ScenarioResult::broken(scenario, error_chain(&e)),
+        Err(e) => {
+            return ScenarioResult {
+                error: Some(error_chain(&e)),
+                ..ScenarioResult::empty(scenario)
+            };
+        }
     };
     let mut connection: Option<Connection> = None;
     let mut steps = Vec::new();
     for step in &scenario.steps {
-        let result = play(&server, scenario, step, &mut connection).await;
+        let result = play(&server, scenario, step, &mut connection, driver).await;
         let passed = result.passed;
         steps.push(result);
         if !passed {
@@ -102,8 +153,8 @@ pub async fn run(scenario: &Scenario) -> ScenarioResult {
         },
         steps,
         passed,
-        error: None,
         millis: started.elapsed().as_millis(),
+        ..ScenarioResult::empty(scenario)
     }
 }
 
@@ -122,34 +173,80 @@ async fn play(
     scenario: &Scenario,
     step: &Step,
     connection: &mut Option<Connection>,
+    driver: &Driver,
 ) -> StepResult {
-    match step {
-        Step::ConnectionTest(check) => {
-            let outcome = connector::connection_test(server, &scenario.connector).await;
+    match (step, driver) {
+        (Step::ConnectionTest(check), Driver::External(external)) => {
+            match external.invoke(server, scenario, None).await {
+                Ok(outcome) => judge(
+                    "connection_test",
+                    check,
+                    &outcome.map(|a| a.regions),
+                    Hints::Ignored,
+                ),
+                Err(e) => connector_error("connection_test", &describe_expectation(check), e),
+            }
+        }
+        (Step::DeploymentCheck(check), Driver::External(external)) => {
+            let step = format!("deployment_check {:?}", check.deployment);
+            let expected = missing_text(&check.missing);
+            match external
+                .invoke(server, scenario, Some(check.deployment))
+                .await
+            {
+                Ok(Ok(Answer {
+                    missing: Some(missing),
+                    ..
+                })) => StepResult {
+                    passed: sorted(&missing) == sorted(&check.missing),
+                    actual: missing_text(&missing),
+                    expected,
+                    step,
+                },
+                Ok(Ok(_)) => {
+                    connector_error(&step, &expected, "a success without missing_actions".into())
+                }
+                Ok(Err(failure)) => StepResult {
+                    step,
+                    expected,
+                    actual: failure.to_string(),
+                    passed: false,
+                },
+                Err(e) => connector_error(&step, &expected, e),
+            }
+        }
+        (Step::ConnectionTest(check), Driver::Reference) => {
+            let place = connector::Place::on(server, &scenario.connector);
+            let outcome = connector::connection_test(&place, &scenario.connector).await;
             let actual = outcome
                 .as_ref()
                 .map(|c| c.regions.clone())
                 .map_err(Clone::clone);
-            let result = judge("connection_test", check, &actual);
+            let result = judge("connection_test", check, &actual, Hints::Compared);
             if let Ok(c) = outcome {
                 *connection = Some(c);
             }
             result
         }
-        Step::PipelineStep(check) => match connection {
-            Some(c) => judge("pipeline_step", check, &c.pipeline_step().await),
+        (Step::PipelineStep(check), _) => match connection {
+            Some(c) => judge(
+                "pipeline_step",
+                check,
+                &c.pipeline_step().await,
+                Hints::Compared,
+            ),
             None => no_connection("pipeline_step"),
         },
-        Step::DeploymentCheck(check) => match connection {
+        (Step::DeploymentCheck(check), Driver::Reference) => match connection {
             Some(c) => deployment(c, check).await,
             None => no_connection("deployment_check"),
         },
-        Step::Iam(change) => iam(server, scenario, change).await,
-        Step::Advance(seconds) => {
+        (Step::Iam(change), _) => iam(server, scenario, change).await,
+        (Step::Advance(seconds), _) => {
             server.clock().advance(Duration::from_secs(*seconds));
             done(format!("advance {seconds}"))
         }
-        Step::Faults(rules) => {
+        (Step::Faults(rules), _) => {
             let added: Result<(), String> = rules
                 .iter()
                 .try_for_each(|r| server.add_fault(r.clone()).map_err(|e| e.to_string()));
@@ -163,7 +260,7 @@ async fn play(
                 },
             }
         }
-        Step::ClearFaults => {
+        (Step::ClearFaults, _) => {
             server.clear_faults();
             done("clear_faults".into())
         }
@@ -188,8 +285,38 @@ fn no_connection(step: &str) -> StepResult {
     }
 }
 
+/// Whether an expected hint is checked: the reference connector's hints are its own, so a
+/// connector under test is not held to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hints {
+    Compared,
+    Ignored,
+}
+
+fn connector_error(step: &str, expected: &str, error: String) -> StepResult {
+    StepResult {
+        step: step.into(),
+        expected: expected.into(),
+        actual: format!("connector error: {error}"),
+        passed: false,
+    }
+}
+
+fn missing_text(missing: &[String]) -> String {
+    if missing.is_empty() {
+        "every action held".to_owned()
+    } else {
+        format!("missing {}", sorted(missing).join(" "))
+    }
+}
+
 /// Compares a connection test's (or pipeline step's) outcome with the expectation.
-fn judge(step: &str, check: &Check, actual: &Result<Vec<String>, Failure>) -> StepResult {
+fn judge(
+    step: &str,
+    check: &Check,
+    actual: &Result<Vec<String>, Failure>,
+    hints: Hints,
+) -> StepResult {
     let expected = describe_expectation(check);
     let (passed, actual_text) = match (&check.expect, actual) {
         (Expectation::Success(_), Ok(regions)) => {
@@ -209,10 +336,11 @@ fn judge(step: &str, check: &Check, actual: &Result<Vec<String>, Failure>) -> St
                 Some("none") => got.code.is_none(),
                 Some(code) => got.code.as_deref() == Some(code),
             };
-            let hint_ok = want
-                .hint
-                .as_deref()
-                .is_none_or(|h| got.hint.to_lowercase().contains(&h.to_lowercase()));
+            let hint_ok = hints == Hints::Ignored
+                || want
+                    .hint
+                    .as_deref()
+                    .is_none_or(|h| got.hint.to_lowercase().contains(&h.to_lowercase()));
             (
                 want.stage == got.stage && code_ok && hint_ok,
                 got.to_string(),
@@ -252,28 +380,17 @@ async fn deployment(c: &Connection, check: &DeploymentStep) -> StepResult {
     let account = c.principal.split(':').nth(4).unwrap_or_default();
     let (id, secret) = auditor_key(account);
     let step = format!("deployment_check {:?}", check.deployment);
-    let expected = if check.missing.is_empty() {
-        "every action held".to_owned()
-    } else {
-        format!("missing {}", sorted(&check.missing).join(" "))
-    };
+    let expected = missing_text(&check.missing);
     match c
         .missing_actions(check.deployment, sdk::access_key(&id, &secret))
         .await
     {
-        Ok(missing) => {
-            let actual = if missing.is_empty() {
-                "every action held".to_owned()
-            } else {
-                format!("missing {}", sorted(&missing).join(" "))
-            };
-            StepResult {
-                step,
-                passed: sorted(&missing) == sorted(&check.missing),
-                expected,
-                actual,
-            }
-        }
+        Ok(missing) => StepResult {
+            step,
+            passed: sorted(&missing) == sorted(&check.missing),
+            expected,
+            actual: missing_text(&missing),
+        },
         Err(e) => StepResult {
             step,
             expected,
@@ -453,7 +570,11 @@ fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
 
 impl fmt::Display for ScenarioResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mark = if self.passed { "PASS" } else { "FAIL" };
+        let mark = match (&self.skipped, self.passed) {
+            (Some(_), _) => "SKIP",
+            (None, true) => "PASS",
+            (None, false) => "FAIL",
+        };
         write!(f, "{mark} {} ({} ms)", self.name, self.millis)
     }
 }
@@ -465,6 +586,7 @@ pub async fn run_all(
     files: &[std::path::PathBuf],
     filter: Option<&str>,
     jobs: usize,
+    driver: std::sync::Arc<Driver>,
     done: impl Fn(&ScenarioResult, usize, usize),
 ) -> Vec<ScenarioResult> {
     let mut loaded = Vec::new();
@@ -480,10 +602,11 @@ pub async fn run_all(
     let mut tasks = tokio::task::JoinSet::new();
     for (index, item) in loaded.into_iter().enumerate() {
         let permits = std::sync::Arc::clone(&permits);
+        let driver = std::sync::Arc::clone(&driver);
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let result = match item {
-                Ok(scenario) => run(&scenario).await,
+                Ok(scenario) => run_with(&scenario, &driver).await,
                 Err((file, error)) => ScenarioResult {
                     name: file
                         .file_stem()
@@ -494,6 +617,7 @@ pub async fn run_all(
                     steps: Vec::new(),
                     passed: false,
                     error: Some(error),
+                    skipped: None,
                     requests: Vec::new(),
                     millis: 0,
                 },

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""An AWS connector on boto3/botocore's own credential chain, speaking the trustbench
+connector protocol (docs/conformance-protocol.md): one JSON request on stdin, one JSON
+result on stdout.
+
+Static keys go to the session; the delegate's role and IRSA use botocore's default chain
+over the environment the runner gives (instance metadata, container credentials, web
+identity); cross-account access is a generated config profile (role_arn, external_id,
+and source_profile or credential_source), as a user would write it.
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+
+def fail(stage, code, message):
+    return {"status": "failure", "stage": stage, "code": code, "message": message}
+
+
+def client_code(error):
+    return error.response.get("Error", {}).get("Code")
+
+
+def source_lines(credentials):
+    """How the generated target profile gets its source credentials: a source profile's
+    lines, or a `credential_source` for the delegate's own chain."""
+    if credentials["type"] == "access_key":
+        return [
+            "source_profile = source",
+            "[profile source]",
+            f"aws_access_key_id = {credentials['access_key_id']}",
+            f"aws_secret_access_key = {credentials['secret_access_key']}",
+        ]
+    if "AWS_WEB_IDENTITY_TOKEN_FILE" in os.environ and "AWS_ROLE_ARN" in os.environ:
+        return [
+            "source_profile = source",
+            "[profile source]",
+            f"role_arn = {os.environ['AWS_ROLE_ARN']}",
+            f"web_identity_token_file = {os.environ['AWS_WEB_IDENTITY_TOKEN_FILE']}",
+        ]
+    if "AWS_CONTAINER_CREDENTIALS_FULL_URI" in os.environ:
+        return ["credential_source = EcsContainer"]
+    return ["credential_source = Ec2InstanceMetadata"]
+
+
+def session_for(request, workdir):
+    """The boto3 session of the connector's final credentials, and whether it assumes a
+    role (so a failure resolving it is the assume_role stage)."""
+    connector = request["connector"]
+    credentials = connector["credentials"]
+    region = connector["test_region"]
+    cross = connector.get("cross_account")
+    if not cross:
+        if credentials["type"] == "access_key":
+            return boto3.session.Session(
+                aws_access_key_id=credentials["access_key_id"],
+                aws_secret_access_key=credentials["secret_access_key"],
+                region_name=region,
+            )
+        return boto3.session.Session(region_name=region)
+    lines = ["[profile target]", f"role_arn = {cross['role_arn']}", "role_session_name = trustbench-connector"]
+    if cross.get("external_id"):
+        lines.append(f"external_id = {cross['external_id']}")
+    if cross.get("session_duration_seconds"):
+        lines.append(f"duration_seconds = {cross['session_duration_seconds']}")
+    lines += source_lines(credentials)
+    path = os.path.join(workdir, "config")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.environ["AWS_CONFIG_FILE"] = path
+    return boto3.session.Session(profile_name="target", region_name=region)
+
+
+def connection_test(request, workdir):
+    connector = request["connector"]
+    kind = connector["credentials"]["type"]
+    connectivity = connector["connectivity"]
+    if kind in ("delegate_role", "irsa"):
+        if connectivity["type"] != "delegate":
+            return fail("configuration", None, f"{kind} needs a delegate"), None
+        if connectivity.get("delegate") is None:
+            return fail("configuration", None, "no delegate matches the selectors"), None
+    elif connectivity["type"] == "delegate" and connectivity.get("delegate") is None:
+        return fail("configuration", None, "no delegate matches the selectors"), None
+    if kind == "irsa" and not (
+        "AWS_ROLE_ARN" in os.environ and "AWS_WEB_IDENTITY_TOKEN_FILE" in os.environ
+    ):
+        return fail("credentials", None, "no web identity on this delegate"), None
+    cross = connector.get("cross_account")
+    # Resolve the source credentials first, so their failures are the credentials stage.
+    if kind != "access_key":
+        try:
+            source = boto3.session.Session(region_name=connector["test_region"]).get_credentials()
+            if source is None:
+                return fail("credentials", None, "no credentials found"), None
+            source.get_frozen_credentials()
+        except ClientError as e:
+            return fail("credentials", client_code(e), str(e)), None
+        except BotoCoreError as e:
+            return fail("credentials", None, str(e)), None
+    session = session_for(request, workdir)
+    try:
+        resolved = session.get_credentials()
+        if resolved is None:
+            return fail("credentials", None, "no credentials found"), None
+        resolved.get_frozen_credentials()
+    except ClientError as e:
+        return fail("assume_role" if cross else "credentials", client_code(e), str(e)), None
+    except BotoCoreError as e:
+        return fail("assume_role" if cross else "credentials", None, str(e)), None
+    try:
+        regions = [r["RegionName"] for r in session.client("ec2").describe_regions()["Regions"]]
+        principal = session.client("sts").get_caller_identity()["Arn"]
+    except ClientError as e:
+        return fail("describe_regions", client_code(e), str(e)), None
+    except BotoCoreError as e:
+        return fail("describe_regions", None, str(e)), None
+    return {"status": "success", "regions": regions, "principal": principal}, session
+
+
+def missing_actions(request, principal):
+    check = request["deployment_check"]
+    auditor = check["auditors"][principal.split(":")[4]]
+    iam = boto3.session.Session(
+        aws_access_key_id=auditor["access_key_id"],
+        aws_secret_access_key=auditor["secret_access_key"],
+        region_name=request["connector"]["test_region"],
+    ).client("iam")
+    source = principal
+    if ":assumed-role/" in principal:
+        role = principal.split(":assumed-role/", 1)[1].split("/")[0]
+        source = iam.get_role(RoleName=role)["Role"]["Arn"]
+    results = iam.simulate_principal_policy(
+        PolicySourceArn=source, ActionNames=check["actions"]
+    )["EvaluationResults"]
+    return [r["EvalActionName"] for r in results if r["EvalDecision"] != "allowed"]
+
+
+def main():
+    request = json.load(sys.stdin)
+    with tempfile.TemporaryDirectory() as workdir:
+        result, _ = connection_test(request, workdir)
+        if result["status"] == "success" and request["operation"] == "deployment_check":
+            try:
+                result["missing_actions"] = missing_actions(request, result["principal"])
+            except (ClientError, BotoCoreError) as e:
+                code = client_code(e) if isinstance(e, ClientError) else None
+                result = fail("deployment_check", code, str(e))
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""The boto3 and aws CLI connector adapters (adapters/) certified against the whole scenario
+catalogue through `trustbench conform`, with their manifests."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, _binary
+
+
+def conform(connector: str, manifest: Path) -> subprocess.CompletedProcess:
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    return subprocess.run(
+        [str(_binary()), "conform", "--connector", connector, "--manifest", str(manifest), "--jobs", "4"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_the_boto3_adapter_conforms():
+    out = conform(
+        f"{sys.executable} adapters/python/connector.py",
+        REPO / "adapters" / "python" / "manifest.yaml",
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "conformance score: 100.0%" in out.stdout
+    assert "not supported: botocore's instance metadata fetcher" in out.stdout
+
+
+def test_the_aws_cli_adapter_conforms():
+    out = conform(
+        "bash adapters/aws-cli/connector.sh",
+        REPO / "adapters" / "aws-cli" / "manifest.yaml",
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "conformance score: 100.0%" in out.stdout
