@@ -13,9 +13,11 @@ eval "$(python3 -c '
 import json, shlex, sys
 r = json.loads(sys.argv[1]); c = r["connector"]; x = c.get("cross_account") or {}
 creds = c["credentials"]; conn = c["connectivity"]; check = r.get("deployment_check") or {}
+kind = creds if isinstance(creds, str) else next(iter(creds))
+key = {} if isinstance(creds, str) else creds.get("access_key") or {}
 values = {
-    "operation": r["operation"], "kind": creds["type"],
-    "key_id": creds.get("access_key_id") or "", "secret": creds.get("secret_access_key") or "",
+    "operation": r["operation"], "kind": kind,
+    "key_id": key.get("access_key_id") or "", "secret": key.get("secret_access_key") or "",
     "role_arn": x.get("role_arn") or "", "external_id": x.get("external_id") or "",
     "duration": str(x.get("session_duration_seconds") or ""),
     "region": c["test_region"], "connectivity": conn["type"],

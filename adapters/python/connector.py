@@ -26,15 +26,21 @@ def client_code(error):
     return error.response.get("Error", {}).get("Code")
 
 
+def credential_kind(credentials):
+    """`access_key`, `delegate_role` or `irsa` (`{"access_key": {...}}` or a plain word)."""
+    return credentials if isinstance(credentials, str) else next(iter(credentials))
+
+
 def source_lines(credentials):
     """How the generated target profile gets its source credentials: a source profile's
     lines, or a `credential_source` for the delegate's own chain."""
-    if credentials["type"] == "access_key":
+    if credential_kind(credentials) == "access_key":
+        key = credentials["access_key"]
         return [
             "source_profile = source",
             "[profile source]",
-            f"aws_access_key_id = {credentials['access_key_id']}",
-            f"aws_secret_access_key = {credentials['secret_access_key']}",
+            f"aws_access_key_id = {key['access_key_id']}",
+            f"aws_secret_access_key = {key['secret_access_key']}",
         ]
     if "AWS_WEB_IDENTITY_TOKEN_FILE" in os.environ and "AWS_ROLE_ARN" in os.environ:
         return [
@@ -56,10 +62,11 @@ def session_for(request, workdir):
     region = connector["test_region"]
     cross = connector.get("cross_account")
     if not cross:
-        if credentials["type"] == "access_key":
+        if credential_kind(credentials) == "access_key":
+            key = credentials["access_key"]
             return boto3.session.Session(
-                aws_access_key_id=credentials["access_key_id"],
-                aws_secret_access_key=credentials["secret_access_key"],
+                aws_access_key_id=key["access_key_id"],
+                aws_secret_access_key=key["secret_access_key"],
                 region_name=region,
             )
         return boto3.session.Session(region_name=region)
@@ -78,7 +85,7 @@ def session_for(request, workdir):
 
 def connection_test(request, workdir):
     connector = request["connector"]
-    kind = connector["credentials"]["type"]
+    kind = credential_kind(connector["credentials"])
     connectivity = connector["connectivity"]
     if kind in ("delegate_role", "irsa"):
         if connectivity["type"] != "delegate":

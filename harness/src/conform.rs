@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::connector::{self, ConnectorConfig, CredentialOption, Failure, Stage};
 use crate::deployments::DeploymentType;
-use crate::scenario::{Scenario, auditor_key};
+use crate::scenario::{FileError, Scenario, auditor_key};
 
 /// The protocol's identifier.
 pub const PROTOCOL: &str = "trustbench-connector/1";
@@ -51,42 +51,20 @@ pub struct Unsupported {
     pub reason: String,
 }
 
-/// Why a manifest could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ManifestError {
-    /// Unreadable.
-    #[error("{file}: cannot read: {source}")]
-    Read {
-        /// The file.
-        file: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Not a manifest.
-    #[error("{file}: {message}")]
-    Parse {
-        /// The file.
-        file: String,
-        /// What is wrong.
-        message: String,
-    },
-}
-
 impl Manifest {
     /// Reads a manifest; its protocol must be this one.
-    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+    pub fn load(path: &Path) -> Result<Self, FileError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
             file: file.clone(),
             source,
         })?;
-        let manifest: Manifest =
-            serde_saphyr::from_str(&text).map_err(|e| ManifestError::Parse {
-                file: file.clone(),
-                message: e.to_string(),
-            })?;
+        let manifest: Manifest = serde_saphyr::from_str(&text).map_err(|e| FileError::Parse {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
         if manifest.protocol != PROTOCOL {
-            return Err(ManifestError::Parse {
+            return Err(FileError::Parse {
                 file,
                 message: format!(
                     "protocol `{}` is not `{PROTOCOL}`, the one this runner speaks",
@@ -277,31 +255,14 @@ pub struct Request {
 /// The connector configuration of a request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestConnector {
-    /// `{"type": "access_key", …}`, `{"type": "delegate_role"}` or `{"type": "irsa"}`.
-    pub credentials: RequestCredentials,
+    /// `{"access_key": {…}}`, `"delegate_role"` or `"irsa"`, as in scenarios.
+    pub credentials: CredentialOption,
     /// The cross-account role, if any.
     pub cross_account: Option<connector::CrossAccount>,
     /// The test region.
     pub test_region: String,
     /// `{"type": "platform"}` or `{"type": "delegate", "selectors", "delegate"}`.
     pub connectivity: RequestConnectivity,
-}
-
-/// The credential option of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum RequestCredentials {
-    /// An access key.
-    AccessKey {
-        /// The key id.
-        access_key_id: String,
-        /// The secret.
-        secret_access_key: String,
-    },
-    /// The delegate's role.
-    DelegateRole,
-    /// IRSA.
-    Irsa,
 }
 
 /// The connectivity of a request.
@@ -348,17 +309,6 @@ impl Request {
         deployment: Option<DeploymentType>,
     ) -> Self {
         let config = &scenario.connector;
-        let credentials = match &config.credentials {
-            CredentialOption::AccessKey {
-                access_key_id,
-                secret_access_key,
-            } => RequestCredentials::AccessKey {
-                access_key_id: access_key_id.clone(),
-                secret_access_key: secret_access_key.clone(),
-            },
-            CredentialOption::DelegateRole => RequestCredentials::DelegateRole,
-            CredentialOption::Irsa => RequestCredentials::Irsa,
-        };
         let connectivity = match &config.connectivity {
             connector::Connectivity::Platform => RequestConnectivity::Platform,
             connector::Connectivity::Delegate { selectors } => RequestConnectivity::Delegate {
@@ -399,7 +349,7 @@ impl Request {
             }
             .into(),
             connector: RequestConnector {
-                credentials,
+                credentials: config.credentials.clone(),
                 cross_account: config.cross_account.clone(),
                 test_region: config
                     .test_region
@@ -414,17 +364,7 @@ impl Request {
     /// The connector configuration it describes (for an implementation in Rust).
     pub fn connector_config(&self) -> ConnectorConfig {
         ConnectorConfig {
-            credentials: match &self.connector.credentials {
-                RequestCredentials::AccessKey {
-                    access_key_id,
-                    secret_access_key,
-                } => CredentialOption::AccessKey {
-                    access_key_id: access_key_id.clone(),
-                    secret_access_key: secret_access_key.clone(),
-                },
-                RequestCredentials::DelegateRole => CredentialOption::DelegateRole,
-                RequestCredentials::Irsa => CredentialOption::Irsa,
-            },
+            credentials: self.connector.credentials.clone(),
             cross_account: self.connector.cross_account.clone(),
             test_region: Some(self.connector.test_region.clone()),
             connectivity: match &self.connector.connectivity {

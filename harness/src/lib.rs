@@ -40,12 +40,9 @@ pub enum HarnessError {
     /// A saved request log is not the JSON of `GET /_mock/requests`.
     #[error("not a request log (the JSON of GET /_mock/requests)")]
     RequestLog(#[from] serde_json::Error),
-    /// A connector's manifest is unreadable or invalid.
+    /// Scenario or manifest files could not be found or read.
     #[error(transparent)]
-    Manifest(#[from] conform::ManifestError),
-    /// Scenario files could not be found.
-    #[error(transparent)]
-    Scenario(#[from] scenario::ScenarioError),
+    File(#[from] scenario::FileError),
     /// A benchmark request could not be signed.
     #[error(transparent)]
     Signing(#[from] signing::SigningError),

@@ -232,9 +232,9 @@ pub enum IamChange {
     },
 }
 
-/// Why a scenario could not be read.
+/// Why a scenario (or a connector manifest) could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
+pub enum FileError {
     /// The file could not be read.
     #[error("{file}: cannot read: {source}")]
     Read {
@@ -263,9 +263,9 @@ pub enum ScenarioError {
 
 impl Scenario {
     /// Reads a scenario file; its name is the file's stem.
-    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+    pub fn load(path: &Path) -> Result<Self, FileError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
             file: file.clone(),
             source,
         })?;
@@ -273,15 +273,15 @@ impl Scenario {
     }
 
     /// Parses scenario YAML read from `path`.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, ScenarioError> {
+    pub fn parse(text: &str, path: &Path) -> Result<Self, FileError> {
         let file = path.display().to_string();
         let mut scenario: Scenario =
-            serde_saphyr::from_str(text).map_err(|e| ScenarioError::Parse {
+            serde_saphyr::from_str(text).map_err(|e| FileError::Parse {
                 file: file.clone(),
                 message: e.to_string(),
             })?;
         if scenario.steps.is_empty() {
-            return Err(ScenarioError::Parse {
+            return Err(FileError::Parse {
                 file,
                 message: "a scenario needs at least one step".into(),
             });
@@ -296,7 +296,7 @@ impl Scenario {
             Base::Named(Named::Empty) => World::default(),
             Base::File(relative) => {
                 let at = path.parent().unwrap_or(Path::new(".")).join(relative);
-                World::load(&at).map_err(|source| ScenarioError::World { file, source })?
+                World::load(&at).map_err(|source| FileError::World { file, source })?
             }
         };
         scenario.base_world = base;
@@ -385,7 +385,7 @@ fn merge_account(into: &mut AccountSpec, from: AccountSpec) {
 
 /// The scenario files under `paths` (files as given, directories searched for `*.yaml`,
 /// except in `worlds/` directories, which hold base worlds), sorted.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FileError> {
     let mut found = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -399,8 +399,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
     Ok(found)
 }
 
-fn collect(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), ScenarioError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read {
+fn collect(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), FileError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| FileError::Read {
         file: dir.display().to_string(),
         source,
     })?;

@@ -32,7 +32,7 @@ fn run_plays_catalogue_scenarios_and_exits_zero() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("1 of 1 scenarios behaved as expected (0 failed)"),
+        stdout.contains("1 of 1 scenarios behaved as expected (0 failed, 0 skipped)"),
         "{stdout}"
     );
 }
