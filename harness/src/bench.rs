@@ -1,5 +1,6 @@
 //! `trustbench bench`: throughput and latency of the mock server against the loopback
-//! ceiling of this machine, a bare hyper server returning a fixed body, in the same run.
+//! ceiling of this machine, a bare hyper server returning a fixed body, and optionally a
+//! moto server, in the same run.
 //!
 //! Each operation's request is signed once with `aws-sigv4` (the SDK's signer) and sent
 //! again and again over keep-alive connections, so the server verifies a real signature
@@ -41,62 +42,114 @@ pub struct Measurement {
     pub errors: u64,
 }
 
-/// Runs every operation at every concurrency for `seconds` each and prints a Markdown table.
+/// The operations measured: name, signing service, form body.
+const OPERATIONS: [(&str, &str, &str); 4] = [
+    (
+        "sts:GetCallerIdentity",
+        "sts",
+        "Action=GetCallerIdentity&Version=2011-06-15",
+    ),
+    (
+        "ec2:DescribeRegions",
+        "ec2",
+        "Action=DescribeRegions&Version=2016-11-15",
+    ),
+    (
+        "iam:GetRole",
+        "iam",
+        "Action=GetRole&RoleName=bench-role&Version=2010-05-08",
+    ),
+    (
+        "sts:AssumeRole",
+        "sts",
+        "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Fbench-role&RoleSessionName=bench&Version=2011-06-15",
+    ),
+];
+
+/// The trust policy of the role the benchmark reads and assumes.
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The default world plus the role `bench-role` in account 111111111111.
+fn world() -> Result<mock_server::World, HarnessError> {
+    let mut world = mock_server::World::default_world();
+    let role = mock_server::World::from_yaml(&format!(
+        "accounts: [{{id: \"111111111111\", roles: [{{name: bench-role, trust_policy: '{TRUST}'}}]}}]"
+    ))?;
+    world.accounts[0].roles = role.accounts[0].roles.clone();
+    Ok(world)
+}
+
+/// Runs every operation at every concurrency for `seconds` each, against the bare hyper
+/// server, the mock, and moto when `moto` names its address, in turn; prints a Markdown
+/// table with the mock's throughput as a ratio of each peer's.
 ///
 /// Fails when a server cannot start or a request cannot be signed.
 pub async fn bench(
     seconds: u64,
     concurrencies: &[usize],
+    moto: Option<SocketAddr>,
 ) -> Result<Vec<Measurement>, HarnessError> {
-    let server = MockServer::builder().start().await?;
+    let server = MockServer::builder().world(world()?).start().await?;
     let bare = start_bare().await?;
     let now = server.clock().now();
-    let operations: [(&'static str, SocketAddr, Vec<u8>); 3] = [
-        ("bare hyper (fixed body)", bare, bare_request(bare)),
-        (
-            "sts:GetCallerIdentity",
-            server.address(),
-            signed(
-                server.address(),
-                "sts",
-                "Action=GetCallerIdentity&Version=2011-06-15",
-                now,
-            )?,
-        ),
-        (
-            "ec2:DescribeRegions",
-            server.address(),
-            signed(
-                server.address(),
-                "ec2",
-                "Action=DescribeRegions&Version=2016-11-15",
-                now,
-            )?,
-        ),
-    ];
-    println!("| operation | concurrency | req/s | p50 | p99 | errors |");
-    println!("|---|---|---|---|---|---|");
+    if let Some(moto) = moto {
+        // moto needs the role to exist for GetRole.
+        let create = format!(
+            "Action=CreateRole&RoleName=bench-role&AssumeRolePolicyDocument={}&Version=2010-05-08",
+            percent_encoding::utf8_percent_encode(TRUST, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let mut stream = TcpStream::connect(moto).await?;
+        stream
+            .write_all(&signed(moto, "iam", &create, now)?)
+            .await?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let _ = read_response(&mut stream, &mut buf).await;
+    }
+    println!("| operation | target | concurrency | req/s | p50 | p99 | errors | mock / target |");
+    println!("|---|---|---|---|---|---|---|---|");
     let mut results = Vec::new();
     for &concurrency in concurrencies {
-        for (operation, addr, request) in &operations {
-            let m = measure(
-                operation,
-                *addr,
-                request,
-                concurrency,
-                Duration::from_secs(seconds),
-            )
-            .await?;
-            println!(
-                "| {} | {} | {:.0} | {:.1} µs | {:.1} µs | {} |",
-                m.operation,
-                m.concurrency,
-                m.rps,
-                m.p50.as_secs_f64() * 1e6,
-                m.p99.as_secs_f64() * 1e6,
-                m.errors
-            );
-            results.push(m);
+        for (operation, service, form) in OPERATIONS {
+            let mut targets = vec![
+                ("bare hyper", bare, bare_request(bare)),
+                (
+                    "trustbench",
+                    server.address(),
+                    signed(server.address(), service, form, now)?,
+                ),
+            ];
+            if let Some(moto) = moto {
+                targets.push(("moto", moto, signed(moto, service, form, now)?));
+            }
+            let mut row = Vec::new();
+            for (target, addr, request) in &targets {
+                let m = measure(
+                    operation,
+                    *addr,
+                    request,
+                    concurrency,
+                    Duration::from_secs(seconds),
+                )
+                .await?;
+                row.push((*target, m));
+            }
+            let mock = row
+                .iter()
+                .find(|(t, _)| *t == "trustbench")
+                .map_or(0.0, |(_, m)| m.rps);
+            for (target, m) in row {
+                println!(
+                    "| {} | {target} | {} | {:.0} | {:.1} µs | {:.1} µs | {} | {:.2} |",
+                    m.operation,
+                    m.concurrency,
+                    m.rps,
+                    m.p50.as_secs_f64() * 1e6,
+                    m.p99.as_secs_f64() * 1e6,
+                    m.errors,
+                    if m.rps > 0.0 { mock / m.rps } else { 0.0 }
+                );
+                results.push(m);
+            }
         }
     }
     Ok(results)
@@ -117,6 +170,7 @@ async fn measure(
         stream.set_nodelay(true)?;
         workers.push(tokio::spawn(worker(
             stream,
+            addr,
             Arc::clone(&request),
             Arc::clone(&stop),
         )));
@@ -147,34 +201,59 @@ async fn measure(
     })
 }
 
-/// Sends `request` until told to stop; returns each latency and the count of non-200s.
+/// Sends `request` until told to stop; returns each latency and the count of non-200s. A
+/// server that closes connections after answering (moto's says `Connection: close`) is
+/// connected to again for the next request, and that counts in the latency.
 async fn worker(
-    mut stream: TcpStream,
+    stream: TcpStream,
+    addr: SocketAddr,
     request: Arc<[u8]>,
     stop: Arc<AtomicBool>,
 ) -> (Vec<Duration>, u64) {
     let mut latencies = Vec::with_capacity(1 << 16);
     let mut errors = 0;
     let mut buf = vec![0u8; 64 * 1024];
+    let mut open = Some(stream);
     while !stop.load(Ordering::Relaxed) {
         let t = Instant::now();
+        let mut stream = match open.take() {
+            Some(s) => s,
+            None => match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    s
+                }
+                Err(_) => break,
+            },
+        };
         if stream.write_all(&request).await.is_err() {
             break;
         }
-        match read_response(&mut stream, &mut buf).await {
-            Some(200) => latencies.push(t.elapsed()),
-            Some(_) => {
-                latencies.push(t.elapsed());
-                errors += 1;
-            }
-            None => break,
+        // A server that stops answering ends the worker instead of hanging it.
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            read_response(&mut stream, &mut buf),
+        )
+        .await
+        .ok()
+        .flatten();
+        let Some((status, keep_alive)) = answer else {
+            break;
+        };
+        latencies.push(t.elapsed());
+        if status != 200 {
+            errors += 1;
+        }
+        if keep_alive {
+            open = Some(stream);
         }
     }
     (latencies, errors)
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body; returns its status.
-async fn read_response(stream: &mut TcpStream, buf: &mut [u8]) -> Option<u16> {
+/// Reads one HTTP/1.1 response with a Content-Length body; returns its status and whether
+/// the connection stays open.
+async fn read_response(stream: &mut TcpStream, buf: &mut [u8]) -> Option<(u16, bool)> {
     let mut filled = 0;
     let head_end = loop {
         let n = stream.read(&mut buf[filled..]).await.ok()?;
@@ -188,14 +267,16 @@ async fn read_response(stream: &mut TcpStream, buf: &mut [u8]) -> Option<u16> {
     };
     let head = std::str::from_utf8(&buf[..head_end]).ok()?;
     let status = head.split(' ').nth(1)?.parse().ok()?;
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
         })
+    };
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let keep_alive = !header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
     let total = head_end + 4 + length;
     while filled < total {
         let n = stream.read(&mut buf[filled..]).await.ok()?;
@@ -204,7 +285,7 @@ async fn read_response(stream: &mut TcpStream, buf: &mut [u8]) -> Option<u16> {
         }
         filled += n;
     }
-    Some(status)
+    Some((status, keep_alive))
 }
 
 fn signed(

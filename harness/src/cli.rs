@@ -28,8 +28,9 @@ pub enum Command {
     Conform(ConformArgs),
     /// Serve the fake STS, IAM and EC2 endpoints until Ctrl-C.
     Serve(ServeArgs),
-    /// Measure requests/s and latency of signed STS and EC2 calls against a bare hyper
-    /// server in the same run (build with --release for meaningful numbers).
+    /// Measure requests/s and latency of signed GetCallerIdentity, DescribeRegions, GetRole
+    /// and AssumeRole calls against a bare hyper server (and moto, with --moto) in the same
+    /// run (build with --release for meaningful numbers).
     Bench(BenchArgs),
     /// Print the least-privilege report of a saved request log (the JSON of
     /// `GET /_mock/requests`): per principal, the policy that would have allowed its calls,
@@ -92,6 +93,10 @@ pub struct BenchArgs {
     /// Concurrent keep-alive connections, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
     pub concurrency: Vec<usize>,
+    /// Also measure a moto server at this address (`moto_server -p PORT`; see
+    /// `ci/bench-moto.sh`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub moto: Option<SocketAddr>,
 }
 
 /// Options of `trustbench serve`.

@@ -53,7 +53,7 @@ pub enum HarnessError {
 pub async fn run(cli: Cli) -> Result<ExitCode, HarnessError> {
     match cli.command {
         Command::Serve(args) => serve::serve(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Bench(args) => bench::bench(args.seconds, &args.concurrency)
+        Command::Bench(args) => bench::bench(args.seconds, &args.concurrency, args.moto)
             .await
             .map(|_| ExitCode::SUCCESS),
         Command::Report(args) => report::print(&args.log).map(|()| ExitCode::SUCCESS),

@@ -381,3 +381,26 @@ fn the_readme_scenario_examples_pass() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The benchmark's requests are real, accepted calls: every operation answers 200.
+#[test]
+fn bench_measures_every_operation_without_errors() {
+    let out = trustbench()
+        .args(["bench", "--seconds", "1", "--concurrency", "1"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("| trustbench |"))
+        .collect();
+    assert_eq!(rows.len(), 4, "{stdout}");
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // | operation | target | concurrency | req/s | p50 | p99 | errors | ratio |
+        assert_eq!(cells.get(7), Some(&"0"), "errors in {row}");
+        let rps: f64 = cells.get(4).and_then(|c| c.parse().ok()).unwrap_or(0.0);
+        assert!(rps > 100.0, "{row}");
+    }
+}

@@ -285,3 +285,49 @@ async fn decoding_needs_permission_and_a_valid_message() {
         Some("InvalidAuthorizationMessageException")
     );
 }
+
+#[tokio::test]
+async fn the_rendered_once_answer_equals_the_computed_one() {
+    let server = server_with(WORLD_444).await;
+    let client = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        "AKIACONNECTOR4444444",
+        "connector-secret",
+        "us-east-1",
+    ));
+    let describe = |filter: Option<Filter>| {
+        let client = client.clone();
+        async move {
+            let out = client
+                .describe_regions()
+                .set_filters(filter.map(|f| vec![f]))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            out.regions()
+                .iter()
+                .map(|r| {
+                    (
+                        r.region_name().unwrap_or_default().to_owned(),
+                        r.endpoint().unwrap_or_default().to_owned(),
+                        r.opt_in_status().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    // The plain call is served from the account's rendered answer (twice: render, then
+    // reuse); a match-everything filter takes the computed path.
+    let plain = describe(None).await;
+    assert_eq!(plain, describe(None).await);
+    let computed = describe(Some(
+        Filter::builder().name("region-name").values("*").build(),
+    ))
+    .await;
+    assert_eq!(plain, computed);
+    assert!(
+        plain
+            .iter()
+            .any(|(n, _, s)| n == "af-south-1" && s == "opted-in")
+    );
+}

@@ -67,6 +67,8 @@ pub(crate) struct Role {
 #[derive(Debug)]
 pub(crate) struct Account {
     opted_in: HashSet<String>,
+    /// The account's plain `DescribeRegions` answer (no filters), rendered on first use.
+    pub(crate) default_regions: std::sync::OnceLock<Arc<str>>,
 }
 
 impl Account {
@@ -632,6 +634,7 @@ impl Store {
             spec.id.clone(),
             Account {
                 opted_in: spec.opted_in_regions.iter().cloned().collect(),
+                default_regions: std::sync::OnceLock::new(),
             },
         );
         Ok(())

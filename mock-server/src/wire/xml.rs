@@ -18,6 +18,9 @@ pub(crate) enum Node {
     List(&'static str, Vec<Vec<Node>>),
     /// `<name><item>text</item>…</name>`, or `<name/>` when empty.
     TextList(&'static str, Vec<String>),
+    /// XML rendered before (by [`render`]), inserted as it is: answers that are the same
+    /// for every request are rendered once.
+    Rendered(std::sync::Arc<str>),
 }
 
 impl Node {
@@ -71,6 +74,7 @@ pub(crate) fn render(out: &mut String, nodes: &[Node], item: &str) {
                 }
                 close(out, name);
             }
+            Node::Rendered(xml) => out.push_str(xml),
             Node::List(name, items) if items.is_empty() => empty(out, name),
             Node::List(name, items) => {
                 open(out, name, None);
