@@ -12,6 +12,19 @@ fn names(out: &aws_sdk_ec2::operation::describe_regions::DescribeRegionsOutput) 
         .collect()
 }
 
+/// A server with `WORLD_444` and an EC2 client of its `connector` user (which may call
+/// DescribeRegions) in us-east-1.
+async fn connector_client() -> (mock_server::MockServer, aws_sdk_ec2::Client) {
+    let server = server_with(WORLD_444).await;
+    let client = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        "AKIACONNECTOR4444444",
+        "connector-secret",
+        "us-east-1",
+    ));
+    (server, client)
+}
+
 #[tokio::test]
 async fn describe_regions_lists_only_the_enabled_regions_of_the_callers_partition() {
     let server = mock_server::MockServer::start().await;
@@ -49,13 +62,7 @@ async fn describe_regions_lists_only_the_enabled_regions_of_the_callers_partitio
 
 #[tokio::test]
 async fn all_regions_shows_opt_in_regions_with_their_status() {
-    let server = server_with(WORLD_444).await;
-    let client = aws_sdk_ec2::Client::new(&config_with_key(
-        &server,
-        "AKIACONNECTOR4444444",
-        "connector-secret",
-        "us-east-1",
-    ));
+    let (_server, client) = connector_client().await;
     let enabled = client
         .describe_regions()
         .send()
@@ -288,13 +295,7 @@ async fn decoding_needs_permission_and_a_valid_message() {
 
 #[tokio::test]
 async fn the_rendered_once_answer_equals_the_computed_one() {
-    let server = server_with(WORLD_444).await;
-    let client = aws_sdk_ec2::Client::new(&config_with_key(
-        &server,
-        "AKIACONNECTOR4444444",
-        "connector-secret",
-        "us-east-1",
-    ));
+    let (_server, client) = connector_client().await;
     let describe = |filter: Option<Filter>| {
         let client = client.clone();
         async move {
