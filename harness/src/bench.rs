@@ -66,6 +66,18 @@ const OPERATIONS: [(&str, &str, &str); 4] = [
     ),
 ];
 
+/// What a benchmark measures besides the bare hyper server.
+#[derive(Debug, Clone, Default)]
+pub struct Peers {
+    /// A moto server to measure too.
+    pub moto: Option<SocketAddr>,
+    /// An external trustbench (`trustbench serve --world ci/bench-world.yaml`) to measure
+    /// instead of one in this process.
+    pub target: Option<SocketAddr>,
+    /// Only this operation (`sts:AssumeRole`, …).
+    pub only: Option<String>,
+}
+
 /// The trust policy of the role the benchmark reads and assumes.
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}"#;
 
@@ -87,11 +99,19 @@ fn world() -> Result<mock_server::World, HarnessError> {
 pub async fn bench(
     seconds: u64,
     concurrencies: &[usize],
-    moto: Option<SocketAddr>,
+    peers: Peers,
 ) -> Result<Vec<Measurement>, HarnessError> {
-    let server = MockServer::builder().world(world()?).start().await?;
+    // An external trustbench (`serve`, with `bench-role` in its world) or one in process.
+    let (address, _server) = match peers.target {
+        Some(addr) => (addr, None),
+        None => {
+            let server = MockServer::builder().world(world()?).start().await?;
+            (server.address(), Some(server))
+        }
+    };
+    let moto = peers.moto;
     let bare = start_bare().await?;
-    let now = server.clock().now();
+    let now = mock_server::Clock::real().now();
     if let Some(moto) = moto {
         // moto needs the role to exist for GetRole.
         let create = format!(
@@ -110,13 +130,12 @@ pub async fn bench(
     let mut results = Vec::new();
     for &concurrency in concurrencies {
         for (operation, service, form) in OPERATIONS {
+            if peers.only.as_deref().is_some_and(|o| o != operation) {
+                continue;
+            }
             let mut targets = vec![
                 ("bare hyper", bare, bare_request(bare)),
-                (
-                    "trustbench",
-                    server.address(),
-                    signed(server.address(), service, form, now)?,
-                ),
+                ("trustbench", address, signed(address, service, form, now)?),
             ];
             if let Some(moto) = moto {
                 targets.push(("moto", moto, signed(moto, service, form, now)?));

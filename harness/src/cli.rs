@@ -97,6 +97,15 @@ pub struct BenchArgs {
     /// `ci/bench-moto.sh`).
     #[arg(long, value_name = "HOST:PORT")]
     pub moto: Option<SocketAddr>,
+    /// Measure a running `trustbench serve` (whose world has the role `bench-role`
+    /// trusting account 111111111111, e.g. `ci/bench-world.yaml`) instead of a server in
+    /// this process.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub target: Option<SocketAddr>,
+    /// Only this operation: sts:GetCallerIdentity, ec2:DescribeRegions, iam:GetRole or
+    /// sts:AssumeRole.
+    #[arg(long, value_name = "OPERATION")]
+    pub only: Option<String>,
 }
 
 /// Options of `trustbench serve`.

@@ -53,9 +53,17 @@ pub enum HarnessError {
 pub async fn run(cli: Cli) -> Result<ExitCode, HarnessError> {
     match cli.command {
         Command::Serve(args) => serve::serve(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Bench(args) => bench::bench(args.seconds, &args.concurrency, args.moto)
-            .await
-            .map(|_| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::bench(
+            args.seconds,
+            &args.concurrency,
+            bench::Peers {
+                moto: args.moto,
+                target: args.target,
+                only: args.only,
+            },
+        )
+        .await
+        .map(|_| ExitCode::SUCCESS),
         Command::Report(args) => report::print(&args.log).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => output::run(args).await,
         Command::Conform(args) => output::conform(args).await,

@@ -536,7 +536,16 @@ impl World {
     /// Fails when the YAML is malformed or does not fit the schema; consistency (unique
     /// keys, valid policies) is checked when a server starts with it.
     pub fn from_yaml(text: &str) -> Result<Self, WorldError> {
-        serde_saphyr::from_str(text).map_err(|e| WorldError::Yaml {
+        // Worlds of tens of thousands of users, roles and policies are millions of YAML
+        // nodes; the parser's default budget (250,000 nodes) guards untrusted input, and a
+        // world file is the operator's own. Aliases stay bounded.
+        let options = serde_saphyr::options! {
+            budget: serde_saphyr::budget! {
+                max_nodes: 50_000_000,
+                max_events: 100_000_000,
+            },
+        };
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| WorldError::Yaml {
             file: None,
             message: e.to_string(),
         })
@@ -572,6 +581,17 @@ mod tests {
         assert_eq!(account.partition, "aws");
         assert_eq!(account.users[0].path, "/");
         assert_eq!(account.users[0].access_keys[0].status, KeyStatus::Active);
+    }
+
+    #[test]
+    fn large_worlds_parse_past_the_default_node_budget() {
+        // 40,000 users of eight nodes each: past serde-saphyr's default 250,000 nodes.
+        let users: String = (0..40_000)
+            .map(|i| format!("{{name: u{i}, path: /, managed_policies: [a, b]}},"))
+            .collect();
+        let yaml = format!("accounts: [{{id: '111111111111', users: [{users}]}}]");
+        let world = World::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(world.accounts[0].users.len(), 40_000);
     }
 
     #[test]
