@@ -11,15 +11,13 @@ concurrency 8 for each operation.
 """
 
 import json
-import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = REPO / "target" / "release" / "trustbench"
+from served import REPO, bench_rows, rss_mib, served
+
 SMALL = REPO / "ci" / "bench-world.yaml"
 
 
@@ -52,38 +50,14 @@ def big_world(users: int, roles: int, policies: int) -> str:
     return json.dumps({"accounts": [account]})
 
 
-def rss_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
-
-
 def measure(label: str, world: Path) -> None:
     started = time.monotonic()
-    server = subprocess.Popen(
-        [str(BIN), "serve", "--listen", "127.0.0.1:0", "--world", str(world)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        address = None
-        for line in server.stdout:
-            if line.startswith("endpoint: "):
-                address = line.strip().split("//", 1)[1]
-                break
+    with served(world) as (server, address):
         ready = time.monotonic() - started
-        assert address, "serve printed no endpoint"
         print(f"\n{label}: ready in {ready:.2f} s, idle RSS {rss_mib(server.pid):.1f} MiB")
-        out = subprocess.run(
-            [str(BIN), "bench", "--target", address, "--concurrency", "8", "--seconds", "2"],
-            capture_output=True, text=True, check=True,
-        ).stdout
-        for row in out.splitlines():
-            if "| trustbench |" in row:
-                cells = [c.strip() for c in row.strip("|").split("|")]
-                print(f"  {cells[0]:<24} {float(cells[3]):>9,.0f} req/s  p99 {cells[5]:>10}  errors {cells[6]}")
+        for cells in bench_rows(address, "--concurrency", "8", "--seconds", "2"):
+            print(f"  {cells[0]:<24} {float(cells[3]):>9,.0f} req/s  p99 {cells[5]:>10}  errors {cells[6]}")
         print(f"  RSS after: {rss_mib(server.pid):.1f} MiB")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:
