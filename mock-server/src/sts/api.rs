@@ -265,19 +265,8 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
     }
     let expires = now + i64::from(duration);
     let minted = call.sessions.mint(SessionClaims {
-        key: String::new(),
-        role: role.arn.clone(),
-        session: session.to_owned(),
-        issued: now,
-        expires,
-        chained: false,
         policy: session_policy(call)?,
-        policy_arns: Vec::new(),
-        source_identity: None,
-        user_session: false,
-        federated: None,
-        tags: BTreeMap::new(),
-        transitive_tags: Vec::new(),
+        ..SessionClaims::role_session(&role.arn, session, now, expires)
     });
     let partition = role.partition;
     Ok(vec![
@@ -351,19 +340,8 @@ fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let issued = time::OffsetDateTime::from(call.now).unix_timestamp();
     let expires = issued + i64::from(duration);
     let minted = call.sessions.mint(SessionClaims {
-        key: String::new(),
-        role: caller.arn.clone(),
-        session: String::new(),
-        issued,
-        expires,
-        chained: false,
-        policy: None,
-        policy_arns: Vec::new(),
-        source_identity: None,
         user_session: true,
-        federated: None,
-        tags: BTreeMap::new(),
-        transitive_tags: Vec::new(),
+        ..SessionClaims::role_session(&caller.arn, "", issued, expires)
     });
     Ok(vec![credentials_node(&minted, expires)])
 }
@@ -403,19 +381,11 @@ fn get_federation_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let issued = time::OffsetDateTime::from(call.now).unix_timestamp();
     let expires = issued + i64::from(duration);
     let minted = call.sessions.mint(SessionClaims {
-        key: String::new(),
-        role: caller.arn.clone(),
-        session: String::new(),
-        issued,
-        expires,
-        chained: false,
         policy: policy.clone(),
         policy_arns: policy_arns(call),
-        source_identity: None,
         user_session: true,
         federated: Some(name.clone()),
-        tags: BTreeMap::new(),
-        transitive_tags: Vec::new(),
+        ..SessionClaims::role_session(&caller.arn, "", issued, expires)
     });
     let partition = caller.partition;
     let mut out = vec![
@@ -701,11 +671,6 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let issued = time::OffsetDateTime::from(call.now).unix_timestamp();
     let expires = issued + i64::from(duration);
     let minted = call.sessions.mint(SessionClaims {
-        key: String::new(),
-        role: role.arn.clone(),
-        session: session.to_owned(),
-        issued,
-        expires,
         chained,
         policy: policy.clone(),
         policy_arns: policy_arns.clone(),
@@ -716,10 +681,9 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 .get("aws:SourceIdentity")
                 .and_then(|v| v.first().cloned())
         }),
-        user_session: false,
-        federated: None,
         tags,
         transitive_tags: transitive,
+        ..SessionClaims::role_session(&role.arn, session, issued, expires)
     });
     let partition = role.partition;
     let mut out = vec![

@@ -221,21 +221,12 @@ mod tests {
     use super::*;
 
     fn claims() -> SessionClaims {
-        SessionClaims {
-            key: String::new(),
-            role: "arn:aws:iam::111111111111:role/deploy".into(),
-            session: "ci".into(),
-            issued: 1_800_000_000,
-            expires: 1_800_003_600,
-            chained: false,
-            policy: None,
-            policy_arns: Vec::new(),
-            source_identity: None,
-            user_session: false,
-            federated: None,
-            tags: Default::default(),
-            transitive_tags: Vec::new(),
-        }
+        SessionClaims::role_session(
+            "arn:aws:iam::111111111111:role/deploy",
+            "ci",
+            1_800_000_000,
+            1_800_003_600,
+        )
     }
 
     #[test]
