@@ -35,6 +35,9 @@ mod delegates;
 mod ec2;
 mod error;
 mod faults;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod iam;
 mod log;
 mod partition;

@@ -57,24 +57,37 @@ pub(crate) async fn handle(
         return deliver(response, fault).await;
     }
     let now = state.clock.now();
+    let (response, record, fault) = answer(&state, &parts, &body, now, peer, &request_id);
+    state.requests.push(record);
+    deliver(response, fault).await
+}
+
+/// Answers one AWS API request (everything but delivery): the response, its log record and
+/// the fault that struck, if one did.
+pub(crate) fn answer(
+    state: &State,
+    parts: &Parts,
+    body: &[u8],
+    now: SystemTime,
+    peer: IpAddr,
+    request_id: &str,
+) -> (Response<Body>, Record, Option<FaultEffect>) {
     let mut trace = Trace::default();
     let (response, error_code) =
-        match process(&state, &parts, &body, now, Client { ip: peer }, &mut trace) {
+        match process(state, parts, body, now, Client { ip: peer }, &mut trace) {
             Ok((service, action, result)) => (
-                wire::success(service, action, &result, &request_id, now),
+                wire::success(service, action, &result, request_id, now),
                 None,
             ),
             Err((service, err)) => {
                 tracing::debug!(code = %err.code, status = %err.status, "request refused");
-                let service = service.unwrap_or_else(|| sniff_service(&parts, &body));
-                (wire::error(service, &err, &request_id, now), Some(err.code))
+                let service = service.unwrap_or_else(|| sniff_service(parts, body));
+                (wire::error(service, &err, request_id, now), Some(err.code))
             }
         };
     let fault = trace.fault;
-    state
-        .requests
-        .push(trace.entry(now, response.status().as_u16(), error_code));
-    deliver(response, fault).await
+    let record = trace.entry(now, response.status().as_u16(), error_code);
+    (response, record, fault)
 }
 
 /// Sends the response as a struck fault says: late, not at all, or cut short.

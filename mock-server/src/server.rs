@@ -48,6 +48,35 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// A server's state for `world`, before anything listens: every check of the world
+    /// (fault rules, propagation, delegates, IAM consistency) happens here.
+    pub(crate) fn new(
+        world: World,
+        clock: Clock,
+        propagation: Propagation,
+        endpoint: String,
+    ) -> Result<Self, StartError> {
+        let rules = RuleSet::new(&world.faults).map_err(WorldError::from)?;
+        propagation.validate().map_err(WorldError::from)?;
+        let world = delegates::prepared(world)?;
+        let iam = Iam::new(world, clock.clone(), propagation)?;
+        let files = Files::new().map_err(StartError::Files)?;
+        let faults = Faults::default();
+        faults.replace(rules);
+        Ok(State {
+            iam,
+            sessions: SessionKeys::new(),
+            issuers: Issuers::new(),
+            requests: RequestLog::new(),
+            anonymous: Arc::new(Identity::anonymous()),
+            clock,
+            request_ids: RequestIds::new(),
+            faults,
+            delegates: files,
+            endpoint,
+        })
+    }
+
     /// Replaces the world and its settings (propagation delay, fault rules) at once, or
     /// changes nothing when it is invalid. It becomes what `reset` returns to.
     pub(crate) fn load_world(&self, world: World) -> Result<(), WorldError> {
@@ -177,7 +206,6 @@ impl MockServerBuilder {
         if !self.listen.ip().is_loopback() && !self.allow_non_loopback {
             return Err(StartError::NotLoopback(self.listen));
         }
-        let rules = RuleSet::new(&self.world.faults).map_err(WorldError::from)?;
         // The builder's settings win over the world's.
         let mut propagation = self
             .propagation
@@ -186,10 +214,6 @@ impl MockServerBuilder {
         if let Some(delay) = self.propagation_delay {
             propagation.delay_seconds = delay.as_secs_f64();
         }
-        propagation.validate().map_err(WorldError::from)?;
-        let world = delegates::prepared(self.world)?;
-        let iam = Iam::new(world, self.clock.clone(), propagation)?;
-        let files = Files::new().map_err(StartError::Files)?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -200,20 +224,12 @@ impl MockServerBuilder {
             addr: self.listen,
             source,
         })?;
-        let faults = Faults::default();
-        faults.replace(rules);
-        let state = Arc::new(State {
-            iam,
-            sessions: SessionKeys::new(),
-            issuers: Issuers::new(),
-            requests: RequestLog::new(),
-            anonymous: Arc::new(Identity::anonymous()),
-            clock: self.clock,
-            request_ids: RequestIds::new(),
-            faults,
-            delegates: files,
-            endpoint: format!("http://{addr}"),
-        });
+        let state = Arc::new(State::new(
+            self.world,
+            self.clock,
+            propagation,
+            format!("http://{addr}"),
+        )?);
         eks::refresh(&state);
         // Delegate token files follow the clock: when a test moves it, and every few
         // seconds of real time.

@@ -249,3 +249,155 @@ async fn too_many_filter_values_are_refused_quickly() {
     .await;
     r.assert_ec2_error(400, "InvalidParameterValue");
 }
+
+#[tokio::test]
+async fn a_replayed_presigned_url_works_within_its_window_and_is_refused_after() {
+    let server = MockServer::builder()
+        .clock(mock_server::Clock::virtual_at(
+            std::time::UNIX_EPOCH + Duration::from_secs(1_900_000_000),
+        ))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = presigned_get(
+        &server,
+        STD,
+        "sts",
+        "us-east-1",
+        "Action=GetCallerIdentity&Version=2011-06-15",
+        server.clock().now(),
+        Duration::from_secs(60),
+    );
+    // Within the window the same bytes work again (AWS does not remember signatures).
+    for _ in 0..2 {
+        assert_eq!(answer(&server, &url).await.status, 200);
+    }
+    server.clock().advance(Duration::from_secs(14 * 60));
+    assert_eq!(answer(&server, &url).await.status, 200);
+    server.clock().advance(Duration::from_secs(2 * 60));
+    let r = answer(&server, &url).await;
+    r.assert_query_error(403, "SignatureDoesNotMatch", STS_NS);
+    assert!(
+        r.xml("Message")
+            .is_some_and(|m| m.starts_with("Signature expired: 20300317T")),
+        "{}",
+        r.body
+    );
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn a_truncated_body_is_refused_and_the_server_keeps_serving() {
+    let server = MockServer::start().await;
+    let mut stream = tokio::net::TcpStream::connect(server.address())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 200\r\n\r\nAction=GetCallerIdentity&Vers",
+        server.address()
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The client gives up half-way: no more body will come.
+    stream.shutdown().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut response = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+    assert!(read.is_ok(), "the server hung on a truncated body");
+    let text = String::from_utf8_lossy(&response);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 400"),
+        "a truncated body must be a 400 or a closed connection: {text}"
+    );
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn empty_parameters_are_validation_errors() {
+    let server = MockServer::start().await;
+    // An empty Action names no operation.
+    let r = send_signed(&server, "sts", "Action=&Version=2011-06-15").await;
+    assert_eq!((r.status, r.xml("Code")), (400, Some("InvalidAction")));
+    // Empty required members fail their length constraints, as AWS's validation says.
+    let r = send_signed(
+        &server,
+        "sts",
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=&RoleSessionName=ci",
+    )
+    .await;
+    r.assert_query_error(400, "ValidationError", STS_NS);
+    let r = send_signed(
+        &server,
+        "iam",
+        "Action=GetRole&Version=2010-05-08&RoleName=",
+    )
+    .await;
+    r.assert_query_error(400, "ValidationError", IAM_NS);
+    // A parameter with no `=` is an empty value, not a crash.
+    let r = send_signed(
+        &server,
+        "sts",
+        "Action=GetCallerIdentity&Version=2011-06-15&Flag",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn unknown_services_in_the_scope_are_refused_in_each_shape() {
+    let server = MockServer::start().await;
+    // The Version tells which service the request is for; the scope must name it.
+    for (form, namespace, expected) in [
+        ("Action=GetCallerIdentity&Version=2011-06-15", STS_NS, "sts"),
+        ("Action=GetUser&Version=2010-05-08", IAM_NS, "iam"),
+    ] {
+        for service in ["s3", "lambda", "", "STS"] {
+            let r = send_signed(&server, service, form).await;
+            r.assert_query_error(403, "SignatureDoesNotMatch", namespace);
+            assert_eq!(
+                r.xml("Message"),
+                Some(
+                    format!(
+                        "Credential should be scoped to correct service: &apos;{expected}&apos;. "
+                    )
+                    .as_str()
+                ),
+                "{service}"
+            );
+        }
+    }
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_headers_and_paths_is_4xx() {
+    let server = MockServer::start().await;
+    let mut request = format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\nconnection: close\r\ncontent-length: 43\r\nauthorization: AWS4-HMAC-SHA256 Credential=@@/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=00\r\n\r\n",
+        server.address()
+    )
+    .into_bytes();
+    // Bytes that are not UTF-8 in the access key id.
+    let at = request
+        .windows(2)
+        .position(|w| w == b"@@")
+        .unwrap_or_else(|| panic!("marker"));
+    request.splice(at..at + 2, [0xff, 0xfe]);
+    request.extend_from_slice(b"Action=GetCallerIdentity&Version=2011-06-15");
+    let r = answer(&server, &request).await;
+    assert!((400..500).contains(&r.status), "{} {}", r.status, r.body);
+    let r = answer(
+        &server,
+        format!(
+            "GET /%ff%fe/..%2f?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            server.address()
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!((400..500).contains(&r.status), "{} {}", r.status, r.body);
+    still_serving(&server).await;
+}

@@ -541,7 +541,7 @@ pub(crate) fn signing_key(secret: &str, scope: &Scope) -> [u8; 32] {
     key
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
     let mut mac = HmacSha256::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));

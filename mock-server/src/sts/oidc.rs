@@ -1,13 +1,17 @@
 //! The built-in OpenID Connect issuers (EKS clusters and other identity providers), for
 //! IRSA and any web identity.
 //!
-//! Any issuer URL a test names gets its own RSA key on first use. The control API mints ID
-//! tokens (RS256) with it, and serves each issuer's discovery document and JWKS, so outside
+//! Any issuer URL a test names gets its own RSA key on first use. An issuer URL stands for
+//! one identity provider (one EKS cluster), whose key is its own whichever STS checks it, so
+//! the key is generated once per process and shared by every server that uses the issuer:
+//! RSA key generation costs up to a second, and a catalogue starts a server per scenario.
+//! Each server still knows only the issuers used on it. The control API mints ID tokens
+//! (RS256) with the key, and serves each issuer's discovery document and JWKS, so outside
 //! verifiers can check the tokens too. `AssumeRoleWithWebIdentity` verifies tokens here.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use base64::Engine as _;
@@ -49,6 +53,33 @@ pub(crate) enum OidcError {
     Signing(String),
 }
 
+/// Every issuer's key, by issuer (without scheme), for all the servers of the process.
+static SHARED_KEYS: LazyLock<Mutex<HashMap<String, Arc<IssuerKey>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The process's key for `issuer`, generated on first use.
+fn shared_key(issuer: &str) -> Result<Arc<IssuerKey>, OidcError> {
+    let mut keys = SHARED_KEYS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(key) = keys.get(issuer) {
+        return Ok(Arc::clone(key));
+    }
+    let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+        .map_err(|e| OidcError::Signing(e.to_string()))?;
+    let der = private
+        .to_pkcs1_der()
+        .map_err(|e| OidcError::Signing(e.to_string()))?;
+    let (n, e) = (private.n().to_bytes_be(), private.e().to_bytes_be());
+    let key = Arc::new(IssuerKey {
+        kid: format!("{:016x}", crate::wire::fingerprint(issuer)),
+        encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+        decoding: DecodingKey::from_rsa_raw_components(&n, &e),
+        n: URL_SAFE_NO_PAD.encode(&n),
+        e: URL_SAFE_NO_PAD.encode(&e),
+    });
+    keys.insert(issuer.to_owned(), Arc::clone(&key));
+    Ok(key)
+}
+
 /// The issuer URL without its scheme: the prefix of the provider's condition keys
 /// (`oidc.eks.us-east-1.amazonaws.com/id/X:sub`) and of its provider ARN.
 pub(crate) fn host_path(issuer: &str) -> &str {
@@ -68,26 +99,11 @@ impl Issuers {
         if let Some(k) = self.keys.load().get(issuer) {
             return Ok(Arc::clone(k));
         }
-        let _writer = self
-            .writers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _writer = self.writers.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(k) = self.keys.load().get(issuer) {
             return Ok(Arc::clone(k));
         }
-        let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
-            .map_err(|e| OidcError::Signing(e.to_string()))?;
-        let der = private
-            .to_pkcs1_der()
-            .map_err(|e| OidcError::Signing(e.to_string()))?;
-        let (n, e) = (private.n().to_bytes_be(), private.e().to_bytes_be());
-        let key = Arc::new(IssuerKey {
-            kid: format!("{:016x}", crate::wire::fingerprint(issuer)),
-            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
-            decoding: DecodingKey::from_rsa_raw_components(&n, &e),
-            n: URL_SAFE_NO_PAD.encode(&n),
-            e: URL_SAFE_NO_PAD.encode(&e),
-        });
+        let key = shared_key(issuer)?;
         let mut next = HashMap::clone(&self.keys.load());
         next.insert(issuer.to_owned(), Arc::clone(&key));
         self.keys.store(Arc::new(next));

@@ -1,0 +1,4 @@
+//! `mock_server::fuzzing::policy` on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mock_server::fuzzing::policy(data));

@@ -1,0 +1,4 @@
+//! `mock_server::fuzzing::sigv4` on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mock_server::fuzzing::sigv4(data));
