@@ -17,6 +17,13 @@ pub(crate) struct TrustPolicy {
     pub(crate) statements: Vec<TrustStatement>,
 }
 
+impl TrustPolicy {
+    /// Whether deciding with it reads the request context (a statement has a condition).
+    pub(crate) fn uses_context(&self) -> bool {
+        self.statements.iter().any(|s| !s.conditions.is_empty())
+    }
+}
+
 /// One statement of a trust policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TrustStatement {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::auth::keys::TRANSITIVE_TAG_KEYS;
 use crate::iam::store::{Identity, IdentityKind};
+use crate::policy::context::Context;
 use crate::policy::eval::{Decision, Request, evaluate};
 use crate::policy::parse::parse_identity_policy;
 use crate::sts::session::{Minted, SessionClaims};
@@ -587,21 +588,25 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     };
     let role = call.store.role(role_arn).ok_or_else(denied)?;
 
-    let mut context = call.request_context();
-    context.set("sts:RoleSessionName", session);
-    if let Some(e) = external_id {
-        context.set("sts:ExternalId", e);
-    }
-    if let Some(s) = &source_identity {
-        context.set("sts:SourceIdentity", s.clone());
-    }
     // Session tags: the request's, plus the transitive ones of a session assuming onwards.
     let (tags, transitive) = session_tags(call, caller)?;
-    if !tags.is_empty() {
-        for (k, v) in &tags {
-            context.set(&format!("aws:RequestTag/{k}"), v.clone());
+    // Only conditions read the context, and most trust and identity policies have none.
+    let mut context = Context::default();
+    if role.trust.uses_context() || caller.policies_use_context {
+        context = call.request_context();
+        context.set("sts:RoleSessionName", session);
+        if let Some(e) = external_id {
+            context.set("sts:ExternalId", e);
         }
-        context.set_values("aws:TagKeys", tags.keys().cloned().collect());
+        if let Some(s) = &source_identity {
+            context.set("sts:SourceIdentity", s.clone());
+        }
+        if !tags.is_empty() {
+            for (k, v) in &tags {
+                context.set(&format!("aws:RequestTag/{k}"), v.clone());
+            }
+            context.set_values("aws:TagKeys", tags.keys().cloned().collect());
+        }
     }
     let mut actions = vec!["sts:AssumeRole"];
     if !tags.is_empty() {
