@@ -1,12 +1,14 @@
 //! `trustbench bench`: throughput and latency of the mock server against the loopback
-//! ceiling of this machine, a bare hyper server returning a fixed body, and optionally a
-//! moto server, in the same run.
+//! ceiling of this machine and optionally a moto server, in the same run.
 //!
 //! Each operation's request is signed once with `aws-sigv4` (the SDK's signer) and sent
 //! again and again over keep-alive connections, so the server verifies a real signature
 //! and evaluates the caller's policies on every request while the load generator does
-//! almost no work. Both servers run in this process and share the machine with the load
-//! generator, so compare ratios, not absolute numbers.
+//! almost no work. Two bare hyper servers give the ceiling: one answers a tiny GET with a
+//! tiny body (the machine's bare request rate), the other reads the operation's own request
+//! bytes and answers the mock's own answer, captured once (the ceiling for moving these
+//! bytes: what is left between it and the mock is the mock's work). All run in this process
+//! and share the machine with the load generator, so compare ratios, not absolute numbers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -110,7 +112,7 @@ pub async fn bench(
         }
     };
     let moto = peers.moto;
-    let bare = start_bare().await?;
+    let bare = start_bare(Bytes::from_static(b"<GetCallerIdentityResponse/>")).await?;
     let now = mock_server::Clock::real().now();
     if let Some(moto) = moto {
         // moto needs the role to exist for GetRole.
@@ -133,9 +135,13 @@ pub async fn bench(
             if peers.only.as_deref().is_some_and(|o| o != operation) {
                 continue;
             }
+            let request = signed(address, service, form, now)?;
+            // The same request bytes in and the mock's own answer out, with no work between.
+            let same = start_bare(answer_of(address, &request).await?).await?;
             let mut targets = vec![
                 ("bare hyper", bare, bare_request(bare)),
-                ("trustbench", address, signed(address, service, form, now)?),
+                ("bare hyper, same bytes", same, request.clone()),
+                ("trustbench", address, request),
             ];
             if let Some(moto) = moto {
                 targets.push(("moto", moto, signed(moto, service, form, now)?));
@@ -256,7 +262,7 @@ async fn worker(
         .await
         .ok()
         .flatten();
-        let Some((status, keep_alive)) = answer else {
+        let Some((status, keep_alive, _)) = answer else {
             break;
         };
         latencies.push(t.elapsed());
@@ -270,9 +276,12 @@ async fn worker(
     (latencies, errors)
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body; returns its status and whether
-/// the connection stays open.
-async fn read_response(stream: &mut TcpStream, buf: &mut [u8]) -> Option<(u16, bool)> {
+/// Reads one HTTP/1.1 response with a Content-Length body; returns its status, whether
+/// the connection stays open, and where the body is in `buf`.
+async fn read_response(
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+) -> Option<(u16, bool, std::ops::Range<usize>)> {
     let mut filled = 0;
     let head_end = loop {
         let n = stream.read(&mut buf[filled..]).await.ok()?;
@@ -304,7 +313,7 @@ async fn read_response(stream: &mut TcpStream, buf: &mut [u8]) -> Option<(u16, b
         }
         filled += n;
     }
-    Some((status, keep_alive))
+    Some((status, keep_alive, head_end + 4..total))
 }
 
 fn signed(
@@ -327,18 +336,22 @@ fn bare_request(addr: SocketAddr) -> Vec<u8> {
     format!("GET / HTTP/1.1\r\nhost: {addr}\r\n\r\n").into_bytes()
 }
 
-/// The loopback ceiling: hyper answering a fixed body, nothing else.
-async fn start_bare() -> Result<SocketAddr, HarnessError> {
+/// The loopback ceiling: hyper reading the request and answering `body`, nothing else.
+async fn start_bare(body: Bytes) -> Result<SocketAddr, HarnessError> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let _ = stream.set_nodelay(true);
+            let body = body.clone();
             tokio::spawn(async move {
-                let service = service_fn(|_req| async {
-                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
-                        Bytes::from_static(b"<GetCallerIdentityResponse/>"),
-                    )))
+                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let body = body.clone();
+                    async move {
+                        // Read the request body as the mock does, then answer.
+                        let _ = req.into_body().collect().await;
+                        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(body)))
+                    }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -347,4 +360,15 @@ async fn start_bare() -> Result<SocketAddr, HarnessError> {
         }
     });
     Ok(addr)
+}
+
+/// The mock's answer to `request`, to serve as the same-bytes ceiling's fixed body.
+async fn answer_of(addr: SocketAddr, request: &[u8]) -> Result<Bytes, HarnessError> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.write_all(request).await?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let (_, _, body) = read_response(&mut stream, &mut buf)
+        .await
+        .ok_or_else(|| std::io::Error::other(format!("no answer from {addr}")))?;
+    Ok(Bytes::copy_from_slice(&buf[body]))
 }

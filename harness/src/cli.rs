@@ -135,6 +135,21 @@ pub struct ServeArgs {
     /// without its own; default: the world file's `propagation.delay_seconds`, else 0.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub propagation_delay: Option<std::time::Duration>,
+    /// Protect the control API: every `/_mock/` call but `GET /_mock/health` must send
+    /// `Authorization: Bearer TOKEN`, or gets a 401. Use it whenever others can reach the
+    /// server (a container, a team's shared server).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "TRUSTBENCH_CONTROL_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "control_token_file"
+    )]
+    pub control_token: Option<String>,
+    /// Read the control token from this file (surrounding whitespace ignored), so it stays
+    /// out of the process list.
+    #[arg(long, value_name = "FILE")]
+    pub control_token_file: Option<PathBuf>,
 }
 
 /// How the server's clock runs.

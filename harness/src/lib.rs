@@ -43,6 +43,9 @@ pub enum HarnessError {
     /// Scenario or manifest files could not be found or read.
     #[error(transparent)]
     File(#[from] scenario::FileError),
+    /// The control token is empty or its file unreadable.
+    #[error("control token: {0}")]
+    ControlToken(String),
     /// A benchmark request could not be signed.
     #[error(transparent)]
     Signing(#[from] signing::SigningError),

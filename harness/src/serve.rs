@@ -24,6 +24,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
     if let Some(delay) = args.propagation_delay {
         builder = builder.propagation_delay(delay);
     }
+    let token = control_token(&args)?;
+    if let Some(token) = &token {
+        builder = builder.control_token(token.clone());
+    } else if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "trustbench: warning: the control API (/_mock/: world, clock, faults) is open to anyone who can reach {}; protect it with --control-token",
+            args.listen
+        );
+    }
     let server = builder
         .listen(args.listen)
         .allow_non_loopback(args.allow_non_loopback)
@@ -34,6 +43,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "trustbench: serving STS, IAM and EC2 (Ctrl-C to stop)")?;
     writeln!(out, "endpoint: {}", server.endpoint())?;
+    if token.is_some() {
+        writeln!(
+            out,
+            "control API: protected (Authorization: Bearer <the control token>)"
+        )?;
+    }
     if custom {
         writeln!(
             out,
@@ -59,6 +74,23 @@ pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
     stopped.await;
     drop(server);
     Ok(())
+}
+
+/// The control token from `--control-token` (or `TRUSTBENCH_CONTROL_TOKEN`) or
+/// `--control-token-file`; refuses an empty one.
+fn control_token(args: &ServeArgs) -> Result<Option<String>, HarnessError> {
+    let token = match (&args.control_token, &args.control_token_file) {
+        (Some(token), _) => token.trim().to_owned(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| HarnessError::ControlToken(format!("{}: {e}", path.display())))?
+            .trim()
+            .to_owned(),
+        (None, None) => return Ok(None),
+    };
+    if token.is_empty() {
+        return Err(HarnessError::ControlToken("the token is empty".into()));
+    }
+    Ok(Some(token))
 }
 
 /// Waits for Ctrl-C or SIGTERM. The handlers are installed when this is called, so call it

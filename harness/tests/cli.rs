@@ -263,12 +263,17 @@ fn a_mistyped_subcommand_suggests_the_right_one() {
 }
 
 fn get(endpoint: &str, path: &str) -> String {
+    get_with(endpoint, path, "")
+}
+
+/// A GET with extra header lines (each ending in CRLF).
+fn get_with(endpoint: &str, path: &str, headers: &str) -> String {
     use std::io::{Read, Write};
     let addr = endpoint.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\n{headers}connection: close\r\n\r\n"
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let mut response = String::new();
@@ -403,4 +408,54 @@ fn bench_measures_every_operation_without_errors() {
         let rps: f64 = cells.get(4).and_then(|c| c.parse().ok()).unwrap_or(0.0);
         assert!(rps > 100.0, "{row}");
     }
+}
+
+#[test]
+fn serve_protects_the_control_api_with_a_token_from_a_file() {
+    let file = std::env::temp_dir().join(format!("trustbench-token-{}", std::process::id()));
+    std::fs::write(&file, "tb-control-7f3a9c\n").unwrap_or_else(|e| panic!("{e}"));
+    let path = file.display().to_string();
+    let (child, endpoint, printed, log) = serve(
+        &["--listen", "127.0.0.1:0", "--control-token-file", &path],
+        "token",
+    );
+    assert!(printed.contains("control API: protected"), "{printed}");
+    // Health stays open for probes; everything else asks for the token.
+    assert!(get(&endpoint, "/_mock/health").starts_with("HTTP/1.1 200"));
+    let refused = get(&endpoint, "/_mock/world");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    assert!(refused.contains("www-authenticate: Bearer"), "{refused}");
+    let wrong = get_with(&endpoint, "/_mock/world", "authorization: Bearer nope\r\n");
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    let allowed = get_with(
+        &endpoint,
+        "/_mock/world",
+        "authorization: Bearer tb-control-7f3a9c\r\n",
+    );
+    assert!(allowed.starts_with("HTTP/1.1 200"), "{allowed}");
+    stop(child);
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !logged.contains("tb-control-7f3a9c"),
+        "the token leaked into the log"
+    );
+    assert!(
+        !printed.contains("tb-control-7f3a9c"),
+        "the token was printed"
+    );
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn serve_refuses_an_empty_control_token() {
+    let out = trustbench()
+        .args(["serve", "--listen", "127.0.0.1:0", "--control-token", " "])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("control token: the token is empty"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -7,6 +7,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::faults::FaultRule;
 use crate::iam::propagation::Propagation;
@@ -20,10 +21,45 @@ pub(crate) const PREFIX: &str = "/_mock/";
 
 const OIDC: &str = "/_mock/oidc/";
 
+/// The secret a protected control API asks for (`serve --control-token`). Compared in
+/// constant time; never shown.
+pub(crate) struct ControlToken(sha2::digest::Output<Sha256>);
+
+impl ControlToken {
+    pub(crate) fn new(token: String) -> Self {
+        Self(Sha256::digest(token.as_bytes()))
+    }
+
+    /// Whether `Authorization: Bearer …` carries the token.
+    fn admits(&self, parts: &Parts) -> bool {
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| Sha256::digest(t.trim().as_bytes()));
+        presented.is_some_and(|p| {
+            p.iter()
+                .zip(self.0.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        })
+    }
+}
+
+impl std::fmt::Debug for ControlToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::redact::REDACTED)
+    }
+}
+
 /// Serves a control request.
 pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body> {
     let path = parts.uri.path();
-    let signed = parts.headers.contains_key(header::AUTHORIZATION)
+    let signed = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-"))
         || parts
             .uri
             .query()
@@ -33,6 +69,20 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
             StatusCode::BAD_REQUEST,
             "the control API takes no AWS signature: this looks like a service call sent to a /_mock/ path".into(),
         );
+    }
+    if let Some(token) = &state.control_token
+        && path != "/_mock/health"
+        && !token.admits(parts)
+    {
+        let mut r = error(
+            StatusCode::UNAUTHORIZED,
+            "this server's control API is protected: send `Authorization: Bearer TOKEN` with the token given to `trustbench serve --control-token`".into(),
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"trustbench control API\""),
+        );
+        return r;
     }
     match (&parts.method, path) {
         (&Method::GET, "/_mock/clock") => clock_now(state),

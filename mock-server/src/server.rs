@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::{Clock, Listener};
+use crate::control::ControlToken;
 use crate::delegates::files::Files;
 use crate::delegates::{self, Delegate, eks};
 use crate::faults::{FaultError, FaultRule, Faults, RuleSet};
@@ -45,6 +46,8 @@ pub(crate) struct State {
     pub(crate) delegates: Files,
     /// `http://ADDRESS`: what delegate environments point SDKs at.
     pub(crate) endpoint: String,
+    /// What every control call but the health check must present, when set.
+    pub(crate) control_token: Option<ControlToken>,
 }
 
 impl State {
@@ -74,6 +77,7 @@ impl State {
             faults,
             delegates: files,
             endpoint,
+            control_token: None,
         })
     }
 
@@ -145,6 +149,7 @@ pub struct MockServerBuilder {
     idle_timeout: Duration,
     propagation: Option<Propagation>,
     propagation_delay: Option<Duration>,
+    control_token: Option<ControlToken>,
 }
 
 impl MockServerBuilder {
@@ -170,6 +175,14 @@ impl MockServerBuilder {
     /// request signed with the world's well-known keys.
     pub fn allow_non_loopback(mut self, allow: bool) -> Self {
         self.allow_non_loopback = allow;
+        self
+    }
+
+    /// Protects the control API: every `/_mock/` call but `GET /_mock/health` must send
+    /// `Authorization: Bearer TOKEN` or gets a 401. For a server others can reach (a
+    /// container, a shared server); the AWS APIs and delegate endpoints are unaffected.
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(ControlToken::new(token.into()));
         self
     }
 
@@ -224,12 +237,14 @@ impl MockServerBuilder {
             addr: self.listen,
             source,
         })?;
-        let state = Arc::new(State::new(
+        let mut state = State::new(
             self.world,
             self.clock,
             propagation,
             format!("http://{addr}"),
-        )?);
+        )?;
+        state.control_token = self.control_token;
+        let state = Arc::new(state);
         eks::refresh(&state);
         // Delegate token files follow the clock: when a test moves it, and every few
         // seconds of real time.
@@ -299,6 +314,7 @@ impl MockServer {
             idle_timeout: Duration::from_secs(60),
             propagation: None,
             propagation_delay: None,
+            control_token: None,
         }
     }
 

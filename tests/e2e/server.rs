@@ -160,3 +160,66 @@ async fn the_control_api_answers_health_and_refuses_unknown_paths() {
         missing.body
     );
 }
+
+#[tokio::test]
+async fn a_control_token_guards_every_control_call_but_health() {
+    let server = MockServer::builder()
+        .control_token("s3cret-token")
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let call = |method: &'static str, path: &'static str, auth: &'static str| {
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\n{auth}content-length: 0\r\nconnection: close\r\n\r\n",
+            server.address()
+        );
+        let server = &server;
+        async move {
+            raw(server, request.as_bytes())
+                .await
+                .unwrap_or_else(|| panic!("no answer"))
+        }
+    };
+    assert_eq!(call("GET", "/_mock/health", "").await.status, 200);
+    for (method, path) in [
+        ("GET", "/_mock/clock"),
+        ("GET", "/_mock/world"),
+        ("POST", "/_mock/reset"),
+        ("DELETE", "/_mock/faults"),
+        ("GET", "/_mock/nowhere"),
+    ] {
+        let r = call(method, path, "").await;
+        assert_eq!(r.status, 401, "{method} {path}: {}", r.body);
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer realm=\"trustbench control API\"")
+        );
+        assert!(r.body.contains("Authorization: Bearer TOKEN"), "{}", r.body);
+        let r = call(method, path, "authorization: Bearer wrong\r\n").await;
+        assert_eq!(r.status, 401, "{method} {path}");
+    }
+    let r = call(
+        "GET",
+        "/_mock/clock",
+        "authorization: Bearer s3cret-token\r\n",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // An AWS signature on a control path is still refused as a misrouted service call.
+    let r = call(
+        "GET",
+        "/_mock/clock",
+        "authorization: AWS4-HMAC-SHA256 Credential=x\r\n",
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // The AWS APIs do not ask for it.
+    let out = sts(&server, STD, "us-east-1")
+        .get_caller_identity()
+        .send()
+        .await;
+    assert!(out.is_ok(), "{out:?}");
+    // Nor does a server without a token.
+    let open = MockServer::start().await;
+    assert_eq!(control(&open, "GET", "/_mock/clock", "").await.status, 200);
+}
