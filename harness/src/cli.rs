@@ -36,6 +36,20 @@ pub enum Command {
     /// `GET /_mock/requests`): per principal, the policy that would have allowed its calls,
     /// and the calls it was denied.
     Report(ReportArgs),
+    /// Check that a server answers its health check (`GET /_mock/health`): exit 0 when it
+    /// does, 1 when not. For container health checks and scripts that wait for `serve`.
+    Health(HealthArgs),
+}
+
+/// Options of `trustbench health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:4566", value_name = "HOST:PORT")]
+    pub address: SocketAddr,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 2)]
+    pub timeout: u64,
 }
 
 /// Options of `trustbench run`.

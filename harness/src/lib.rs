@@ -68,6 +68,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, HarnessError> {
         .await
         .map(|_| ExitCode::SUCCESS),
         Command::Report(args) => report::print(&args.log).map(|()| ExitCode::SUCCESS),
+        Command::Health(args) => Ok(serve::health(&args).await),
         Command::Run(args) => output::run(args).await,
         Command::Conform(args) => output::conform(args).await,
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 use mock_server::{Clock, DEFAULT_IDENTITIES, MockServer, World};
 
 use crate::HarnessError;
-use crate::cli::{ClockMode, ServeArgs};
+use crate::cli::{ClockMode, HealthArgs, ServeArgs};
 
 /// Starts the server, prints its endpoint and credentials, and serves until Ctrl-C or
 /// SIGTERM. Fails when the world file is invalid or the address cannot be bound.
@@ -74,6 +74,46 @@ pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
     stopped.await;
     drop(server);
     Ok(())
+}
+
+/// Asks the server at `args.address` for `GET /_mock/health`; prints what it found.
+pub async fn health(args: &HealthArgs) -> std::process::ExitCode {
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(args.address).await?;
+        let request = format!(
+            "GET /_mock/health HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            args.address
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&answer).into_owned())
+    };
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(args.timeout), probe).await;
+    match outcome {
+        Ok(Ok(answer))
+            if answer.starts_with("HTTP/1.1 200") && answer.contains(r#""status":"ok""#) =>
+        {
+            println!("trustbench at {} is healthy", args.address);
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(Ok(answer)) => {
+            let status = answer.lines().next().unwrap_or_default().to_owned();
+            eprintln!("trustbench at {} is not healthy: {status}", args.address);
+            std::process::ExitCode::FAILURE
+        }
+        Ok(Err(e)) => {
+            eprintln!("trustbench at {} is not answering: {e}", args.address);
+            std::process::ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!(
+                "trustbench at {} did not answer within {} s",
+                args.address, args.timeout
+            );
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// The control token from `--control-token` (or `TRUSTBENCH_CONTROL_TOKEN`) or

@@ -420,6 +420,13 @@ fn serve_protects_the_control_api_with_a_token_from_a_file() {
         "token",
     );
     assert!(printed.contains("control API: protected"), "{printed}");
+    // The health probe a container runs needs no token.
+    let address = endpoint.trim_start_matches("http://");
+    let probe = trustbench()
+        .args(["health", "--address", address])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(probe.status.success(), "{probe:?}");
     // Health stays open for probes; everything else asks for the token.
     assert!(get(&endpoint, "/_mock/health").starts_with("HTTP/1.1 200"));
     let refused = get(&endpoint, "/_mock/world");
@@ -458,4 +465,72 @@ fn serve_refuses_an_empty_control_token() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn health_fails_when_nothing_answers() {
+    // A port that was free a moment ago: nothing listens there.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = trustbench()
+        .args(["health", "--address", &free.to_string(), "--timeout", "2"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not answering"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The JSON array after `instruction` in the Dockerfile (ENTRYPOINT, or HEALTHCHECK's CMD).
+fn dockerfile_command(instruction: &str) -> Vec<String> {
+    let dockerfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let flat = dockerfile.replace("\\\n", " ");
+    let line = flat
+        .lines()
+        .find(|l| l.starts_with(instruction))
+        .unwrap_or_else(|| panic!("no {instruction} in the Dockerfile"));
+    let array = &line[line
+        .find('[')
+        .unwrap_or_else(|| panic!("exec form expected: {line}"))..];
+    array
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_owned())
+        .collect()
+}
+
+/// The image's entrypoint and health check are commands this binary accepts: started as the
+/// image starts it (on a free port), the server answers the image's health check.
+#[test]
+fn the_dockerfile_entrypoint_and_health_check_work() {
+    let entrypoint = dockerfile_command("ENTRYPOINT");
+    assert_eq!(entrypoint[0], "/usr/local/bin/trustbench");
+    let args: Vec<String> = entrypoint[2..]
+        .iter()
+        .map(|a| a.replace("0.0.0.0:4566", "0.0.0.0:0"))
+        .collect();
+    assert_eq!(entrypoint[1], "serve");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (child, endpoint, _, _) = serve(&args, "docker");
+    let port = endpoint.rsplit(':').next().unwrap_or_default();
+    let health = dockerfile_command("HEALTHCHECK");
+    let cmd_at = health
+        .iter()
+        .position(|a| a.ends_with("/usr/local/bin/trustbench"))
+        .unwrap_or_else(|| panic!("{health:?}"));
+    let probe_args: Vec<String> = health[cmd_at + 1..]
+        .iter()
+        .map(|a| a.replace("127.0.0.1:4566", &format!("127.0.0.1:{port}")))
+        .collect();
+    let probe = trustbench()
+        .args(&probe_args)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(probe.status.success(), "{probe:?}");
+    stop(child);
 }
