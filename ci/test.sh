@@ -23,4 +23,9 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r ci/requirements.txt
-TRUSTBENCH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/trustbench" .venv/bin/python -m pytest -q tests/python
+export TRUSTBENCH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/trustbench"
+.venv/bin/python -m pytest -q tests/python
+
+step "The pytest example (examples/pytest), as a user's suite runs it"
+# Its own session: its conftest.py is the one users copy.
+.venv/bin/python -m pytest -q examples/pytest

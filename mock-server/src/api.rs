@@ -117,14 +117,29 @@ pub(crate) struct ActionSpec {
     pub(crate) handler: Handler,
 }
 
-/// The action `name` of `service`, if it is implemented.
-pub(crate) fn lookup(service: Service, name: &str) -> Option<&'static ActionSpec> {
-    let table: &[ActionSpec] = match service {
+/// Every action the server implements: service, `Action` name and IAM action, in the order
+/// of each service's table (the reference docs list them from here).
+pub fn supported_actions() -> impl Iterator<Item = (Service, &'static str, &'static str)> {
+    [Service::Sts, Service::Iam, Service::Ec2]
+        .into_iter()
+        .flat_map(|service| {
+            table(service)
+                .iter()
+                .map(move |a| (service, a.name, a.iam_action))
+        })
+}
+
+fn table(service: Service) -> &'static [ActionSpec] {
+    match service {
         Service::Sts => sts::api::ACTIONS,
         Service::Ec2 => ec2::api::ACTIONS,
         Service::Iam => iam::api::ACTIONS,
-    };
-    table.iter().find(|a| a.name == name)
+    }
+}
+
+/// The action `name` of `service`, if it is implemented.
+pub(crate) fn lookup(service: Service, name: &str) -> Option<&'static ActionSpec> {
+    table(service).iter().find(|a| a.name == name)
 }
 
 /// The resource `*`, for actions that do not support resource-level permissions.

@@ -53,6 +53,7 @@ mod wildcard;
 mod wire;
 mod world;
 
+pub use api::supported_actions;
 pub use clock::Clock;
 pub use delegates::Delegate;
 pub use error::{AwsError, Denial, Fault};

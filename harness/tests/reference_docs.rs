@@ -1,0 +1,318 @@
+//! The reference docs that list what the code does are generated from it here, so they
+//! cannot drift: `docs/catalogue.md` from the scenario files, `docs/actions.md` by sending
+//! every supported action to a server as a caller without permissions and reading what the
+//! server logged. A test fails when a file is stale; `TRUSTBENCH_BLESS=1 cargo test -p
+//! harness --test reference_docs` rewrites them.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use harness::scenario::{Scenario, Step, discover};
+use harness::signing::{Target, signed_post};
+use mock_server::{DefaultIdentity, MockServer, Service, World, supported_actions};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Compares `generated` with the file, or rewrites it when blessing.
+fn check(relative: &str, generated: &str) {
+    let path = repo().join(relative);
+    if std::env::var_os("TRUSTBENCH_BLESS").is_some() {
+        std::fs::write(&path, generated).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == generated,
+        "{relative} is stale: run `TRUSTBENCH_BLESS=1 cargo test -p harness --test reference_docs` and commit it"
+    );
+}
+
+/// A JSON value's variant name: `"irsa"` or the one key of `{"access_key": …}`.
+fn variant(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(map) => map.keys().next().cloned().unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
+fn expectation(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(map) => {
+            let stage = map.get("stage").map(variant).unwrap_or_default();
+            match map.get("code").and_then(|c| c.as_str()) {
+                Some(code) => format!("fails at {stage} (`{code}`)"),
+                None => format!("fails at {stage}"),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn the_catalogue_table_is_current() {
+    let files = discover(&[repo().join("scenarios")]).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = String::from(
+        "# The failure-mode catalogue\n\n\
+         Generated from `scenarios/` by `harness/tests/reference_docs.rs`; do not edit. Each \
+         scenario plays one failure mode or flow of an AWS connector on its own server with \
+         the real `aws-config` credential providers (`trustbench run`).\n\n\
+         | scenario | what it plays | credentials | checks, in order |\n|---|---|---|---|\n",
+    );
+    for file in &files {
+        let scenario = Scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
+        let connector = serde_json::to_value(&scenario.connector).unwrap_or_default();
+        let mut credentials = connector
+            .get("credentials")
+            .map(variant)
+            .unwrap_or_default();
+        if connector.get("cross_account").is_some() {
+            credentials.push_str(" + cross-account role");
+        }
+        let checks: Vec<String> = scenario
+            .steps
+            .iter()
+            .filter_map(|step| {
+                let (what, check) = match step {
+                    Step::ConnectionTest(c) => ("connection test", c),
+                    Step::PipelineStep(c) => ("pipeline step", c),
+                    _ => return None,
+                };
+                let expect = serde_json::to_value(&check.expect).unwrap_or_default();
+                Some(format!("{what}: {}", expectation(&expect)))
+            })
+            .collect();
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| [`{}`](../scenarios/{name}) | {} | {credentials} | {} |",
+            scenario.name,
+            scenario.description.replace('|', "\\|").replace('\n', " "),
+            checks.join("; ")
+        );
+    }
+    check("docs/catalogue.md", &out);
+}
+
+/// A caller with no policy at all, and names for every resource parameter.
+const WORLD: &str = r#"
+accounts:
+  - id: "111111111111"
+    users:
+      - name: nobody
+        access_keys: [{id: AKIANOBODY0000000001, secret: nobody-secret}]
+"#;
+const NOBODY: DefaultIdentity = DefaultIdentity {
+    account: "111111111111",
+    partition: "aws",
+    user: "nobody",
+    access_key_id: "AKIANOBODY0000000001",
+    secret_access_key: "nobody-secret",
+};
+const PARAMS: &str = "UserName=alice&RoleName=deploy&GroupName=devs&InstanceProfileName=web\
+    &PolicyArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Apolicy%2Fdeploy-policy\
+    &AccessKeyId=AKIAEXAMPLEKEY000001&RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2Fdeploy\
+    &RoleSessionName=ci&PolicyName=inline&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Auser%2Falice";
+
+fn version(service: Service) -> &'static str {
+    match service {
+        Service::Sts => "2011-06-15",
+        Service::Iam => "2010-05-08",
+        Service::Ec2 => "2016-11-15",
+    }
+}
+
+/// Sends a signed POST and returns the status line's code.
+fn send(server: &MockServer, service: Service, form: &str) -> u16 {
+    let target = Target {
+        addr: server.address(),
+        who: &NOBODY,
+        service: service.signing_name(),
+        region: "us-east-1",
+        time: server.clock().now(),
+    };
+    let request =
+        signed_post(&target, form, &[("connection", "close")]).unwrap_or_else(|e| panic!("{e}"));
+    let mut stream =
+        std::net::TcpStream::connect(server.address()).unwrap_or_else(|e| panic!("{e}"));
+    stream.write_all(&request).unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_actions_table_is_current() {
+    let world = World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}"));
+    let server = MockServer::builder()
+        .world(world)
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = String::from(
+        "# Supported actions and what is enforced\n\n\
+         Generated by `harness/tests/reference_docs.rs`, which sends every action the server \
+         implements, signed by a user with no policy at all, and records what the server \
+         logged; do not edit. Every call's SigV4 signature is verified first (`README.md`, \
+         *Authentication outcomes*). **Resource** is what the caller's identity policies (with \
+         its permissions boundary and session policies) are evaluated against, shown for \
+         sample parameters (`UserName=alice`, `RoleName=deploy`, …); `*` where the action has \
+         no resource-level permissions. **Without permissions** is the answer to that caller: \
+         denied where a policy must allow the action; for `sts:AssumeRole` the role's trust \
+         policy decides with the caller's policies; `sts:GetCallerIdentity` needs no \
+         permission.\n\n\
+         | service | action | IAM action | resource | without permissions |\n|---|---|---|---|---|\n",
+    );
+    for (service, action, iam_action) in supported_actions() {
+        let form = format!("Action={action}&Version={}&{PARAMS}", version(service));
+        let status = tokio::task::block_in_place(|| send(&server, service, &form));
+        let logged = server
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.action == action)
+            .unwrap_or_else(|| panic!("{action} was not logged"));
+        let outcome = if logged.error_code.is_empty() {
+            format!("{status} (allowed)")
+        } else {
+            format!("{status} `{}`", logged.error_code)
+        };
+        let resource = if logged.resource.is_empty() {
+            "—".to_owned()
+        } else {
+            format!("`{}`", logged.resource)
+        };
+        let _ = writeln!(
+            out,
+            "| {service} | {action} | `{iam_action}` | {resource} | {outcome} |"
+        );
+    }
+    check("docs/actions.md", &out);
+}
+
+/// Every object key anywhere in `value`, with policy documents and free-form maps (names of
+/// tags, inline policies, condition keys) left out: those keys are data, not schema.
+fn schema_keys(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    const DATA: [&str; 8] = [
+        "document",
+        "trust_policy",
+        "inline_policies",
+        "tags",
+        "policy",
+        "kinds",
+        "env",
+        "set",
+    ];
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.insert(k.clone());
+                if !DATA.contains(&k.as_str()) {
+                    schema_keys(v, out);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| schema_keys(i, out)),
+        _ => {}
+    }
+}
+
+/// The README section that starts with `heading`, up to the next heading of its level.
+fn readme_section(heading: &str) -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap_or_default();
+    let start = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README has no {heading}"));
+    let level = heading.split(' ').next().unwrap_or("##");
+    let rest = &readme[start + heading.len()..];
+    let end = rest.find(&format!("\n{level} ")).unwrap_or(rest.len());
+    rest[..end].to_owned()
+}
+
+/// The README section with the control API table and the **Faults** rules.
+const CONTROL_SECTION: &str = "### Time, propagation and the control API";
+
+/// Every field the worlds and scenarios in the repository use is documented in the README's
+/// schema sections: a field added to the code and used in a file cannot go undocumented.
+#[test]
+fn every_world_and_scenario_field_in_use_is_documented() {
+    let mut world_keys = std::collections::BTreeSet::new();
+    let mut scenario_keys = std::collections::BTreeSet::new();
+    let files = discover(&[repo().join("scenarios")]).unwrap_or_else(|e| panic!("{e}"));
+    for file in &files {
+        let scenario = Scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
+        schema_keys(
+            &serde_json::to_value(&scenario.world()).unwrap_or_default(),
+            &mut world_keys,
+        );
+        let mut value = serde_json::to_value(&scenario).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            // The merged world is checked as a world; the file's own parts as a scenario.
+            map.remove("base_world");
+            map.remove("world");
+        }
+        schema_keys(&value, &mut scenario_keys);
+    }
+    for world in [
+        "tests/worlds/delegates.yaml",
+        "ci/bench-world.yaml",
+        "fuzz/world.yaml",
+    ] {
+        let world = World::load(&repo().join(world)).unwrap_or_else(|e| panic!("{e}"));
+        schema_keys(
+            &serde_json::to_value(&world).unwrap_or_default(),
+            &mut world_keys,
+        );
+    }
+    let worlds_doc = readme_section("## World files");
+    let undocumented: Vec<&String> = world_keys
+        .iter()
+        .filter(|k| !worlds_doc.contains(k.as_str()))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "world fields missing from README's World files: {undocumented:?}"
+    );
+    // Scenario files hold a connector configuration, steps and fault rules: documented in
+    // the harness part of the README and its fault section.
+    let scenarios_doc =
+        readme_section("## The harness: reference connector, scenarios and the catalogue")
+            + &readme_section(CONTROL_SECTION);
+    let undocumented: Vec<&String> = scenario_keys
+        .iter()
+        .filter(|k| !scenarios_doc.contains(k.as_str()))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "scenario fields missing from README's harness and fault sections: {undocumented:?}"
+    );
+}
+
+/// Every control API path the router matches is in the README's control API table.
+#[test]
+fn every_control_route_is_documented() {
+    let router = std::fs::read_to_string(repo().join("mock-server/src/control.rs"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let doc = readme_section(CONTROL_SECTION);
+    let routes: std::collections::BTreeSet<&str> = router
+        .split('"')
+        .filter(|s| s.starts_with("/_mock/") && s.len() > "/_mock/".len())
+        .collect();
+    assert!(routes.contains("/_mock/clock"), "{routes:?}");
+    let undocumented: Vec<&&str> = routes.iter().filter(|r| !doc.contains(**r)).collect();
+    assert!(
+        undocumented.is_empty(),
+        "control routes missing from the README: {undocumented:?}"
+    );
+}
