@@ -253,7 +253,7 @@ fn every_world_and_scenario_field_in_use_is_documented() {
     for file in &files {
         let scenario = Scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
         schema_keys(
-            &serde_json::to_value(&scenario.world()).unwrap_or_default(),
+            &serde_json::to_value(scenario.world()).unwrap_or_default(),
             &mut world_keys,
         );
         let mut value = serde_json::to_value(&scenario).unwrap_or_default();

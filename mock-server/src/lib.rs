@@ -30,6 +30,8 @@
 mod api;
 mod auth;
 mod clock;
+#[cfg(feature = "testcontainers")]
+pub mod container;
 mod control;
 mod delegates;
 mod ec2;
