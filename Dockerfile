@@ -12,6 +12,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY mock-server mock-server
 COPY harness harness
 COPY tests tests
+COPY examples examples
 RUN cargo build --release --locked -p harness --bin trustbench \
     && strip target/release/trustbench
 

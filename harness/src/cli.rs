@@ -8,7 +8,18 @@ use clap::{Args, Parser, Subcommand};
 /// trustbench: a fake of AWS STS, IAM and EC2 that enforces SigV4, IAM policies, trust and
 /// partitions, and a harness that drives real AWS credential code against it.
 #[derive(Debug, Parser)]
-#[command(name = "trustbench", version, about, long_about = None)]
+#[command(
+    name = "trustbench",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  \
+    trustbench run                                  play the scenario catalogue (scenarios/)\n  \
+    trustbench run case-1234.yaml                   reproduce one customer's failure\n  \
+    trustbench serve --world my-world.yaml          serve STS, IAM and EC2 on 127.0.0.1:4566\n  \
+    trustbench conform --connector './my-connector' certify another connector implementation\n\n\
+    `trustbench COMMAND --help` describes each command; README.md the rest."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -29,8 +40,9 @@ pub enum Command {
     /// Serve the fake STS, IAM and EC2 endpoints until Ctrl-C.
     Serve(ServeArgs),
     /// Measure requests/s and latency of signed GetCallerIdentity, DescribeRegions, GetRole
-    /// and AssumeRole calls against a bare hyper server (and moto, with --moto) in the same
-    /// run (build with --release for meaningful numbers).
+    /// and AssumeRole calls against two bare hyper servers (a tiny answer, and the same
+    /// bytes in and out) and moto (with --moto) in the same run (build with --release for
+    /// meaningful numbers).
     Bench(BenchArgs),
     /// Print the least-privilege report of a saved request log (the JSON of
     /// `GET /_mock/requests`): per principal, the policy that would have allowed its calls,
@@ -48,7 +60,7 @@ pub struct HealthArgs {
     #[arg(long, default_value = "127.0.0.1:4566", value_name = "HOST:PORT")]
     pub address: SocketAddr,
     /// Seconds to wait for the answer.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     pub timeout: u64,
 }
 

@@ -534,3 +534,82 @@ fn the_dockerfile_entrypoint_and_health_check_work() {
     assert!(probe.status.success(), "{probe:?}");
     stop(child);
 }
+
+/// Every command and every option has a description in `--help`.
+#[test]
+fn help_describes_every_command_and_option() {
+    let help = |args: &[&str]| {
+        let out = trustbench()
+            .args(args)
+            .arg("--help")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let top = help(&[]);
+    assert!(top.contains("Examples:"), "{top}");
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let name = words.next()?.to_owned();
+            assert!(words.next().is_some(), "`{name}` has no description");
+            Some(name)
+        })
+        .filter(|name| name != "help")
+        .collect();
+    assert_eq!(
+        commands,
+        ["run", "conform", "serve", "bench", "report", "health"]
+    );
+    for command in &commands {
+        // `-h` gives one line per option: the flag, then its description.
+        let out = trustbench()
+            .args([command.as_str(), "-h"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        for line in text.lines().filter(|l| l.trim_start().starts_with('-')) {
+            let described = line
+                .trim_start()
+                .split("  ")
+                .filter(|part| !part.trim().is_empty())
+                .count()
+                >= 2;
+            assert!(
+                described,
+                "`trustbench {command}`: an option without a description: {line}"
+            );
+        }
+    }
+}
+
+/// The image's build stage copies every workspace member: cargo refuses to build a
+/// workspace with a member missing.
+#[test]
+fn the_dockerfile_copies_every_workspace_member() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let manifest =
+        std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let dockerfile =
+        std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap_or_else(|e| panic!("{e}"));
+    let members_line = manifest
+        .lines()
+        .find(|l| l.starts_with("members"))
+        .unwrap_or_else(|| panic!("no members in Cargo.toml"));
+    let members: Vec<&str> = members_line.split('"').skip(1).step_by(2).collect();
+    assert!(members.contains(&"harness"), "{members:?}");
+    for member in members {
+        let top = member.split('/').next().unwrap_or(member);
+        assert!(
+            dockerfile
+                .lines()
+                .any(|l| l.starts_with("COPY ") && l.split_whitespace().nth(1) == Some(top)),
+            "the Dockerfile does not copy the workspace member {member}"
+        );
+    }
+}
