@@ -130,24 +130,31 @@ pub async fn bench(
     println!("| operation | target | concurrency | req/s | p50 | p99 | errors | mock / target |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut results = Vec::new();
+    // Each operation's requests, and its same-bytes server, are made once for every
+    // concurrency.
+    let mut operations = Vec::new();
+    for (operation, service, form) in OPERATIONS {
+        if peers.only.as_deref().is_some_and(|o| o != operation) {
+            continue;
+        }
+        let request = signed(address, service, form, now)?;
+        // The same request bytes in and the mock's own answer out, with no work between.
+        let same = start_bare(answer_of(address, &request).await?).await?;
+        let mut targets = vec![
+            ("bare hyper", bare, bare_request(bare)),
+            ("bare hyper, same bytes", same, request.clone()),
+            ("trustbench", address, request),
+        ];
+        if let Some(moto) = moto {
+            targets.push(("moto", moto, signed(moto, service, form, now)?));
+        }
+        operations.push((operation, targets));
+    }
     for &concurrency in concurrencies {
-        for (operation, service, form) in OPERATIONS {
-            if peers.only.as_deref().is_some_and(|o| o != operation) {
-                continue;
-            }
-            let request = signed(address, service, form, now)?;
-            // The same request bytes in and the mock's own answer out, with no work between.
-            let same = start_bare(answer_of(address, &request).await?).await?;
-            let mut targets = vec![
-                ("bare hyper", bare, bare_request(bare)),
-                ("bare hyper, same bytes", same, request.clone()),
-                ("trustbench", address, request),
-            ];
-            if let Some(moto) = moto {
-                targets.push(("moto", moto, signed(moto, service, form, now)?));
-            }
+        for (operation, targets) in &operations {
+            let operation = *operation;
             let mut row = Vec::new();
-            for (target, addr, request) in &targets {
+            for (target, addr, request) in targets {
                 let m = measure(
                     operation,
                     *addr,
