@@ -8,10 +8,11 @@
 //! query parameters decoded, re-encoded with the RFC 3986 unreserved set and sorted, header
 //! values trimmed with inner runs of spaces folded.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
@@ -74,10 +75,14 @@ pub(crate) struct Scope {
 impl Scope {
     /// `date/region/service/aws4_request`, the form the string to sign and the key cache use.
     pub(crate) fn to_scope_string(&self) -> String {
-        format!(
-            "{}/{}/{}/aws4_request",
-            self.date, self.region, self.service
-        )
+        let mut out =
+            String::with_capacity(self.date.len() + self.region.len() + self.service.len() + 15);
+        for part in [&self.date, &self.region, &self.service] {
+            out.push_str(part);
+            out.push('/');
+        }
+        out.push_str("aws4_request");
+        out
     }
 }
 
@@ -163,10 +168,7 @@ pub(crate) fn parse(req: &SignedRequest<'_>) -> Result<Option<Signature>, SigV4E
         (Some(_), Some(_)) => Err(SigV4Error::Problem(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified".into(),
         )),
-        (Some(h), None) => {
-            let h = String::from_utf8_lossy(h.as_bytes());
-            parse_header(&h, req.headers).map(Some)
-        }
+        (Some(h), None) => parse_header(&header_text(h), req.headers).map(Some),
         (None, Some(alg)) if alg != ALGORITHM => Err(SigV4Error::UnsupportedQueryAlgorithm),
         (None, Some(_)) => parse_query(&query).map(Some),
     }
@@ -366,9 +368,33 @@ fn bad_date(value: &str) -> SigV4Error {
 }
 
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    headers.get(name).map(|v| header_text(v).into_owned())
+}
+
+/// A header value as text: borrowed when it is visible ASCII (almost always), otherwise
+/// decoded with replacement characters (which then never match a signature).
+fn header_text(value: &HeaderValue) -> Cow<'_, str> {
+    match value.to_str() {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
+    }
+}
+
+/// Lower-case hex SHA-256 of `data`, on the stack.
+struct HexSha256([u8; 64]);
+
+impl HexSha256 {
+    fn of(data: &[u8]) -> Self {
+        let mut out = [0u8; 64];
+        // 32 bytes always fit 64 hex digits.
+        let _ = hex::encode_to_slice(Sha256::digest(data), &mut out);
+        Self(out)
+    }
+
+    fn as_str(&self) -> &str {
+        // Hex digits are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Parses `20260124T101500Z`.
@@ -394,15 +420,15 @@ pub(crate) fn payload_hashes(req: &SignedRequest<'_>, sig: &Signature) -> Vec<St
         if req.body.is_empty() {
             EMPTY_SHA256.to_owned()
         } else {
-            hex::encode(Sha256::digest(req.body))
+            HexSha256::of(req.body).as_str().to_owned()
         }
     };
     if let Some(claimed) = req.headers.get("x-amz-content-sha256") {
-        let claimed = String::from_utf8_lossy(claimed.as_bytes()).into_owned();
+        let claimed = header_text(claimed);
         if claimed != UNSIGNED_PAYLOAD && claimed != body_hash() {
             return Vec::new();
         }
-        return vec![claimed];
+        return vec![claimed.into_owned()];
     }
     match sig.location {
         Location::Header => vec![body_hash()],
@@ -433,7 +459,7 @@ pub(crate) fn canonical_request(
                 out.push(',');
             }
             first = false;
-            fold_spaces(&String::from_utf8_lossy(value.as_bytes()), &mut out);
+            fold_spaces(&header_text(value), &mut out);
         }
         out.push('\n');
     }
@@ -446,8 +472,13 @@ pub(crate) fn canonical_request(
 
 /// Trims spaces and folds inner runs of spaces to one (spaces only, as SigV4 specifies).
 fn fold_spaces(value: &str, out: &mut String) {
+    let value = value.trim_matches(' ');
+    if !value.contains("  ") {
+        out.push_str(value);
+        return;
+    }
     let mut prev_space = false;
-    for c in value.trim_matches(' ').chars() {
+    for c in value.chars() {
         if c == ' ' {
             if !prev_space {
                 out.push(' ');
@@ -461,9 +492,9 @@ fn fold_spaces(value: &str, out: &mut String) {
 }
 
 /// Normalises the path (RFC 3986 dot segments, empty segments) and encodes it again.
-pub(crate) fn canonical_path(raw: &str) -> String {
+pub(crate) fn canonical_path(raw: &str) -> Cow<'_, str> {
     if raw.is_empty() {
-        return "/".into();
+        return Cow::Borrowed("/");
     }
     let needs_normalising = raw.contains('.') || raw.contains("//") || !raw.starts_with('/');
     let normalised = if needs_normalising {
@@ -485,11 +516,14 @@ pub(crate) fn canonical_path(raw: &str) -> String {
         if trailing && !path.ends_with('/') {
             path.push('/');
         }
-        path
+        Cow::Owned(path)
     } else {
-        raw.to_owned()
+        Cow::Borrowed(raw)
     };
-    utf8_percent_encode(&normalised, PATH_SET).to_string()
+    match Cow::from(utf8_percent_encode(&normalised, PATH_SET)) {
+        Cow::Borrowed(_) => normalised,
+        Cow::Owned(encoded) => Cow::Owned(encoded),
+    }
 }
 
 fn canonical_query(raw: Option<&str>, location: Location) -> String {
@@ -520,12 +554,14 @@ fn canonical_query(raw: Option<&str>, location: Location) -> String {
 
 /// `AWS4-HMAC-SHA256\n{amz date}\n{scope}\n{hex sha256(canonical request)}`
 pub(crate) fn string_to_sign(sig: &Signature, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{}\n{}\n{}",
-        sig.amz_date,
-        sig.scope.to_scope_string(),
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    )
+    let scope = sig.scope.to_scope_string();
+    let mut out = String::with_capacity(ALGORITHM.len() + sig.amz_date.len() + scope.len() + 67);
+    for part in [ALGORITHM, &sig.amz_date, &scope] {
+        out.push_str(part);
+        out.push('\n');
+    }
+    out.push_str(HexSha256::of(canonical_request.as_bytes()).as_str());
+    out
 }
 
 /// The SigV4 signing key for a secret and scope.

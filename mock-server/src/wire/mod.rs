@@ -130,14 +130,26 @@ impl RequestIds {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let a = splitmix(self.seed ^ n);
         let b = splitmix(a ^ n.rotate_left(32));
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | (b >> 48) & 0x3fff,
-            b & 0xffff_ffff_ffff
-        )
+        // 8-4-4-4-12 hex digits: `a`'s 48 high bits, a version nibble 4 and `a`'s low 12,
+        // the variant bits 10 and 14 bits of `b`, then `b`'s low 48 (as a random UUID).
+        let fields: [(u64, usize); 5] = [
+            (a >> 32, 8),
+            ((a >> 16) & 0xffff, 4),
+            (0x4000 | (a & 0xfff), 4),
+            (0x8000 | (b >> 48) & 0x3fff, 4),
+            (b & 0xffff_ffff_ffff, 12),
+        ];
+        let mut id = String::with_capacity(36);
+        for (i, (value, digits)) in fields.into_iter().enumerate() {
+            if i > 0 {
+                id.push('-');
+            }
+            for shift in (0..digits).rev() {
+                let nibble = (value >> (shift * 4)) & 0xf;
+                id.push(char::from(b"0123456789abcdef"[nibble as usize]));
+            }
+        }
+        id
     }
 }
 
@@ -175,5 +187,16 @@ mod tests {
         assert_ne!(a, b);
         let parts: Vec<usize> = a.split('-').map(str::len).collect();
         assert_eq!(parts, vec![8, 4, 4, 4, 12], "{a}");
+        for id in [&a, &b] {
+            assert!(
+                id.chars()
+                    .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+            assert_eq!(id.as_bytes()[14], b'4', "version 4: {id}");
+            assert!(
+                b"89ab".contains(&id.as_bytes()[19]),
+                "RFC 4122 variant: {id}"
+            );
+        }
     }
 }

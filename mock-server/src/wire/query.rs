@@ -138,11 +138,11 @@ fn decode(raw: &[u8]) -> Result<String, AwsError> {
 pub(crate) fn success(namespace: &str, action: &str, result: &[Node], request_id: &str) -> String {
     let mut out = String::with_capacity(512);
     out.push_str(xml::DECLARATION);
-    let response = format!("{action}Response");
+    let response = [action, "Response"].concat();
     xml::open(&mut out, &response, Some(namespace));
     // Actions without output (IAM DeleteUser, …) have no Result element at all.
     if !result.is_empty() {
-        let result_tag = format!("{action}Result");
+        let result_tag = [action, "Result"].concat();
         xml::open(&mut out, &result_tag, None);
         xml::render(&mut out, result, "member");
         xml::close(&mut out, &result_tag);
