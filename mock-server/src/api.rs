@@ -7,12 +7,15 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use crate::error::AwsError;
+use crate::ec2::model::Ec2;
+use crate::error::{AwsError, Denial};
 use crate::iam::state::Iam;
-use crate::iam::store::{Identity, Store};
+use crate::iam::store::{Identity, IdentityKind, Store};
 use crate::log::Decider;
 use crate::policy::context::Context;
+use crate::policy::eval::{Decision, Layer, Request as PolicyRequest, evaluate};
 use crate::service::Service;
+use crate::sts::authorization_message::{self, Denied};
 use crate::sts::oidc::Issuers;
 use crate::sts::session::SessionKeys;
 use crate::wire::query::Params;
@@ -28,6 +31,8 @@ pub(crate) struct Call<'a> {
     pub(crate) store: &'a Store,
     /// The IAM world and its writer, for IAM actions.
     pub(crate) iam: &'a Iam,
+    /// EC2's resources, for EC2 actions.
+    pub(crate) ec2: &'a Ec2,
     /// The server's session key, for STS.
     pub(crate) sessions: &'a SessionKeys,
     /// The built-in OIDC issuers, for web identity tokens.
@@ -47,6 +52,8 @@ pub(crate) struct Call<'a> {
 /// and identity checks), for the request log and the least-privilege report.
 #[derive(Debug, Default)]
 pub(crate) struct Audit {
+    /// The IAM action checked, when it is not the call's own (`iam:PassRole`).
+    action: std::cell::Cell<Option<&'static str>>,
     resource: std::cell::RefCell<String>,
     denied: std::cell::Cell<bool>,
     decider: std::cell::RefCell<Option<Decider>>,
@@ -60,14 +67,106 @@ impl Audit {
         *self.decider.borrow_mut() = decider;
     }
 
-    /// The recorded resource (empty when the handler recorded none), whether it was refused,
-    /// and what decided.
-    pub(crate) fn take(&self) -> (String, bool, Option<Decider>) {
-        (self.resource.take(), self.denied.get(), self.decider.take())
+    /// The recorded IAM action (when another than the call's), resource (empty when none
+    /// was recorded), whether it was refused, and what decided.
+    pub(crate) fn take(&self) -> (Option<&'static str>, String, bool, Option<Decider>) {
+        (
+            self.action.take(),
+            self.resource.take(),
+            self.denied.get(),
+            self.decider.take(),
+        )
     }
 }
 
 impl Call<'_> {
+    /// Identity-based authorization of `action` on `resource`: the root user may do
+    /// anything; others need an allow and no explicit deny, with conditions evaluated against
+    /// the request context plus what `extra` adds (resource tags, request tags, …). The
+    /// audit keeps the first resource checked, or the one refused.
+    pub(crate) fn authorize(
+        &self,
+        action: &'static str,
+        resource: &str,
+        extra: impl Fn(&mut Context),
+    ) -> Result<(), AwsError> {
+        let caller = self.caller;
+        let first = self.audit.resource.borrow().is_empty();
+        if caller.kind == IdentityKind::Root {
+            if first {
+                self.audit.record(resource, false, None);
+            }
+            return Ok(());
+        }
+        let full_context = || {
+            let mut context = self.request_context();
+            extra(&mut context);
+            context
+        };
+        // Most principals' policies have no condition or variable: skip building the context.
+        let context = if caller.policies_use_context {
+            full_context()
+        } else {
+            Context::default()
+        };
+        let request = PolicyRequest {
+            action,
+            resource,
+            context: &context,
+        };
+        let evaluation = evaluate(
+            &caller.policies,
+            caller.boundary.as_deref(),
+            caller.session_policies.as_deref(),
+            &request,
+        );
+        let decider = Decider::of(&evaluation, caller);
+        let (why, deny_sid) = match evaluation.decision {
+            Decision::Allow => {
+                if first {
+                    self.audit.record(resource, false, decider);
+                }
+                return Ok(());
+            }
+            Decision::ExplicitDeny(at) => {
+                let policy = caller.layer(at.layer).and_then(|l| l.get(at.policy));
+                let sid = policy
+                    .and_then(|p| p.policy.statements.get(at.statement))
+                    .map(|s| s.sid.as_deref());
+                let why = Denial::ExplicitDeny {
+                    policy_arn: policy.and_then(|p| p.arn.as_deref()),
+                };
+                (why, Some(sid.flatten()))
+            }
+            Decision::ImplicitDeny(Layer::Identity) => (Denial::NoAllow, None),
+            Decision::ImplicitDeny(Layer::Boundary) => (Denial::NoBoundaryAllow, None),
+            Decision::ImplicitDeny(Layer::Session) => (Denial::NoSessionAllow, None),
+        };
+        self.audit.record(resource, true, decider);
+        self.audit.action.set(Some(action));
+        // The denial path is rare: the message always gets the full context.
+        let context = if caller.policies_use_context {
+            context
+        } else {
+            full_context()
+        };
+        let encoded = authorization_message::encode(&Denied {
+            caller,
+            action,
+            resource,
+            context: &context,
+            explicit_deny: deny_sid,
+        });
+        Err(AwsError::access_denied(
+            self.service,
+            &caller.arn,
+            action,
+            resource,
+            why,
+            &encoded,
+        ))
+    }
+
     /// The global condition keys of the request: the principal's, plus time, transport,
     /// source address and region.
     pub(crate) fn request_context(&self) -> Context {
@@ -104,6 +203,9 @@ pub(crate) enum Authorization {
     Unsigned,
     /// The caller's policies must allow the IAM action on the resource this function names.
     Policy(fn(&Call<'_>) -> String),
+    /// The handler authorizes the call itself, with [`Call::authorize`] (EC2 actions on
+    /// several resources, each with its own condition keys).
+    Handler,
 }
 
 /// One API action.

@@ -17,15 +17,11 @@ use hyper::body::Incoming;
 use crate::api::{self, ActionSpec, Audit, Authorization, Call};
 use crate::auth::keys::{authenticate, sigv4_error};
 use crate::auth::sigv4::{self, Signature, SignedRequest};
-use crate::error::{AwsError, Denial};
+use crate::error::AwsError;
 use crate::faults::{self, FaultEffect};
-use crate::iam::store::{Identity, IdentityKind};
 use crate::log::{Decider, Record};
-use crate::policy::context::Context;
-use crate::policy::eval::{Decision, Layer, Request as PolicyRequest, evaluate};
 use crate::server::State;
 use crate::service::Service;
-use crate::sts::authorization_message::{self, Denied};
 use crate::wire::query::Params;
 use crate::wire::{self, Body};
 use crate::{control, delegates, wire::xml::Node};
@@ -220,6 +216,7 @@ fn process(
         caller: &caller,
         store: &store,
         iam: &state.iam,
+        ec2: &state.ec2,
         sessions: &state.sessions,
         issuers: &state.issuers,
         temporary_credentials: signature
@@ -244,13 +241,15 @@ fn process(
             return Err(fail(err));
         }
     }
-    authorize(&call, spec, trace).map_err(fail)?;
-    let result = (spec.handler)(&call);
-    let (resource, denied, decider) = call.audit.take();
+    let result = authorize(&call, spec).and_then(|()| (spec.handler)(&call));
+    let (action, resource, denied, decider) = call.audit.take();
     if !resource.is_empty() {
         trace.resource = resource;
         trace.denied = denied;
         trace.decider = decider;
+    }
+    if let Some(action) = action {
+        trace.iam_action = action;
     }
     let result = result.map_err(fail)?;
     Ok((service, spec.name, result))
@@ -349,76 +348,15 @@ fn action_spec(service: Service, params: &Params) -> Result<&'static ActionSpec,
     api::lookup(service, action).ok_or_else(|| AwsError::invalid_action(service, action, version))
 }
 
-/// Identity-based authorization: the root user may do anything; others need an allow and
-/// no explicit deny, with conditions evaluated against the request context.
-fn authorize(call: &Call<'_>, spec: &ActionSpec, trace: &mut Trace) -> Result<(), AwsError> {
-    let Authorization::Policy(resource_of) = spec.authorization else {
-        return Ok(());
-    };
-    let caller: &Identity = call.caller;
-    let resource = resource_of(call);
-    trace.resource.clone_from(&resource);
-    if caller.kind == IdentityKind::Root {
-        return Ok(());
-    }
-    // Most principals' policies have no condition or variable: skip building the context.
-    let context = if caller.policies_use_context {
-        call.request_context()
-    } else {
-        Context::default()
-    };
-    let request = PolicyRequest {
-        action: spec.iam_action,
-        resource: &resource,
-        context: &context,
-    };
-    let evaluation = evaluate(
-        &caller.policies,
-        caller.boundary.as_deref(),
-        caller.session_policies.as_deref(),
-        &request,
-    );
-    trace.decider = Decider::of(&evaluation, caller);
-    let (why, deny_sid) = match evaluation.decision {
-        Decision::Allow => return Ok(()),
-        Decision::ExplicitDeny(at) => {
-            let policy = caller.layer(at.layer).and_then(|l| l.get(at.policy));
-            let sid = policy
-                .and_then(|p| p.policy.statements.get(at.statement))
-                .map(|s| s.sid.as_deref());
-            let why = Denial::ExplicitDeny {
-                policy_arn: policy.and_then(|p| p.arn.as_deref()),
-            };
-            (why, Some(sid.flatten()))
+/// Identity-based authorization of actions whose resource the table names (handlers that
+/// authorize by themselves do it in the handler).
+fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
+    match spec.authorization {
+        Authorization::Policy(resource_of) => {
+            call.authorize(spec.iam_action, &resource_of(call), |_| {})
         }
-        Decision::ImplicitDeny(Layer::Identity) => (Denial::NoAllow, None),
-        Decision::ImplicitDeny(Layer::Boundary) => (Denial::NoBoundaryAllow, None),
-        Decision::ImplicitDeny(Layer::Session) => (Denial::NoSessionAllow, None),
-    };
-    // The denial path is rare: the message always gets the full context.
-    let full_context;
-    let context = if caller.policies_use_context {
-        &context
-    } else {
-        full_context = call.request_context();
-        &full_context
-    };
-    let encoded = authorization_message::encode(&Denied {
-        caller,
-        action: spec.iam_action,
-        resource: &resource,
-        context,
-        explicit_deny: deny_sid,
-    });
-    trace.denied = true;
-    Err(AwsError::access_denied(
-        call.service,
-        &caller.arn,
-        spec.iam_action,
-        &resource,
-        why,
-        &encoded,
-    ))
+        Authorization::Always | Authorization::Unsigned | Authorization::Handler => Ok(()),
+    }
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY`] bytes and bodies that stall.

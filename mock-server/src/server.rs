@@ -15,6 +15,7 @@ use crate::clock::{Clock, Listener};
 use crate::control::ControlToken;
 use crate::delegates::files::Files;
 use crate::delegates::{self, Delegate, eks};
+use crate::ec2::{self, model::Ec2};
 use crate::faults::{FaultError, FaultRule, Faults, RuleSet};
 use crate::iam::propagation::{Propagation, PropagationError};
 use crate::iam::state::Iam;
@@ -34,6 +35,7 @@ const MAX_HEADER_BYTES: usize = 32 * 1024;
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) iam: Iam,
+    pub(crate) ec2: Ec2,
     pub(crate) sessions: SessionKeys,
     pub(crate) issuers: Issuers,
     pub(crate) requests: RequestLog,
@@ -62,12 +64,14 @@ impl State {
         let rules = RuleSet::new(&world.faults).map_err(WorldError::from)?;
         propagation.validate().map_err(WorldError::from)?;
         let world = delegates::prepared(world)?;
+        ec2::model::validate(&world)?;
         let iam = Iam::new(world, clock.clone(), propagation)?;
         let files = Files::new().map_err(StartError::Files)?;
         let faults = Faults::default();
         faults.replace(rules);
         Ok(State {
             iam,
+            ec2: Ec2::default(),
             sessions: SessionKeys::new(),
             issuers: Issuers::new(),
             requests: RequestLog::new(),
@@ -90,7 +94,9 @@ impl State {
             p.validate()?;
         }
         let world = delegates::prepared(world)?;
+        ec2::model::validate(&world)?;
         self.iam.load(world)?;
+        self.ec2.clear();
         self.apply(rules, propagation);
         eks::refresh(self);
         Ok(())
@@ -99,6 +105,7 @@ impl State {
     /// Back to the loaded world and its settings.
     pub(crate) fn reset(&self) -> Result<(), WorldError> {
         let loaded = self.iam.reset()?;
+        self.ec2.clear();
         self.apply(RuleSet::new(&loaded.faults)?, loaded.propagation.clone());
         self.requests.clear();
         eks::refresh(self);

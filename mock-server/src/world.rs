@@ -174,6 +174,189 @@ pub struct AccountSpec {
     /// IAM OpenID Connect identity providers (EKS clusters' issuers, for IRSA).
     #[serde(default)]
     pub open_id_connect_providers: Vec<OidcProviderSpec>,
+    /// EC2 resources, by region. Every region also has a default VPC with a default subnet
+    /// per availability zone and a default security group, as new accounts do.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ec2: BTreeMap<String, Ec2RegionSpec>,
+}
+
+/// An account's EC2 resources in one region.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ec2RegionSpec {
+    /// VPCs besides the default one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vpcs: Vec<VpcSpec>,
+    /// Subnets besides the default ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<SubnetSpec>,
+    /// Security groups besides each VPC's `default`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<SecurityGroupSpec>,
+    /// Key pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_pairs: Vec<KeyPairSpec>,
+    /// Images (AMIs) the account owns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageSpec>,
+    /// Launch templates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub launch_templates: Vec<LaunchTemplateSpec>,
+    /// Instances (`ec2` delegates are instances too, without being listed here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<InstanceSpec>,
+}
+
+/// A VPC.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcSpec {
+    /// `vpc-` and 8 or 17 hex digits.
+    pub id: String,
+    /// Its IPv4 range (default `10.0.0.0/16`).
+    #[serde(default = "default_vpc_cidr")]
+    pub cidr_block: String,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A subnet.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetSpec {
+    /// `subnet-` and 8 or 17 hex digits.
+    pub id: String,
+    /// The VPC it is in (default: the default VPC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<String>,
+    /// Its IPv4 range (default `10.0.N.0/24`, N its position in the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr_block: Option<String>,
+    /// Its availability zone (default: the region's first, e.g. `us-east-1a`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A security group.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroupSpec {
+    /// `sg-` and 8 or 17 hex digits.
+    pub id: String,
+    /// Its name, unique in its VPC.
+    pub name: String,
+    /// Its description (default: the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The VPC it is in (default: the default VPC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A key pair.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPairSpec {
+    /// Its name.
+    pub name: String,
+    /// `key-` and 17 hex digits (default: derived from the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An image (AMI).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    /// `ami-` and 8 or 17 hex digits.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `x86_64` (default), `arm64`, `i386`.
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
+    /// Launchable by every account of the partition (default: only by its owner).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
+    /// `available` (default), `pending`, `failed`, `deregistered`, …
+    #[serde(default = "default_image_state")]
+    pub state: String,
+    /// RFC 3339 creation time (default: when the world is loaded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A launch template (one version).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchTemplateSpec {
+    /// Its name.
+    pub name: String,
+    /// `lt-` and 17 hex digits (default: derived from the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The image instances launched from it run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Their instance type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// Their instance profile (name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
+    /// Tags of the template.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An instance.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSpec {
+    /// `i-` and 8 or 17 hex digits.
+    pub id: String,
+    /// The image it runs (an image of the world, or any `ami-` id).
+    pub image: String,
+    /// Its type (default `t3.micro`).
+    #[serde(default = "default_instance_type")]
+    pub instance_type: String,
+    /// `running` (default) or `stopped`.
+    #[serde(default = "default_instance_state")]
+    pub state: String,
+    /// Its subnet (default: the default subnet of the region's first zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    /// Its key pair's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<String>,
+    /// Its instance profile's name (an instance profile of the account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
+    /// Its security groups' ids (default: the VPC's `default` group).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<String>,
+    /// RFC 3339 launch time (default: when the world is loaded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launched: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// An instance profile: a container for (at most) one role.
@@ -377,6 +560,21 @@ fn default_region() -> String {
 fn default_path() -> String {
     "/".into()
 }
+fn default_vpc_cidr() -> String {
+    "10.0.0.0/16".into()
+}
+fn default_architecture() -> String {
+    "x86_64".into()
+}
+fn default_image_state() -> String {
+    "available".into()
+}
+fn default_instance_type() -> String {
+    "t3.micro".into()
+}
+fn default_instance_state() -> String {
+    "running".into()
+}
 fn default_version_id() -> String {
     "v1".into()
 }
@@ -525,6 +723,7 @@ impl World {
                     policies: Vec::new(),
                     instance_profiles: Vec::new(),
                     open_id_connect_providers: Vec::new(),
+                    ec2: BTreeMap::new(),
                 })
                 .collect(),
             ..World::default()

@@ -284,6 +284,7 @@ pub(crate) fn list(state: &State) -> Vec<Delegate> {
 /// one needs; the profile is an IAM change and propagates like one. Nothing changes when
 /// the delegate is invalid.
 pub(crate) fn add(state: &State, spec: DelegateSpec) -> Result<(), WorldError> {
+    let name = spec.name.clone();
     let mut refused = None;
     let added = state
         .iam
@@ -313,6 +314,14 @@ pub(crate) fn add(state: &State, spec: DelegateSpec) -> Result<(), WorldError> {
     match (added, refused) {
         (Ok(()), _) => {
             eks::refresh(state);
+            // An `ec2` delegate is an instance at once (its credentials may wait for IAM).
+            if let Some(d) = state.iam.world().delegates.iter().find(|d| d.name == name)
+                && d.kind == DelegateKind::Ec2
+            {
+                state
+                    .ec2
+                    .add_delegate(&state.iam.store(), d, state.clock.now());
+            }
             Ok(())
         }
         (Err(_), Some(e)) => Err(e),

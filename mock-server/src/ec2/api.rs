@@ -1,191 +1,172 @@
-//! EC2 actions.
+//! The EC2 actions served, and what their handlers share: the caller's resources in the
+//! region the call was signed for, resource ARNs, and the authorization of each resource.
 
-use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::api::{ActionSpec, Authorization, Call, any_resource};
 use crate::error::AwsError;
-use crate::partition::{OptIn, Region};
-use crate::service::Service;
-use crate::wildcard::Pattern;
-use crate::wire::query::Params;
-use crate::wire::xml::Node;
+use crate::partition::Region;
+use crate::policy::context::Context;
 
-/// The EC2 actions served.
-pub(crate) const ACTIONS: &[ActionSpec] = &[ActionSpec {
-    name: "DescribeRegions",
-    iam_action: "ec2:DescribeRegions",
-    authorization: Authorization::Policy(any_resource),
-    handler: describe_regions,
-}];
+use super::model::{Resources, Tags};
+use super::{images, instances, network, regions, tags};
 
-/// EC2 refuses calls with more filter values than this (`FilterLimitExceeded`).
-const MAX_FILTER_VALUES: usize = 200;
+/// The EC2 actions served. Describe calls cannot be limited to resources (`*`); actions
+/// that change resources authorize each one in the handler.
+pub(crate) const ACTIONS: &[ActionSpec] = &[
+    describe(
+        "DescribeRegions",
+        "ec2:DescribeRegions",
+        regions::describe_regions,
+    ),
+    describe(
+        "DescribeAvailabilityZones",
+        "ec2:DescribeAvailabilityZones",
+        regions::describe_availability_zones,
+    ),
+    describe(
+        "DescribeAccountAttributes",
+        "ec2:DescribeAccountAttributes",
+        regions::describe_account_attributes,
+    ),
+    describe(
+        "DescribeInstances",
+        "ec2:DescribeInstances",
+        instances::describe_instances,
+    ),
+    describe(
+        "DescribeInstanceStatus",
+        "ec2:DescribeInstanceStatus",
+        instances::describe_instance_status,
+    ),
+    ActionSpec {
+        name: "RunInstances",
+        iam_action: "ec2:RunInstances",
+        authorization: Authorization::Handler,
+        handler: instances::run_instances,
+    },
+    ActionSpec {
+        name: "TerminateInstances",
+        iam_action: "ec2:TerminateInstances",
+        authorization: Authorization::Handler,
+        handler: instances::terminate_instances,
+    },
+    describe(
+        "DescribeImages",
+        "ec2:DescribeImages",
+        images::describe_images,
+    ),
+    ActionSpec {
+        name: "CreateTags",
+        iam_action: "ec2:CreateTags",
+        authorization: Authorization::Handler,
+        handler: tags::create_tags,
+    },
+    ActionSpec {
+        name: "DeleteTags",
+        iam_action: "ec2:DeleteTags",
+        authorization: Authorization::Handler,
+        handler: tags::delete_tags,
+    },
+    describe("DescribeTags", "ec2:DescribeTags", tags::describe_tags),
+    describe("DescribeVpcs", "ec2:DescribeVpcs", network::describe_vpcs),
+    describe(
+        "DescribeSubnets",
+        "ec2:DescribeSubnets",
+        network::describe_subnets,
+    ),
+    describe(
+        "DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroups",
+        network::describe_security_groups,
+    ),
+    describe(
+        "DescribeKeyPairs",
+        "ec2:DescribeKeyPairs",
+        network::describe_key_pairs,
+    ),
+    describe(
+        "DescribeLaunchTemplates",
+        "ec2:DescribeLaunchTemplates",
+        network::describe_launch_templates,
+    ),
+];
 
-/// A `Filter.N`: its name and compiled value patterns (EC2 values take `*` and `?`).
-struct Filter<'a> {
-    name: &'a str,
-    values: Vec<Pattern>,
-}
-
-/// The filter names DescribeRegions knows.
-const REGION_FILTERS: [&str; 3] = ["region-name", "endpoint", "opt-in-status"];
-
-/// The field of a region a DescribeRegions filter reads.
-fn region_field<'r>(
-    filter: &str,
-    region: &'r Region,
-    opt_in_status: &'static str,
-) -> Option<&'r str> {
-    match filter {
-        "region-name" => Some(region.name),
-        "endpoint" => Some(region.ec2_endpoint),
-        "opt-in-status" => Some(opt_in_status),
-        _ => None,
+/// A Describe action: authorized on `*` before the handler runs.
+const fn describe(
+    name: &'static str,
+    iam_action: &'static str,
+    handler: crate::api::Handler,
+) -> ActionSpec {
+    ActionSpec {
+        name,
+        iam_action,
+        authorization: Authorization::Policy(any_resource),
+        handler,
     }
 }
 
-/// `DescribeRegions`: the regions of the caller's partition. Without `AllRegions=true`, only
-/// the regions enabled for the account; `RegionName.N` and `Filter.N` narrow the list.
-fn describe_regions(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
-    let params = call.params;
-    let all = match params.get("AllRegions") {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(v) => {
-            return Err(AwsError::invalid_parameter_value(
-                call.service,
-                format!("Invalid value '{v}' for AllRegions. Valid values are true and false."),
-            ));
-        }
+/// The caller's resources in the region the call was signed for (a region of the caller's
+/// partition: authentication refused any other).
+pub(crate) fn resources(call: &Call<'_>) -> Result<Arc<RwLock<Resources>>, AwsError> {
+    let region = Region::find(call.region).ok_or_else(|| {
+        AwsError::invalid_parameter_value(call.service, format!("Invalid region: {}", call.region))
+    })?;
+    let world = call.iam.world();
+    Ok(call
+        .ec2
+        .region(&world, call.store, &call.caller.account, region, call.now))
+}
+
+/// Reads the resources.
+pub(crate) fn read(r: &RwLock<Resources>) -> RwLockReadGuard<'_, Resources> {
+    r.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Changes the resources.
+pub(crate) fn write(r: &RwLock<Resources>) -> RwLockWriteGuard<'_, Resources> {
+    r.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `arn:PARTITION:ec2:REGION:ACCOUNT:TYPE/ID` (images have no account: they can be public).
+pub(crate) fn arn(call: &Call<'_>, kind: &str, id: &str) -> String {
+    let account = if kind == "image" {
+        ""
+    } else {
+        call.caller.account.as_str()
     };
-    let partition = call.caller.partition;
-    let account = call.store.account(&call.caller.account);
-    let names = params.list("RegionName");
-    for name in &names {
-        // A region of another partition is as unknown as a made-up one.
-        if !partition.regions().iter().any(|r| r.name == *name) {
-            return Err(AwsError::invalid_parameter_value(
-                call.service,
-                format!("Invalid region: {name}"),
-            ));
-        }
-    }
-    let filters = filters(call.service, params, &REGION_FILTERS)?;
-    let plain = !all && names.is_empty() && filters.is_empty();
-    if plain && let Some(account) = account {
-        // The most common call (a connection test): the same answer every time.
-        let rendered = account.default_regions.get_or_init(|| {
-            let mut xml = String::new();
-            crate::wire::xml::render(
-                &mut xml,
-                &region_items(partition, Some(account), all, &names, &filters),
-                "item",
-            );
-            xml.into()
-        });
-        return Ok(vec![Node::Rendered(std::sync::Arc::clone(rendered))]);
-    }
-    Ok(region_items(partition, account, all, &names, &filters))
+    format!(
+        "arn:{}:ec2:{}:{account}:{kind}/{id}",
+        call.caller.partition.id(),
+        call.region
+    )
 }
 
-/// The `regionInfo` list: the partition's regions the account may see, narrowed by
-/// `RegionName.N` and `Filter.N`.
-fn region_items(
-    partition: crate::partition::Partition,
-    account: Option<&crate::iam::store::Account>,
-    all: bool,
-    names: &[&str],
-    filters: &[Filter<'_>],
-) -> Vec<Node> {
-    let mut items = Vec::new();
-    for region in partition.regions() {
-        let enabled = account.is_some_and(|a| a.region_enabled(region));
-        let opt_in_status = match (region.opt_in, enabled) {
-            (OptIn::NotRequired, _) => "opt-in-not-required",
-            (OptIn::Required, true) => "opted-in",
-            (OptIn::Required, false) => "not-opted-in",
-        };
-        let listed = if names.is_empty() {
-            all || opt_in_status != "not-opted-in"
-        } else {
-            names.contains(&region.name)
-        };
-        let selected = listed
-            && filters.iter().all(|f| {
-                region_field(f.name, region, opt_in_status)
-                    .is_some_and(|field| f.values.iter().any(|p| p.matches(field)))
-            });
-        if selected {
-            items.push(vec![
-                Node::leaf("regionName", region.name),
-                Node::leaf("regionEndpoint", region.ec2_endpoint),
-                Node::leaf("optInStatus", opt_in_status),
-            ]);
-        }
-    }
-    vec![Node::List("regionInfo", items)]
+/// Authorizes `action` on a resource that exists, with its tags as `ec2:ResourceTag/…`.
+pub(crate) fn authorize_existing(
+    call: &Call<'_>,
+    action: &'static str,
+    resource: &str,
+    tags: &Tags,
+) -> Result<(), AwsError> {
+    call.authorize(action, resource, |ctx| resource_tags(ctx, tags))
 }
 
-/// Reads `Filter.N.Name` / `Filter.N.Value.M` in one pass over the parameters and compiles
-/// each value once. `known` lists the filter names the action supports.
-fn filters<'a>(
-    service: Service,
-    params: &'a Params,
-    known: &[&str],
-) -> Result<Vec<Filter<'a>>, AwsError> {
-    let mut by_index: BTreeMap<u32, (Option<&'a str>, Vec<&'a str>)> = BTreeMap::new();
-    let mut value_count = 0;
-    for (key, value) in params.iter() {
-        let Some((n, field)) = key.strip_prefix("Filter.").and_then(|r| r.split_once('.')) else {
-            continue;
-        };
-        let Ok(n) = n.parse::<u32>() else { continue };
-        let entry = by_index.entry(n).or_default();
-        if field == "Name" {
-            entry.0 = Some(value);
-        } else if field
-            .strip_prefix("Value.")
-            .is_some_and(|m| m.parse::<u32>().is_ok())
-        {
-            entry.1.push(value);
-            value_count += 1;
-        }
+/// `ec2:ResourceTag/KEY` (and `aws:ResourceTag/KEY`) for each tag of the resource.
+pub(crate) fn resource_tags(ctx: &mut Context, tags: &Tags) {
+    for (k, v) in tags {
+        ctx.set(&format!("ec2:ResourceTag/{k}"), v.clone());
+        ctx.set(&format!("aws:ResourceTag/{k}"), v.clone());
     }
-    if value_count > MAX_FILTER_VALUES {
-        return Err(AwsError::new(
-            http::StatusCode::BAD_REQUEST,
-            "FilterLimitExceeded",
-            format!(
-                "The maximum number of filter values specified on a single call is {MAX_FILTER_VALUES}"
-            ),
-        ));
+}
+
+/// `aws:RequestTag/KEY` for each tag a call applies, and `aws:TagKeys`.
+pub(crate) fn request_tags(ctx: &mut Context, tags: &Tags) {
+    if tags.is_empty() {
+        return;
     }
-    by_index
-        .into_iter()
-        .map(|(n, (name, values))| {
-            let Some(name) = name else {
-                return Err(AwsError::invalid_parameter_value(
-                    service,
-                    format!("The filter Filter.{n} has values but no Name"),
-                ));
-            };
-            if !known.contains(&name) {
-                return Err(AwsError::invalid_parameter_value(
-                    service,
-                    format!("The filter '{name}' is invalid"),
-                ));
-            }
-            if values.is_empty() {
-                return Err(AwsError::invalid_parameter_value(
-                    service,
-                    format!("The filter '{name}' requires at least one value"),
-                ));
-            }
-            Ok(Filter {
-                name,
-                values: values.into_iter().map(Pattern::exact_case).collect(),
-            })
-        })
-        .collect()
+    for (k, v) in tags {
+        ctx.set(&format!("aws:RequestTag/{k}"), v.clone());
+    }
+    ctx.set_values("aws:TagKeys", tags.keys().cloned().collect());
 }

@@ -313,6 +313,14 @@ fn stamp_creation_dates(world: &mut World, created: &str) {
         for provider in &mut account.open_id_connect_providers {
             provider.created.get_or_insert_with(|| created.to_owned());
         }
+        for region in account.ec2.values_mut() {
+            for image in &mut region.images {
+                image.created.get_or_insert_with(|| created.to_owned());
+            }
+            for instance in &mut region.instances {
+                instance.launched.get_or_insert_with(|| created.to_owned());
+            }
+        }
     }
 }
 

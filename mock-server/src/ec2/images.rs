@@ -1,0 +1,144 @@
+//! Images: DescribeImages, and which images an account may see and launch.
+
+use std::borrow::Cow;
+
+use crate::api::Call;
+use crate::error::AwsError;
+use crate::wire::xml::Node;
+
+use super::api::{read, resources};
+use super::filters::{IMAGE, Page, all_accept, check_ids, dry_run, dry_run_operation, filters};
+use super::model::{Image, Resources};
+use super::tags::tag_set;
+
+/// The image `id` if the account owns it or may launch it (public ones, Amazon's).
+pub(crate) fn visible_image(r: &Resources, id: &str) -> Option<Image> {
+    r.images
+        .get(id)
+        .or_else(|| r.public_images.get(id))
+        .cloned()
+}
+
+const IMAGE_FILTERS: [&str; 14] = [
+    "image-id",
+    "name",
+    "description",
+    "owner-id",
+    "owner-alias",
+    "state",
+    "architecture",
+    "is-public",
+    "image-type",
+    "root-device-type",
+    "virtualization-type",
+    "creation-date",
+    "tag-key",
+    "tag-value",
+];
+
+fn image_field<'a>(i: &'a Image, name: &str) -> Vec<Cow<'a, str>> {
+    let one = |s: &'a str| vec![Cow::Borrowed(s)];
+    match name {
+        "image-id" => one(&i.id),
+        "name" => one(&i.name),
+        "description" => i
+            .description
+            .iter()
+            .map(|d| Cow::Borrowed(d.as_str()))
+            .collect(),
+        "owner-id" => one(&i.owner),
+        "owner-alias" => i.owner_alias.iter().map(|a| Cow::Borrowed(*a)).collect(),
+        "state" => one(&i.state),
+        "architecture" => one(&i.architecture),
+        "is-public" => one(if i.public { "true" } else { "false" }),
+        "image-type" => one("machine"),
+        "root-device-type" => one("ebs"),
+        "virtualization-type" => one("hvm"),
+        "creation-date" => one(&i.created),
+        _ => Vec::new(),
+    }
+}
+
+/// `DescribeImages`: the account's images and those it may launch, narrowed by
+/// `ImageId.N`, `Owner.N` (`self`, `amazon`, account ids) and `Filter.N`.
+pub(super) fn describe_images(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let filters = filters(call.service, call.params, &IMAGE_FILTERS)?;
+    let page = Page::of(call.service, call.params, (5, 1000), None)?;
+    let region = resources(call)?;
+    let r = read(&region);
+    let ids = call.params.list("ImageId");
+    check_ids(&ids, &IMAGE, |id| visible_image(&r, id).is_some())?;
+    let owners = call.params.list("Owner");
+    if dry_run(call.service, call.params)? {
+        return Err(dry_run_operation());
+    }
+    let account = r.account.as_str();
+    let owned_by = |i: &Image, owner: &str| match owner {
+        "self" => i.owner == account,
+        "amazon" => i.owner_alias == Some("amazon"),
+        other => i.owner == other,
+    };
+    let selected: Vec<&Image> = r
+        .images
+        .values()
+        .chain(r.public_images.values())
+        .filter(|i| ids.is_empty() || ids.contains(&i.id.as_str()))
+        .filter(|i| owners.is_empty() || owners.iter().any(|o| owned_by(i, o)))
+        .filter(|i| all_accept(&filters, &i.tags, |name| image_field(i, name)))
+        .collect();
+    let (selected, next) = page.cut(selected);
+    let items = selected
+        .into_iter()
+        .map(|i| {
+            let mut item = vec![
+                Node::leaf("imageId", i.id.clone()),
+                Node::leaf(
+                    "imageLocation",
+                    format!("{}/{}", i.owner_alias.unwrap_or(&i.owner), i.name),
+                ),
+                Node::leaf("imageState", i.state.clone()),
+                Node::leaf("imageOwnerId", i.owner.clone()),
+                Node::leaf("creationDate", i.created.clone()),
+                Node::leaf("isPublic", if i.public { "true" } else { "false" }),
+                Node::leaf("architecture", i.architecture.clone()),
+                Node::leaf("imageType", "machine"),
+                Node::leaf("name", i.name.clone()),
+                Node::leaf("rootDeviceType", "ebs"),
+                Node::leaf("rootDeviceName", "/dev/xvda"),
+                Node::List(
+                    "blockDeviceMapping",
+                    vec![vec![
+                        Node::leaf("deviceName", "/dev/xvda"),
+                        Node::Branch(
+                            "ebs",
+                            vec![
+                                Node::leaf("volumeSize", "8"),
+                                Node::leaf("volumeType", "gp3"),
+                                Node::leaf("deleteOnTermination", "true"),
+                                Node::leaf("encrypted", "false"),
+                            ],
+                        ),
+                    ]],
+                ),
+                Node::leaf("virtualizationType", "hvm"),
+                Node::leaf("hypervisor", "xen"),
+                Node::leaf("enaSupport", "true"),
+                Node::leaf("platformDetails", "Linux/UNIX"),
+                Node::leaf("usageOperation", "RunInstances"),
+                tag_set(&i.tags),
+            ];
+            if let Some(d) = &i.description {
+                item.push(Node::leaf("description", d.clone()));
+            }
+            if let Some(alias) = i.owner_alias {
+                item.push(Node::leaf("imageOwnerAlias", alias));
+            }
+            item
+        })
+        .collect();
+    let mut out = vec![Node::List("imagesSet", items)];
+    if let Some(token) = next {
+        out.push(Node::leaf("nextToken", token));
+    }
+    Ok(out)
+}

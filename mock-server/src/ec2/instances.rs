@@ -1,0 +1,816 @@
+//! Instances: DescribeInstances, DescribeInstanceStatus, RunInstances, TerminateInstances.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use http::StatusCode;
+
+use crate::api::Call;
+use crate::error::AwsError;
+use crate::wire::xml::Node;
+
+use super::api::{arn, authorize_existing, read, request_tags, resources, write};
+use super::filters::{
+    self, GROUP, IMAGE, INSTANCE, KEY_PAIR, Page, SUBNET, all_accept, check_ids, dry_run,
+    dry_run_operation, filters, missing_parameter,
+};
+use super::images::visible_image;
+use super::model::{
+    AttachedProfile, INITIALIZING, Instance, InstanceState, Lifecycle, PENDING, Resources, Tags,
+};
+use super::tags::{parse_tags, tag_set};
+
+/// Instances one account may run (DescribeAccountAttributes' `max-instances`).
+pub(crate) const MAX_INSTANCES: usize = 20;
+
+const INSTANCE_FILTERS: [&str; 23] = [
+    "instance-id",
+    "instance-state-name",
+    "instance-state-code",
+    "instance-type",
+    "image-id",
+    "vpc-id",
+    "subnet-id",
+    "availability-zone",
+    "iam-instance-profile.arn",
+    "iam-instance-profile.id",
+    "key-name",
+    "reservation-id",
+    "owner-id",
+    "private-ip-address",
+    "instance.group-id",
+    "instance.group-name",
+    "group-id",
+    "group-name",
+    "architecture",
+    "launch-time",
+    "ami-launch-index",
+    "tag-key",
+    "tag-value",
+];
+
+/// The value(s) an instance has for a DescribeInstances filter.
+fn instance_field<'a>(
+    i: &'a Instance,
+    r: &'a Resources,
+    name: &str,
+    now: SystemTime,
+) -> Vec<Cow<'a, str>> {
+    let one = |s: &'a str| vec![Cow::Borrowed(s)];
+    match name {
+        "instance-id" => one(&i.id),
+        "instance-state-name" => one(i.state(now).name()),
+        "instance-state-code" => vec![Cow::Owned(i.state(now).code().to_string())],
+        "instance-type" => one(&i.instance_type),
+        "image-id" => one(&i.image_id),
+        "vpc-id" => one(&i.vpc_id),
+        "subnet-id" => one(&i.subnet_id),
+        "availability-zone" => one(&i.zone),
+        "iam-instance-profile.arn" => i
+            .profile
+            .iter()
+            .map(|p| Cow::Borrowed(p.arn.as_str()))
+            .collect(),
+        "iam-instance-profile.id" => i
+            .profile
+            .iter()
+            .map(|p| Cow::Borrowed(p.id.as_str()))
+            .collect(),
+        "key-name" => i
+            .key_name
+            .iter()
+            .map(|k| Cow::Borrowed(k.as_str()))
+            .collect(),
+        "reservation-id" => one(&i.reservation_id),
+        "owner-id" => one(&r.account),
+        "private-ip-address" => one(&i.private_ip),
+        "instance.group-id" | "group-id" => i
+            .security_groups
+            .iter()
+            .map(|g| Cow::Borrowed(g.as_str()))
+            .collect(),
+        "instance.group-name" | "group-name" => i
+            .security_groups
+            .iter()
+            .filter_map(|g| r.security_groups.get(g))
+            .map(|g| Cow::Borrowed(g.name.as_str()))
+            .collect(),
+        "architecture" => vec![Cow::Owned(architecture(r, &i.image_id))],
+        "launch-time" => vec![Cow::Owned(timestamp(i.launched))],
+        "ami-launch-index" => vec![Cow::Owned(i.launch_index.to_string())],
+        _ => Vec::new(),
+    }
+}
+
+fn architecture(r: &Resources, image: &str) -> String {
+    visible_image(r, image).map_or_else(|| "x86_64".to_owned(), |i| i.architecture)
+}
+
+/// EC2's time format: `2026-01-24T10:15:00.000Z`.
+pub(crate) fn timestamp(t: SystemTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from(t)
+        .format(format)
+        .unwrap_or_default()
+}
+
+/// The `InstanceId.N` of a call, each well-formed and visible here.
+fn instance_ids<'p>(call: &'p Call<'_>, r: &Resources) -> Result<Vec<&'p str>, AwsError> {
+    let ids = call.params.list("InstanceId");
+    check_ids(&ids, &INSTANCE, |id| {
+        r.instances.get(id).is_some_and(|i| i.visible(call.now))
+    })?;
+    Ok(ids)
+}
+
+/// `DescribeInstances`: the caller's instances in the region, by reservation.
+pub(super) fn describe_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let filters = filters(call.service, call.params, &INSTANCE_FILTERS)?;
+    let region = resources(call)?;
+    let r = read(&region);
+    let ids = instance_ids(call, &r)?;
+    let page = Page::of(
+        call.service,
+        call.params,
+        (5, 1000),
+        (!ids.is_empty()).then_some("instancesSet"),
+    )?;
+    if dry_run(call.service, call.params)? {
+        return Err(dry_run_operation());
+    }
+    let now = call.now;
+    let mut selected: Vec<&Instance> = r
+        .instances
+        .values()
+        .filter(|i| i.visible(now))
+        .filter(|i| ids.is_empty() || ids.contains(&i.id.as_str()))
+        .filter(|i| all_accept(&filters, &i.tags, |name| instance_field(i, &r, name, now)))
+        .collect();
+    selected.sort_by(|a, b| {
+        (a.launched, &a.reservation_id, a.launch_index).cmp(&(
+            b.launched,
+            &b.reservation_id,
+            b.launch_index,
+        ))
+    });
+    let (selected, next) = page.cut(selected);
+    let mut reservations: Vec<Vec<Node>> = Vec::new();
+    let mut current: Option<(&str, Vec<Vec<Node>>)> = None;
+    for i in selected {
+        match &mut current {
+            Some((id, items)) if *id == i.reservation_id => items.push(instance_item(call, &r, i)),
+            _ => {
+                if let Some((id, items)) = current.take() {
+                    reservations.push(reservation(&r, id, items));
+                }
+                current = Some((&i.reservation_id, vec![instance_item(call, &r, i)]));
+            }
+        }
+    }
+    if let Some((id, items)) = current {
+        reservations.push(reservation(&r, id, items));
+    }
+    let mut out = vec![Node::List("reservationSet", reservations)];
+    if let Some(token) = next {
+        out.push(Node::leaf("nextToken", token));
+    }
+    Ok(out)
+}
+
+/// A reservation's elements (RunInstances answers with them at the top level).
+fn reservation(r: &Resources, id: &str, instances: Vec<Vec<Node>>) -> Vec<Node> {
+    vec![
+        Node::leaf("reservationId", id.to_owned()),
+        Node::leaf("ownerId", r.account.clone()),
+        Node::List("groupSet", Vec::new()),
+        Node::List("instancesSet", instances),
+    ]
+}
+
+fn state_node(name: &'static str, state: InstanceState) -> Node {
+    Node::Branch(
+        name,
+        vec![
+            Node::leaf("code", state.code().to_string()),
+            Node::leaf("name", state.name()),
+        ],
+    )
+}
+
+/// One instance, as DescribeInstances and RunInstances show it.
+fn instance_item(call: &Call<'_>, r: &Resources, i: &Instance) -> Vec<Node> {
+    let state = i.state(call.now);
+    let dns_suffix = if r.region == "us-east-1" {
+        "ec2.internal".to_owned()
+    } else {
+        format!("{}.compute.internal", r.region)
+    };
+    let running = matches!(state, InstanceState::Pending | InstanceState::Running);
+    let private_dns = if running {
+        format!("ip-{}.{dns_suffix}", i.private_ip.replace('.', "-"))
+    } else {
+        String::new()
+    };
+    let groups = i
+        .security_groups
+        .iter()
+        .map(|g| {
+            vec![
+                Node::leaf("groupId", g.clone()),
+                Node::leaf(
+                    "groupName",
+                    r.security_groups
+                        .get(g)
+                        .map(|g| g.name.clone())
+                        .unwrap_or_default(),
+                ),
+            ]
+        })
+        .collect();
+    let mut out = vec![
+        Node::leaf("instanceId", i.id.clone()),
+        Node::leaf("imageId", i.image_id.clone()),
+        state_node("instanceState", state),
+        Node::leaf("privateDnsName", private_dns),
+        Node::leaf("dnsName", ""),
+        Node::leaf("reason", ""),
+    ];
+    if let Some(key) = &i.key_name {
+        out.push(Node::leaf("keyName", key.clone()));
+    }
+    out.extend([
+        Node::leaf("amiLaunchIndex", i.launch_index.to_string()),
+        Node::List("productCodes", Vec::new()),
+        Node::leaf("instanceType", i.instance_type.clone()),
+        Node::leaf("launchTime", timestamp(i.launched)),
+        Node::Branch(
+            "placement",
+            vec![
+                Node::leaf("availabilityZone", i.zone.clone()),
+                Node::leaf("groupName", ""),
+                Node::leaf("tenancy", "default"),
+            ],
+        ),
+        Node::Branch("monitoring", vec![Node::leaf("state", "disabled")]),
+    ]);
+    if running {
+        out.extend([
+            Node::leaf("subnetId", i.subnet_id.clone()),
+            Node::leaf("vpcId", i.vpc_id.clone()),
+            Node::leaf("privateIpAddress", i.private_ip.clone()),
+        ]);
+    }
+    out.extend([
+        Node::leaf("sourceDestCheck", "true"),
+        Node::List("groupSet", groups),
+        Node::leaf("architecture", architecture(r, &i.image_id)),
+        Node::leaf("rootDeviceType", "ebs"),
+        Node::leaf("rootDeviceName", "/dev/xvda"),
+        Node::List("blockDeviceMapping", Vec::new()),
+        Node::leaf("virtualizationType", "hvm"),
+        Node::leaf("clientToken", ""),
+        tag_set(&i.tags),
+        Node::leaf("hypervisor", "xen"),
+        Node::List("networkInterfaceSet", Vec::new()),
+        Node::leaf("ebsOptimized", "false"),
+        Node::leaf("enaSupport", "true"),
+    ]);
+    if let Some(p) = &i.profile {
+        out.push(Node::Branch(
+            "iamInstanceProfile",
+            vec![
+                Node::leaf("arn", p.arn.clone()),
+                Node::leaf("id", p.id.clone()),
+            ],
+        ));
+    }
+    if matches!(
+        state,
+        InstanceState::ShuttingDown | InstanceState::Terminated
+    ) {
+        out.push(Node::Branch(
+            "stateReason",
+            vec![
+                Node::leaf("code", "Client.UserInitiatedShutdown"),
+                Node::leaf(
+                    "message",
+                    "Client.UserInitiatedShutdown: User initiated shutdown",
+                ),
+            ],
+        ));
+    }
+    out
+}
+
+const STATUS_FILTERS: [&str; 5] = [
+    "availability-zone",
+    "instance-state-name",
+    "instance-state-code",
+    "instance-status.status",
+    "system-status.status",
+];
+
+/// `DescribeInstanceStatus`: status checks of running instances (every instance with
+/// `IncludeAllInstances=true`): `initializing` for the first minute, then `ok`.
+pub(super) fn describe_instance_status(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let filters = filters(call.service, call.params, &STATUS_FILTERS)?;
+    let all = filters::boolean(call.service, call.params, "IncludeAllInstances")?;
+    let region = resources(call)?;
+    let r = read(&region);
+    let ids = instance_ids(call, &r)?;
+    let page = Page::of(call.service, call.params, (5, 1000), None)?;
+    if dry_run(call.service, call.params)? {
+        return Err(dry_run_operation());
+    }
+    let now = call.now;
+    let check = |i: &Instance| match i.state(now) {
+        InstanceState::Running
+            if now.duration_since(i.launched).unwrap_or_default() < PENDING + INITIALIZING =>
+        {
+            ("initializing", "initializing")
+        }
+        InstanceState::Running => ("ok", "passed"),
+        _ => ("not-applicable", ""),
+    };
+    let selected: Vec<&Instance> = r
+        .instances
+        .values()
+        .filter(|i| i.visible(now))
+        .filter(|i| ids.is_empty() || ids.contains(&i.id.as_str()))
+        .filter(|i| all || i.state(now) == InstanceState::Running)
+        .filter(|i| {
+            filters.iter().all(|f| {
+                let value: Cow<'_, str> = match f.name {
+                    "availability-zone" => Cow::Borrowed(&i.zone),
+                    "instance-state-name" => Cow::Borrowed(i.state(now).name()),
+                    "instance-state-code" => Cow::Owned(i.state(now).code().to_string()),
+                    _ => Cow::Borrowed(check(i).0),
+                };
+                f.accepts([value])
+            })
+        })
+        .collect();
+    let (selected, next) = page.cut(selected);
+    let status = |name: &'static str, (summary, detail): (&'static str, &'static str)| {
+        let details = if detail.is_empty() {
+            Vec::new()
+        } else {
+            vec![vec![
+                Node::leaf("name", "reachability"),
+                Node::leaf("status", detail),
+            ]]
+        };
+        Node::Branch(
+            name,
+            vec![
+                Node::leaf("status", summary),
+                Node::List("details", details),
+            ],
+        )
+    };
+    let items = selected
+        .into_iter()
+        .map(|i| {
+            vec![
+                Node::leaf("instanceId", i.id.clone()),
+                Node::leaf("availabilityZone", i.zone.clone()),
+                state_node("instanceState", i.state(now)),
+                status("systemStatus", check(i)),
+                status("instanceStatus", check(i)),
+                Node::List("eventsSet", Vec::new()),
+            ]
+        })
+        .collect();
+    let mut out = vec![Node::List("instanceStatusSet", items)];
+    if let Some(token) = next {
+        out.push(Node::leaf("nextToken", token));
+    }
+    Ok(out)
+}
+
+/// A count parameter (`MinCount`, `MaxCount`).
+fn count(call: &Call<'_>, name: &str) -> Result<i64, AwsError> {
+    let raw = call
+        .params
+        .get(name)
+        .ok_or_else(|| missing_parameter(name))?;
+    raw.parse().map_err(|_| {
+        AwsError::invalid_parameter_value(call.service, format!("Invalid value '{raw}' for {name}"))
+    })
+}
+
+/// Whether `t` reads as an instance type: `family.size` (`t3.micro`, `m7g.16xlarge`).
+fn valid_instance_type(t: &str) -> bool {
+    let Some((family, size)) = t.split_once('.') else {
+        return false;
+    };
+    let family_ok = family.len() >= 2
+        && family.starts_with(|c: char| c.is_ascii_lowercase())
+        && family.bytes().any(|b| b.is_ascii_digit())
+        && family
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let size_ok = matches!(
+        size,
+        "nano" | "micro" | "small" | "medium" | "large" | "xlarge" | "metal"
+    ) || size
+        .strip_suffix("xlarge")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        || size.starts_with("metal-");
+    family_ok && size_ok
+}
+
+/// What RunInstances launches, resolved from the parameters (and a launch template).
+struct Launch<'p> {
+    image: String,
+    instance_type: String,
+    subnet: super::model::Subnet,
+    groups: Vec<String>,
+    key_name: Option<&'p str>,
+    profile: Option<(AttachedProfile, Option<String>)>,
+    template: Option<String>,
+    tags: Tags,
+    count: usize,
+}
+
+/// `RunInstances`: launches `MaxCount` instances (at least `MinCount` must fit the account's
+/// limit) from an image, pending for a few seconds of server time, then running. Each
+/// resource involved is authorized, `ec2:CreateTags` too when tags are applied, and
+/// `iam:PassRole` on the instance profile's role.
+pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let region = resources(call)?;
+    let mut r = write(&region);
+    let launch = resolve(call, &r)?;
+    authorize_launch(call, &r, &launch)?;
+    if dry_run(call.service, call.params)? {
+        return Err(dry_run_operation());
+    }
+    let reservation_id = r.new_id("r");
+    let mut items = Vec::new();
+    for n in 0..launch.count {
+        let id = r.new_id("i");
+        let private_ip = Resources::private_ip(&launch.subnet, r.instances.len() as u64 + 1);
+        let instance = Instance {
+            id: id.clone(),
+            reservation_id: reservation_id.clone(),
+            image_id: launch.image.clone(),
+            instance_type: launch.instance_type.clone(),
+            key_name: launch.key_name.map(str::to_owned),
+            subnet_id: launch.subnet.id.clone(),
+            vpc_id: launch.subnet.vpc_id.clone(),
+            zone: launch.subnet.zone.name.clone(),
+            private_ip,
+            security_groups: launch.groups.clone(),
+            profile: launch.profile.as_ref().map(|(p, _)| p.clone()),
+            launched: call.now,
+            launch_index: u32::try_from(n).unwrap_or(u32::MAX),
+            lifecycle: Lifecycle::Started,
+            tags: launch.tags.clone(),
+        };
+        items.push(instance_item(call, &r, &instance));
+        r.instances.insert(id, instance);
+    }
+    Ok(reservation(&r, &reservation_id, items))
+}
+
+/// Reads and checks RunInstances' parameters against what exists.
+fn resolve<'p>(call: &'p Call<'_>, r: &Resources) -> Result<Launch<'p>, AwsError> {
+    let params = call.params;
+    let template = match (
+        params.get("LaunchTemplate.LaunchTemplateId"),
+        params.get("LaunchTemplate.LaunchTemplateName"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(AwsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterCombination",
+                "Only one of LaunchTemplateId or LaunchTemplateName may be specified",
+            ));
+        }
+        (Some(id), None) => {
+            check_ids(&[id], &filters::LAUNCH_TEMPLATE, |id| r.launch_templates.contains_key(id))?;
+            r.launch_templates.get(id)
+        }
+        (None, Some(name)) => Some(r.launch_templates.values().find(|t| t.name == name).ok_or_else(|| {
+            AwsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLaunchTemplateName.NotFoundException",
+                format!("The specified launch template, with template name {name}, does not exist."),
+            )
+        })?),
+        (None, None) => None,
+    };
+    let image = params
+        .get("ImageId")
+        .map(str::to_owned)
+        .or_else(|| template.and_then(|t| t.image.clone()))
+        .ok_or_else(|| missing_parameter("ImageId"))?;
+    let min = count(call, "MinCount")?;
+    let max = count(call, "MaxCount")?;
+    if max < 1 {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            "Maximum instance count must be greater than zero",
+        ));
+    }
+    if min < 1 {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            "Minimum instance count must be greater than zero",
+        ));
+    }
+    if min > max {
+        // No public sample of AWS's words for this one.
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            "Minimum instance count must not be greater than maximum instance count",
+        ));
+    }
+    let running = r
+        .instances
+        .values()
+        .filter(|i| !matches!(i.lifecycle, Lifecycle::Terminated(_)))
+        .count();
+    let room = MAX_INSTANCES.saturating_sub(running);
+    if usize::try_from(min).unwrap_or(usize::MAX) > room {
+        return Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "InstanceLimitExceeded",
+            format!(
+                "You have requested more instances ({min}) than your current instance limit of {MAX_INSTANCES} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit."
+            ),
+        ));
+    }
+    let count = usize::try_from(max).unwrap_or(usize::MAX).min(room);
+    check_ids(&[image.as_str()], &IMAGE, |id| {
+        visible_image(r, id).is_some()
+    })?;
+    let instance_type = params
+        .get("InstanceType")
+        .map(str::to_owned)
+        .or_else(|| template.and_then(|t| t.instance_type.clone()))
+        .unwrap_or_else(|| "m1.small".to_owned());
+    if !valid_instance_type(&instance_type) {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            format!("Invalid value '{instance_type}' for InstanceType."),
+        ));
+    }
+    let subnet = match params.get("SubnetId") {
+        Some(id) => {
+            check_ids(&[id], &SUBNET, |id| r.subnets.contains_key(id))?;
+            r.subnets.get(id)
+        }
+        None => r.default_subnet(),
+    }
+    .cloned()
+    .ok_or_else(|| {
+        AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "VPCIdNotSpecified",
+            "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.",
+        )
+    })?;
+    let mut groups: Vec<String> = Vec::new();
+    let ids = params.list("SecurityGroupId");
+    check_ids(&ids, &GROUP, |id| r.security_groups.contains_key(id))?;
+    groups.extend(ids.iter().map(|s| (*s).to_owned()));
+    for name in params.list("SecurityGroup") {
+        let group = r
+            .security_groups
+            .values()
+            .find(|g| g.name == name && g.vpc_id == subnet.vpc_id)
+            .ok_or_else(|| {
+                AwsError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidGroup.NotFound",
+                    format!(
+                        "The security group '{name}' does not exist in VPC '{}'",
+                        subnet.vpc_id
+                    ),
+                )
+            })?;
+        groups.push(group.id.clone());
+    }
+    if let Some(g) = groups.iter().find(|g| {
+        r.security_groups
+            .get(*g)
+            .is_some_and(|g| g.vpc_id != subnet.vpc_id)
+    }) {
+        return Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            format!(
+                "Security group {g} and subnet {} belong to different networks.",
+                subnet.id
+            ),
+        ));
+    }
+    if groups.is_empty() {
+        groups.extend(r.default_group(&subnet.vpc_id).map(|g| g.id.clone()));
+    }
+    let key_name = params.get("KeyName");
+    if let Some(name) = key_name
+        && !r.key_pairs.contains_key(name)
+    {
+        return Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidKeyPair.NotFound",
+            (KEY_PAIR.not_found)(&[name]),
+        ));
+    }
+    let profile = instance_profile(call, template.and_then(|t| t.instance_profile.as_deref()))?;
+    let mut tags = Tags::new();
+    for (n, kind) in params.indexed("TagSpecification", ".ResourceType") {
+        if !matches!(kind, "instance" | "volume" | "network-interface") {
+            return Err(AwsError::invalid_parameter_value(
+                call.service,
+                format!("'{kind}' is not a valid taggable resource type for this operation."),
+            ));
+        }
+        if kind == "instance" {
+            tags.extend(parse_tags(params, &format!("TagSpecification.{n}.Tag"))?);
+        }
+    }
+    Ok(Launch {
+        image,
+        instance_type,
+        subnet,
+        groups,
+        key_name,
+        profile,
+        template: template.map(|t| t.id.clone()),
+        tags,
+        count,
+    })
+}
+
+/// `IamInstanceProfile.Name` / `.Arn` (or the launch template's): the profile and its
+/// role's ARN.
+fn instance_profile(
+    call: &Call<'_>,
+    from_template: Option<&str>,
+) -> Result<Option<(AttachedProfile, Option<String>)>, AwsError> {
+    let account = &call.caller.account;
+    let (name, field, given) = match (
+        call.params.get("IamInstanceProfile.Name"),
+        call.params.get("IamInstanceProfile.Arn"),
+    ) {
+        (Some(name), _) => (Some(name), "name", name),
+        (None, Some(arn)) => {
+            let name = arn
+                .strip_prefix(&format!(
+                    "arn:{}:iam::{account}:instance-profile/",
+                    call.caller.partition.id()
+                ))
+                .and_then(|rest| rest.rsplit('/').next());
+            (name, "arn", arn)
+        }
+        (None, None) => match from_template {
+            Some(name) => (Some(name), "name", name),
+            None => return Ok(None),
+        },
+    };
+    let profile = name.and_then(|n| call.store.instance_profile(account, n));
+    let profile = profile.filter(|p| field != "arn" || p.arn == given).ok_or_else(|| {
+        let what = if field == "arn" { "ARN" } else { "name" };
+        AwsError::invalid_parameter_value(
+            call.service,
+            format!("Value ({given}) for parameter iamInstanceProfile.{field} is invalid. Invalid IAM Instance Profile {what}"),
+        )
+    })?;
+    Ok(Some((
+        AttachedProfile {
+            arn: profile.arn.clone(),
+            id: profile.id.clone(),
+        },
+        profile.role_arn.clone(),
+    )))
+}
+
+/// Authorizes every resource of a launch, as EC2 does: the image, subnet, security groups,
+/// key pair and launch template that exist, the network interface, volume and instance
+/// being made; `ec2:CreateTags` when tags are applied; `iam:PassRole` on the profile's role.
+fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Result<(), AwsError> {
+    let action = "ec2:RunInstances";
+    let empty = Tags::new();
+    let image_tags = r.images.get(&launch.image).map_or(&empty, |i| &i.tags);
+    authorize_existing(call, action, &arn(call, "image", &launch.image), image_tags)?;
+    authorize_existing(
+        call,
+        action,
+        &arn(call, "subnet", &launch.subnet.id),
+        &launch.subnet.tags,
+    )?;
+    for g in &launch.groups {
+        let tags = r.security_groups.get(g).map_or(&empty, |g| &g.tags);
+        authorize_existing(call, action, &arn(call, "security-group", g), tags)?;
+    }
+    if let Some(name) = launch.key_name {
+        let tags = r.key_pairs.get(name).map_or(&empty, |k| &k.tags);
+        authorize_existing(call, action, &arn(call, "key-pair", name), tags)?;
+    }
+    if let Some(id) = &launch.template {
+        let tags = r.launch_templates.get(id).map_or(&empty, |t| &t.tags);
+        authorize_existing(call, action, &arn(call, "launch-template", id), tags)?;
+    }
+    for kind in ["network-interface", "volume"] {
+        call.authorize(action, &arn(call, kind, "*"), |ctx| {
+            request_tags(ctx, &launch.tags)
+        })?;
+    }
+    let instance = arn(call, "instance", "*");
+    call.authorize(action, &instance, |ctx| {
+        ctx.set("ec2:InstanceType", launch.instance_type.clone());
+        if let Some((p, _)) = &launch.profile {
+            ctx.set("ec2:InstanceProfile", p.arn.clone());
+        }
+        request_tags(ctx, &launch.tags);
+    })?;
+    if !launch.tags.is_empty() {
+        call.authorize("ec2:CreateTags", &instance, |ctx| {
+            ctx.set("ec2:CreateAction", "RunInstances");
+            request_tags(ctx, &launch.tags);
+        })?;
+    }
+    if let Some((_, Some(role))) = &launch.profile {
+        call.authorize("iam:PassRole", role, |ctx| {
+            ctx.set("iam:PassedToService", "ec2.amazonaws.com");
+        })?;
+    }
+    Ok(())
+}
+
+/// `TerminateInstances`: each instance shuts down, then is terminated, on the server clock.
+pub(super) fn terminate_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let region = resources(call)?;
+    let mut r = write(&region);
+    let ids = instance_ids(call, &r)?;
+    if ids.is_empty() {
+        return Err(missing_parameter("InstanceId"));
+    }
+    for id in &ids {
+        let tags = r
+            .instances
+            .get(*id)
+            .map(|i| i.tags.clone())
+            .unwrap_or_default();
+        authorize_existing(
+            call,
+            "ec2:TerminateInstances",
+            &arn(call, "instance", id),
+            &tags,
+        )?;
+    }
+    if dry_run(call.service, call.params)? {
+        return Err(dry_run_operation());
+    }
+    let now = call.now;
+    let mut items = Vec::new();
+    for id in ids {
+        let Some(i) = r.instances.get_mut(id) else {
+            continue;
+        };
+        let previous = i.state(now);
+        if !matches!(i.lifecycle, Lifecycle::Terminated(_)) {
+            i.lifecycle = Lifecycle::Terminated(now);
+        }
+        items.push(vec![
+            Node::leaf("instanceId", id.to_owned()),
+            state_node("currentState", i.state(now)),
+            state_node("previousState", previous),
+        ]);
+    }
+    Ok(vec![Node::List("instancesSet", items)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_types_are_family_dot_size() {
+        for ok in [
+            "t3.micro",
+            "m7g.16xlarge",
+            "c5n.metal",
+            "t2.nano",
+            "u-6tb1.metal",
+        ] {
+            assert!(valid_instance_type(ok), "{ok}");
+        }
+        for bad in [
+            "t3",
+            "micro",
+            "T3.micro",
+            "t3.huge",
+            "3t.micro",
+            ".micro",
+            "t3.xlargex",
+        ] {
+            assert!(!valid_instance_type(bad), "{bad}");
+        }
+    }
+}

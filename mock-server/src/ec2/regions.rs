@@ -1,0 +1,231 @@
+//! The places EC2 runs in: DescribeRegions, DescribeAvailabilityZones and
+//! DescribeAccountAttributes.
+
+use std::borrow::Cow;
+
+use crate::api::Call;
+use crate::error::AwsError;
+use crate::partition::{OptIn, Region};
+use crate::wire::xml::Node;
+
+use super::filters::{self, Filter, dry_run, dry_run_operation, filters};
+use super::model::zones;
+
+/// The filter names DescribeRegions knows.
+const REGION_FILTERS: [&str; 3] = ["region-name", "endpoint", "opt-in-status"];
+
+/// The field of a region a DescribeRegions filter reads.
+fn region_field<'r>(
+    filter: &str,
+    region: &'r Region,
+    opt_in_status: &'static str,
+) -> Option<&'r str> {
+    match filter {
+        "region-name" => Some(region.name),
+        "endpoint" => Some(region.ec2_endpoint),
+        "opt-in-status" => Some(opt_in_status),
+        _ => None,
+    }
+}
+
+/// `DescribeRegions`: the regions of the caller's partition. Without `AllRegions=true`, only
+/// the regions enabled for the account; `RegionName.N` and `Filter.N` narrow the list.
+pub(super) fn describe_regions(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let params = call.params;
+    let all = filters::boolean(call.service, params, "AllRegions")?;
+    let partition = call.caller.partition;
+    let account = call.store.account(&call.caller.account);
+    let names = params.list("RegionName");
+    for name in &names {
+        // A region of another partition is as unknown as a made-up one.
+        if !partition.regions().iter().any(|r| r.name == *name) {
+            return Err(AwsError::invalid_parameter_value(
+                call.service,
+                format!("Invalid region: {name}"),
+            ));
+        }
+    }
+    let filters = filters(call.service, params, &REGION_FILTERS)?;
+    if dry_run(call.service, params)? {
+        return Err(dry_run_operation());
+    }
+    let plain = !all && names.is_empty() && filters.is_empty();
+    if plain && let Some(account) = account {
+        // The most common call (a connection test): the same answer every time.
+        let rendered = account.default_regions.get_or_init(|| {
+            let mut xml = String::new();
+            crate::wire::xml::render(
+                &mut xml,
+                &region_items(partition, Some(account), all, &names, &filters),
+                "item",
+            );
+            xml.into()
+        });
+        return Ok(vec![Node::Rendered(std::sync::Arc::clone(rendered))]);
+    }
+    Ok(region_items(partition, account, all, &names, &filters))
+}
+
+/// The `regionInfo` list: the partition's regions the account may see, narrowed by
+/// `RegionName.N` and `Filter.N`.
+fn region_items(
+    partition: crate::partition::Partition,
+    account: Option<&crate::iam::store::Account>,
+    all: bool,
+    names: &[&str],
+    filters: &[Filter<'_>],
+) -> Vec<Node> {
+    let mut items = Vec::new();
+    for region in partition.regions() {
+        let enabled = account.is_some_and(|a| a.region_enabled(region));
+        let opt_in_status = match (region.opt_in, enabled) {
+            (OptIn::NotRequired, _) => "opt-in-not-required",
+            (OptIn::Required, true) => "opted-in",
+            (OptIn::Required, false) => "not-opted-in",
+        };
+        let listed = if names.is_empty() {
+            all || opt_in_status != "not-opted-in"
+        } else {
+            names.contains(&region.name)
+        };
+        let selected = listed
+            && filters.iter().all(|f| {
+                region_field(f.name, region, opt_in_status)
+                    .is_some_and(|field| f.values.iter().any(|p| p.matches(field)))
+            });
+        if selected {
+            items.push(vec![
+                Node::leaf("regionName", region.name),
+                Node::leaf("regionEndpoint", region.ec2_endpoint),
+                Node::leaf("optInStatus", opt_in_status),
+            ]);
+        }
+    }
+    vec![Node::List("regionInfo", items)]
+}
+
+/// The filter names DescribeAvailabilityZones knows.
+const ZONE_FILTERS: [&str; 7] = [
+    "zone-name",
+    "zone-id",
+    "zone-type",
+    "region-name",
+    "state",
+    "opt-in-status",
+    "group-name",
+];
+
+/// `DescribeAvailabilityZones`: the zones of the region the call was signed for, narrowed
+/// by `ZoneName.N`, `ZoneId.N` and `Filter.N`.
+pub(super) fn describe_availability_zones(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let params = call.params;
+    filters::boolean(call.service, params, "AllAvailabilityZones")?;
+    let filters = filters(call.service, params, &ZONE_FILTERS)?;
+    let zones = zones(call.region);
+    let names = params.list("ZoneName");
+    let ids = params.list("ZoneId");
+    for name in names.iter().chain(&ids) {
+        if !zones.iter().any(|z| z.name == *name || z.id == *name) {
+            return Err(AwsError::invalid_parameter_value(
+                call.service,
+                format!("Invalid availability zone: [{name}]"),
+            ));
+        }
+    }
+    if dry_run(call.service, params)? {
+        return Err(dry_run_operation());
+    }
+    let region = call.region;
+    let items = zones
+        .iter()
+        .filter(|z| {
+            (names.is_empty() && ids.is_empty())
+                || names.contains(&z.name.as_str())
+                || ids.contains(&z.id.as_str())
+        })
+        .filter(|z| {
+            filters.iter().all(|f| {
+                let field = match f.name {
+                    "zone-name" => z.name.as_str(),
+                    "zone-id" => z.id.as_str(),
+                    "zone-type" => "availability-zone",
+                    "state" => "available",
+                    "opt-in-status" => "opt-in-not-required",
+                    _ => region,
+                };
+                f.accepts([Cow::Borrowed(field)])
+            })
+        })
+        .map(|z| {
+            vec![
+                Node::leaf("zoneState", "available"),
+                Node::leaf("optInStatus", "opt-in-not-required"),
+                Node::List("messageSet", Vec::new()),
+                Node::leaf("regionName", region.to_owned()),
+                Node::leaf("zoneName", z.name.clone()),
+                Node::leaf("zoneId", z.id.clone()),
+                Node::leaf("groupName", region.to_owned()),
+                Node::leaf("networkBorderGroup", region.to_owned()),
+                Node::leaf("zoneType", "availability-zone"),
+            ]
+        })
+        .collect();
+    Ok(vec![Node::List("availabilityZoneInfo", items)])
+}
+
+/// The attributes DescribeAccountAttributes answers, in AWS's order.
+const ACCOUNT_ATTRIBUTES: [&str; 6] = [
+    "vpc-max-security-groups-per-interface",
+    "max-instances",
+    "supported-platforms",
+    "default-vpc",
+    "max-elastic-ips",
+    "vpc-max-elastic-ips",
+];
+
+/// `DescribeAccountAttributes`: the account's EC2 limits and its default VPC in the region.
+pub(super) fn describe_account_attributes(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let asked = call.params.list("AttributeName");
+    for name in &asked {
+        if !ACCOUNT_ATTRIBUTES.contains(name) {
+            return Err(AwsError::invalid_parameter_value(
+                call.service,
+                format!(
+                    "Value ({name}) for parameter attributeName is invalid. Unknown attribute."
+                ),
+            ));
+        }
+    }
+    if dry_run(call.service, call.params)? {
+        return Err(dry_run_operation());
+    }
+    let default_vpc = super::api::resources(call)?
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .default_vpc()
+        .map_or_else(|| "none".to_owned(), |v| v.id.clone());
+    let items = ACCOUNT_ATTRIBUTES
+        .iter()
+        .filter(|name| asked.is_empty() || asked.contains(name))
+        .map(|name| {
+            let values: Vec<String> = match *name {
+                "vpc-max-security-groups-per-interface" => vec!["5".into()],
+                "max-instances" => vec!["20".into()],
+                "supported-platforms" => vec!["VPC".into()],
+                "default-vpc" => vec![default_vpc.clone()],
+                _ => vec!["5".into()],
+            };
+            vec![
+                Node::leaf("attributeName", *name),
+                Node::List(
+                    "attributeValueSet",
+                    values
+                        .into_iter()
+                        .map(|v| vec![Node::leaf("attributeValue", v)])
+                        .collect(),
+                ),
+            ]
+        })
+        .collect();
+    Ok(vec![Node::List("accountAttributeSet", items)])
+}

@@ -1,0 +1,256 @@
+//! Tags: CreateTags, DeleteTags, DescribeTags, and reading and writing tag sets.
+
+use std::borrow::Cow;
+
+use http::StatusCode;
+
+use crate::api::Call;
+use crate::error::AwsError;
+use crate::wire::query::Params;
+use crate::wire::xml::Node;
+
+use super::api::{arn, read, request_tags, resource_tags, resources, write};
+use super::filters::{
+    self, GROUP, IMAGE, INSTANCE, IdKind, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, dry_run,
+    dry_run_operation, filters, missing_parameter,
+};
+use super::model::{Resources, Tags, resource_type};
+
+/// Tags a resource may carry, as EC2 limits them.
+const MAX_TAGS: usize = 50;
+
+/// `<tagSet><item><key/><value/></item>…</tagSet>`
+pub(crate) fn tag_set(tags: &Tags) -> Node {
+    Node::List(
+        "tagSet",
+        tags.iter()
+            .map(|(k, v)| vec![Node::leaf("key", k.clone()), Node::leaf("value", v.clone())])
+            .collect(),
+    )
+}
+
+/// The tags `{prefix}.N.Key` / `{prefix}.N.Value` of a call (a missing value is empty).
+pub(crate) fn parse_tags(params: &Params, prefix: &str) -> Result<Tags, AwsError> {
+    let mut tags = Tags::new();
+    let values = params.indexed(prefix, ".Value");
+    for (n, key) in params.indexed(prefix, ".Key") {
+        if key.starts_with("aws:") {
+            return Err(AwsError::invalid_parameter_value(
+                crate::service::Service::Ec2,
+                "Tag keys starting with 'aws:' are reserved for internal use",
+            ));
+        }
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(AwsError::invalid_parameter_value(
+                crate::service::Service::Ec2,
+                format!("Tag key '{key}' must be 1 to 128 characters long"),
+            ));
+        }
+        let value = values.iter().find(|(m, _)| *m == n).map_or("", |(_, v)| v);
+        if value.chars().count() > 256 {
+            return Err(AwsError::invalid_parameter_value(
+                crate::service::Service::Ec2,
+                format!("Tag value for key '{key}' must be at most 256 characters long"),
+            ));
+        }
+        tags.insert(key.to_owned(), value.to_owned());
+    }
+    Ok(tags)
+}
+
+/// The kind of id a tagged resource id is, for its not-found error.
+fn kind_of(id: &str) -> Option<&'static IdKind> {
+    Some(match resource_type(id)? {
+        "instance" => &INSTANCE,
+        "image" => &IMAGE,
+        "vpc" => &VPC,
+        "subnet" => &SUBNET,
+        "security-group" => &GROUP,
+        "launch-template" => &LAUNCH_TEMPLATE,
+        "key-pair" => &KEY_PAIR,
+        _ => return None,
+    })
+}
+
+/// Checks every `ResourceId.N` names a taggable resource of the caller here.
+fn check_resources(r: &Resources, ids: &[&str]) -> Result<(), AwsError> {
+    for id in ids {
+        let Some(kind) = kind_of(id) else {
+            return Err(AwsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidID",
+                format!("The ID '{id}' is not valid"),
+            ));
+        };
+        filters::check_ids(&[id], kind, |id| r.tags(id).is_some())?;
+    }
+    Ok(())
+}
+
+fn resource_ids(params: &Params) -> Result<Vec<&str>, AwsError> {
+    let ids = params.list("ResourceId");
+    if ids.is_empty() {
+        return Err(missing_parameter("resourceIdSet"));
+    }
+    Ok(ids)
+}
+
+/// `CreateTags`: adds or overwrites tags on resources. Each resource must allow
+/// `ec2:CreateTags` with the tags requested (`aws:RequestTag/…`, `aws:TagKeys`) and its own.
+pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let ids = resource_ids(call.params)?;
+    let tags = parse_tags(call.params, "Tag")?;
+    if tags.is_empty() {
+        return Err(missing_parameter("tagSet"));
+    }
+    let region = resources(call)?;
+    let mut r = write(&region);
+    check_resources(&r, &ids)?;
+    for id in &ids {
+        let existing = r.tags(id).cloned().unwrap_or_default();
+        let resource = arn(call, resource_type(id).unwrap_or_default(), id);
+        call.authorize("ec2:CreateTags", &resource, |ctx| {
+            resource_tags(ctx, &existing);
+            request_tags(ctx, &tags);
+        })?;
+        let merged = existing
+            .keys()
+            .chain(tags.keys())
+            .collect::<std::collections::BTreeSet<_>>();
+        if merged.len() > MAX_TAGS {
+            return Err(AwsError::new(
+                StatusCode::BAD_REQUEST,
+                "TagLimitExceeded",
+                format!("The maximum number of Tags for a resource has been reached. ({MAX_TAGS})"),
+            ));
+        }
+    }
+    if dry_run(call.service, call.params)? {
+        return Err(dry_run_operation());
+    }
+    for id in &ids {
+        if let Some(t) = r.tags_mut(id) {
+            t.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    Ok(vec![Node::leaf("return", "true")])
+}
+
+/// `DeleteTags`: removes tags (all of them when no `Tag.N` is given; a tag given with a
+/// value only when its value is that one).
+pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let ids = resource_ids(call.params)?;
+    let keys = call.params.indexed("Tag", ".Key");
+    let values = call.params.indexed("Tag", ".Value");
+    let region = resources(call)?;
+    let mut r = write(&region);
+    check_resources(&r, &ids)?;
+    for id in &ids {
+        let existing = r.tags(id).cloned().unwrap_or_default();
+        let deleted: Vec<String> = if keys.is_empty() {
+            existing.keys().cloned().collect()
+        } else {
+            keys.iter().map(|(_, k)| (*k).to_owned()).collect()
+        };
+        let resource = arn(call, resource_type(id).unwrap_or_default(), id);
+        call.authorize("ec2:DeleteTags", &resource, |ctx| {
+            resource_tags(ctx, &existing);
+            ctx.set_values("aws:TagKeys", deleted.clone());
+        })?;
+    }
+    if dry_run(call.service, call.params)? {
+        return Err(dry_run_operation());
+    }
+    for id in &ids {
+        let Some(t) = r.tags_mut(id) else { continue };
+        if keys.is_empty() {
+            t.clear();
+        }
+        for (n, key) in &keys {
+            let value = values.iter().find(|(m, _)| m == n).map(|(_, v)| *v);
+            if value.is_none_or(|v| t.get(*key).is_some_and(|have| have == v)) {
+                t.remove(*key);
+            }
+        }
+    }
+    Ok(vec![Node::leaf("return", "true")])
+}
+
+const TAG_FILTERS: [&str; 5] = ["key", "value", "resource-id", "resource-type", "tag-key"];
+
+/// `DescribeTags`: every tag of the caller's resources here, by resource then key.
+pub(super) fn describe_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let filters = filters(call.service, call.params, &TAG_FILTERS)?;
+    let page = Page::of(call.service, call.params, (5, 1000), None)?;
+    if dry_run(call.service, call.params)? {
+        return Err(dry_run_operation());
+    }
+    let region = resources(call)?;
+    let r = read(&region);
+    let mut rows: Vec<(String, &'static str, String, String)> = Vec::new();
+    let mut collect = |id: &str, tags: &Tags| {
+        let Some(kind) = resource_type(id) else {
+            return;
+        };
+        for (k, v) in tags {
+            let field = |name: &str| -> Vec<Cow<'_, str>> {
+                match name {
+                    "key" | "tag-key" => vec![Cow::Borrowed(k.as_str())],
+                    "value" => vec![Cow::Borrowed(v.as_str())],
+                    "resource-id" => vec![Cow::Borrowed(id)],
+                    _ => vec![Cow::Borrowed(kind)],
+                }
+            };
+            let pass = filters.iter().all(|f| match f.name.strip_prefix("tag:") {
+                Some(key) => tags
+                    .get(key)
+                    .is_some_and(|value| f.accepts([Cow::Borrowed(value.as_str())])),
+                None => f.accepts(field(f.name)),
+            });
+            if pass {
+                rows.push((id.to_owned(), kind, k.clone(), v.clone()));
+            }
+        }
+    };
+    let now = call.now;
+    for i in r.instances.values().filter(|i| i.visible(now)) {
+        collect(&i.id, &i.tags);
+    }
+    for x in r.images.values() {
+        collect(&x.id, &x.tags);
+    }
+    for x in r.vpcs.values() {
+        collect(&x.id, &x.tags);
+    }
+    for x in r.subnets.values() {
+        collect(&x.id, &x.tags);
+    }
+    for x in r.security_groups.values() {
+        collect(&x.id, &x.tags);
+    }
+    for x in r.key_pairs.values() {
+        collect(&x.id, &x.tags);
+    }
+    for x in r.launch_templates.values() {
+        collect(&x.id, &x.tags);
+    }
+    rows.sort();
+    let (rows, next) = page.cut(rows);
+    let mut out = vec![Node::List(
+        "tagSet",
+        rows.into_iter()
+            .map(|(id, kind, k, v)| {
+                vec![
+                    Node::leaf("resourceId", id),
+                    Node::leaf("resourceType", kind),
+                    Node::leaf("key", k),
+                    Node::leaf("value", v),
+                ]
+            })
+            .collect(),
+    )];
+    if let Some(token) = next {
+        out.push(Node::leaf("nextToken", token));
+    }
+    Ok(out)
+}
