@@ -5,6 +5,7 @@
 mod auth;
 mod bad_input;
 mod delegates;
+mod ec2;
 mod faults;
 mod iam;
 mod identity;

@@ -45,6 +45,15 @@ const KEYS: &[&str] = &[
     "aws:EpochTime",
 ];
 
+/// Request-specific keys a decoded message lists too: the service's own and tag keys.
+const RESOURCE_KEY_PREFIXES: &[&str] = &[
+    "ec2:",
+    "iam:",
+    "aws:RequestTag/",
+    "aws:ResourceTag/",
+    "aws:TagKeys",
+];
+
 const PREFIX: &str = "tb1.";
 
 /// The blob EC2 puts after "Encoded authorization failure message: ".
@@ -53,14 +62,29 @@ pub(crate) fn encode(denied: &Denied<'_>) -> String {
     if let IdentityKind::User { name } = &denied.caller.kind {
         principal["name"] = json!(name);
     }
-    let conditions: Vec<Value> = KEYS
+    let condition = |key: &str, values: &[String]| {
+        let items: Vec<Value> = values.iter().map(|v| json!({ "value": v })).collect();
+        json!({ "key": key, "values": { "items": items } })
+    };
+    let mut conditions: Vec<Value> = KEYS
         .iter()
         .filter_map(|key| {
-            let values = denied.context.get(&key.to_ascii_lowercase())?;
-            let items: Vec<Value> = values.iter().map(|v| json!({ "value": v })).collect();
-            Some(json!({ "key": key, "values": { "items": items } }))
+            Some(condition(
+                key,
+                denied.context.get(&key.to_ascii_lowercase())?,
+            ))
         })
         .collect();
+    // Then the keys of this request's resource and input (`ec2:ResourceTag/…`,
+    // `aws:RequestTag/…`, `ec2:InstanceType`, …), by name.
+    let mut specific: Vec<(&str, &[String])> = denied
+        .context
+        .entries()
+        .filter(|(key, _)| RESOURCE_KEY_PREFIXES.iter().any(|p| key.starts_with(p)))
+        .filter(|(key, _)| !KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)))
+        .collect();
+    specific.sort_unstable();
+    conditions.extend(specific.into_iter().map(|(k, v)| condition(k, v)));
     let matched: Vec<Value> = denied
         .explicit_deny
         .iter()

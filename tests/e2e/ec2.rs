@@ -1,0 +1,1173 @@
+//! EC2 beyond DescribeRegions with the real `aws-sdk-ec2` client: zones and account
+//! attributes, instances on the server clock, images, tags, network reads, pagination and
+//! filters, per-resource authorization (tag conditions, `iam:PassRole`), DryRun, and region
+//! and partition scoping.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{
+    Filter, IamInstanceProfileSpecification, InstanceStateName, LaunchTemplateSpecification,
+    ResourceType, Tag, TagSpecification,
+};
+use mock_server::{Clock, MockServer, World};
+
+use crate::support::*;
+
+/// Account 555555555555: an admin, a deployer who may launch but not pass roles, a passer
+/// who may, a tag-bound operator, the role `app` in the instance profile `app`, and EC2
+/// resources in us-east-1 (and one public image in us-west-2).
+const WORLD_555: &str = r#"
+accounts:
+  - id: "555555555555"
+    root_access_keys:
+      - {id: AKIAROOT555555555555, secret: root-secret}
+    roles:
+      - name: app
+        trust_policy: {Version: "2012-10-17", Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: "sts:AssumeRole"}]}
+    instance_profiles: [{name: app, roles: [app]}]
+    users:
+      - name: admin
+        managed_policies: [AdministratorAccess]
+        access_keys: [{id: AKIAADMIN55555555555, secret: admin-secret}]
+      - name: deployer
+        inline_policies:
+          launch: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: ["ec2:RunInstances", "ec2:Describe*", "ec2:CreateTags"], Resource: "*"}]}
+        access_keys: [{id: AKIADEPLOYER55555555, secret: deployer-secret}]
+      - name: passer
+        inline_policies:
+          launch: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: ["ec2:RunInstances", "ec2:Describe*"], Resource: "*"}, {Effect: Allow, Action: "iam:PassRole", Resource: "arn:aws:iam::555555555555:role/app", Condition: {StringEquals: {"iam:PassedToService": ec2.amazonaws.com}}}]}
+        access_keys: [{id: AKIAPASSER5555555555, secret: passer-secret}]
+      - name: operator
+        inline_policies:
+          dev-only:
+            Version: "2012-10-17"
+            Statement:
+              - {Effect: Allow, Action: ["ec2:TerminateInstances", "ec2:DeleteTags"], Resource: "arn:aws:ec2:*:555555555555:instance/*", Condition: {StringEquals: {"ec2:ResourceTag/env": dev}}}
+              - {Effect: Allow, Action: "ec2:RunInstances", Resource: "arn:aws:ec2:us-east-1:555555555555:instance/*", Condition: {StringEquals: {"aws:RequestTag/team": web}, "ForAllValues:StringEquals": {"aws:TagKeys": [team]}}}
+              - {Effect: Allow, Action: "ec2:RunInstances", NotResource: "arn:aws:ec2:*:555555555555:instance/*"}
+              - {Effect: Allow, Action: "ec2:CreateTags", Resource: "*", Condition: {StringEquals: {"ec2:CreateAction": RunInstances}}}
+              - {Effect: Allow, Action: "ec2:Describe*", Resource: "*", Condition: {StringEquals: {"ec2:Region": us-east-1}}}
+        access_keys: [{id: AKIAOPERATOR55555555, secret: operator-secret}]
+    ec2:
+      us-east-1:
+        vpcs: [{id: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.20.0.0/16, tags: {Name: build}}]
+        subnets: [{id: subnet-0b0b0b0b0b0b0b0b0, vpc: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.20.1.0/24, availability_zone: us-east-1b}]
+        security_groups: [{id: sg-0c0c0c0c0c0c0c0c0, name: web, vpc: vpc-0a0a0a0a0a0a0a0a0}]
+        key_pairs: [{name: deploy-key}]
+        images:
+          - {id: ami-0123456789abcdef0, name: app-2026-11, tags: {team: web}}
+          - {id: ami-0fedcba9876543210, name: app-2026-12, architecture: arm64}
+        launch_templates: [{name: web-lt, image: ami-0123456789abcdef0, instance_type: t3.large}]
+        instances:
+          - {id: i-0aaaaaaaaaaaaaaa1, image: ami-0123456789abcdef0, instance_type: t3.small, tags: {env: prod, Name: prod-1}, instance_profile: app}
+          - {id: i-0aaaaaaaaaaaaaaa2, image: ami-0123456789abcdef0, tags: {env: dev}, key_name: deploy-key}
+          - {id: i-0aaaaaaaaaaaaaaa3, image: ami-0fedcba9876543210, state: stopped, subnet: subnet-0b0b0b0b0b0b0b0b0, security_groups: [sg-0c0c0c0c0c0c0c0c0]}
+  - id: "666666666666"
+    users:
+      - name: admin
+        managed_policies: [AdministratorAccess]
+        access_keys: [{id: AKIAADMIN66666666666, secret: admin-secret}]
+    ec2:
+      us-east-1:
+        images:
+          - {id: ami-0666666666666666a, name: shared-golden, public: true}
+          - {id: ami-0666666666666666b, name: private-golden}
+  - id: "777777777777"
+    partition: aws-us-gov
+    users:
+      - name: admin
+        managed_policies: [AdministratorAccess]
+        access_keys: [{id: AKIAGOVADMIN77777777, secret: admin-secret}]
+delegates:
+  - {name: builder, kind: ec2, account: "555555555555", role_arn: "arn:aws:iam::555555555555:role/app"}
+"#;
+
+async fn server_555() -> MockServer {
+    let world = World::from_yaml(WORLD_555).unwrap_or_else(|e| panic!("test world: {e}"));
+    MockServer::builder()
+        .world(world)
+        .clock(Clock::virtual_at(
+            std::time::UNIX_EPOCH + Duration::from_secs(1_900_000_000),
+        ))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("test server: {e}"))
+}
+
+fn client(server: &MockServer, user: &str, region: &str) -> aws_sdk_ec2::Client {
+    let (key, secret) = match user {
+        "admin" => ("AKIAADMIN55555555555", "admin-secret"),
+        "deployer" => ("AKIADEPLOYER55555555", "deployer-secret"),
+        "passer" => ("AKIAPASSER5555555555", "passer-secret"),
+        "operator" => ("AKIAOPERATOR55555555", "operator-secret"),
+        "other" => ("AKIAADMIN66666666666", "admin-secret"),
+        "gov" => ("AKIAGOVADMIN77777777", "admin-secret"),
+        _ => panic!("no user {user}"),
+    };
+    aws_sdk_ec2::Client::new(&config_with_key(server, key, secret, region))
+}
+
+async fn decode(server: &MockServer, message: &str) -> serde_json::Value {
+    decode_with(server, ("AKIAROOT555555555555", "root-secret"), message).await
+}
+
+fn filter(name: &str, values: &[&str]) -> Filter {
+    values
+        .iter()
+        .fold(Filter::builder().name(name), |f, v| f.values(*v))
+        .build()
+}
+
+/// The ids of every instance a DescribeInstances answer lists.
+fn instance_ids(
+    out: &aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput,
+) -> Vec<String> {
+    out.reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter_map(|i| i.instance_id().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn zones_follow_the_region_and_partition_of_the_call() {
+    let server = MockServer::start().await;
+    let out = ec2(&server, STD, "us-east-1")
+        .describe_availability_zones()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let zones: Vec<(String, String)> = out
+        .availability_zones()
+        .iter()
+        .map(|z| {
+            (
+                z.zone_name().unwrap_or_default().to_owned(),
+                z.zone_id().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(zones.len(), 6, "{zones:?}");
+    assert_eq!(zones[0], ("us-east-1a".into(), "use1-az1".into()));
+    let first = &out.availability_zones()[0];
+    assert_eq!(first.region_name(), Some("us-east-1"));
+    assert_eq!(first.state().map(|s| s.as_str()), Some("available"));
+    assert_eq!(first.zone_type(), Some("availability-zone"));
+
+    let gov = ec2(&server, GOV, "us-gov-west-1")
+        .describe_availability_zones()
+        .filters(filter("zone-id", &["usgw1-az2"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let names: Vec<_> = gov
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.zone_name())
+        .collect();
+    assert_eq!(names, vec!["us-gov-west-1b"]);
+
+    let err = ec2(&server, STD, "us-east-1")
+        .describe_availability_zones()
+        .zone_names("us-west-2a")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    assert_eq!(message(&err), "Invalid availability zone: [us-west-2a]");
+}
+
+#[tokio::test]
+async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
+    let server = MockServer::start().await;
+    let client = ec2(&server, STD, "us-west-2");
+    let attrs = client
+        .describe_account_attributes()
+        .attribute_names(aws_sdk_ec2::types::AccountAttributeName::DefaultVpc)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let attr = &attrs.account_attributes()[0];
+    assert_eq!(attr.attribute_name(), Some("default-vpc"));
+    let vpc_id = attr.attribute_values()[0]
+        .attribute_value()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(vpc_id.starts_with("vpc-"), "{vpc_id}");
+
+    let vpcs = client
+        .describe_vpcs()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(vpcs.vpcs().len(), 1);
+    assert_eq!(vpcs.vpcs()[0].vpc_id(), Some(vpc_id.as_str()));
+    assert_eq!(vpcs.vpcs()[0].is_default(), Some(true));
+    assert_eq!(vpcs.vpcs()[0].cidr_block(), Some("172.31.0.0/16"));
+
+    let subnets = client
+        .describe_subnets()
+        .filters(filter("default-for-az", &["true"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let zones: BTreeSet<_> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| s.availability_zone())
+        .collect();
+    assert_eq!(zones.len(), 4, "us-west-2 has four zones: {zones:?}");
+    assert!(
+        subnets
+            .subnets()
+            .iter()
+            .all(|s| s.vpc_id() == Some(vpc_id.as_str()))
+    );
+
+    let groups = client
+        .describe_security_groups()
+        .group_names("default")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(groups.security_groups().len(), 1);
+    assert_eq!(groups.security_groups()[0].vpc_id(), Some(vpc_id.as_str()));
+
+    let err = client
+        .describe_vpcs()
+        .vpc_ids("vpc-0123456789abcdef0")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidVpcID.NotFound"));
+    assert_eq!(
+        message(&err),
+        "The vpc ID 'vpc-0123456789abcdef0' does not exist"
+    );
+}
+
+#[tokio::test]
+async fn declared_instances_filter_by_tag_state_and_profile() {
+    let server = server_555().await;
+    let admin = client(&server, "admin", "us-east-1");
+    let by = |f: Filter| {
+        let admin = admin.clone();
+        async move {
+            let out = admin
+                .describe_instances()
+                .filters(f)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            instance_ids(&out)
+        }
+    };
+    assert_eq!(
+        by(filter("tag:env", &["prod"])).await,
+        vec!["i-0aaaaaaaaaaaaaaa1"]
+    );
+    assert_eq!(
+        by(filter("instance-state-name", &["stopped"])).await,
+        vec!["i-0aaaaaaaaaaaaaaa3"]
+    );
+    assert_eq!(
+        by(filter("tag:Name", &["prod-*"])).await,
+        vec!["i-0aaaaaaaaaaaaaaa1"]
+    );
+    assert_eq!(
+        by(filter("key-name", &["deploy-key"])).await,
+        vec!["i-0aaaaaaaaaaaaaaa2"]
+    );
+    assert_eq!(
+        by(filter("vpc-id", &["vpc-0a0a0a0a0a0a0a0a0"])).await,
+        vec!["i-0aaaaaaaaaaaaaaa3"]
+    );
+
+    let out = admin
+        .describe_instances()
+        .instance_ids("i-0aaaaaaaaaaaaaaa1")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let i = &out.reservations()[0].instances()[0];
+    assert_eq!(
+        i.state().and_then(|s| s.name()),
+        Some(&InstanceStateName::Running)
+    );
+    assert_eq!(i.instance_type().map(|t| t.as_str()), Some("t3.small"));
+    assert_eq!(
+        i.iam_instance_profile().and_then(|p| p.arn()),
+        Some("arn:aws:iam::555555555555:instance-profile/app")
+    );
+    assert!(
+        i.iam_instance_profile()
+            .and_then(|p| p.id())
+            .is_some_and(|id| id.starts_with("AIPA"))
+    );
+    assert_eq!(
+        i.placement().and_then(|p| p.availability_zone()),
+        Some("us-east-1a")
+    );
+    assert_eq!(out.reservations()[0].owner_id(), Some("555555555555"));
+
+    let err = admin
+        .describe_instances()
+        .filters(filter("nope", &["x"]))
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    assert_eq!(message(&err), "The filter 'nope' is invalid");
+
+    let err = admin
+        .describe_instances()
+        .instance_ids("i-0bbbbbbbbbbbbbbb1")
+        .instance_ids("i-0bbbbbbbbbbbbbbb2")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidInstanceID.NotFound"));
+    assert_eq!(
+        message(&err),
+        "The instance IDs 'i-0bbbbbbbbbbbbbbb1, i-0bbbbbbbbbbbbbbb2' do not exist"
+    );
+    let err = admin
+        .describe_instances()
+        .instance_ids("instance-1")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidInstanceID.Malformed"));
+    let err = admin
+        .describe_instances()
+        .instance_ids("i-0aaaaaaaaaaaaaaa1")
+        .max_results(5)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidParameterCombination"));
+}
+
+#[tokio::test]
+async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
+    let server = server_555().await;
+    let admin = client(&server, "admin", "us-east-1");
+    let run = admin
+        .run_instances()
+        .image_id("ami-0123456789abcdef0")
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(12)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key("batch").value("b1").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(run.instances().len(), 12);
+    assert!(run.reservation_id().is_some_and(|r| r.starts_with("r-")));
+    let launched: Vec<String> = run
+        .instances()
+        .iter()
+        .filter_map(|i| i.instance_id().map(str::to_owned))
+        .collect();
+    assert!(
+        run.instances()
+            .iter()
+            .all(|i| i.state().and_then(|s| s.code()) == Some(0))
+    );
+
+    // Five a page: every instance (12 launched, 3 declared, 1 delegate) exactly once.
+    let mut pages = admin
+        .describe_instances()
+        .max_results(5)
+        .into_paginator()
+        .send();
+    let mut seen = Vec::new();
+    let mut page_count = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap_or_else(|e| panic!("{e:?}"));
+        page_count += 1;
+        let ids = instance_ids(&page);
+        assert!(ids.len() <= 5);
+        seen.extend(ids);
+    }
+    assert_eq!(page_count, 4);
+    assert_eq!(seen.len(), 16);
+    assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 16);
+
+    let tagged = admin
+        .describe_instances()
+        .filters(filter("tag:batch", &["b1"]))
+        .filters(filter("instance-state-name", &["pending"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(instance_ids(&tagged).len(), 12);
+
+    server.clock().advance(Duration::from_secs(10));
+    let victim = launched[0].clone();
+    let gone = admin
+        .terminate_instances()
+        .instance_ids(&victim)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let change = &gone.terminating_instances()[0];
+    assert_eq!(
+        change.previous_state().and_then(|s| s.name()),
+        Some(&InstanceStateName::Running)
+    );
+    assert_eq!(
+        change.current_state().and_then(|s| s.name()),
+        Some(&InstanceStateName::ShuttingDown)
+    );
+    server.clock().advance(Duration::from_secs(10));
+    let state = |admin: aws_sdk_ec2::Client, id: String| async move {
+        let out = admin.describe_instances().instance_ids(id).send().await;
+        out.map(|o| {
+            o.reservations()[0].instances()[0]
+                .state()
+                .and_then(|s| s.name())
+                .cloned()
+        })
+    };
+    assert_eq!(
+        state(admin.clone(), victim.clone()).await.ok().flatten(),
+        Some(InstanceStateName::Terminated)
+    );
+    // Terminated instances fade from view after about an hour.
+    server.clock().advance(Duration::from_secs(3600));
+    let err = state(admin.clone(), victim.clone()).await.err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidInstanceID.NotFound")
+    );
+
+    let status = admin
+        .describe_instance_status()
+        .instance_ids(&launched[1])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let s = &status.instance_statuses()[0];
+    assert_eq!(
+        s.instance_status()
+            .and_then(|s| s.status())
+            .map(|s| s.as_str()),
+        Some("ok")
+    );
+}
+
+#[tokio::test]
+async fn dry_run_answers_412_when_allowed_and_the_encoded_denial_when_not() {
+    let server = server_555().await;
+    let err = client(&server, "admin", "us-east-1")
+        .terminate_instances()
+        .instance_ids("i-0aaaaaaaaaaaaaaa1")
+        .dry_run(true)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("DryRunOperation"));
+    assert_eq!(
+        message(&err),
+        "Request would have succeeded, but DryRun flag is set."
+    );
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(412));
+
+    let err = client(&server, "deployer", "us-east-1")
+        .terminate_instances()
+        .instance_ids("i-0aaaaaaaaaaaaaaa1")
+        .dry_run(true)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+    let decoded = decode(&server, &message(&err)).await;
+    assert_eq!(decoded["context"]["action"], "ec2:TerminateInstances");
+    assert_eq!(
+        decoded["context"]["resource"],
+        "arn:aws:ec2:us-east-1:555555555555:instance/i-0aaaaaaaaaaaaaaa1"
+    );
+
+    // A Describe dry run by someone allowed: 412 too; nothing was terminated by the first.
+    let err = client(&server, "deployer", "us-east-1")
+        .describe_instances()
+        .dry_run(true)
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("DryRunOperation")
+    );
+    let out = client(&server, "admin", "us-east-1")
+        .describe_instances()
+        .instance_ids("i-0aaaaaaaaaaaaaaa1")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        out.reservations()[0].instances()[0]
+            .state()
+            .and_then(|s| s.name()),
+        Some(&InstanceStateName::Running)
+    );
+}
+
+#[tokio::test]
+async fn tag_conditions_allow_and_deny_per_resource() {
+    let server = server_555().await;
+    let operator = client(&server, "operator", "us-east-1");
+    // ec2:ResourceTag/env = dev: the dev instance, not the prod one.
+    let err = operator
+        .terminate_instances()
+        .instance_ids("i-0aaaaaaaaaaaaaaa1")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let decoded = decode(&server, &message(&err)).await;
+    let conditions = decoded["context"]["conditions"]["items"].to_string();
+    assert!(
+        conditions.contains("ec2:ResourceTag/env") && conditions.contains("prod"),
+        "{conditions}"
+    );
+    operator
+        .terminate_instances()
+        .instance_ids("i-0aaaaaaaaaaaaaaa2")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // aws:RequestTag/team = web and only that key, on the instance being made; tagging on
+    // create needs ec2:CreateTags with ec2:CreateAction = RunInstances.
+    let launch = |tags: &[(&str, &str)]| {
+        let spec = tags.iter().fold(
+            TagSpecification::builder().resource_type(ResourceType::Instance),
+            |s, (k, v)| s.tags(Tag::builder().key(*k).value(*v).build()),
+        );
+        operator
+            .run_instances()
+            .image_id("ami-0123456789abcdef0")
+            .min_count(1)
+            .max_count(1)
+            .tag_specifications(spec.build())
+            .send()
+    };
+    let err = launch(&[("team", "data")]).await.err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("UnauthorizedOperation")
+    );
+    let err = launch(&[("team", "web"), ("owner", "me")]).await.err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("UnauthorizedOperation")
+    );
+    let ok = launch(&[("team", "web")])
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(ok.instances().len(), 1);
+
+    // ec2:Region: the operator's Describe calls work in us-east-1 only.
+    let west = client(&server, "operator", "us-west-2");
+    let err = west.describe_instances().send().await.err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("UnauthorizedOperation")
+    );
+}
+
+#[tokio::test]
+async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
+    let server = server_555().await;
+    let profile = IamInstanceProfileSpecification::builder()
+        .name("app")
+        .build();
+    let err = client(&server, "deployer", "us-east-1")
+        .run_instances()
+        .image_id("ami-0123456789abcdef0")
+        .min_count(1)
+        .max_count(1)
+        .iam_instance_profile(profile.clone())
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    // The log names the denied action and resource.
+    let log = server.requests();
+    let last = log.last().unwrap_or_else(|| panic!("no log"));
+    assert_eq!(last.iam_action, "iam:PassRole");
+    assert_eq!(last.resource, "arn:aws:iam::555555555555:role/app");
+    assert_eq!(last.decision, "denied");
+    let decoded = decode(&server, &message(&err)).await;
+    assert_eq!(decoded["context"]["action"], "iam:PassRole");
+    assert_eq!(
+        decoded["context"]["resource"],
+        "arn:aws:iam::555555555555:role/app"
+    );
+    assert!(
+        decoded["context"]["conditions"]["items"]
+            .to_string()
+            .contains("iam:PassedToService"),
+        "{decoded}"
+    );
+
+    // Without a profile the same user launches.
+    client(&server, "deployer", "us-east-1")
+        .run_instances()
+        .image_id("ami-0123456789abcdef0")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    let out = client(&server, "passer", "us-east-1")
+        .run_instances()
+        .image_id("ami-0123456789abcdef0")
+        .min_count(1)
+        .max_count(1)
+        .iam_instance_profile(profile)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        out.instances()[0]
+            .iam_instance_profile()
+            .and_then(|p| p.arn()),
+        Some("arn:aws:iam::555555555555:instance-profile/app")
+    );
+
+    let err = client(&server, "admin", "us-east-1")
+        .run_instances()
+        .image_id("ami-0123456789abcdef0")
+        .min_count(1)
+        .max_count(1)
+        .iam_instance_profile(
+            IamInstanceProfileSpecification::builder()
+                .name("nope")
+                .build(),
+        )
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    assert_eq!(
+        message(&err),
+        "Value (nope) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"
+    );
+}
+
+#[tokio::test]
+async fn run_instances_checks_what_it_is_given() {
+    let server = server_555().await;
+    let admin = client(&server, "admin", "us-east-1");
+    let err = admin
+        .run_instances()
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("MissingParameter")
+    );
+    let err = admin
+        .run_instances()
+        .image_id("ami-0999999999999999f")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidAMIID.NotFound"));
+    assert_eq!(
+        message(&err),
+        "The image id '[ami-0999999999999999f]' does not exist"
+    );
+    // Another account's private image is as unknown; its public one launches.
+    let err = admin
+        .run_instances()
+        .image_id("ami-0666666666666666b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidAMIID.NotFound")
+    );
+    admin
+        .run_instances()
+        .image_id("ami-0666666666666666a")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let err = admin
+        .run_instances()
+        .image_id("ami-0123456789abcdef0")
+        .subnet_id("subnet-0123456789abcdef0")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidSubnetID.NotFound")
+    );
+    let err = admin
+        .run_instances()
+        .image_id("ami-0123456789abcdef0")
+        .key_name("missing")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidKeyPair.NotFound")
+    );
+    let err = admin
+        .run_instances()
+        .image_id("ami-0123456789abcdef0")
+        .min_count(30)
+        .max_count(30)
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InstanceLimitExceeded")
+    );
+
+    // From a launch template: its image and type, in the subnet and group given.
+    let out = admin
+        .run_instances()
+        .launch_template(
+            LaunchTemplateSpecification::builder()
+                .launch_template_name("web-lt")
+                .build(),
+        )
+        .subnet_id("subnet-0b0b0b0b0b0b0b0b0")
+        .security_group_ids("sg-0c0c0c0c0c0c0c0c0")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let i = &out.instances()[0];
+    assert_eq!(i.image_id(), Some("ami-0123456789abcdef0"));
+    assert_eq!(i.instance_type().map(|t| t.as_str()), Some("t3.large"));
+    assert_eq!(
+        i.placement().and_then(|p| p.availability_zone()),
+        Some("us-east-1b")
+    );
+    assert!(
+        i.private_ip_address()
+            .is_some_and(|ip| ip.starts_with("10.20.1."))
+    );
+}
+
+#[tokio::test]
+async fn images_by_owner_filter_and_id() {
+    let server = server_555().await;
+    let admin = client(&server, "admin", "us-east-1");
+    let names = |out: aws_sdk_ec2::operation::describe_images::DescribeImagesOutput| {
+        out.images()
+            .iter()
+            .filter_map(|i| i.name().map(str::to_owned))
+            .collect::<BTreeSet<_>>()
+    };
+    let own = admin
+        .describe_images()
+        .owners("self")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        names(own),
+        BTreeSet::from(["app-2026-11".to_owned(), "app-2026-12".to_owned()])
+    );
+    let amazon = admin
+        .describe_images()
+        .owners("amazon")
+        .filters(filter("architecture", &["arm64"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(amazon.images().len(), 1);
+    assert_eq!(amazon.images()[0].image_owner_alias(), Some("amazon"));
+    let shared = admin
+        .describe_images()
+        .owners("666666666666")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(names(shared), BTreeSet::from(["shared-golden".to_owned()]));
+    let tagged = admin
+        .describe_images()
+        .filters(filter("tag:team", &["web"]))
+        .filters(filter("name", &["app-*"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(names(tagged), BTreeSet::from(["app-2026-11".to_owned()]));
+    let err = admin
+        .describe_images()
+        .image_ids("ami-0999999999999999f")
+        .image_ids("ami-0999999999999999e")
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidAMIID.NotFound"));
+    assert_eq!(
+        message(&err),
+        "The image ids '[ami-0999999999999999f, ami-0999999999999999e]' do not exist"
+    );
+}
+
+#[tokio::test]
+async fn tags_are_created_described_and_deleted() {
+    let server = server_555().await;
+    let admin = client(&server, "admin", "us-east-1");
+    admin
+        .create_tags()
+        .resources("i-0aaaaaaaaaaaaaaa2")
+        .resources("ami-0fedcba9876543210")
+        .tags(Tag::builder().key("stage").value("canary").build())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = admin
+        .describe_tags()
+        .filters(filter("key", &["stage"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let rows: Vec<(String, String)> = out
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.resource_id().unwrap_or_default().to_owned(),
+                t.resource_type()
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("ami-0fedcba9876543210".to_owned(), "image".to_owned()),
+            ("i-0aaaaaaaaaaaaaaa2".to_owned(), "instance".to_owned()),
+        ]
+    );
+    // A value that does not match leaves the tag; no value removes it.
+    admin
+        .delete_tags()
+        .resources("i-0aaaaaaaaaaaaaaa2")
+        .tags(Tag::builder().key("stage").value("other").build())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let left = admin
+        .describe_tags()
+        .filters(filter("resource-id", &["i-0aaaaaaaaaaaaaaa2"]))
+        .filters(filter("key", &["stage"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(left.tags().len(), 1);
+    admin
+        .delete_tags()
+        .resources("i-0aaaaaaaaaaaaaaa2")
+        .tags(Tag::builder().key("stage").build())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let left = admin
+        .describe_tags()
+        .filters(filter("resource-id", &["i-0aaaaaaaaaaaaaaa2"]))
+        .filters(filter("key", &["stage"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(left.tags().is_empty());
+
+    let err = admin
+        .create_tags()
+        .resources("i-0ccccccccccccccc1")
+        .tags(Tag::builder().key("a").value("b").build())
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidInstanceID.NotFound")
+    );
+    let err = admin
+        .create_tags()
+        .resources("i-0aaaaaaaaaaaaaaa2")
+        .tags(Tag::builder().key("aws:owner").value("b").build())
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidParameterValue")
+    );
+    // The deployer may not delete tags.
+    let err = client(&server, "deployer", "us-east-1")
+        .delete_tags()
+        .resources("i-0aaaaaaaaaaaaaaa2")
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("UnauthorizedOperation")
+    );
+}
+
+#[tokio::test]
+async fn key_pairs_launch_templates_and_groups_are_listed() {
+    let server = server_555().await;
+    let admin = client(&server, "admin", "us-east-1");
+    let keys = admin
+        .describe_key_pairs()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(keys.key_pairs().len(), 1);
+    assert_eq!(keys.key_pairs()[0].key_name(), Some("deploy-key"));
+    assert!(
+        keys.key_pairs()[0]
+            .key_pair_id()
+            .is_some_and(|id| id.starts_with("key-"))
+    );
+    let err = admin
+        .describe_key_pairs()
+        .key_names("nope")
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidKeyPair.NotFound")
+    );
+
+    let templates = admin
+        .describe_launch_templates()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        templates.launch_templates()[0].launch_template_name(),
+        Some("web-lt")
+    );
+    assert_eq!(
+        templates.launch_templates()[0].latest_version_number(),
+        Some(1)
+    );
+    let err = admin
+        .describe_launch_templates()
+        .launch_template_names("nope")
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidLaunchTemplateName.NotFoundException")
+    );
+
+    let groups = admin
+        .describe_security_groups()
+        .filters(filter("vpc-id", &["vpc-0a0a0a0a0a0a0a0a0"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let names: BTreeSet<_> = groups
+        .security_groups()
+        .iter()
+        .filter_map(|g| g.group_name())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["default", "web"]));
+}
+
+#[tokio::test]
+async fn delegates_are_instances_with_their_profile() {
+    let server = server_555().await;
+    let admin = client(&server, "admin", "us-east-1");
+    let out = admin
+        .describe_instances()
+        .filters(filter("tag:Name", &["builder"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let i = &out.reservations()[0].instances()[0];
+    assert_eq!(
+        i.state().and_then(|s| s.name()),
+        Some(&InstanceStateName::Running)
+    );
+    assert_eq!(
+        i.iam_instance_profile().and_then(|p| p.arn()),
+        Some("arn:aws:iam::555555555555:instance-profile/app")
+    );
+
+    // A delegate added at run time is an instance too.
+    let added = control(
+        &server,
+        "POST",
+        "/_mock/delegates",
+        r#"{"name": "late", "kind": "ec2", "account": "555555555555", "role_arn": "arn:aws:iam::555555555555:role/app"}"#,
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let out = admin
+        .describe_instances()
+        .filters(filter("tag:Name", &["late"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(instance_ids(&out).len(), 1);
+}
+
+#[tokio::test]
+async fn resources_stay_in_their_region_account_and_partition() {
+    let server = server_555().await;
+    let west = client(&server, "admin", "us-west-2");
+    let out = west
+        .describe_instances()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(instance_ids(&out).is_empty());
+    let err = west
+        .describe_instances()
+        .instance_ids("i-0aaaaaaaaaaaaaaa1")
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidInstanceID.NotFound")
+    );
+    let images = west
+        .describe_images()
+        .owners("self")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(images.images().is_empty());
+
+    // Another account in the same region sees none of them.
+    let other = client(&server, "other", "us-east-1")
+        .describe_instances()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(instance_ids(&other).is_empty());
+
+    // GovCloud: its own Amazon images, none of the standard partition's.
+    let gov = client(&server, "gov", "us-gov-west-1");
+    let amazon = gov
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let east = client(&server, "admin", "us-east-1")
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let ids = |out: &aws_sdk_ec2::operation::describe_images::DescribeImagesOutput| {
+        out.images()
+            .iter()
+            .filter_map(|i| i.image_id().map(str::to_owned))
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(ids(&amazon).len(), 2);
+    assert!(ids(&amazon).is_disjoint(&ids(&east)));
+    let err = gov
+        .run_instances()
+        .image_id("ami-0666666666666666a")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("InvalidAMIID.NotFound")
+    );
+}
+
+#[tokio::test]
+async fn errors_use_the_ec2_envelope_with_the_request_id_header() {
+    let server = MockServer::start().await;
+    let raw = send_signed(
+        &server,
+        "ec2",
+        "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=bogus",
+    )
+    .await;
+    raw.assert_ec2_error(400, "InvalidInstanceID.Malformed");
+    assert_eq!(
+        raw.xml("Message"),
+        Some("Invalid id: &quot;bogus&quot; (expecting &quot;i-...&quot;)")
+    );
+    let raw = send_signed(
+        &server,
+        "ec2",
+        "Action=DescribeInstances&Version=2016-11-15&MaxResults=2",
+    )
+    .await;
+    raw.assert_ec2_error(400, "InvalidParameterValue");
+    assert_eq!(
+        raw.xml("Message"),
+        Some("Value ( 2 ) for parameter maxResults is invalid. Expecting a value greater than 5.")
+    );
+    let raw = send_signed(
+        &server,
+        "ec2",
+        "Action=DescribeInstances&Version=2016-11-15&NextToken=abc",
+    )
+    .await;
+    raw.assert_ec2_error(400, "InvalidParameterValue");
+    let raw = send_signed(&server, "ec2", "Action=CreateTags&Version=2016-11-15").await;
+    raw.assert_ec2_error(400, "MissingParameter");
+    assert_eq!(
+        raw.xml("Message"),
+        Some("The request must contain the parameter resourceIdSet")
+    );
+}
