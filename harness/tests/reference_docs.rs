@@ -108,6 +108,10 @@ accounts:
     users:
       - name: nobody
         access_keys: [{id: AKIANOBODY0000000001, secret: nobody-secret}]
+    ec2:
+      us-east-1:
+        images: [{id: ami-0123456789abcdef0, name: web}]
+        instances: [{id: i-0123456789abcdef0, image: ami-0123456789abcdef0}]
 "#;
 const NOBODY: DefaultIdentity = DefaultIdentity {
     account: "111111111111",
@@ -119,7 +123,9 @@ const NOBODY: DefaultIdentity = DefaultIdentity {
 const PARAMS: &str = "UserName=alice&RoleName=deploy&GroupName=devs&InstanceProfileName=web\
     &PolicyArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Apolicy%2Fdeploy-policy\
     &AccessKeyId=AKIAEXAMPLEKEY000001&RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2Fdeploy\
-    &RoleSessionName=ci&PolicyName=inline&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Auser%2Falice";
+    &RoleSessionName=ci&PolicyName=inline&PolicySourceArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Auser%2Falice\
+    &ImageId=ami-0123456789abcdef0&MinCount=1&MaxCount=1&InstanceId.1=i-0123456789abcdef0\
+    &ResourceId.1=i-0123456789abcdef0&Tag.1.Key=team&Tag.1.Value=web";
 
 fn version(service: Service) -> &'static str {
     match service {
@@ -167,7 +173,8 @@ async fn the_actions_table_is_current() {
          logged; do not edit. Every call's SigV4 signature is verified first (`README.md`, \
          *Authentication outcomes*). **Resource** is what the caller's identity policies (with \
          its permissions boundary and session policies) are evaluated against, shown for \
-         sample parameters (`UserName=alice`, `RoleName=deploy`, …); `*` where the action has \
+         sample parameters (`UserName=alice`, `RoleName=deploy`, `InstanceId.1=i-…`, …); \
+         for EC2 actions that check several resources, the first one checked; `*` where the action has \
          no resource-level permissions. **Without permissions** is the answer to that caller: \
          denied where a policy must allow the action; for `sts:AssumeRole` the role's trust \
          policy decides with the caller's policies; `sts:GetCallerIdentity` needs no \

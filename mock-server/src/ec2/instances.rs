@@ -207,8 +207,9 @@ fn instance_item(call: &Call<'_>, r: &Resources, i: &Instance) -> Vec<Node> {
     } else {
         format!("{}.compute.internal", r.region)
     };
-    let running = matches!(state, InstanceState::Pending | InstanceState::Running);
-    let private_dns = if running {
+    // A stopped instance keeps its network interface; a terminated one has none.
+    let attached = !matches!(state, InstanceState::Terminated);
+    let private_dns = if attached {
         format!("ip-{}.{dns_suffix}", i.private_ip.replace('.', "-"))
     } else {
         String::new()
@@ -255,7 +256,7 @@ fn instance_item(call: &Call<'_>, r: &Resources, i: &Instance) -> Vec<Node> {
         ),
         Node::Branch("monitoring", vec![Node::leaf("state", "disabled")]),
     ]);
-    if running {
+    if attached {
         out.extend([
             Node::leaf("subnetId", i.subnet_id.clone()),
             Node::leaf("vpcId", i.vpc_id.clone()),
@@ -528,10 +529,16 @@ fn resolve<'p>(call: &'p Call<'_>, r: &Resources) -> Result<Launch<'p>, AwsError
             "Minimum instance count must not be greater than maximum instance count",
         ));
     }
+    // The limit counts running instances (pending ones are on their way).
     let running = r
         .instances
         .values()
-        .filter(|i| !matches!(i.lifecycle, Lifecycle::Terminated(_)))
+        .filter(|i| {
+            matches!(
+                i.state(call.now),
+                InstanceState::Pending | InstanceState::Running
+            )
+        })
         .count();
     let room = MAX_INSTANCES.saturating_sub(running);
     if usize::try_from(min).unwrap_or(usize::MAX) > room {

@@ -429,10 +429,13 @@ pub(crate) fn image_of(spec: &ImageSpec, owner: &str) -> Image {
     }
 }
 
+/// (account, region)
+type RegionKey = (String, &'static str);
+
 /// EC2 across accounts and regions.
 #[derive(Debug, Default)]
 pub(crate) struct Ec2 {
-    regions: RwLock<HashMap<(String, &'static str), Arc<RwLock<Resources>>>>,
+    regions: RwLock<HashMap<RegionKey, Arc<RwLock<Resources>>>>,
 }
 
 impl Ec2 {
@@ -844,11 +847,10 @@ fn add_declared(
                 private_ip,
                 security_groups: groups,
                 profile,
-                launched: i
-                    .launched
-                    .as_deref()
-                    .and_then(parse_time)
-                    .map_or(now, |t| t.min(now.checked_sub(PENDING).unwrap_or(t))),
+                // A declared instance is up, its status checks passed, when the world loads.
+                launched: i.launched.as_deref().and_then(parse_time).map_or(now, |t| {
+                    t.min(now.checked_sub(PENDING + INITIALIZING).unwrap_or(t))
+                }),
                 launch_index: 0,
                 lifecycle: if i.state == "stopped" {
                     Lifecycle::Stopped
@@ -992,7 +994,9 @@ mod tests {
             tags: Tags::new(),
         };
         for n in 0..100 {
-            let ip: std::net::Ipv4Addr = Resources::private_ip(&subnet, n).parse().unwrap();
+            let ip: std::net::Ipv4Addr = Resources::private_ip(&subnet, n)
+                .parse()
+                .expect("an IPv4 address");
             let last = ip.octets()[3];
             assert!((4..15).contains(&last), "{ip}");
             assert_eq!(&ip.octets()[..3], &[10, 1, 2]);
