@@ -86,6 +86,13 @@ pub fn not_applicable(scenario: &Scenario) -> Option<String> {
     {
         return Some("a pipeline step reuses in-process credentials".into());
     }
+    if scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s, crate::scenario::Step::LaunchCheck(_)))
+    {
+        return Some("a launch check reuses in-process credentials".into());
+    }
     if scenario.connector.clock_skew_seconds != 0 {
         return Some("a connector clock skew needs control of the connector's clock".into());
     }

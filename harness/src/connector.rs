@@ -344,6 +344,66 @@ impl Connection {
         }
         Ok(missing)
     }
+
+    /// Asks EC2 whether the connection's credentials may launch `instance_type` instances
+    /// of `image` (with `instance_profile`'s role): `RunInstances` with `DryRun`. `Ok` when
+    /// EC2 answers `DryRunOperation`; otherwise EC2's code and message.
+    pub async fn launch_dry_run(
+        &self,
+        image: &str,
+        instance_type: &str,
+        instance_profile: Option<&str>,
+    ) -> Result<(), (String, String)> {
+        let config = sdk::sdk_config_at(
+            &self.endpoint,
+            self.resolved.clone(),
+            &self.region,
+            self.clock.clone(),
+        );
+        let profile = instance_profile.map(|name| {
+            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                .name(name)
+                .build()
+        });
+        let answer = aws_sdk_ec2::Client::new(&config)
+            .run_instances()
+            .image_id(image)
+            .instance_type(instance_type.into())
+            .min_count(1)
+            .max_count(1)
+            .set_iam_instance_profile(profile)
+            .dry_run(true)
+            .send()
+            .await;
+        match answer {
+            Err(e) if e.code() == Some("DryRunOperation") => Ok(()),
+            Err(e) => Err((
+                e.code().unwrap_or("none").to_owned(),
+                e.message().map_or_else(|| error_text(&e), str::to_owned),
+            )),
+            Ok(_) => Err((
+                "none".into(),
+                "EC2 launched instances despite DryRun".into(),
+            )),
+        }
+    }
+
+    /// The IAM action an EC2 "Encoded authorization failure message" names, decoded by
+    /// `auditor` (credentials allowed `sts:DecodeAuthorizationMessage`).
+    pub async fn denied_action(&self, auditor: Credentials, message: &str) -> Option<String> {
+        let blob = message
+            .split("Encoded authorization failure message: ")
+            .nth(1)?;
+        let config = sdk::sdk_config_at(&self.endpoint, auditor, &self.region, self.clock.clone());
+        let decoded = aws_sdk_sts::Client::new(&config)
+            .decode_authorization_message()
+            .encoded_message(blob.trim())
+            .send()
+            .await
+            .ok()?;
+        let json: serde_json::Value = serde_json::from_str(decoded.decoded_message()?).ok()?;
+        json["context"]["action"].as_str().map(str::to_owned)
+    }
 }
 
 /// The IAM ARN behind a caller ARN: a user's own, or the role of an assumed-role session

@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::conform::{self, Answer, External};
 use crate::connector::{self, Connection, Failure};
 use crate::scenario::{
-    Check, DeploymentStep, Expectation, IamChange, IamStep, Scenario, Step, auditor_key,
+    Check, DeploymentStep, Expectation, IamChange, IamStep, LaunchExpectation, LaunchRefusal,
+    LaunchStep, Scenario, Step, auditor_key,
 };
 use crate::sdk;
 
@@ -241,6 +242,10 @@ async fn play(
             Some(c) => deployment(c, check).await,
             None => no_connection("deployment_check"),
         },
+        (Step::LaunchCheck(check), _) => match connection {
+            Some(c) => launch(c, check).await,
+            None => no_connection("launch_check"),
+        },
         (Step::Iam(change), _) => iam(server, scenario, change).await,
         (Step::Advance(seconds), _) => {
             server.clock().advance(Duration::from_secs(*seconds));
@@ -397,6 +402,54 @@ async fn deployment(c: &Connection, check: &DeploymentStep) -> StepResult {
             actual: e.to_string(),
             passed: false,
         },
+    }
+}
+
+/// A dry-run launch with the connection's credentials, judged against the expectation; a
+/// refusal's encoded message is decoded with the account's root credentials.
+async fn launch(c: &Connection, check: &LaunchStep) -> StepResult {
+    let step = format!("launch_check {}", check.image);
+    let outcome = c
+        .launch_dry_run(
+            &check.image,
+            check.instance_type.as_deref().unwrap_or("t3.micro"),
+            check.instance_profile.as_deref(),
+        )
+        .await;
+    let actual = match outcome {
+        Ok(()) => "success".to_owned(),
+        Err((code, message)) => {
+            let account = c.principal.split(':').nth(4).unwrap_or_default();
+            let (id, secret) = auditor_key(account);
+            match c
+                .denied_action(sdk::access_key(&id, &secret), &message)
+                .await
+            {
+                Some(action) => format!("{code} ({action})"),
+                None => format!("{code}: {message}"),
+            }
+        }
+    };
+    let expected = match &check.expect {
+        LaunchExpectation::Success(_) => "success".to_owned(),
+        LaunchExpectation::Refused(r) => match &r.action {
+            Some(action) => format!("{} ({action})", r.code),
+            None => r.code.clone(),
+        },
+    };
+    let passed = match &check.expect {
+        LaunchExpectation::Refused(LaunchRefusal { code, action: None }) => {
+            actual == *code
+                || actual.starts_with(&format!("{code}:"))
+                || actual.starts_with(&format!("{code} ("))
+        }
+        _ => actual == expected,
+    };
+    StepResult {
+        step,
+        expected,
+        actual,
+        passed,
     }
 }
 

@@ -88,6 +88,10 @@ pub enum Step {
     PipelineStep(Check),
     /// Check a deployment type's actions on the last connected principal.
     DeploymentCheck(DeploymentStep),
+    /// Ask EC2 whether the last connection's credentials may launch an instance
+    /// (`RunInstances` with `DryRun`), as a deployment's launch step and permission
+    /// checkers do.
+    LaunchCheck(LaunchStep),
     /// Change IAM through the real IAM API, as the account's root user.
     Iam(IamStep),
     /// Move the server clock forward this many seconds.
@@ -151,6 +155,44 @@ pub struct DeploymentStep {
     /// The actions expected missing, in any order.
     #[serde(default)]
     pub missing: Vec<String>,
+}
+
+/// A dry-run launch: the image, type and instance profile an EC2 deployment would launch.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchStep {
+    /// The image (`ami-…`).
+    pub image: String,
+    /// The instance type (default `t3.micro`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// The instance profile's name, when the instances get a role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
+    /// `success` (EC2 answers `DryRunOperation`), or the refusal expected.
+    pub expect: LaunchExpectation,
+}
+
+/// What a dry-run launch must give.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum LaunchExpectation {
+    /// `success`.
+    Success(Success),
+    /// A refusal.
+    Refused(LaunchRefusal),
+}
+
+/// An expected refusal of a dry-run launch.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchRefusal {
+    /// EC2's error code (`UnauthorizedOperation`, `InvalidAMIID.NotFound`, …).
+    pub code: String,
+    /// For `UnauthorizedOperation`: the IAM action the decoded message names
+    /// (`ec2:RunInstances`, `iam:PassRole`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
 }
 
 /// An IAM change, made with the real IAM client as the root user of `account`.
@@ -381,6 +423,8 @@ fn merge_account(into: &mut AccountSpec, from: AccountSpec) {
         from.open_id_connect_providers,
         |p| p.url.as_str(),
     );
+    // EC2 resources: a scenario's region replaces the base's.
+    into.ec2.extend(from.ec2);
 }
 
 /// The scenario files under `paths` (files as given, directories searched for `*.yaml`,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use harness::scenario::{Scenario, Step, discover};
+use harness::scenario::{LaunchExpectation, Scenario, Step, discover};
 use harness::signing::{Target, signed_post};
 use mock_server::{DefaultIdentity, MockServer, Service, World, supported_actions};
 
@@ -80,6 +80,16 @@ fn the_catalogue_table_is_current() {
                 let (what, check) = match step {
                     Step::ConnectionTest(c) => ("connection test", c),
                     Step::PipelineStep(c) => ("pipeline step", c),
+                    Step::LaunchCheck(l) => {
+                        let expect = match &l.expect {
+                            LaunchExpectation::Success(_) => "success".to_owned(),
+                            LaunchExpectation::Refused(r) => match &r.action {
+                                Some(action) => format!("`{}` ({action})", r.code),
+                                None => format!("`{}`", r.code),
+                            },
+                        };
+                        return Some(format!("launch: {expect}"));
+                    }
                     _ => return None,
                 };
                 let expect = serde_json::to_value(&check.expect).unwrap_or_default();
