@@ -1171,3 +1171,46 @@ async fn errors_use_the_ec2_envelope_with_the_request_id_header() {
         Some("The request must contain the parameter resourceIdSet")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_launches_never_exceed_the_limit_or_repeat_an_id() {
+    let server = server_555().await;
+    let admin = client(&server, "admin", "us-east-1");
+    // Two declared instances and the delegate run already: room for 17 more.
+    let launches = (0..24).map(|_| {
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            admin
+                .run_instances()
+                .image_id("ami-0123456789abcdef0")
+                .min_count(1)
+                .max_count(1)
+                .send()
+                .await
+        })
+    });
+    let mut ids = BTreeSet::new();
+    let mut refused = 0;
+    for launch in launches {
+        match launch.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(out) => ids.extend(
+                out.instances()
+                    .iter()
+                    .filter_map(|i| i.instance_id().map(str::to_owned)),
+            ),
+            Err(e) => {
+                assert_eq!(code(&e).as_deref(), Some("InstanceLimitExceeded"));
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(ids.len(), 17);
+    assert_eq!(refused, 7);
+    let out = admin
+        .describe_instances()
+        .filters(filter("instance-state-name", &["pending", "running"]))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(instance_ids(&out).len(), 20);
+}

@@ -448,6 +448,10 @@ pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     if dry_run(call.service, call.params)? {
         return Err(dry_run_operation());
     }
+    // Instances gone from view are dropped here, so memory stays flat however many
+    // launch and terminate.
+    let now = call.now;
+    r.instances.retain(|_, i| i.visible(now));
     let reservation_id = r.new_id("r");
     let mut items = Vec::new();
     for n in 0..launch.count {
