@@ -314,6 +314,7 @@ impl Pipeline {
         if let Err(e) = self.state.iam.reset() {
             panic!("the fuzz world must reset: {e}");
         }
+        self.state.ec2.clear();
     }
 
     /// Answers one request and returns its status.

@@ -16,6 +16,8 @@ use super::model::Tags;
 
 /// EC2 refuses calls with more filter values than this (`FilterLimitExceeded`).
 const MAX_FILTER_VALUES: usize = 200;
+/// … and filter values longer than this (ansible-collections/amazon.aws#2393).
+const MAX_FILTER_VALUE_CHARS: usize = 255;
 
 /// A `Filter.N`: its name and compiled value patterns (EC2 values take `*` and `?`).
 #[derive(Debug)]
@@ -117,10 +119,15 @@ pub(crate) fn filters<'a>(
                     format!("The filter '{name}' is invalid"),
                 ));
             }
-            if values.is_empty() {
-                return Err(AwsError::invalid_parameter_value(
-                    service,
-                    format!("The filter '{name}' requires at least one value"),
+            // A filter without values matches nothing (`describe-subnets --filters
+            // Name=vpc-id` lists no subnet: moto#8570); too long a value is refused.
+            if values.iter().any(|v| v.chars().count() > MAX_FILTER_VALUE_CHARS) {
+                return Err(AwsError::new(
+                    StatusCode::BAD_REQUEST,
+                    "FilterLimitExceeded",
+                    format!(
+                        "The maximum length for a filter value is {MAX_FILTER_VALUE_CHARS} characters"
+                    ),
                 ));
             }
             Ok(Filter {
@@ -407,6 +414,17 @@ mod tests {
             "Action=DescribeInstances&Filter.1.Name=instance-type&Filter.1.Value.1=x&NextToken={next}"
         ));
         assert!(Page::of(Service::Ec2, &other, (5, 1000), None).is_err());
+    }
+
+    #[test]
+    fn a_filter_without_values_matches_nothing_and_long_values_are_refused() {
+        let p = params("Filter.1.Name=vpc-id");
+        let f = filters(Service::Ec2, &p, &["vpc-id"]).expect("valid");
+        assert!(!f[0].accepts([Cow::Borrowed("vpc-12345678")]));
+        let long = "x".repeat(256);
+        let p = params(&format!("Filter.1.Name=vpc-id&Filter.1.Value.1={long}"));
+        let err = filters(Service::Ec2, &p, &["vpc-id"]).err();
+        assert_eq!(err.map(|e| e.code).as_deref(), Some("FilterLimitExceeded"));
     }
 
     #[test]
