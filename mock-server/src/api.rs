@@ -57,7 +57,20 @@ pub(crate) struct Audit {
     resource: std::cell::RefCell<String>,
     denied: std::cell::Cell<bool>,
     decider: std::cell::RefCell<Option<Decider>>,
+    /// Every further authorization allowed after the recorded one.
+    also_allowed: std::cell::RefCell<Vec<(&'static str, String)>>,
 }
+
+/// What a call's own authorizations recorded: the IAM action (when another than the
+/// call's), the resource (empty when none was recorded), whether it was refused, what
+/// decided, and the further pairs allowed.
+pub(crate) type Audited = (
+    Option<&'static str>,
+    String,
+    bool,
+    Option<Decider>,
+    Vec<(&'static str, String)>,
+);
 
 impl Audit {
     /// Records that the call was authorized (or refused) against `resource`, and what decided.
@@ -67,14 +80,14 @@ impl Audit {
         *self.decider.borrow_mut() = decider;
     }
 
-    /// The recorded IAM action (when another than the call's), resource (empty when none
-    /// was recorded), whether it was refused, and what decided.
-    pub(crate) fn take(&self) -> (Option<&'static str>, String, bool, Option<Decider>) {
+    /// What was recorded (see [`Audited`]).
+    pub(crate) fn take(&self) -> Audited {
         (
             self.action.take(),
             self.resource.take(),
             self.denied.get(),
             self.decider.take(),
+            self.also_allowed.take(),
         )
     }
 }
@@ -92,10 +105,18 @@ impl Call<'_> {
     ) -> Result<(), AwsError> {
         let caller = self.caller;
         let first = self.audit.resource.borrow().is_empty();
-        if caller.kind == IdentityKind::Root {
+        let allowed = |decider| {
             if first {
-                self.audit.record(resource, false, None);
+                self.audit.record(resource, false, decider);
+            } else {
+                self.audit
+                    .also_allowed
+                    .borrow_mut()
+                    .push((action, resource.to_owned()));
             }
+        };
+        if caller.kind == IdentityKind::Root {
+            allowed(None);
             return Ok(());
         }
         let full_context = || {
@@ -123,9 +144,7 @@ impl Call<'_> {
         let decider = Decider::of(&evaluation, caller);
         let (why, deny_sid) = match evaluation.decision {
             Decision::Allow => {
-                if first {
-                    self.audit.record(resource, false, decider);
-                }
+                allowed(decider);
                 return Ok(());
             }
             Decision::ExplicitDeny(at) => {

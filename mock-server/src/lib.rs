@@ -61,7 +61,7 @@ pub use delegates::Delegate;
 pub use error::{AwsError, Denial, Fault};
 pub use faults::{FaultEffect, FaultError, FaultRule};
 pub use iam::propagation::{ChangeKind, Propagation, PropagationError};
-pub use log::LoggedRequest;
+pub use log::{Authorized, LoggedRequest};
 pub use partition::{OptIn, Partition, Region};
 pub use policy::PolicyError;
 pub use report::{Denied, PolicyDocument, PrincipalReport, Report, Statement, least_privilege};

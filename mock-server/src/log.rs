@@ -51,6 +51,19 @@ pub struct LoggedRequest {
     pub error_code: String,
     /// The HTTP status.
     pub status: u16,
+    /// Further authorizations the call was allowed, besides `iam_action` on `resource`
+    /// (RunInstances: the subnet, groups, instance, `iam:PassRole`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_allowed: Vec<Authorized>,
+}
+
+/// An IAM action on a resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Authorized {
+    /// The IAM action, such as `ec2:RunInstances`.
+    pub action: String,
+    /// The resource.
+    pub resource: String,
 }
 
 /// What the request path records of one request.
@@ -67,6 +80,8 @@ pub(crate) struct Record {
     pub(crate) decider: Option<Decider>,
     pub(crate) error_code: Option<Cow<'static, str>>,
     pub(crate) status: u16,
+    /// Further allowed (action, resource) pairs.
+    pub(crate) also_allowed: Vec<(&'static str, String)>,
 }
 
 /// What decided an authorization, held as shared pointers so the request path does not
@@ -184,6 +199,14 @@ impl Record {
                 .unwrap_or_default(),
             error_code: self.error_code.as_deref().unwrap_or_default().to_owned(),
             status: self.status,
+            also_allowed: self
+                .also_allowed
+                .iter()
+                .map(|(action, resource)| Authorized {
+                    action: (*action).to_owned(),
+                    resource: resource.clone(),
+                })
+                .collect(),
         }
     }
 }

@@ -132,6 +132,7 @@ struct Trace {
     decider: Option<Decider>,
     /// The fault rule that struck, if one did.
     fault: Option<FaultEffect>,
+    also_allowed: Vec<(&'static str, String)>,
 }
 
 impl Trace {
@@ -158,6 +159,7 @@ impl Trace {
             decider: self.decider,
             error_code,
             status,
+            also_allowed: self.also_allowed,
         }
     }
 }
@@ -242,7 +244,8 @@ fn process(
         }
     }
     let result = authorize(&call, spec).and_then(|()| (spec.handler)(&call));
-    let (action, resource, denied, decider) = call.audit.take();
+    let (action, resource, denied, decider, also_allowed) = call.audit.take();
+    trace.also_allowed = also_allowed;
     if !resource.is_empty() {
         trace.resource = resource;
         trace.denied = denied;

@@ -80,6 +80,14 @@ pub fn least_privilege(log: &[LoggedRequest]) -> Report {
             continue;
         }
         let usage = by_principal.entry(&entry.principal).or_default();
+        // What a call was allowed before it was refused is needed as well.
+        for also in &entry.also_allowed {
+            usage
+                .allowed
+                .entry(also.action.clone())
+                .or_default()
+                .insert(also.resource.clone());
+        }
         if entry.decision == "denied" {
             usage.denied.insert(Denied {
                 action: entry.iam_action.clone(),
@@ -141,6 +149,7 @@ mod tests {
             statement: String::new(),
             error_code: String::new(),
             status: 200,
+            also_allowed: Vec::new(),
         }
     }
 

@@ -655,6 +655,50 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
             .and_then(|p| p.arn()),
         Some("arn:aws:iam::555555555555:instance-profile/app")
     );
+    // The log keeps every authorization the launch needed, for the least-privilege report.
+    let log = server.requests();
+    let launch = log.last().unwrap_or_else(|| panic!("no log"));
+    assert_eq!(launch.iam_action, "ec2:RunInstances");
+    assert_eq!(
+        launch.resource,
+        "arn:aws:ec2:us-east-1::image/ami-0123456789abcdef0"
+    );
+    let also: Vec<(String, String)> = launch
+        .also_allowed
+        .iter()
+        .map(|a| (a.action.clone(), a.resource.clone()))
+        .collect();
+    for (action, resource) in [
+        (
+            "ec2:RunInstances",
+            "arn:aws:ec2:us-east-1:555555555555:instance/*",
+        ),
+        (
+            "ec2:RunInstances",
+            "arn:aws:ec2:us-east-1:555555555555:volume/*",
+        ),
+        ("iam:PassRole", "arn:aws:iam::555555555555:role/app"),
+    ] {
+        assert!(
+            also.contains(&(action.to_owned(), resource.to_owned())),
+            "{action} {resource} not in {also:?}"
+        );
+    }
+    let report = mock_server::least_privilege(&log);
+    let passer = report
+        .principals
+        .iter()
+        .find(|p| p.principal.ends_with(":user/passer"))
+        .unwrap_or_else(|| panic!("no report for passer"));
+    assert!(
+        passer
+            .policy
+            .statement
+            .iter()
+            .any(|s| s.action.contains(&"iam:PassRole".to_owned())),
+        "{:?}",
+        passer.policy
+    );
 
     let err = client(&server, "admin", "us-east-1")
         .run_instances()
@@ -1187,6 +1231,7 @@ async fn concurrent_launches_never_exceed_the_limit_or_repeat_an_id() {
                 .max_count(1)
                 .send()
                 .await
+                .map_err(|e| code(&e))
         })
     });
     let mut ids = BTreeSet::new();
@@ -1198,8 +1243,8 @@ async fn concurrent_launches_never_exceed_the_limit_or_repeat_an_id() {
                     .iter()
                     .filter_map(|i| i.instance_id().map(str::to_owned)),
             ),
-            Err(e) => {
-                assert_eq!(code(&e).as_deref(), Some("InstanceLimitExceeded"));
+            Err(code) => {
+                assert_eq!(code.as_deref(), Some("InstanceLimitExceeded"));
                 refused += 1;
             }
         }

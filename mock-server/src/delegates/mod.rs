@@ -318,9 +318,7 @@ pub(crate) fn add(state: &State, spec: DelegateSpec) -> Result<(), WorldError> {
             if let Some(d) = state.iam.world().delegates.iter().find(|d| d.name == name)
                 && d.kind == DelegateKind::Ec2
             {
-                state
-                    .ec2
-                    .add_delegate(&state.iam.store(), d, state.clock.now());
+                state.ec2.add_delegate(d, state.clock.now());
             }
             Ok(())
         }
@@ -395,6 +393,7 @@ pub(crate) fn handle(state: &State, parts: &Parts) -> (Response<Body>, Option<Fa
         decider: None,
         error_code: answer.error.map(std::borrow::Cow::Borrowed),
         status: answer.response.status().as_u16(),
+        also_allowed: Vec::new(),
     });
     (answer.response, fault)
 }

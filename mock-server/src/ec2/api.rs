@@ -112,10 +112,11 @@ pub(crate) fn resources(call: &Call<'_>) -> Result<Arc<RwLock<Resources>>, AwsEr
     let region = Region::find(call.region).ok_or_else(|| {
         AwsError::invalid_parameter_value(call.service, format!("Invalid region: {}", call.region))
     })?;
+    let generation = call.ec2.generation();
     let world = call.iam.world();
     Ok(call
         .ec2
-        .region(&world, call.store, &call.caller.account, region, call.now))
+        .region(&world, generation, &call.caller.account, region, call.now))
 }
 
 /// Reads the resources.

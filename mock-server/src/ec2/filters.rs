@@ -184,13 +184,19 @@ impl Page {
         (min, max): (usize, usize),
         ids_given: Option<&str>,
     ) -> Result<Self, AwsError> {
-        let query = fingerprint(
-            &params
-                .iter()
-                .filter(|(k, _)| !matches!(*k, "NextToken" | "MaxResults" | "DryRun"))
-                .map(|(k, v)| format!("{k}={v}&"))
-                .collect::<String>(),
-        );
+        // Only a paged call needs its fingerprint.
+        let paged = params.get("MaxResults").is_some() || params.get("NextToken").is_some();
+        let query = if paged {
+            let mut text = String::new();
+            for (k, v) in params.iter() {
+                if !matches!(k, "NextToken" | "MaxResults" | "DryRun") {
+                    text.extend([k, "=", v, "&"]);
+                }
+            }
+            fingerprint(&text)
+        } else {
+            0
+        };
         let size = match params.get("MaxResults") {
             None => None,
             Some(raw) => {

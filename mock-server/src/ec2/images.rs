@@ -12,11 +12,8 @@ use super::model::{Image, Resources};
 use super::tags::tag_set;
 
 /// The image `id` if the account owns it or may launch it (public ones, Amazon's).
-pub(crate) fn visible_image(r: &Resources, id: &str) -> Option<Image> {
-    r.images
-        .get(id)
-        .or_else(|| r.public_images.get(id))
-        .cloned()
+pub(crate) fn visible_image<'r>(r: &'r Resources, id: &str) -> Option<&'r Image> {
+    r.images.get(id).or_else(|| r.public_images.get(id))
 }
 
 const IMAGE_FILTERS: [&str; 14] = [

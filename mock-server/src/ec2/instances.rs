@@ -9,19 +9,21 @@ use crate::api::Call;
 use crate::error::AwsError;
 use crate::wire::xml::Node;
 
-use super::api::{arn, authorize_existing, read, request_tags, resources, write};
+use super::api::{arn, authorize_existing, read, request_tags, resource_tags, resources, write};
 use super::filters::{
     self, GROUP, IMAGE, INSTANCE, KEY_PAIR, Page, SUBNET, all_accept, check_ids, dry_run,
     dry_run_operation, filters, missing_parameter,
 };
 use super::images::visible_image;
-use super::model::{
-    AttachedProfile, INITIALIZING, Instance, InstanceState, Lifecycle, PENDING, Resources, Tags,
-};
-use super::tags::{parse_tags, tag_set};
+use super::model::{INITIALIZING, Instance, InstanceState, Lifecycle, PENDING, Resources, Tags};
+use super::tags::{tag_set, tags_from};
+use crate::iam::store::Store;
+use crate::policy::context::Context;
 
 /// Instances one account may run (DescribeAccountAttributes' `max-instances`).
 pub(crate) const MAX_INSTANCES: usize = 20;
+/// Terminated instances kept for Describe calls (beyond these, the oldest are forgotten).
+const MAX_TERMINATED: usize = 200;
 
 const INSTANCE_FILTERS: [&str; 23] = [
     "instance-id",
@@ -53,9 +55,15 @@ const INSTANCE_FILTERS: [&str; 23] = [
 fn instance_field<'a>(
     i: &'a Instance,
     r: &'a Resources,
+    store: &'a Store,
     name: &str,
     now: SystemTime,
 ) -> Vec<Cow<'a, str>> {
+    let profile = || {
+        i.profile
+            .as_deref()
+            .and_then(|name| store.instance_profile(&r.account, name))
+    };
     let one = |s: &'a str| vec![Cow::Borrowed(s)];
     match name {
         "instance-id" => one(&i.id),
@@ -66,15 +74,13 @@ fn instance_field<'a>(
         "vpc-id" => one(&i.vpc_id),
         "subnet-id" => one(&i.subnet_id),
         "availability-zone" => one(&i.zone),
-        "iam-instance-profile.arn" => i
-            .profile
-            .iter()
+        "iam-instance-profile.arn" => profile()
             .map(|p| Cow::Borrowed(p.arn.as_str()))
+            .into_iter()
             .collect(),
-        "iam-instance-profile.id" => i
-            .profile
-            .iter()
+        "iam-instance-profile.id" => profile()
             .map(|p| Cow::Borrowed(p.id.as_str()))
+            .into_iter()
             .collect(),
         "key-name" => i
             .key_name
@@ -103,7 +109,7 @@ fn instance_field<'a>(
 }
 
 fn architecture(r: &Resources, image: &str) -> String {
-    visible_image(r, image).map_or_else(|| "x86_64".to_owned(), |i| i.architecture)
+    visible_image(r, image).map_or_else(|| "x86_64".to_owned(), |i| i.architecture.clone())
 }
 
 /// EC2's time format: `2026-01-24T10:15:00.000Z`.
@@ -146,7 +152,11 @@ pub(super) fn describe_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
         .values()
         .filter(|i| i.visible(now))
         .filter(|i| ids.is_empty() || ids.contains(&i.id.as_str()))
-        .filter(|i| all_accept(&filters, &i.tags, |name| instance_field(i, &r, name, now)))
+        .filter(|i| {
+            all_accept(&filters, &i.tags, |name| {
+                instance_field(i, &r, call.store, name, now)
+            })
+        })
         .collect();
     selected.sort_by(|a, b| {
         (a.launched, &a.reservation_id, a.launch_index).cmp(&(
@@ -278,7 +288,11 @@ fn instance_item(call: &Call<'_>, r: &Resources, i: &Instance) -> Vec<Node> {
         Node::leaf("ebsOptimized", "false"),
         Node::leaf("enaSupport", "true"),
     ]);
-    if let Some(p) = &i.profile {
+    let profile = i
+        .profile
+        .as_deref()
+        .and_then(|name| call.store.instance_profile(&r.account, name));
+    if let Some(p) = profile {
         out.push(Node::Branch(
             "iamInstanceProfile",
             vec![
@@ -321,7 +335,12 @@ pub(super) fn describe_instance_status(call: &Call<'_>) -> Result<Vec<Node>, Aws
     let region = resources(call)?;
     let r = read(&region);
     let ids = instance_ids(call, &r)?;
-    let page = Page::of(call.service, call.params, (5, 1000), None)?;
+    let page = Page::of(
+        call.service,
+        call.params,
+        (5, 1000),
+        (!ids.is_empty()).then_some("instancesSet"),
+    )?;
     if dry_run(call.service, call.params)? {
         return Err(dry_run_operation());
     }
@@ -430,10 +449,74 @@ struct Launch<'p> {
     subnet: super::model::Subnet,
     groups: Vec<String>,
     key_name: Option<&'p str>,
-    profile: Option<(AttachedProfile, Option<String>)>,
+    profile: Option<Profile>,
     template: Option<String>,
-    tags: Tags,
+    /// Tags to apply, by resource type (`instance`, `volume`, `network-interface`).
+    tags: TagSpecs,
     count: usize,
+}
+
+/// The instance profile a launch attaches.
+struct Profile {
+    name: String,
+    arn: String,
+    /// The role it passes to the instances, if it holds one.
+    role: Option<String>,
+}
+
+/// `TagSpecification.N`: tags by resource type.
+type TagSpecs = std::collections::BTreeMap<&'static str, Tags>;
+
+/// The resource types RunInstances tags.
+const TAGGABLE: [&str; 3] = ["instance", "volume", "network-interface"];
+
+/// Reads every `TagSpecification.N.ResourceType` and `.Tag.M.Key/Value` in one pass.
+fn tag_specifications(call: &Call<'_>) -> Result<TagSpecs, AwsError> {
+    type Spec<'a> = (Option<&'a str>, Vec<(u32, &'a str)>, Vec<(u32, &'a str)>);
+    let mut specs: std::collections::BTreeMap<u32, Spec<'_>> = std::collections::BTreeMap::new();
+    for (key, value) in call.params.iter() {
+        let Some((n, rest)) = key
+            .strip_prefix("TagSpecification.")
+            .and_then(|r| r.split_once('.'))
+        else {
+            continue;
+        };
+        let Some(n) = n.parse::<u32>().ok().filter(|n| *n > 0) else {
+            continue;
+        };
+        let spec = specs.entry(n).or_default();
+        if rest == "ResourceType" {
+            spec.0 = Some(value);
+        } else if let Some((m, field)) = rest.strip_prefix("Tag.").and_then(|r| r.split_once('.'))
+            && let Some(m) = m.parse::<u32>().ok().filter(|m| *m > 0)
+        {
+            match field {
+                "Key" => spec.1.push((m, value)),
+                "Value" => spec.2.push((m, value)),
+                _ => {}
+            }
+        }
+    }
+    let mut out = TagSpecs::new();
+    for (_, (kind, keys, values)) in specs {
+        let kind = kind.unwrap_or_default();
+        let Some(kind) = TAGGABLE.iter().copied().find(|t| *t == kind) else {
+            return Err(AwsError::invalid_parameter_value(
+                call.service,
+                format!("'{kind}' is not a valid taggable resource type for this operation."),
+            ));
+        };
+        let tags = out.entry(kind).or_default();
+        tags.extend(tags_from(keys, &values)?);
+        if tags.len() > 50 {
+            return Err(AwsError::new(
+                StatusCode::BAD_REQUEST,
+                "TagLimitExceeded",
+                "The maximum number of Tags for a resource has been reached. (50)",
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// `RunInstances`: launches `MaxCount` instances (at least `MinCount` must fit the account's
@@ -441,22 +524,41 @@ struct Launch<'p> {
 /// resource involved is authorized, `ec2:CreateTags` too when tags are applied, and
 /// `iam:PassRole` on the instance profile's role.
 pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // What needs no resources is read before the region is locked.
+    let tags = tag_specifications(call)?;
+    let counts = (count(call, "MinCount")?, count(call, "MaxCount")?);
+    let dry = dry_run(call.service, call.params)?;
     let region = resources(call)?;
     let mut r = write(&region);
-    let launch = resolve(call, &r)?;
+    let launch = resolve(call, &r, tags, counts)?;
     authorize_launch(call, &r, &launch)?;
-    if dry_run(call.service, call.params)? {
+    if dry {
         return Err(dry_run_operation());
     }
-    // Instances gone from view are dropped here, so memory stays flat however many
-    // launch and terminate.
+    // Instances gone from view, and terminated ones beyond the newest few hundred (a
+    // virtual clock may never move), are dropped, so memory stays flat however many launch
+    // and terminate.
     let now = call.now;
     r.instances.retain(|_, i| i.visible(now));
+    let mut terminated: Vec<(SystemTime, String)> = r
+        .instances
+        .values()
+        .filter_map(|i| match i.lifecycle {
+            Lifecycle::Terminated(at) => Some((at, i.id.clone())),
+            _ => None,
+        })
+        .collect();
+    if terminated.len() > MAX_TERMINATED {
+        terminated.sort_unstable();
+        for (_, id) in &terminated[..terminated.len() - MAX_TERMINATED] {
+            r.instances.remove(id);
+        }
+    }
     let reservation_id = r.new_id("r");
     let mut items = Vec::new();
     for n in 0..launch.count {
         let id = r.new_id("i");
-        let private_ip = Resources::private_ip(&launch.subnet, r.instances.len() as u64 + 1);
+        let private_ip = Resources::private_ip(&launch.subnet, r.serial());
         let instance = Instance {
             id: id.clone(),
             reservation_id: reservation_id.clone(),
@@ -468,11 +570,11 @@ pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             zone: launch.subnet.zone.name.clone(),
             private_ip,
             security_groups: launch.groups.clone(),
-            profile: launch.profile.as_ref().map(|(p, _)| p.clone()),
+            profile: launch.profile.as_ref().map(|p| p.name.clone()),
             launched: call.now,
             launch_index: u32::try_from(n).unwrap_or(u32::MAX),
             lifecycle: Lifecycle::Started,
-            tags: launch.tags.clone(),
+            tags: launch.tags.get("instance").cloned().unwrap_or_default(),
         };
         items.push(instance_item(call, &r, &instance));
         r.instances.insert(id, instance);
@@ -481,7 +583,12 @@ pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 }
 
 /// Reads and checks RunInstances' parameters against what exists.
-fn resolve<'p>(call: &'p Call<'_>, r: &Resources) -> Result<Launch<'p>, AwsError> {
+fn resolve<'p>(
+    call: &'p Call<'_>,
+    r: &Resources,
+    tags: TagSpecs,
+    (min, max): (i64, i64),
+) -> Result<Launch<'p>, AwsError> {
     let params = call.params;
     let template = match (
         params.get("LaunchTemplate.LaunchTemplateId"),
@@ -512,8 +619,6 @@ fn resolve<'p>(call: &'p Call<'_>, r: &Resources) -> Result<Launch<'p>, AwsError
         .map(str::to_owned)
         .or_else(|| template.and_then(|t| t.image.clone()))
         .ok_or_else(|| missing_parameter("ImageId"))?;
-    let min = count(call, "MinCount")?;
-    let max = count(call, "MaxCount")?;
     if max < 1 {
         return Err(AwsError::invalid_parameter_value(
             call.service,
@@ -633,18 +738,6 @@ fn resolve<'p>(call: &'p Call<'_>, r: &Resources) -> Result<Launch<'p>, AwsError
         ));
     }
     let profile = instance_profile(call, template.and_then(|t| t.instance_profile.as_deref()))?;
-    let mut tags = Tags::new();
-    for (n, kind) in params.indexed("TagSpecification", ".ResourceType") {
-        if !matches!(kind, "instance" | "volume" | "network-interface") {
-            return Err(AwsError::invalid_parameter_value(
-                call.service,
-                format!("'{kind}' is not a valid taggable resource type for this operation."),
-            ));
-        }
-        if kind == "instance" {
-            tags.extend(parse_tags(params, &format!("TagSpecification.{n}.Tag"))?);
-        }
-    }
     Ok(Launch {
         image,
         instance_type,
@@ -663,7 +756,7 @@ fn resolve<'p>(call: &'p Call<'_>, r: &Resources) -> Result<Launch<'p>, AwsError
 fn instance_profile(
     call: &Call<'_>,
     from_template: Option<&str>,
-) -> Result<Option<(AttachedProfile, Option<String>)>, AwsError> {
+) -> Result<Option<Profile>, AwsError> {
     let account = &call.caller.account;
     let (name, field, given) = match (
         call.params.get("IamInstanceProfile.Name"),
@@ -684,40 +777,50 @@ fn instance_profile(
             None => return Ok(None),
         },
     };
-    let profile = name.and_then(|n| call.store.instance_profile(account, n));
-    let profile = profile.filter(|p| field != "arn" || p.arn == given).ok_or_else(|| {
+    let found = name.and_then(|n| Some((n, call.store.instance_profile(account, n)?)));
+    let (name, profile) = found.filter(|(_, p)| field != "arn" || p.arn == given).ok_or_else(|| {
         let what = if field == "arn" { "ARN" } else { "name" };
         AwsError::invalid_parameter_value(
             call.service,
             format!("Value ({given}) for parameter iamInstanceProfile.{field} is invalid. Invalid IAM Instance Profile {what}"),
         )
     })?;
-    Ok(Some((
-        AttachedProfile {
-            arn: profile.arn.clone(),
-            id: profile.id.clone(),
-        },
-        profile.role_arn.clone(),
-    )))
+    Ok(Some(Profile {
+        name: name.to_owned(),
+        arn: profile.arn.clone(),
+        role: profile.role_arn.clone(),
+    }))
 }
 
-/// Authorizes every resource of a launch, as EC2 does: the image, subnet, security groups,
-/// key pair and launch template that exist, the network interface, volume and instance
-/// being made; `ec2:CreateTags` when tags are applied; `iam:PassRole` on the profile's role.
+/// Authorizes every resource of a launch, as EC2 does: the image (with `ec2:Owner`,
+/// `ec2:Public`, `ec2:ImageType`), subnet, security groups, key pair and launch template
+/// that exist (with `ec2:Vpc` where they are in one), the network interface, volume and
+/// instance being made (with the tags requested for each); `ec2:CreateTags` with
+/// `ec2:CreateAction` for each kind tagged; `iam:PassRole` on the profile's role.
 fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Result<(), AwsError> {
     let action = "ec2:RunInstances";
     let empty = Tags::new();
-    let image_tags = r.images.get(&launch.image).map_or(&empty, |i| &i.tags);
-    authorize_existing(call, action, &arn(call, "image", &launch.image), image_tags)?;
-    authorize_existing(
-        call,
-        action,
-        &arn(call, "subnet", &launch.subnet.id),
-        &launch.subnet.tags,
-    )?;
+    let vpc = arn(call, "vpc", &launch.subnet.vpc_id);
+    let in_vpc = |ctx: &mut Context| ctx.set("ec2:Vpc", vpc.clone());
+    let image = visible_image(r, &launch.image);
+    call.authorize(action, &arn(call, "image", &launch.image), |ctx| {
+        if let Some(image) = image {
+            resource_tags(ctx, &image.tags);
+            ctx.set("ec2:Owner", image.owner_alias.unwrap_or(&image.owner));
+            ctx.set("ec2:Public", if image.public { "true" } else { "false" });
+        }
+        ctx.set("ec2:ImageType", "machine");
+    })?;
+    call.authorize(action, &arn(call, "subnet", &launch.subnet.id), |ctx| {
+        resource_tags(ctx, &launch.subnet.tags);
+        in_vpc(ctx);
+    })?;
     for g in &launch.groups {
         let tags = r.security_groups.get(g).map_or(&empty, |g| &g.tags);
-        authorize_existing(call, action, &arn(call, "security-group", g), tags)?;
+        call.authorize(action, &arn(call, "security-group", g), |ctx| {
+            resource_tags(ctx, tags);
+            in_vpc(ctx);
+        })?;
     }
     if let Some(name) = launch.key_name {
         let tags = r.key_pairs.get(name).map_or(&empty, |k| &k.tags);
@@ -727,26 +830,34 @@ fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Resu
         let tags = r.launch_templates.get(id).map_or(&empty, |t| &t.tags);
         authorize_existing(call, action, &arn(call, "launch-template", id), tags)?;
     }
-    for kind in ["network-interface", "volume"] {
-        call.authorize(action, &arn(call, kind, "*"), |ctx| {
-            request_tags(ctx, &launch.tags)
-        })?;
-    }
-    let instance = arn(call, "instance", "*");
-    call.authorize(action, &instance, |ctx| {
+    let requested = |kind: &str| launch.tags.get(kind).unwrap_or(&empty);
+    call.authorize(action, &arn(call, "network-interface", "*"), |ctx| {
+        request_tags(ctx, requested("network-interface"));
+        in_vpc(ctx);
+    })?;
+    call.authorize(action, &arn(call, "volume", "*"), |ctx| {
+        request_tags(ctx, requested("volume"));
+    })?;
+    call.authorize(action, &arn(call, "instance", "*"), |ctx| {
         ctx.set("ec2:InstanceType", launch.instance_type.clone());
-        if let Some((p, _)) = &launch.profile {
+        if let Some(p) = &launch.profile {
             ctx.set("ec2:InstanceProfile", p.arn.clone());
         }
-        request_tags(ctx, &launch.tags);
+        request_tags(ctx, requested("instance"));
     })?;
-    if !launch.tags.is_empty() {
-        call.authorize("ec2:CreateTags", &instance, |ctx| {
+    for (kind, tags) in &launch.tags {
+        if tags.is_empty() {
+            continue;
+        }
+        call.authorize("ec2:CreateTags", &arn(call, kind, "*"), |ctx| {
             ctx.set("ec2:CreateAction", "RunInstances");
-            request_tags(ctx, &launch.tags);
+            request_tags(ctx, tags);
         })?;
     }
-    if let Some((_, Some(role))) = &launch.profile {
+    if let Some(Profile {
+        role: Some(role), ..
+    }) = &launch.profile
+    {
         call.authorize("iam:PassRole", role, |ctx| {
             ctx.set("iam:PassedToService", "ec2.amazonaws.com");
         })?;
@@ -763,16 +874,13 @@ pub(super) fn terminate_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError
         return Err(missing_parameter("InstanceId"));
     }
     for id in &ids {
-        let tags = r
-            .instances
-            .get(*id)
-            .map(|i| i.tags.clone())
-            .unwrap_or_default();
+        let empty = Tags::new();
+        let tags = r.instances.get(*id).map_or(&empty, |i| &i.tags);
         authorize_existing(
             call,
             "ec2:TerminateInstances",
             &arn(call, "instance", id),
-            &tags,
+            tags,
         )?;
     }
     if dry_run(call.service, call.params)? {

@@ -7,10 +7,10 @@
 //! region never wait for another's. Loading or resetting the world starts EC2 over.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use crate::iam::store::Store;
 use crate::partition::{Partition, Region};
 use crate::wire::fingerprint;
 use crate::world::{DelegateKind, DelegateSpec, Ec2RegionSpec, ImageSpec, World, WorldError};
@@ -143,14 +143,6 @@ pub(crate) struct LaunchTemplate {
     pub(crate) tags: Tags,
 }
 
-/// The instance profile an instance runs with.
-#[derive(Debug, Clone)]
-pub(crate) struct AttachedProfile {
-    pub(crate) arn: String,
-    /// `AIPA…`
-    pub(crate) id: String,
-}
-
 /// Where an instance is in its life.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Lifecycle {
@@ -209,7 +201,9 @@ pub(crate) struct Instance {
     pub(crate) private_ip: String,
     /// Security group ids.
     pub(crate) security_groups: Vec<String>,
-    pub(crate) profile: Option<AttachedProfile>,
+    /// The name of its instance profile (its ARN and id are IAM's, looked up when shown, so
+    /// a profile still propagating appears once IAM has it).
+    pub(crate) profile: Option<String>,
     pub(crate) launched: SystemTime,
     pub(crate) launch_index: u32,
     pub(crate) lifecycle: Lifecycle,
@@ -295,6 +289,11 @@ impl Resources {
         self.serial += 1;
         let seed = format!("{}/{}/{prefix}/{}", self.account, self.region, self.serial);
         format!("{prefix}-0{:016x}", fingerprint(&seed))
+    }
+
+    /// How many ids were made here (a fresh number for every instance placed).
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// The default VPC.
@@ -436,55 +435,72 @@ type RegionKey = (String, &'static str);
 #[derive(Debug, Default)]
 pub(crate) struct Ec2 {
     regions: RwLock<HashMap<RegionKey, Arc<RwLock<Resources>>>>,
+    /// Counts world loads and resets: a region seeded from a world read before one is not
+    /// kept.
+    generation: AtomicU64,
 }
 
 impl Ec2 {
-    /// The resources of `account` in `region`, built from `world` on first use.
+    /// The current generation, to read before the world a region is seeded from.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The resources of `account` in `region`, built from `world` (read at `generation`)
+    /// on first use.
     pub(crate) fn region(
         &self,
         world: &World,
-        store: &Store,
+        generation: u64,
         account: &str,
         region: &'static Region,
         now: SystemTime,
     ) -> Arc<RwLock<Resources>> {
-        let key = (account.to_owned(), region.name);
-        if let Some(r) = self
+        let found = self
             .regions
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Arc::clone(r);
+            .get(&(account.to_owned(), region.name))
+            .cloned();
+        if let Some(r) = found {
+            return r;
         }
+        let seeded = Arc::new(RwLock::new(seed(world, account, region, now)));
         let mut regions = self.regions.write().unwrap_or_else(PoisonError::into_inner);
+        if self.generation() != generation {
+            // The world changed meanwhile: answer from this one, keep nothing of it.
+            return seeded;
+        }
         Arc::clone(
             regions
-                .entry(key)
-                .or_insert_with(|| Arc::new(RwLock::new(seed(world, store, account, region, now)))),
+                .entry((account.to_owned(), region.name))
+                .or_insert(seeded),
         )
     }
 
     /// Starts over (a world was loaded or reset).
     pub(crate) fn clear(&self) {
-        self.regions
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        let mut regions = self.regions.write().unwrap_or_else(PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        regions.clear();
     }
 
     /// Makes an `ec2` delegate added at run time an instance of its region, if that region
     /// is already in use (otherwise it is found when the region is first used).
-    pub(crate) fn add_delegate(&self, store: &Store, delegate: &DelegateSpec, now: SystemTime) {
+    pub(crate) fn add_delegate(&self, delegate: &DelegateSpec, now: SystemTime) {
         let Some(region) = Region::find(&delegate.region) else {
             return;
         };
-        let regions = self.regions.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(resources) = regions.get(&(delegate.account.clone(), region.name)) else {
-            return;
-        };
-        let mut r = resources.write().unwrap_or_else(PoisonError::into_inner);
-        add_delegate_instance(&mut r, store, delegate, now);
+        let resources = self
+            .regions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(delegate.account.clone(), region.name))
+            .cloned();
+        if let Some(resources) = resources {
+            let mut r = resources.write().unwrap_or_else(PoisonError::into_inner);
+            add_delegate_instance(&mut r, delegate, now);
+        }
     }
 }
 
@@ -622,13 +638,7 @@ fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
 }
 
 /// The resources of `account` in `region` as the world declares them.
-fn seed(
-    world: &World,
-    store: &Store,
-    account: &str,
-    region: &'static Region,
-    now: SystemTime,
-) -> Resources {
+fn seed(world: &World, account: &str, region: &'static Region, now: SystemTime) -> Resources {
     let mut r = Resources {
         account: account.to_owned(),
         partition: region.partition,
@@ -692,14 +702,14 @@ fn seed(
         .find(|a| a.id == account)
         .and_then(|a| a.ec2.get(region.name));
     if let Some(spec) = spec {
-        add_declared(&mut r, spec, store, &vpc_id, now);
+        add_declared(&mut r, spec, &vpc_id, now);
     }
     for delegate in &world.delegates {
         if delegate.kind == DelegateKind::Ec2
             && delegate.account == account
             && delegate.region == region.name
         {
-            add_delegate_instance(&mut r, store, delegate, now);
+            add_delegate_instance(&mut r, delegate, now);
         }
     }
     r
@@ -719,13 +729,7 @@ fn add_default_group(r: &mut Resources, vpc_id: &str, description: &str) {
     );
 }
 
-fn add_declared(
-    r: &mut Resources,
-    spec: &Ec2RegionSpec,
-    store: &Store,
-    default_vpc: &str,
-    now: SystemTime,
-) {
+fn add_declared(r: &mut Resources, spec: &Ec2RegionSpec, default_vpc: &str, now: SystemTime) {
     for v in &spec.vpcs {
         r.vpcs.insert(
             v.id.clone(),
@@ -823,14 +827,7 @@ fn add_declared(
         } else {
             i.security_groups.clone()
         };
-        let profile = i
-            .instance_profile
-            .as_ref()
-            .and_then(|name| store.instance_profile(&r.account, name))
-            .map(|p| AttachedProfile {
-                arn: p.arn.clone(),
-                id: p.id.clone(),
-            });
+        let profile = i.instance_profile.clone();
         let reservation_id = r.new_id("r");
         let private_ip = Resources::private_ip(&subnet, r.serial);
         r.instances.insert(
@@ -864,19 +861,12 @@ fn add_declared(
 }
 
 /// An `ec2` delegate as a running instance of its region, with its instance profile.
-fn add_delegate_instance(r: &mut Resources, store: &Store, d: &DelegateSpec, now: SystemTime) {
+fn add_delegate_instance(r: &mut Resources, d: &DelegateSpec, now: SystemTime) {
     let Some(subnet) = r.default_subnet().cloned() else {
         return;
     };
     let id = crate::delegates::instance_id(d);
-    let profile = d
-        .instance_profile
-        .as_ref()
-        .and_then(|name| store.instance_profile(&r.account, name))
-        .map(|p| AttachedProfile {
-            arn: p.arn.clone(),
-            id: p.id.clone(),
-        });
+    let profile = d.instance_profile.clone();
     let mut tags = Tags::from([("Name".to_owned(), d.name.clone())]);
     for tag in &d.tags {
         tags.insert(format!("trustbench:delegate-selector:{tag}"), String::new());

@@ -143,7 +143,14 @@ pub(super) fn describe_subnets(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         .map(|(s, subnet_arn)| {
             let size = super::model::parse_cidr(&s.cidr_block)
                 .map_or(256, |(_, bits)| 1u64 << (32 - u32::from(bits)));
-            let instances = r.instances.values().filter(|i| i.subnet_id == s.id).count() as u64;
+            let instances = r
+                .instances
+                .values()
+                .filter(|i| {
+                    i.subnet_id == s.id
+                        && i.state(call.now) != super::model::InstanceState::Terminated
+                })
+                .count() as u64;
             vec![
                 Node::leaf("subnetId", s.id.clone()),
                 Node::leaf("subnetArn", subnet_arn),

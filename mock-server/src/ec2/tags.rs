@@ -18,6 +18,8 @@ use super::model::{Resources, Tags, resource_type};
 
 /// Tags a resource may carry, as EC2 limits them.
 const MAX_TAGS: usize = 50;
+/// Resources one tagging call may name.
+const MAX_RESOURCES: usize = 1000;
 
 /// `<tagSet><item><key/><value/></item>…</tagSet>`
 pub(crate) fn tag_set(tags: &Tags) -> Node {
@@ -31,9 +33,21 @@ pub(crate) fn tag_set(tags: &Tags) -> Node {
 
 /// The tags `{prefix}.N.Key` / `{prefix}.N.Value` of a call (a missing value is empty).
 pub(crate) fn parse_tags(params: &Params, prefix: &str) -> Result<Tags, AwsError> {
+    tags_from(
+        params.indexed(prefix, ".Key"),
+        &params.indexed(prefix, ".Value"),
+    )
+}
+
+/// Tags from numbered keys and values (`N` pairs them): at most [`MAX_TAGS`], no `aws:`
+/// keys, keys of 1 to 128 characters, values of at most 256.
+pub(crate) fn tags_from(keys: Vec<(u32, &str)>, values: &[(u32, &str)]) -> Result<Tags, AwsError> {
+    if keys.len() > MAX_TAGS {
+        return Err(tag_limit());
+    }
+    let values: std::collections::HashMap<u32, &str> = values.iter().copied().collect();
     let mut tags = Tags::new();
-    let values = params.indexed(prefix, ".Value");
-    for (n, key) in params.indexed(prefix, ".Key") {
+    for (n, key) in keys {
         if key.starts_with("aws:") {
             return Err(AwsError::invalid_parameter_value(
                 crate::service::Service::Ec2,
@@ -46,7 +60,7 @@ pub(crate) fn parse_tags(params: &Params, prefix: &str) -> Result<Tags, AwsError
                 format!("Tag key '{key}' must be 1 to 128 characters long"),
             ));
         }
-        let value = values.iter().find(|(m, _)| *m == n).map_or("", |(_, v)| v);
+        let value = values.get(&n).copied().unwrap_or_default();
         if value.chars().count() > 256 {
             return Err(AwsError::invalid_parameter_value(
                 crate::service::Service::Ec2,
@@ -56,6 +70,15 @@ pub(crate) fn parse_tags(params: &Params, prefix: &str) -> Result<Tags, AwsError
         tags.insert(key.to_owned(), value.to_owned());
     }
     Ok(tags)
+}
+
+/// `TagLimitExceeded`: more than [`MAX_TAGS`] tags on one resource.
+fn tag_limit() -> AwsError {
+    AwsError::new(
+        StatusCode::BAD_REQUEST,
+        "TagLimitExceeded",
+        format!("The maximum number of Tags for a resource has been reached. ({MAX_TAGS})"),
+    )
 }
 
 /// The kind of id a tagged resource id is, for its not-found error.
@@ -72,8 +95,13 @@ fn kind_of(id: &str) -> Option<&'static IdKind> {
     })
 }
 
-/// Checks every `ResourceId.N` names a taggable resource of the caller here.
-fn check_resources(r: &Resources, ids: &[&str]) -> Result<(), AwsError> {
+/// Checks every `ResourceId.N` names a taggable resource of the caller here (instances
+/// only while they are visible).
+fn check_resources(
+    r: &Resources,
+    ids: &[&str],
+    now: std::time::SystemTime,
+) -> Result<(), AwsError> {
     for id in ids {
         let Some(kind) = kind_of(id) else {
             return Err(AwsError::new(
@@ -82,17 +110,40 @@ fn check_resources(r: &Resources, ids: &[&str]) -> Result<(), AwsError> {
                 format!("The ID '{id}' is not valid"),
             ));
         };
-        filters::check_ids(&[id], kind, |id| r.tags(id).is_some())?;
+        filters::check_ids(&[id], kind, |id| {
+            r.tags(id).is_some() && r.instances.get(id).is_none_or(|i| i.visible(now))
+        })?;
     }
     Ok(())
 }
 
+/// The distinct `ResourceId.N` of a tagging call (at least one, at most [`MAX_RESOURCES`]).
 fn resource_ids(params: &Params) -> Result<Vec<&str>, AwsError> {
-    let ids = params.list("ResourceId");
+    let mut ids = params.list("ResourceId");
     if ids.is_empty() {
         return Err(missing_parameter("resourceIdSet"));
     }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    if ids.len() > MAX_RESOURCES {
+        return Err(AwsError::invalid_parameter_value(
+            crate::service::Service::Ec2,
+            format!("The request may name at most {MAX_RESOURCES} resources"),
+        ));
+    }
     Ok(ids)
+}
+
+/// The ARN a tagging call authorizes for `id` (key pairs are named by name in ARNs).
+fn tagged_arn(call: &Call<'_>, r: &Resources, id: &str) -> String {
+    let kind = resource_type(id).unwrap_or_default();
+    let key_name = (kind == "key-pair")
+        .then(|| r.key_pairs.values().find(|k| k.id == id))
+        .flatten();
+    match key_name {
+        Some(key) => arn(call, kind, &key.name),
+        None => arn(call, kind, id),
+    }
 }
 
 /// `CreateTags`: adds or overwrites tags on resources. Each resource must allow
@@ -103,29 +154,23 @@ pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     if tags.is_empty() {
         return Err(missing_parameter("tagSet"));
     }
+    let dry = dry_run(call.service, call.params)?;
     let region = resources(call)?;
     let mut r = write(&region);
-    check_resources(&r, &ids)?;
+    check_resources(&r, &ids, call.now)?;
     for id in &ids {
-        let existing = r.tags(id).cloned().unwrap_or_default();
-        let resource = arn(call, resource_type(id).unwrap_or_default(), id);
-        call.authorize("ec2:CreateTags", &resource, |ctx| {
-            resource_tags(ctx, &existing);
+        let empty = Tags::new();
+        let existing = r.tags(id).unwrap_or(&empty);
+        call.authorize("ec2:CreateTags", &tagged_arn(call, &r, id), |ctx| {
+            resource_tags(ctx, existing);
             request_tags(ctx, &tags);
         })?;
-        let merged = existing
-            .keys()
-            .chain(tags.keys())
-            .collect::<std::collections::BTreeSet<_>>();
-        if merged.len() > MAX_TAGS {
-            return Err(AwsError::new(
-                StatusCode::BAD_REQUEST,
-                "TagLimitExceeded",
-                format!("The maximum number of Tags for a resource has been reached. ({MAX_TAGS})"),
-            ));
+        let added = tags.keys().filter(|k| !existing.contains_key(*k)).count();
+        if existing.len() + added > MAX_TAGS {
+            return Err(tag_limit());
         }
     }
-    if dry_run(call.service, call.params)? {
+    if dry {
         return Err(dry_run_operation());
     }
     for id in &ids {
@@ -141,24 +186,30 @@ pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let ids = resource_ids(call.params)?;
     let keys = call.params.indexed("Tag", ".Key");
-    let values = call.params.indexed("Tag", ".Value");
+    if keys.len() > MAX_TAGS {
+        return Err(tag_limit());
+    }
+    let values: std::collections::HashMap<u32, &str> =
+        call.params.indexed("Tag", ".Value").into_iter().collect();
+    let named: Vec<String> = keys.iter().map(|(_, k)| (*k).to_owned()).collect();
+    let dry = dry_run(call.service, call.params)?;
     let region = resources(call)?;
     let mut r = write(&region);
-    check_resources(&r, &ids)?;
+    check_resources(&r, &ids, call.now)?;
     for id in &ids {
-        let existing = r.tags(id).cloned().unwrap_or_default();
-        let deleted: Vec<String> = if keys.is_empty() {
-            existing.keys().cloned().collect()
-        } else {
-            keys.iter().map(|(_, k)| (*k).to_owned()).collect()
-        };
-        let resource = arn(call, resource_type(id).unwrap_or_default(), id);
-        call.authorize("ec2:DeleteTags", &resource, |ctx| {
-            resource_tags(ctx, &existing);
-            ctx.set_values("aws:TagKeys", deleted.clone());
+        let empty = Tags::new();
+        let existing = r.tags(id).unwrap_or(&empty);
+        call.authorize("ec2:DeleteTags", &tagged_arn(call, &r, id), |ctx| {
+            resource_tags(ctx, existing);
+            let deleted = if keys.is_empty() {
+                existing.keys().cloned().collect()
+            } else {
+                named.clone()
+            };
+            ctx.set_values("aws:TagKeys", deleted);
         })?;
     }
-    if dry_run(call.service, call.params)? {
+    if dry {
         return Err(dry_run_operation());
     }
     for id in &ids {
@@ -167,7 +218,7 @@ pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             t.clear();
         }
         for (n, key) in &keys {
-            let value = values.iter().find(|(m, _)| m == n).map(|(_, v)| *v);
+            let value = values.get(n).copied();
             if value.is_none_or(|v| t.get(*key).is_some_and(|have| have == v)) {
                 t.remove(*key);
             }
