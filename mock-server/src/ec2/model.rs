@@ -563,10 +563,25 @@ fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
             parse_cidr(cidr)
                 .ok_or_else(|| format!("subnet {}: {cidr} is not a /16–/28 CIDR", s.id))?;
         }
-        if let Some(vpc) = &s.vpc
-            && !spec.vpcs.iter().any(|v| &v.id == vpc)
-        {
-            return Err(format!("subnet {}: no vpc {vpc} in the region", s.id));
+        let vpc_cidr = match &s.vpc {
+            Some(vpc) => match spec.vpcs.iter().find(|v| &v.id == vpc) {
+                Some(v) => v.cidr_block.as_str(),
+                None => return Err(format!("subnet {}: no vpc {vpc} in the region", s.id)),
+            },
+            None => "172.31.0.0/16",
+        };
+        if let (Some(cidr), Some((net, bits)), Some((vpc_net, vpc_bits))) = (
+            &s.cidr_block,
+            s.cidr_block.as_deref().and_then(parse_cidr),
+            parse_cidr(vpc_cidr),
+        ) {
+            let mask = u32::MAX << (32 - u32::from(vpc_bits));
+            if bits < vpc_bits || net & mask != vpc_net {
+                return Err(format!(
+                    "subnet {}: {cidr} is not inside its VPC's {vpc_cidr}",
+                    s.id
+                ));
+            }
         }
         if let Some(zone) = &s.availability_zone
             && !zones(region).iter().any(|z| &z.name == zone)
@@ -574,8 +589,21 @@ fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
             return Err(format!("subnet {}: no zone {zone} in {region}", s.id));
         }
     }
+    let mut group_names = std::collections::HashSet::new();
     for g in &spec.security_groups {
         check(&g.id, "sg")?;
+        if g.name == "default" {
+            return Err(format!(
+                "security group {}: every VPC has its own `default` group already",
+                g.id
+            ));
+        }
+        if !group_names.insert((g.vpc.as_deref(), g.name.as_str())) {
+            return Err(format!(
+                "security group {}: another group in its VPC is named {}",
+                g.id, g.name
+            ));
+        }
         if let Some(vpc) = &g.vpc
             && !spec.vpcs.iter().any(|v| &v.id == vpc)
         {
@@ -586,20 +614,36 @@ fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
         }
     }
     for k in &spec.key_pairs {
-        if let Some(id) = &k.id {
-            check(id, "key")?;
-        }
+        let derived = format!("key-0{:016x}", fingerprint(&k.name));
+        check(k.id.as_deref().unwrap_or(&derived), "key")
+            .map_err(|e| format!("key pair {}: {e}", k.name))?;
     }
     for i in &spec.images {
         check(&i.id, "ami")?;
+        if let Some(created) = &i.created
+            && parse_time(created).is_none()
+        {
+            return Err(format!(
+                "image {}: created {created} is not an RFC 3339 time",
+                i.id
+            ));
+        }
     }
     for t in &spec.launch_templates {
-        if let Some(id) = &t.id {
-            check(id, "lt")?;
-        }
+        let derived = format!("lt-0{:016x}", fingerprint(&t.name));
+        check(t.id.as_deref().unwrap_or(&derived), "lt")
+            .map_err(|e| format!("launch template {}: {e}", t.name))?;
     }
     for i in &spec.instances {
         check(&i.id, "i")?;
+        if let Some(launched) = &i.launched
+            && parse_time(launched).is_none()
+        {
+            return Err(format!(
+                "instance {}: launched {launched} is not an RFC 3339 time",
+                i.id
+            ));
+        }
         if !well_formed(&i.image, "ami") {
             return Err(format!("instance {}: {} is not an image id", i.id, i.image));
         }
@@ -758,7 +802,7 @@ fn add_declared(r: &mut Resources, spec: &Ec2RegionSpec, default_vpc: &str, now:
                 cidr_block: s
                     .cidr_block
                     .clone()
-                    .unwrap_or_else(|| format!("10.0.{}.0/24", n % 256)),
+                    .unwrap_or_else(|| subnet_cidr(r, s.vpc.as_deref(), n)),
                 zone,
                 default_for_az: false,
                 tags: s.tags.clone(),
@@ -858,6 +902,26 @@ fn add_declared(r: &mut Resources, spec: &Ec2RegionSpec, default_vpc: &str, now:
             },
         );
     }
+}
+
+/// The `n`th declared subnet's range when it names none: a /24 of its VPC (in the default
+/// VPC, past the default subnets' /20s).
+fn subnet_cidr(r: &Resources, vpc: Option<&str>, n: usize) -> String {
+    let cidr = vpc
+        .and_then(|v| r.vpcs.get(v))
+        .or_else(|| r.default_vpc())
+        .map_or("172.31.0.0/16", |v| v.cidr_block.as_str());
+    let (net, bits) = parse_cidr(cidr).unwrap_or((0xac1f_0000, 16));
+    let size = 1u64 << (32 - u32::from(bits));
+    let start = if vpc.is_none() { size / 2 } else { 0 };
+    let room = ((size - start) / 256).max(1);
+    let offset = start + (n as u64 % room) * 256;
+    let base = u64::from(net) + offset;
+    let prefix = if bits > 24 { bits } else { 24 };
+    format!(
+        "{}/{prefix}",
+        std::net::Ipv4Addr::from(u32::try_from(base).unwrap_or(net))
+    )
 }
 
 /// An `ec2` delegate as a running instance of its region, with its instance profile.
@@ -971,6 +1035,45 @@ mod tests {
         assert_eq!(i.state(t1 + SHUTTING_DOWN), InstanceState::Terminated);
         assert!(i.visible(t1 + SHUTTING_DOWN + Duration::from_secs(3599)));
         assert!(!i.visible(t1 + SHUTTING_DOWN + TERMINATED_VISIBLE));
+    }
+
+    fn world(ec2: &str) -> Result<(), WorldError> {
+        let yaml = format!("accounts:\n  - id: '111111111111'\n    ec2:\n      us-east-1:\n{ec2}");
+        validate(&World::from_yaml(&yaml).expect("test world parses"))
+    }
+
+    #[test]
+    fn worlds_with_inconsistent_ec2_resources_are_refused() {
+        let refused = [
+            "        vpcs: [{id: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.20.0.0/16}]\n        subnets: [{id: subnet-0b0b0b0b0b0b0b0b0, vpc: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.21.1.0/24}]\n",
+            "        security_groups: [{id: sg-0c0c0c0c0c0c0c0c0, name: default}]\n",
+            "        security_groups: [{id: sg-0c0c0c0c0c0c0c0c1, name: web}, {id: sg-0c0c0c0c0c0c0c0c2, name: web}]\n",
+            "        instances: [{id: i-0aaaaaaaaaaaaaaa1, image: ami-12345678, launched: yesterday}]\n",
+            "        key_pairs: [{name: a}, {name: a}]\n",
+            "        images: [{id: ami-1234567, name: short}]\n",
+        ];
+        for ec2 in refused {
+            assert!(world(ec2).is_err(), "accepted: {ec2}");
+        }
+        let accepted = "        vpcs: [{id: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.20.0.0/16}]\n        subnets: [{id: subnet-0b0b0b0b0b0b0b0b0, vpc: vpc-0a0a0a0a0a0a0a0a0}, {id: subnet-0b0b0b0b0b0b0b0b1}]\n";
+        assert!(world(accepted).is_ok());
+    }
+
+    #[test]
+    fn subnets_without_a_range_get_one_inside_their_vpc() {
+        let yaml = "accounts:\n  - id: '111111111111'\n    ec2:\n      us-east-1:\n        vpcs: [{id: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.20.0.0/16}]\n        subnets: [{id: subnet-0b0b0b0b0b0b0b0b0, vpc: vpc-0a0a0a0a0a0a0a0a0}, {id: subnet-0b0b0b0b0b0b0b0b1}]\n";
+        let world = World::from_yaml(yaml).expect("test world parses");
+        let region = Region::find("us-east-1").expect("a region");
+        let r = seed(&world, "111111111111", region, SystemTime::UNIX_EPOCH);
+        let cidr = |id: &str| r.subnets.get(id).map(|s| s.cidr_block.clone());
+        assert_eq!(
+            cidr("subnet-0b0b0b0b0b0b0b0b0").as_deref(),
+            Some("10.20.0.0/24")
+        );
+        assert_eq!(
+            cidr("subnet-0b0b0b0b0b0b0b0b1").as_deref(),
+            Some("172.31.129.0/24")
+        );
     }
 
     #[test]

@@ -89,10 +89,9 @@ fn region_items(
             names.contains(&region.name)
         };
         let selected = listed
-            && filters.iter().all(|f| {
-                region_field(f.name, region, opt_in_status)
-                    .is_some_and(|field| f.values.iter().any(|p| p.matches(field)))
-            });
+            && filters
+                .iter()
+                .all(|f| f.accepts(region_field(f.name, region, opt_in_status).map(Cow::Borrowed)));
         if selected {
             items.push(vec![
                 Node::leaf("regionName", region.name),
