@@ -131,12 +131,10 @@ fn instance_ids<'p>(call: &'p Call<'_>, r: &Resources) -> Result<Vec<&'p str>, A
     Ok(ids)
 }
 
-/// `DescribeInstances`: the caller's instances in the region, by reservation.
-pub(super) fn describe_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
-    let filters = filters(call.service, call.params, &INSTANCE_FILTERS)?;
-    let region = resources(call)?;
-    let r = read(&region);
-    let ids = instance_ids(call, &r)?;
+/// The `InstanceId.N` and page of an instance Describe call (ids and `MaxResults` do not
+/// go together), or its `DryRun` answer.
+fn instance_page<'p>(call: &'p Call<'_>, r: &Resources) -> Result<(Vec<&'p str>, Page), AwsError> {
+    let ids = instance_ids(call, r)?;
     let page = Page::of(
         call.service,
         call.params,
@@ -146,6 +144,15 @@ pub(super) fn describe_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
     if dry_run(call.service, call.params)? {
         return Err(dry_run_operation());
     }
+    Ok((ids, page))
+}
+
+/// `DescribeInstances`: the caller's instances in the region, by reservation.
+pub(super) fn describe_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let filters = filters(call.service, call.params, &INSTANCE_FILTERS)?;
+    let region = resources(call)?;
+    let r = read(&region);
+    let (ids, page) = instance_page(call, &r)?;
     let now = call.now;
     let mut selected: Vec<&Instance> = r
         .instances
@@ -334,16 +341,7 @@ pub(super) fn describe_instance_status(call: &Call<'_>) -> Result<Vec<Node>, Aws
     let all = filters::boolean(call.service, call.params, "IncludeAllInstances")?;
     let region = resources(call)?;
     let r = read(&region);
-    let ids = instance_ids(call, &r)?;
-    let page = Page::of(
-        call.service,
-        call.params,
-        (5, 1000),
-        (!ids.is_empty()).then_some("instancesSet"),
-    )?;
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
-    }
+    let (ids, page) = instance_page(call, &r)?;
     let now = call.now;
     let check = |i: &Instance| match i.state(now) {
         InstanceState::Running

@@ -334,6 +334,34 @@ impl Resources {
         }
     }
 
+    /// Every taggable resource here (instances while visible) with its tags.
+    pub(crate) fn tagged(&self, now: SystemTime) -> impl Iterator<Item = (&str, &Tags)> {
+        let instances = self
+            .instances
+            .values()
+            .filter(move |i| i.visible(now))
+            .map(|i| (i.id.as_str(), &i.tags));
+        let images = self.images.values().map(|x| (x.id.as_str(), &x.tags));
+        let vpcs = self.vpcs.values().map(|x| (x.id.as_str(), &x.tags));
+        let subnets = self.subnets.values().map(|x| (x.id.as_str(), &x.tags));
+        let groups = self
+            .security_groups
+            .values()
+            .map(|x| (x.id.as_str(), &x.tags));
+        let keys = self.key_pairs.values().map(|x| (x.id.as_str(), &x.tags));
+        let templates = self
+            .launch_templates
+            .values()
+            .map(|x| (x.id.as_str(), &x.tags));
+        instances
+            .chain(images)
+            .chain(vpcs)
+            .chain(subnets)
+            .chain(groups)
+            .chain(keys)
+            .chain(templates)
+    }
+
     /// The tags of the resource `id`, to change them.
     pub(crate) fn tags_mut(&mut self, id: &str) -> Option<&mut Tags> {
         match resource_type(id)? {

@@ -263,27 +263,8 @@ pub(super) fn describe_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             }
         }
     };
-    let now = call.now;
-    for i in r.instances.values().filter(|i| i.visible(now)) {
-        collect(&i.id, &i.tags);
-    }
-    for x in r.images.values() {
-        collect(&x.id, &x.tags);
-    }
-    for x in r.vpcs.values() {
-        collect(&x.id, &x.tags);
-    }
-    for x in r.subnets.values() {
-        collect(&x.id, &x.tags);
-    }
-    for x in r.security_groups.values() {
-        collect(&x.id, &x.tags);
-    }
-    for x in r.key_pairs.values() {
-        collect(&x.id, &x.tags);
-    }
-    for x in r.launch_templates.values() {
-        collect(&x.id, &x.tags);
+    for (id, tags) in r.tagged(call.now) {
+        collect(id, tags);
     }
     rows.sort();
     let (rows, next) = page.cut(rows);
