@@ -83,3 +83,39 @@ def test_aws_cli_reports_the_error_code(endpoint):
     done = run_cli(endpoint, STD, "us-gov-west-1", "ec2", "describe-regions")
     assert done.returncode != 0
     assert "AuthFailure" in done.stderr
+
+
+def test_aws_cli_ec2_launch_page_and_dry_run(endpoint):
+    """The CLI's own paginator and DryRun handling against EC2 (in us-west-1, which no
+    other test uses)."""
+    images = run_cli(
+        endpoint, STD, "us-west-1", "ec2", "describe-images", "--owners", "amazon",
+        "--filters", "Name=architecture,Values=x86_64",
+    )
+    assert images.returncode == 0, images.stderr
+    [image] = json.loads(images.stdout)["Images"]
+    dry = run_cli(
+        endpoint, STD, "us-west-1", "ec2", "run-instances", "--image-id", image["ImageId"],
+        "--count", "1", "--dry-run",
+    )
+    assert dry.returncode != 0
+    assert "DryRunOperation" in dry.stderr
+    assert "Request would have succeeded, but DryRun flag is set." in dry.stderr
+    launched = run_cli(
+        endpoint, STD, "us-west-1", "ec2", "run-instances", "--image-id", image["ImageId"],
+        "--count", "7", "--instance-type", "t3.micro",
+    )
+    assert launched.returncode == 0, launched.stderr
+    ids = {i["InstanceId"] for i in json.loads(launched.stdout)["Instances"]}
+    assert len(ids) == 7
+    # --page-size 5: the CLI follows NextToken and merges the pages.
+    listed = run_cli(
+        endpoint, STD, "us-west-1", "ec2", "describe-instances", "--page-size", "5",
+    )
+    assert listed.returncode == 0, listed.stderr
+    seen = [
+        i["InstanceId"]
+        for r in json.loads(listed.stdout)["Reservations"]
+        for i in r["Instances"]
+    ]
+    assert sorted(seen) == sorted(ids)
