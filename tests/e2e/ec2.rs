@@ -1179,41 +1179,35 @@ async fn resources_stay_in_their_region_account_and_partition() {
 #[tokio::test]
 async fn errors_use_the_ec2_envelope_with_the_request_id_header() {
     let server = MockServer::start().await;
-    let raw = send_signed(
-        &server,
-        "ec2",
-        "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=bogus",
-    )
-    .await;
-    raw.assert_ec2_error(400, "InvalidInstanceID.Malformed");
-    assert_eq!(
-        raw.xml("Message"),
-        Some("Invalid id: &quot;bogus&quot; (expecting &quot;i-...&quot;)")
-    );
-    let raw = send_signed(
-        &server,
-        "ec2",
-        "Action=DescribeInstances&Version=2016-11-15&MaxResults=2",
-    )
-    .await;
-    raw.assert_ec2_error(400, "InvalidParameterValue");
-    assert_eq!(
-        raw.xml("Message"),
-        Some("Value ( 2 ) for parameter maxResults is invalid. Expecting a value greater than 5.")
-    );
-    let raw = send_signed(
-        &server,
-        "ec2",
-        "Action=DescribeInstances&Version=2016-11-15&NextToken=abc",
-    )
-    .await;
-    raw.assert_ec2_error(400, "InvalidParameterValue");
-    let raw = send_signed(&server, "ec2", "Action=CreateTags&Version=2016-11-15").await;
-    raw.assert_ec2_error(400, "MissingParameter");
-    assert_eq!(
-        raw.xml("Message"),
-        Some("The request must contain the parameter resourceIdSet")
-    );
+    let cases = [
+        (
+            "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=bogus",
+            "InvalidInstanceID.Malformed",
+            Some("Invalid id: &quot;bogus&quot; (expecting &quot;i-...&quot;)"),
+        ),
+        (
+            "Action=DescribeInstances&Version=2016-11-15&MaxResults=2",
+            "InvalidParameterValue",
+            Some(
+                "Value ( 2 ) for parameter maxResults is invalid. Expecting a value greater than 5.",
+            ),
+        ),
+        (
+            "Action=DescribeInstances&Version=2016-11-15&NextToken=abc",
+            "InvalidParameterValue",
+            Some("Value ( abc ) for parameter NextToken is invalid. The token is invalid."),
+        ),
+        (
+            "Action=CreateTags&Version=2016-11-15",
+            "MissingParameter",
+            Some("The request must contain the parameter resourceIdSet"),
+        ),
+    ];
+    for (form, code, message) in cases {
+        let raw = send_signed(&server, "ec2", form).await;
+        raw.assert_ec2_error(400, code);
+        assert_eq!(raw.xml("Message"), message, "{form}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -6,6 +6,7 @@ use http::StatusCode;
 
 use crate::api::Call;
 use crate::error::AwsError;
+use crate::policy::context::Context;
 use crate::wire::query::Params;
 use crate::wire::xml::Node;
 
@@ -146,6 +147,26 @@ fn tagged_arn(call: &Call<'_>, r: &Resources, id: &str) -> String {
     }
 }
 
+/// Authorizes `action` on each resource `ids` names, with its tags as
+/// `ec2:ResourceTag/…` and what `extra` adds from them.
+fn authorize_each(
+    call: &Call<'_>,
+    r: &Resources,
+    ids: &[&str],
+    action: &'static str,
+    extra: impl Fn(&Tags, &mut Context),
+) -> Result<(), AwsError> {
+    let empty = Tags::new();
+    for id in ids {
+        let existing = r.tags(id).unwrap_or(&empty);
+        call.authorize(action, &tagged_arn(call, r, id), |ctx| {
+            resource_tags(ctx, existing);
+            extra(existing, ctx);
+        })?;
+    }
+    Ok(())
+}
+
 /// `CreateTags`: adds or overwrites tags on resources. Each resource must allow
 /// `ec2:CreateTags` with the tags requested (`aws:RequestTag/…`, `aws:TagKeys`) and its own.
 pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -158,15 +179,14 @@ pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let region = resources(call)?;
     let mut r = write(&region);
     check_resources(&r, &ids, call.now)?;
+    authorize_each(call, &r, &ids, "ec2:CreateTags", |_, ctx| {
+        request_tags(ctx, &tags);
+    })?;
     for id in &ids {
-        let empty = Tags::new();
-        let existing = r.tags(id).unwrap_or(&empty);
-        call.authorize("ec2:CreateTags", &tagged_arn(call, &r, id), |ctx| {
-            resource_tags(ctx, existing);
-            request_tags(ctx, &tags);
-        })?;
-        let added = tags.keys().filter(|k| !existing.contains_key(*k)).count();
-        if existing.len() + added > MAX_TAGS {
+        let total = r.tags(id).map_or(tags.len(), |t| {
+            t.len() + tags.keys().filter(|k| !t.contains_key(*k)).count()
+        });
+        if total > MAX_TAGS {
             return Err(tag_limit());
         }
     }
@@ -196,19 +216,14 @@ pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let region = resources(call)?;
     let mut r = write(&region);
     check_resources(&r, &ids, call.now)?;
-    for id in &ids {
-        let empty = Tags::new();
-        let existing = r.tags(id).unwrap_or(&empty);
-        call.authorize("ec2:DeleteTags", &tagged_arn(call, &r, id), |ctx| {
-            resource_tags(ctx, existing);
-            let deleted = if keys.is_empty() {
-                existing.keys().cloned().collect()
-            } else {
-                named.clone()
-            };
-            ctx.set_values("aws:TagKeys", deleted);
-        })?;
-    }
+    authorize_each(call, &r, &ids, "ec2:DeleteTags", |existing, ctx| {
+        let deleted = if keys.is_empty() {
+            existing.keys().cloned().collect()
+        } else {
+            named.clone()
+        };
+        ctx.set_values("aws:TagKeys", deleted);
+    })?;
     if dry {
         return Err(dry_run_operation());
     }
