@@ -49,6 +49,15 @@ accounts:
               - {Effect: Allow, Action: "ec2:CreateTags", Resource: "*", Condition: {StringEquals: {"ec2:CreateAction": RunInstances}}}
               - {Effect: Allow, Action: "ec2:Describe*", Resource: "*", Condition: {StringEquals: {"ec2:Region": us-east-1}}}
         access_keys: [{id: AKIAOPERATOR55555555, secret: operator-secret}]
+      - name: tagger
+        inline_policies:
+          tag-volumes-and-keys:
+            Version: "2012-10-17"
+            Statement:
+              - {Effect: Allow, Action: ["ec2:RunInstances", "ec2:Describe*"], Resource: "*"}
+              - {Effect: Allow, Action: "ec2:CreateTags", Resource: "arn:aws:ec2:us-east-1:555555555555:volume/*", Condition: {StringEquals: {"ec2:CreateAction": RunInstances}}}
+              - {Effect: Allow, Action: "ec2:CreateTags", Resource: "arn:aws:ec2:us-east-1:555555555555:key-pair/deploy-key"}
+        access_keys: [{id: AKIATAGGER5555555555, secret: tagger-secret}]
     ec2:
       us-east-1:
         vpcs: [{id: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.20.0.0/16, tags: {Name: build}}]
@@ -101,6 +110,7 @@ fn client(server: &MockServer, user: &str, region: &str) -> aws_sdk_ec2::Client 
         "deployer" => ("AKIADEPLOYER55555555", "deployer-secret"),
         "passer" => ("AKIAPASSER5555555555", "passer-secret"),
         "operator" => ("AKIAOPERATOR55555555", "operator-secret"),
+        "tagger" => ("AKIATAGGER5555555555", "tagger-secret"),
         "other" => ("AKIAADMIN66666666666", "admin-secret"),
         "gov" => ("AKIAGOVADMIN77777777", "admin-secret"),
         _ => panic!("no user {user}"),
@@ -1252,4 +1262,68 @@ async fn concurrent_launches_never_exceed_the_limit_or_repeat_an_id() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(instance_ids(&out).len(), 20);
+}
+
+#[tokio::test]
+async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_their_own() {
+    let server = server_555().await;
+    let tagger = client(&server, "tagger", "us-east-1");
+    let launch = |kind: ResourceType| {
+        tagger
+            .run_instances()
+            .image_id("ami-0123456789abcdef0")
+            .min_count(1)
+            .max_count(1)
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(kind)
+                    .tags(Tag::builder().key("cost").value("ci").build())
+                    .build(),
+            )
+            .send()
+    };
+    // ec2:CreateTags is allowed on volumes being created, not on instances.
+    launch(ResourceType::Volume)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let err = launch(ResourceType::Instance)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("allowed"));
+    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let decoded = decode(&server, &message(&err)).await;
+    assert_eq!(decoded["context"]["action"], "ec2:CreateTags");
+    assert_eq!(
+        decoded["context"]["resource"],
+        "arn:aws:ec2:us-east-1:555555555555:instance/*"
+    );
+
+    // A key pair's ARN names it by name, whichever id the call uses.
+    let keys = tagger
+        .describe_key_pairs()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let key_id = keys.key_pairs()[0]
+        .key_pair_id()
+        .unwrap_or_default()
+        .to_owned();
+    tagger
+        .create_tags()
+        .resources(&key_id)
+        .tags(Tag::builder().key("owner").value("ci").build())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let err = tagger
+        .create_tags()
+        .resources("i-0aaaaaaaaaaaaaaa2")
+        .tags(Tag::builder().key("owner").value("ci").build())
+        .send()
+        .await
+        .err();
+    assert_eq!(
+        err.and_then(|e| code(&e)).as_deref(),
+        Some("UnauthorizedOperation")
+    );
 }
