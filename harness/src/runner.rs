@@ -11,8 +11,8 @@ use serde::Serialize;
 use crate::conform::{self, Answer, External};
 use crate::connector::{self, Connection, Failure};
 use crate::scenario::{
-    Check, DeploymentStep, Expectation, IamChange, IamStep, LaunchExpectation, LaunchRefusal,
-    LaunchStep, Scenario, Step, auditor_key,
+    Check, DeploymentStep, Expectation, IamChange, IamStep, LaunchExpectation, LaunchStep,
+    Scenario, Step, auditor_key,
 };
 use crate::sdk;
 
@@ -416,19 +416,22 @@ async fn launch(c: &Connection, check: &LaunchStep) -> StepResult {
             check.instance_profile.as_deref(),
         )
         .await;
-    let actual = match outcome {
-        Ok(()) => "success".to_owned(),
+    // A refusal: EC2's code, the action its encoded message names, its message.
+    let refusal = match outcome {
+        Ok(()) => None,
         Err((code, message)) => {
             let account = c.principal.split(':').nth(4).unwrap_or_default();
             let (id, secret) = auditor_key(account);
-            match c
+            let action = c
                 .denied_action(sdk::access_key(&id, &secret), &message)
-                .await
-            {
-                Some(action) => format!("{code} ({action})"),
-                None => format!("{code}: {message}"),
-            }
+                .await;
+            Some((code, action, message))
         }
+    };
+    let actual = match &refusal {
+        None => "success".to_owned(),
+        Some((code, Some(action), _)) => format!("{code} ({action})"),
+        Some((code, None, message)) => format!("{code}: {message}"),
     };
     let expected = match &check.expect {
         LaunchExpectation::Success(_) => "success".to_owned(),
@@ -437,13 +440,12 @@ async fn launch(c: &Connection, check: &LaunchStep) -> StepResult {
             None => r.code.clone(),
         },
     };
-    let passed = match &check.expect {
-        LaunchExpectation::Refused(LaunchRefusal { code, action: None }) => {
-            actual == *code
-                || actual.starts_with(&format!("{code}:"))
-                || actual.starts_with(&format!("{code} ("))
+    let passed = match (&check.expect, &refusal) {
+        (LaunchExpectation::Success(_), None) => true,
+        (LaunchExpectation::Refused(r), Some((code, action, _))) => {
+            *code == r.code && r.action.as_ref().is_none_or(|a| action.as_ref() == Some(a))
         }
-        _ => actual == expected,
+        _ => false,
     };
     StepResult {
         step,

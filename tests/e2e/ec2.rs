@@ -122,6 +122,17 @@ async fn decode(server: &MockServer, message: &str) -> serde_json::Value {
     decode_with(server, ("AKIAROOT555555555555", "root-secret"), message).await
 }
 
+/// A RunInstances of one instance of the account's image `app-2026-11`, to add to.
+fn launch_one(
+    client: &aws_sdk_ec2::Client,
+) -> aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder {
+    client
+        .run_instances()
+        .image_id("ami-0123456789abcdef0")
+        .min_count(1)
+        .max_count(1)
+}
+
 fn filter(name: &str, values: &[&str]) -> Filter {
     values
         .iter()
@@ -572,11 +583,7 @@ async fn tag_conditions_allow_and_deny_per_resource() {
             TagSpecification::builder().resource_type(ResourceType::Instance),
             |s, (k, v)| s.tags(Tag::builder().key(*k).value(*v).build()),
         );
-        operator
-            .run_instances()
-            .image_id("ami-0123456789abcdef0")
-            .min_count(1)
-            .max_count(1)
+        launch_one(&operator)
             .tag_specifications(spec.build())
             .send()
     };
@@ -610,11 +617,7 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
     let profile = IamInstanceProfileSpecification::builder()
         .name("app")
         .build();
-    let err = client(&server, "deployer", "us-east-1")
-        .run_instances()
-        .image_id("ami-0123456789abcdef0")
-        .min_count(1)
-        .max_count(1)
+    let err = launch_one(&client(&server, "deployer", "us-east-1"))
         .iam_instance_profile(profile.clone())
         .send()
         .await
@@ -641,20 +644,12 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
     );
 
     // Without a profile the same user launches.
-    client(&server, "deployer", "us-east-1")
-        .run_instances()
-        .image_id("ami-0123456789abcdef0")
-        .min_count(1)
-        .max_count(1)
+    launch_one(&client(&server, "deployer", "us-east-1"))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
 
-    let out = client(&server, "passer", "us-east-1")
-        .run_instances()
-        .image_id("ami-0123456789abcdef0")
-        .min_count(1)
-        .max_count(1)
+    let out = launch_one(&client(&server, "passer", "us-east-1"))
         .iam_instance_profile(profile)
         .send()
         .await
@@ -710,11 +705,7 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
         passer.policy
     );
 
-    let err = client(&server, "admin", "us-east-1")
-        .run_instances()
-        .image_id("ami-0123456789abcdef0")
-        .min_count(1)
-        .max_count(1)
+    let err = launch_one(&client(&server, "admin", "us-east-1"))
         .iam_instance_profile(
             IamInstanceProfileSpecification::builder()
                 .name("nope")
@@ -781,12 +772,8 @@ async fn run_instances_checks_what_it_is_given() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let err = admin
-        .run_instances()
-        .image_id("ami-0123456789abcdef0")
+    let err = launch_one(&admin)
         .subnet_id("subnet-0123456789abcdef0")
-        .min_count(1)
-        .max_count(1)
         .send()
         .await
         .err();
@@ -794,15 +781,7 @@ async fn run_instances_checks_what_it_is_given() {
         err.and_then(|e| code(&e)).as_deref(),
         Some("InvalidSubnetID.NotFound")
     );
-    let err = admin
-        .run_instances()
-        .image_id("ami-0123456789abcdef0")
-        .key_name("missing")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .err();
+    let err = launch_one(&admin).key_name("missing").send().await.err();
     assert_eq!(
         err.and_then(|e| code(&e)).as_deref(),
         Some("InvalidKeyPair.NotFound")
@@ -1227,16 +1206,7 @@ async fn concurrent_launches_never_exceed_the_limit_or_repeat_an_id() {
     // Two declared instances and the delegate run already: room for 17 more.
     let launches = (0..24).map(|_| {
         let admin = admin.clone();
-        tokio::spawn(async move {
-            admin
-                .run_instances()
-                .image_id("ami-0123456789abcdef0")
-                .min_count(1)
-                .max_count(1)
-                .send()
-                .await
-                .map_err(|e| code(&e))
-        })
+        tokio::spawn(async move { launch_one(&admin).send().await.map_err(|e| code(&e)) })
     });
     let mut ids = BTreeSet::new();
     let mut refused = 0;
@@ -1269,11 +1239,7 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
     let server = server_555().await;
     let tagger = client(&server, "tagger", "us-east-1");
     let launch = |kind: ResourceType| {
-        tagger
-            .run_instances()
-            .image_id("ami-0123456789abcdef0")
-            .min_count(1)
-            .max_count(1)
+        launch_one(&tagger)
             .tag_specifications(
                 TagSpecification::builder()
                     .resource_type(kind)

@@ -282,15 +282,18 @@ fn decode_token(token: &str, query: u64) -> Option<usize> {
 pub(crate) struct IdKind {
     /// `i`, `ami`, …
     pub(crate) prefix: &'static str,
-    /// `InvalidInstanceID` (`.Malformed` / `.NotFound` are appended).
-    pub(crate) code: &'static str,
+    /// The code of a malformed id (`InvalidInstanceID.Malformed`).
+    pub(crate) malformed: &'static str,
+    /// The code of an unknown id (`InvalidInstanceID.NotFound`).
+    pub(crate) unknown: &'static str,
     /// The not-found message for these ids (one or several).
     pub(crate) not_found: fn(&[&str]) -> String,
 }
 
 pub(crate) const INSTANCE: IdKind = IdKind {
     prefix: "i",
-    code: "InvalidInstanceID",
+    malformed: "InvalidInstanceID.Malformed",
+    unknown: "InvalidInstanceID.NotFound",
     not_found: |ids| match ids {
         [one] => format!("The instance ID '{one}' does not exist"),
         many => format!("The instance IDs '{}' do not exist", many.join(", ")),
@@ -299,7 +302,8 @@ pub(crate) const INSTANCE: IdKind = IdKind {
 
 pub(crate) const IMAGE: IdKind = IdKind {
     prefix: "ami",
-    code: "InvalidAMIID",
+    malformed: "InvalidAMIID.Malformed",
+    unknown: "InvalidAMIID.NotFound",
     not_found: |ids| match ids {
         [one] => format!("The image id '[{one}]' does not exist"),
         many => format!("The image ids '[{}]' do not exist", many.join(", ")),
@@ -308,7 +312,8 @@ pub(crate) const IMAGE: IdKind = IdKind {
 
 pub(crate) const VPC: IdKind = IdKind {
     prefix: "vpc",
-    code: "InvalidVpcID",
+    malformed: "InvalidVpcID.Malformed",
+    unknown: "InvalidVpcID.NotFound",
     not_found: |ids| match ids {
         [one] => format!("The vpc ID '{one}' does not exist"),
         many => format!("The vpc IDs '{}' do not exist", many.join(", ")),
@@ -317,7 +322,8 @@ pub(crate) const VPC: IdKind = IdKind {
 
 pub(crate) const SUBNET: IdKind = IdKind {
     prefix: "subnet",
-    code: "InvalidSubnetID",
+    malformed: "InvalidSubnetID.Malformed",
+    unknown: "InvalidSubnetID.NotFound",
     not_found: |ids| match ids {
         [one] => format!("The subnet ID '{one}' does not exist"),
         many => format!("The subnet IDs '{}' do not exist", many.join(", ")),
@@ -326,7 +332,8 @@ pub(crate) const SUBNET: IdKind = IdKind {
 
 pub(crate) const GROUP: IdKind = IdKind {
     prefix: "sg",
-    code: "InvalidGroup",
+    malformed: "InvalidGroupId.Malformed",
+    unknown: "InvalidGroup.NotFound",
     not_found: |ids| match ids {
         [one] => format!("The security group '{one}' does not exist"),
         many => format!("The security groups '{}' do not exist", many.join(", ")),
@@ -335,7 +342,8 @@ pub(crate) const GROUP: IdKind = IdKind {
 
 pub(crate) const KEY_PAIR: IdKind = IdKind {
     prefix: "key",
-    code: "InvalidKeyPair",
+    malformed: "InvalidKeyPair.Malformed",
+    unknown: "InvalidKeyPair.NotFound",
     not_found: |ids| match ids {
         [one] => format!("The key pair '{one}' does not exist"),
         many => format!("The key pairs '{}' do not exist", many.join(", ")),
@@ -344,7 +352,8 @@ pub(crate) const KEY_PAIR: IdKind = IdKind {
 
 pub(crate) const LAUNCH_TEMPLATE: IdKind = IdKind {
     prefix: "lt",
-    code: "InvalidLaunchTemplateId",
+    malformed: "InvalidLaunchTemplateId.Malformed",
+    unknown: "InvalidLaunchTemplateId.NotFound",
     not_found: |ids| match ids {
         [one] => format!("The specified launch template, with template ID {one}, does not exist."),
         _ => "At least one of the launch templates specified in the request does not exist."
@@ -363,15 +372,9 @@ pub(crate) fn check_ids(
         .iter()
         .find(|id| !super::model::well_formed(id, kind.prefix))
     {
-        // Security groups say `InvalidGroupId.Malformed`.
-        let code = if kind.prefix == "sg" {
-            "InvalidGroupId"
-        } else {
-            kind.code
-        };
         return Err(AwsError::new(
             StatusCode::BAD_REQUEST,
-            format!("{code}.Malformed"),
+            kind.malformed,
             format!("Invalid id: \"{bad}\" (expecting \"{}-...\")", kind.prefix),
         ));
     }
@@ -379,11 +382,16 @@ pub(crate) fn check_ids(
     if missing.is_empty() {
         return Ok(());
     }
-    Err(AwsError::new(
+    Err(not_found(kind, &missing))
+}
+
+/// `CODE.NotFound` naming every unknown id (or key pair name) of this kind.
+pub(crate) fn not_found(kind: &IdKind, missing: &[&str]) -> AwsError {
+    AwsError::new(
         StatusCode::BAD_REQUEST,
-        format!("{}.NotFound", kind.code),
-        (kind.not_found)(&missing),
-    ))
+        kind.unknown,
+        (kind.not_found)(missing),
+    )
 }
 
 /// `MissingParameter`, as EC2 words it.

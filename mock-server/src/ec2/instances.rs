@@ -16,7 +16,7 @@ use super::filters::{
 };
 use super::images::visible_image;
 use super::model::{INITIALIZING, Instance, InstanceState, Lifecycle, PENDING, Resources, Tags};
-use super::tags::{tag_set, tags_from};
+use super::tags::{MAX_TAGS, tag_limit, tag_set, tags_from};
 use crate::iam::store::Store;
 use crate::policy::context::Context;
 
@@ -101,15 +101,15 @@ fn instance_field<'a>(
             .filter_map(|g| r.security_groups.get(g))
             .map(|g| Cow::Borrowed(g.name.as_str()))
             .collect(),
-        "architecture" => vec![Cow::Owned(architecture(r, &i.image_id))],
+        "architecture" => one(architecture(r, &i.image_id)),
         "launch-time" => vec![Cow::Owned(timestamp(i.launched))],
         "ami-launch-index" => vec![Cow::Owned(i.launch_index.to_string())],
         _ => Vec::new(),
     }
 }
 
-fn architecture(r: &Resources, image: &str) -> String {
-    visible_image(r, image).map_or_else(|| "x86_64".to_owned(), |i| i.architecture.clone())
+fn architecture<'r>(r: &'r Resources, image: &str) -> &'r str {
+    visible_image(r, image).map_or("x86_64", |i| i.architecture.as_str())
 }
 
 /// EC2's time format: `2026-01-24T10:15:00.000Z`.
@@ -283,7 +283,7 @@ fn instance_item(call: &Call<'_>, r: &Resources, i: &Instance) -> Vec<Node> {
     out.extend([
         Node::leaf("sourceDestCheck", "true"),
         Node::List("groupSet", groups),
-        Node::leaf("architecture", architecture(r, &i.image_id)),
+        Node::leaf("architecture", architecture(r, &i.image_id).to_owned()),
         Node::leaf("rootDeviceType", "ebs"),
         Node::leaf("rootDeviceName", "/dev/xvda"),
         Node::List("blockDeviceMapping", Vec::new()),
@@ -506,12 +506,8 @@ fn tag_specifications(call: &Call<'_>) -> Result<TagSpecs, AwsError> {
         };
         let tags = out.entry(kind).or_default();
         tags.extend(tags_from(keys, &values)?);
-        if tags.len() > 50 {
-            return Err(AwsError::new(
-                StatusCode::BAD_REQUEST,
-                "TagLimitExceeded",
-                "The maximum number of Tags for a resource has been reached. (50)",
-            ));
+        if tags.len() > MAX_TAGS {
+            return Err(tag_limit());
         }
     }
     Ok(out)
@@ -729,11 +725,7 @@ fn resolve<'p>(
     if let Some(name) = key_name
         && !r.key_pairs.contains_key(name)
     {
-        return Err(AwsError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidKeyPair.NotFound",
-            (KEY_PAIR.not_found)(&[name]),
-        ));
+        return Err(filters::not_found(&KEY_PAIR, &[name]));
     }
     let profile = instance_profile(call, template.and_then(|t| t.instance_profile.as_deref()))?;
     Ok(Launch {

@@ -456,13 +456,13 @@ pub(crate) fn image_of(spec: &ImageSpec, owner: &str) -> Image {
     }
 }
 
-/// (account, region)
-type RegionKey = (String, &'static str);
+/// Each account's regions in use, by region code.
+type Regions = HashMap<String, HashMap<&'static str, Arc<RwLock<Resources>>>>;
 
 /// EC2 across accounts and regions.
 #[derive(Debug, Default)]
 pub(crate) struct Ec2 {
-    regions: RwLock<HashMap<RegionKey, Arc<RwLock<Resources>>>>,
+    regions: RwLock<Regions>,
     /// Counts world loads and resets: a region seeded from a world read before one is not
     /// kept.
     generation: AtomicU64,
@@ -484,13 +484,7 @@ impl Ec2 {
         region: &'static Region,
         now: SystemTime,
     ) -> Arc<RwLock<Resources>> {
-        let found = self
-            .regions
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(account.to_owned(), region.name))
-            .cloned();
-        if let Some(r) = found {
+        if let Some(r) = self.existing(account, region.name) {
             return r;
         }
         let seeded = Arc::new(RwLock::new(seed(world, account, region, now)));
@@ -501,9 +495,21 @@ impl Ec2 {
         }
         Arc::clone(
             regions
-                .entry((account.to_owned(), region.name))
+                .entry(account.to_owned())
+                .or_default()
+                .entry(region.name)
                 .or_insert(seeded),
         )
+    }
+
+    /// The resources of `account` in `region`, if they are in use.
+    fn existing(&self, account: &str, region: &str) -> Option<Arc<RwLock<Resources>>> {
+        self.regions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(account)?
+            .get(region)
+            .cloned()
     }
 
     /// Starts over (a world was loaded or reset).
@@ -516,16 +522,7 @@ impl Ec2 {
     /// Makes an `ec2` delegate added at run time an instance of its region, if that region
     /// is already in use (otherwise it is found when the region is first used).
     pub(crate) fn add_delegate(&self, delegate: &DelegateSpec, now: SystemTime) {
-        let Some(region) = Region::find(&delegate.region) else {
-            return;
-        };
-        let resources = self
-            .regions
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(delegate.account.clone(), region.name))
-            .cloned();
-        if let Some(resources) = resources {
+        if let Some(resources) = self.existing(&delegate.account, &delegate.region) {
             let mut r = resources.write().unwrap_or_else(PoisonError::into_inner);
             add_delegate_instance(&mut r, delegate, now);
         }

@@ -11,7 +11,7 @@ use crate::wire::xml::Node;
 
 use super::api::{arn, read, resources};
 use super::filters::{
-    GROUP, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, all_accept, check_ids, dry_run,
+    self, GROUP, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, all_accept, check_ids, dry_run,
     dry_run_operation, filters,
 };
 use super::instances::timestamp;
@@ -301,11 +301,7 @@ pub(super) fn describe_key_pairs(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
         .filter(|n| !r.key_pairs.contains_key(*n))
         .collect();
     if !missing.is_empty() {
-        return Err(AwsError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidKeyPair.NotFound",
-            (KEY_PAIR.not_found)(&missing),
-        ));
+        return Err(filters::not_found(&KEY_PAIR, &missing));
     }
     let ids = call.params.list("KeyPairId");
     check_ids(&ids, &KEY_PAIR, |id| {

@@ -198,9 +198,8 @@ pub(super) fn describe_account_attributes(call: &Call<'_>) -> Result<Vec<Node>, 
     if dry_run(call.service, call.params)? {
         return Err(dry_run_operation());
     }
-    let default_vpc = super::api::resources(call)?
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    let region = super::api::resources(call)?;
+    let default_vpc = super::api::read(&region)
         .default_vpc()
         .map_or_else(|| "none".to_owned(), |v| v.id.clone());
     let items = ACCOUNT_ATTRIBUTES

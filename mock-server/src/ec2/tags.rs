@@ -18,7 +18,7 @@ use super::filters::{
 use super::model::{Resources, Tags, resource_type};
 
 /// Tags a resource may carry, as EC2 limits them.
-const MAX_TAGS: usize = 50;
+pub(crate) const MAX_TAGS: usize = 50;
 /// Resources one tagging call may name.
 const MAX_RESOURCES: usize = 1000;
 
@@ -74,7 +74,7 @@ pub(crate) fn tags_from(keys: Vec<(u32, &str)>, values: &[(u32, &str)]) -> Resul
 }
 
 /// `TagLimitExceeded`: more than [`MAX_TAGS`] tags on one resource.
-fn tag_limit() -> AwsError {
+pub(crate) fn tag_limit() -> AwsError {
     AwsError::new(
         StatusCode::BAD_REQUEST,
         "TagLimitExceeded",
