@@ -24,6 +24,8 @@ struct Inner {
     /// Real mode: offset from the system clock. Virtual mode: the current instant.
     /// Nanoseconds relative to the Unix epoch (virtual) or signed offset (real).
     nanos: AtomicI64,
+    /// What `nanos` held when the clock was made: where [`Clock::reset`] puts it back.
+    start: i64,
     /// Told when the clock is moved; held weakly, so a dropped server's are skipped.
     listeners: Mutex<Vec<Weak<Listener>>>,
 }
@@ -64,6 +66,7 @@ impl Clock {
             inner: Arc::new(Inner {
                 mode,
                 nanos: AtomicI64::new(nanos),
+                start: nanos,
                 listeners: Mutex::new(Vec::new()),
             }),
         }
@@ -113,6 +116,14 @@ impl Clock {
         for listener in live {
             listener(now);
         }
+    }
+
+    /// Undoes every move: a virtual clock goes back to its start, a real-time one loses its
+    /// offset and follows the system clock again (what a server reset does, so other
+    /// processes signing with the machine's clock are within the SigV4 window again).
+    pub fn reset(&self) {
+        self.inner.nanos.store(self.inner.start, Ordering::Release);
+        self.moved();
     }
 
     /// Puts the clock at `instant` (in real mode, by shifting its offset).
@@ -175,5 +186,26 @@ mod tests {
         clock.set(past);
         let diff = clock.now().duration_since(past).unwrap_or_default();
         assert!(diff < Duration::from_secs(5), "{diff:?}");
+    }
+
+    #[test]
+    fn reset_undoes_every_move() {
+        let start = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let virtual_clock = Clock::virtual_at(start);
+        virtual_clock.advance(Duration::from_secs(86_400));
+        virtual_clock.reset();
+        assert_eq!(virtual_clock.now(), start);
+
+        let real = Clock::real();
+        real.advance(Duration::from_secs(3600));
+        real.reset();
+        let off = match real.now().duration_since(system_now()) {
+            Ok(ahead) => ahead,
+            Err(behind) => behind.duration(),
+        };
+        assert!(
+            off < Duration::from_secs(5),
+            "{off:?} from the system clock"
+        );
     }
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::faults::FaultRule;
 use crate::iam::propagation::Propagation;
 use crate::server::State;
-use crate::sts::oidc::host_path;
+use crate::sts::oidc::{OidcError, OidcToken, host_path};
 use crate::wire::Body;
 use crate::world::World;
 
@@ -91,10 +91,7 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
             StatusCode::OK,
             json!({ "requests": state.requests.snapshot() }),
         ),
-        (&Method::POST, "/_mock/reset") => match state.reset() {
-            Ok(()) => json(StatusCode::OK, json!({ "status": "reset" })),
-            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        },
+        (&Method::POST, "/_mock/reset") => reset(state, body),
         (&Method::GET, "/_mock/world") => json(StatusCode::OK, json!(&**state.iam.world())),
         (&Method::POST, "/_mock/world") => load_world(state, body),
         (&Method::GET, "/_mock/faults") => {
@@ -145,50 +142,19 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
 
 /// `POST /_mock/oidc/token` `{"issuer", "sub", "aud", "ttl_seconds", "claims"}` → `{"token"}`.
 fn mint_token(state: &State, body: &[u8]) -> Response<Body> {
-    let Ok(Value::Object(request)) = serde_json::from_slice::<Value>(body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object".into(),
-        );
-    };
-    let Some(issuer) = request.get("issuer").and_then(Value::as_str) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "`issuer` (an https URL) is required".into(),
-        );
-    };
-    if !issuer.starts_with("https://") {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("`issuer` must be an https URL, got {issuer}"),
-        );
-    }
-    let mut claims: Map<String, Value> = match request.get("claims") {
-        None => Map::new(),
-        Some(Value::Object(c)) => c.clone(),
-        Some(_) => return error(StatusCode::BAD_REQUEST, "`claims` must be an object".into()),
-    };
-    for field in ["sub", "aud"] {
-        if let Some(v) = request.get(field) {
-            claims.insert(field.into(), v.clone());
+    let request = match serde_json::from_slice::<OidcToken>(body) {
+        Ok(request) => request,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body must be a JSON object with `issuer` (an https URL): {e}"),
+            );
         }
-    }
-    let ttl = match request.get("ttl_seconds") {
-        None => 3600,
-        Some(v) => match v.as_i64() {
-            Some(n) if n > -86_400 && n <= 86_400 * 7 => n,
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "`ttl_seconds` must be a number of seconds up to a week".into(),
-                );
-            }
-        },
     };
-    let now = time::OffsetDateTime::from(state.clock.now()).unix_timestamp();
-    match state.issuers.mint(issuer, now, ttl, claims) {
+    match state.mint_token(&request) {
         Ok(token) => json(StatusCode::OK, json!({ "token": token })),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e @ OidcError::Signing(_)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 
@@ -196,6 +162,34 @@ fn rfc3339(t: std::time::SystemTime) -> String {
     time::OffsetDateTime::from(t)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// `POST /_mock/reset`, optionally with `{"keep_clock": true}`.
+fn reset(state: &State, body: &[u8]) -> Response<Body> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Reset {
+        #[serde(default)]
+        keep_clock: bool,
+    }
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Reset { keep_clock: false })
+    } else {
+        serde_json::from_slice::<Reset>(body)
+    };
+    match request {
+        Ok(Reset { keep_clock }) => match state.reset(keep_clock) {
+            Ok(()) => json(
+                StatusCode::OK,
+                json!({ "status": "reset", "now": rfc3339(state.clock.now()) }),
+            ),
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        },
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            format!("the body must be empty or `{{\"keep_clock\": true|false}}`: {e}"),
+        ),
+    }
 }
 
 /// `GET /_mock/clock` → `{"now", "virtual"}`.

@@ -67,6 +67,7 @@ pub use policy::PolicyError;
 pub use report::{Denied, PolicyDocument, PrincipalReport, Report, Statement, least_privilege};
 pub use server::{MockServer, MockServerBuilder, StartError};
 pub use service::Service;
+pub use sts::oidc::{OidcError, OidcToken};
 pub use world::{
     AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, DelegateKind, DelegateSpec,
     GroupSpec, HttpTokens, InstanceProfileSpec, KeyStatus, ManagedPolicySpec, OidcProviderSpec,

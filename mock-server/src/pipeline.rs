@@ -87,7 +87,7 @@ pub(crate) fn answer(
 }
 
 /// Sends the response as a struck fault says: late, not at all, or cut short.
-async fn deliver(
+pub(crate) async fn deliver(
     response: Response<Body>,
     fault: Option<FaultEffect>,
 ) -> Result<Response<Body>, Dropped> {

@@ -1,10 +1,13 @@
 //! `MockServer`: an isolated fake AWS on a loopback port, started in-process, stopped when
 //! dropped (the wiremock model).
 
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -14,6 +17,7 @@ use tokio::sync::watch;
 use crate::clock::{Clock, Listener};
 use crate::control::ControlToken;
 use crate::delegates::files::Files;
+use crate::delegates::ports::Ports;
 use crate::delegates::{self, Delegate, eks};
 use crate::ec2::{self, model::Ec2};
 use crate::faults::{FaultError, FaultRule, Faults, RuleSet};
@@ -23,9 +27,9 @@ use crate::iam::store::Identity;
 use crate::log::{LoggedRequest, RequestLog};
 use crate::pipeline;
 use crate::report::Report;
-use crate::sts::oidc::Issuers;
+use crate::sts::oidc::{Issuers, OidcError, OidcToken};
 use crate::sts::session::SessionKeys;
-use crate::wire::RequestIds;
+use crate::wire::{Body, RequestIds};
 use crate::world::{DelegateSpec, World, WorldError};
 
 /// The largest request head (request line and headers) accepted.
@@ -46,6 +50,8 @@ pub(crate) struct State {
     pub(crate) faults: Faults,
     /// The delegates' token files.
     pub(crate) delegates: Files,
+    /// The `ec2` delegates' instance metadata ports.
+    pub(crate) instance_ports: Ports,
     /// `http://ADDRESS`: what delegate environments point SDKs at.
     pub(crate) endpoint: String,
     /// What every control call but the health check must present, when set.
@@ -80,6 +86,7 @@ impl State {
             request_ids: RequestIds::new(),
             faults,
             delegates: files,
+            instance_ports: Ports::default(),
             endpoint,
             control_token: None,
         })
@@ -98,18 +105,37 @@ impl State {
         self.iam.load(world)?;
         self.ec2.clear();
         self.apply(rules, propagation);
-        eks::refresh(self);
+        self.delegates_changed();
         Ok(())
     }
 
-    /// Back to the loaded world and its settings.
-    pub(crate) fn reset(&self) -> Result<(), WorldError> {
+    /// Back to a fresh server: the loaded world and its settings, an empty request log,
+    /// and (unless `keep_clock`) the clock as it started (see [`Clock::reset`]).
+    pub(crate) fn reset(&self, keep_clock: bool) -> Result<(), WorldError> {
         let loaded = self.iam.reset()?;
         self.ec2.clear();
         self.apply(RuleSet::new(&loaded.faults)?, loaded.propagation.clone());
         self.requests.clear();
-        eks::refresh(self);
+        if !keep_clock {
+            self.clock.reset();
+        }
+        self.delegates_changed();
         Ok(())
+    }
+
+    /// Brings the delegates' token files and instance metadata ports in line with the
+    /// world's delegates.
+    pub(crate) fn delegates_changed(&self) {
+        eks::refresh(self);
+        if let Err(e) = self.instance_ports.sync(&self.iam.world()) {
+            tracing::error!(error = %e, "cannot bind an instance metadata port");
+        }
+    }
+
+    /// Mints an ID token of a built-in OIDC issuer, dated by the server clock.
+    pub(crate) fn mint_token(&self, request: &OidcToken) -> Result<String, OidcError> {
+        let now = time::OffsetDateTime::from(self.clock.now()).unix_timestamp();
+        self.issuers.mint_token(request, now)
     }
 
     fn apply(&self, rules: RuleSet, propagation: Option<Propagation>) {
@@ -263,13 +289,19 @@ impl MockServerBuilder {
         });
         state.clock.on_move(&on_move);
         tokio::spawn(refresh_files(Arc::downgrade(&state)));
+        state
+            .instance_ports
+            .start(&state, self.idle_timeout)
+            .map_err(|source| StartError::Bind {
+                addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+                source,
+            })?;
         let (shutdown, stop) = watch::channel(false);
-        tokio::spawn(accept_loop(
-            listener,
-            Arc::clone(&state),
-            stop,
-            self.idle_timeout,
-        ));
+        let idle = self.idle_timeout;
+        let serving = Arc::clone(&state);
+        tokio::spawn(accept_loop(listener, stop, idle, move |req, peer| {
+            pipeline::handle(Arc::clone(&serving), req, idle, peer)
+        }));
         tracing::info!(%addr, "trustbench mock server listening");
         Ok(MockServer {
             addr,
@@ -382,6 +414,53 @@ impl MockServer {
             .map(|d| d.env)
     }
 
+    /// Back to a fresh server, as `POST /_mock/reset` does: the world it started with (or
+    /// last loaded) with its propagation and fault settings, EC2 started over, an empty
+    /// request log, and the clock as it started (a virtual clock at its start time, a
+    /// real-time one without offset). Fails only if the loaded world no longer builds.
+    pub fn reset(&self) -> Result<(), WorldError> {
+        self.state.reset(false)
+    }
+
+    /// [`reset`](Self::reset), but the clock stays where it is (`{"keep_clock": true}`).
+    pub fn reset_keeping_clock(&self) -> Result<(), WorldError> {
+        self.state.reset(true)
+    }
+
+    /// Replaces the world (with its propagation and fault settings) at once, as `POST
+    /// /_mock/world` does; it becomes what [`reset`](Self::reset) returns to. Fails,
+    /// changing nothing, when the world is inconsistent.
+    pub fn load_world(&self, world: World) -> Result<(), WorldError> {
+        self.state.load_world(world)
+    }
+
+    /// The world as IAM reads see it now (every IAM write included, propagated or not).
+    pub fn world(&self) -> World {
+        World::clone(&self.state.iam.world())
+    }
+
+    /// Mints an ID token of a built-in OIDC issuer (an EKS cluster's, say), signed with the
+    /// issuer's key and dated by the server clock, as `POST /_mock/oidc/token` does. Fails
+    /// when the issuer is not an https URL or the lifetime is out of range.
+    pub fn mint_oidc_token(&self, token: &OidcToken) -> Result<String, OidcError> {
+        self.state.mint_token(token)
+    }
+
+    /// Empties the request log (`DELETE /_mock/requests`).
+    pub fn clear_requests(&self) {
+        self.state.requests.clear();
+    }
+
+    /// The fault rules in force (`GET /_mock/faults`).
+    pub fn faults(&self) -> Vec<FaultRule> {
+        self.state.faults.list()
+    }
+
+    /// How IAM changes propagate now (`GET /_mock/propagation`).
+    pub fn propagation(&self) -> Propagation {
+        self.state.iam.propagation()
+    }
+
     /// Changes how later IAM changes propagate.
     pub fn set_propagation(&self, propagation: Propagation) -> Result<(), PropagationError> {
         propagation.validate()?;
@@ -393,6 +472,7 @@ impl MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        self.state.instance_ports.close_all();
     }
 }
 
@@ -410,12 +490,18 @@ async fn refresh_files(state: std::sync::Weak<State>) {
     }
 }
 
-async fn accept_loop(
+/// Accepts connections on `listener` until `stop` changes (or its sender goes), serving
+/// each request with `serve` (given the request and the peer's address). Connections close
+/// gracefully on stop.
+pub(crate) async fn accept_loop<S, F>(
     listener: TcpListener,
-    state: Arc<State>,
     mut stop: watch::Receiver<bool>,
     idle: Duration,
-) {
+    serve: S,
+) where
+    S: Fn(Request<Incoming>, IpAddr) -> F + Clone + Send + 'static,
+    F: Future<Output = Result<Response<Body>, pipeline::Dropped>> + Send + 'static,
+{
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.changed() => break,
@@ -430,11 +516,10 @@ async fn accept_loop(
             },
         };
         let _ = stream.set_nodelay(true);
-        let state = Arc::clone(&state);
+        let serve = serve.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let service =
-                service_fn(move |req| pipeline::handle(Arc::clone(&state), req, idle, peer.ip()));
+            let service = service_fn(move |req| serve(req, peer.ip()));
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(idle)

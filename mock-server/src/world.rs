@@ -104,6 +104,11 @@ pub struct DelegateSpec {
     /// ec2: whether IMDSv2 tokens are required (default) or optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_tokens: Option<HttpTokens>,
+    /// ec2: the IPv6 endpoint of instance metadata is enabled (EC2's `HttpProtocolIpv6`):
+    /// it is served on `[::1]` as well, and the delegate's environment uses it
+    /// (`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub http_protocol_ipv6: bool,
     /// ecs: the authorization token the endpoint expects (default: derived from the name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
@@ -123,6 +128,13 @@ pub struct DelegateSpec {
     /// The delegate's tags, which a connector's delegate selectors match.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+}
+
+impl DelegateSpec {
+    /// Whether its instance metadata has the IPv6 endpoint (an `ec2` delegate only).
+    pub(crate) fn ipv6_endpoint(&self) -> bool {
+        self.kind == DelegateKind::Ec2 && self.http_protocol_ipv6
+    }
 }
 
 impl std::fmt::Debug for DelegateSpec {

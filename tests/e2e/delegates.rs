@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_ec2::error::ProvideErrorMetadata as _;
 use mock_server::{Clock, FaultEffect, FaultRule, MockServer};
 
 use crate::support::*;
@@ -111,24 +112,62 @@ async fn an_instance_without_a_profile_or_with_an_untrusting_role_has_no_credent
 
 /// One raw HTTP request to the server, answered with `Connection: close`.
 async fn http(server: &MockServer, method: &str, path: &str, headers: &[(&str, &str)]) -> Raw {
+    http_to(server.address(), method, path, headers).await
+}
+
+/// One raw HTTP request to `address`, answered with `Connection: close`.
+async fn http_to(
+    address: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Raw {
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\ncontent-length: 0\r\n",
-        server.address()
+        "{method} {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\ncontent-length: 0\r\n"
     );
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     request.push_str("\r\n");
-    raw(server, request.as_bytes())
+    raw_to(address, request.as_bytes())
         .await
         .unwrap_or_else(|| panic!("no answer"))
 }
 
+/// The address of an `ec2` delegate's instance metadata: the root of its own port.
+fn imds_address(server: &MockServer, delegate: &str) -> std::net::SocketAddr {
+    let endpoint = env_of(server, delegate)
+        .remove("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+        .unwrap_or_else(|| panic!("{delegate} has no instance metadata endpoint"));
+    let address = endpoint
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not an http endpoint: {endpoint}"));
+    assert!(
+        !address.contains('/'),
+        "the endpoint has a path: {endpoint}"
+    );
+    address
+        .parse()
+        .unwrap_or_else(|e| panic!("{endpoint}: {e}"))
+}
+
+/// One raw HTTP request to the instance metadata of `delegate`.
+async fn imds(
+    server: &MockServer,
+    delegate: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Raw {
+    http_to(imds_address(server, delegate), method, path, headers).await
+}
+
 async fn imds_token(server: &MockServer, delegate: &str, ttl: &str) -> Raw {
-    http(
+    imds(
         server,
+        delegate,
         "PUT",
-        &format!("/_delegate/{delegate}/latest/api/token"),
+        "/latest/api/token",
         &[("x-aws-ec2-metadata-token-ttl-seconds", ttl)],
     )
     .await
@@ -137,27 +176,29 @@ async fn imds_token(server: &MockServer, delegate: &str, ttl: &str) -> Raw {
 #[tokio::test]
 async fn imds_enforces_the_v2_token_flow() {
     let server = server().await;
-    let roles = "/_delegate/box/latest/meta-data/iam/security-credentials/";
+    let roles = "/latest/meta-data/iam/security-credentials/";
     // IMDSv1 (no token) against an instance that requires v2.
-    assert_eq!(http(&server, "GET", roles, &[]).await.status, 401);
+    assert_eq!(imds(&server, "box", "GET", roles, &[]).await.status, 401);
     // ...and against one that allows it.
-    let v1 = http(
+    let v1 = imds(
         &server,
+        "v1box",
         "GET",
-        "/_delegate/v1box/latest/meta-data/iam/security-credentials/",
+        "/latest/meta-data/iam/security-credentials/",
         &[],
     )
     .await;
     assert_eq!((v1.status, v1.body.as_str()), (200, "delegate-role"));
 
-    let no_ttl = http(&server, "PUT", "/_delegate/box/latest/api/token", &[]).await;
+    let no_ttl = imds(&server, "box", "PUT", "/latest/api/token", &[]).await;
     assert_eq!(no_ttl.status, 400);
     assert_eq!(imds_token(&server, "box", "21601").await.status, 400);
     assert_eq!(imds_token(&server, "box", "0").await.status, 400);
-    let proxied = http(
+    let proxied = imds(
         &server,
+        "box",
         "PUT",
-        "/_delegate/box/latest/api/token",
+        "/latest/api/token",
         &[
             ("x-aws-ec2-metadata-token-ttl-seconds", "60"),
             ("x-forwarded-for", "10.0.0.1"),
@@ -175,8 +216,9 @@ async fn imds_enforces_the_v2_token_flow() {
     let get = |path: &'static str, t: String| {
         let server = &server;
         async move {
-            http(
+            imds(
                 server,
+                "box",
                 "GET",
                 path,
                 &[("x-aws-ec2-metadata-token", t.as_str())],
@@ -190,24 +232,20 @@ async fn imds_enforces_the_v2_token_flow() {
         (200, "delegate-role")
     );
     let zone = get(
-        "/_delegate/box/latest/meta-data/placement/availability-zone",
+        "/latest/meta-data/placement/availability-zone",
         token.body.clone(),
     )
     .await;
     assert_eq!(zone.body, "eu-west-1a");
     let document = get(
-        "/_delegate/box/latest/dynamic/instance-identity/document",
+        "/latest/dynamic/instance-identity/document",
         token.body.clone(),
     )
     .await;
     let document: serde_json::Value = serde_json::from_str(&document.body).unwrap_or_default();
     assert_eq!(document["accountId"], "111111111111");
     assert_eq!(document["region"], "eu-west-1");
-    let info = get(
-        "/_delegate/box/latest/meta-data/iam/info",
-        token.body.clone(),
-    )
-    .await;
+    let info = get("/latest/meta-data/iam/info", token.body.clone()).await;
     assert!(
         info.body
             .contains("arn:aws:iam::111111111111:instance-profile/delegate-role"),
@@ -215,10 +253,11 @@ async fn imds_enforces_the_v2_token_flow() {
         info.body
     );
     // A token is good for its own instance only, and only until it expires.
-    let other = http(
+    let other = imds(
         &server,
+        "v1box",
         "GET",
-        "/_delegate/v1box/latest/meta-data/instance-id",
+        "/latest/meta-data/instance-id",
         &[("x-aws-ec2-metadata-token", token.body.as_str())],
     )
     .await;
@@ -226,8 +265,23 @@ async fn imds_enforces_the_v2_token_flow() {
     assert_eq!(get(roles, "forged.token".into()).await.status, 401);
     server.clock().advance(Duration::from_secs(61));
     assert_eq!(get(roles, token.body.clone()).await.status, 401);
-    let missing = http(&server, "GET", "/_delegate/nobody/latest/meta-data/", &[]).await;
-    assert_eq!(missing.status, 404);
+    // Instance metadata lives at the root of each instance's port, not on the server's.
+    for path in [
+        "/_delegate/box/latest/meta-data/",
+        "/_delegate/nobody/latest/meta-data/",
+    ] {
+        assert_eq!(http(&server, "GET", path, &[]).await.status, 404, "{path}");
+    }
+    // SDKs that join paths with a trailing slash ask for `//latest/…` (Java, .NET).
+    let doubled = imds(
+        &server,
+        "v1box",
+        "GET",
+        "//latest/meta-data/instance-id",
+        &[],
+    )
+    .await;
+    assert_eq!(doubled.status, 200, "{}", doubled.body);
 }
 
 #[tokio::test]
@@ -235,10 +289,11 @@ async fn instance_credentials_rotate_on_the_server_clock() {
     let server = server().await;
     let fetch = || async {
         let token = imds_token(&server, "box", "21600").await.body;
-        let r = http(
+        let r = imds(
             &server,
+            "box",
             "GET",
-            "/_delegate/box/latest/meta-data/iam/security-credentials/delegate-role",
+            "/latest/meta-data/iam/security-credentials/delegate-role",
             &[("x-aws-ec2-metadata-token", token.as_str())],
         )
         .await;
@@ -557,4 +612,176 @@ async fn delegates_are_listed_and_added_through_the_control_api() {
         server.delegate_env("x").is_none(),
         "a refused delegate was added"
     );
+}
+
+#[tokio::test]
+async fn instance_metadata_is_at_the_root_of_a_port_that_lives_with_its_delegate() {
+    let server = server().await;
+    let env = env_of(&server, "box");
+    let endpoint = &env["AWS_EC2_METADATA_SERVICE_ENDPOINT"];
+    assert_eq!(env["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"], "IPv4");
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+    let port = imds_address(&server, "box");
+    assert_ne!(
+        port,
+        server.address(),
+        "instance metadata shares the API port"
+    );
+    assert_ne!(
+        port,
+        imds_address(&server, "v1box"),
+        "two instances share a port"
+    );
+    assert_eq!(imds_token(&server, "box", "60").await.status, 200);
+
+    // A delegate replaced by one of the same name keeps its port (its environment holds).
+    let mut spec = server
+        .world()
+        .delegates
+        .into_iter()
+        .find(|d| d.name == "box")
+        .unwrap_or_else(|| panic!("no box"));
+    spec.region = "us-west-2".into();
+    server.add_delegate(spec).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(imds_address(&server, "box"), port);
+    let v1 = imds(
+        &server,
+        "v1box",
+        "GET",
+        "/latest/meta-data/placement/region",
+        &[],
+    )
+    .await;
+    assert_eq!(v1.body, "us-east-1");
+
+    // A world without the delegate closes its port.
+    let mut world = server.world();
+    world.delegates.retain(|d| d.name != "box");
+    server.load_world(world).unwrap_or_else(|e| panic!("{e}"));
+    assert!(server.delegate_env("box").is_none());
+    assert!(
+        tokio::net::TcpStream::connect(port).await.is_err(),
+        "the port of a delegate that went still accepts connections"
+    );
+
+    // ...and a stopped server closes them all.
+    let remaining = imds_address(&server, "v1box");
+    drop(server);
+    tokio::task::yield_now().await;
+    let mut closed = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(remaining).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(closed, "the port outlived its server");
+}
+
+#[tokio::test]
+async fn an_instance_with_the_ipv6_endpoint_is_served_on_ipv6_loopback() {
+    let server = server().await;
+    let env = env_of(&server, "box6");
+    assert_eq!(env["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"], "IPv6");
+    assert!(
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"].starts_with("http://[::1]:"),
+        "{env:?}"
+    );
+    let config = config_on(&server, &env).await;
+    assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+    let arn = caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(arn.contains(":assumed-role/delegate-role/i-"), "{arn}");
+}
+
+#[tokio::test]
+async fn a_delegate_declared_on_a_propagating_server_is_ready_at_once() {
+    let server = MockServer::builder()
+        .world(mock_server::World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}")))
+        .clock(Clock::virtual_at(
+            std::time::UNIX_EPOCH + Duration::from_secs(1_893_456_000),
+        ))
+        .propagation_delay(Duration::from_secs(30))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let added = control(
+        &server,
+        "POST",
+        "/_mock/delegates",
+        r#"{"name": "late-box", "kind": "ec2", "account": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/delegate-role"}"#,
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let config = config_on(&server, &env_of(&server, "late-box")).await;
+    let arn = caller_arn(&config)
+        .await
+        .unwrap_or_else(|e| panic!("the declared delegate has no credentials yet: {e}"));
+    assert!(arn.contains("assumed-role/delegate-role/i-"), "{arn}");
+
+    // A change a test makes to the role afterwards still propagates.
+    let admin = harness::sdk::config_for(&server, &mock_server::DEFAULT_IDENTITIES[0], "us-east-1");
+    aws_sdk_iam::Client::new(&admin)
+        .detach_role_policy()
+        .role_name("delegate-role")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    ec2.describe_regions()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the detach took effect before propagating: {e:?}"));
+    server.clock().advance(Duration::from_secs(30));
+    let refused = ec2.describe_regions().send().await.err();
+    assert_eq!(
+        refused.as_ref().and_then(|e| e.code()),
+        Some("UnauthorizedOperation"),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_delegate_for_a_role_still_propagating_waits_for_the_role() {
+    let server = MockServer::builder()
+        .world(mock_server::World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}")))
+        .clock(Clock::virtual_at(
+            std::time::UNIX_EPOCH + Duration::from_secs(1_893_456_000),
+        ))
+        .propagation_delay(Duration::from_secs(30))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let admin = harness::sdk::config_for(&server, &mock_server::DEFAULT_IDENTITIES[0], "us-east-1");
+    aws_sdk_iam::Client::new(&admin)
+        .create_role()
+        .role_name("fresh")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let added = control(
+        &server,
+        "POST",
+        "/_mock/delegates",
+        r#"{"name": "fresh-box", "kind": "ec2", "account": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/fresh"}"#,
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let roles = "/latest/meta-data/iam/security-credentials/";
+    let token = imds_token(&server, "fresh-box", "60").await.body;
+    let headers = [("x-aws-ec2-metadata-token", token.as_str())];
+    assert_eq!(
+        imds(&server, "fresh-box", "GET", roles, &headers)
+            .await
+            .status,
+        404,
+        "the profile of a role still propagating is in effect"
+    );
+    server.clock().advance(Duration::from_secs(30));
+    let listed = imds(&server, "fresh-box", "GET", roles, &headers).await;
+    assert_eq!((listed.status, listed.body.as_str()), (200, "fresh"));
 }

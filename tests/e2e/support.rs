@@ -196,7 +196,12 @@ pub(crate) async fn control(server: &MockServer, method: &str, path: &str, body:
 /// Sends raw bytes and reads the response until the server closes (requests should say
 /// `Connection: close`). Returns `None` when the server closed without answering.
 pub(crate) async fn raw(server: &MockServer, request: &[u8]) -> Option<Raw> {
-    let mut stream = TcpStream::connect(server.address())
+    raw_to(server.address(), request).await
+}
+
+/// [`raw`], to any address (a delegate's instance metadata port).
+pub(crate) async fn raw_to(address: std::net::SocketAddr, request: &[u8]) -> Option<Raw> {
+    let mut stream = TcpStream::connect(address)
         .await
         .unwrap_or_else(|e| panic!("connect: {e}"));
     stream

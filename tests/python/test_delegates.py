@@ -62,7 +62,7 @@ def test_an_instance_gets_its_profile_role_from_imds(delegates):
 
 def imds_get(env: dict, path: str) -> int:
     """The status of a tokenless (IMDSv1) GET."""
-    url = env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] + path
+    url = env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] + "/" + path
     try:
         with urllib.request.urlopen(url) as r:
             return r.status

@@ -2,15 +2,17 @@
 //! instance metadata (`imds`), the ECS container credentials endpoint (`ecs`), and EKS
 //! projected service-account tokens for IRSA (`eks`).
 //!
-//! Delegates are part of the world (`delegates:`). Their endpoints live on the server's
-//! own port under `/_delegate/NAME/`: SDKs join their fixed paths (`latest/api/token`, …)
-//! to the endpoint a delegate's environment names, so many delegates share one server.
-//! [`env`] is that environment: exactly the variables a process on the delegate sees.
+//! Delegates are part of the world (`delegates:`). An `ec2` delegate's instance metadata is
+//! at the root of a loopback port of its own (`ports`), as at `169.254.169.254`, because
+//! some SDKs ask there whatever path the endpoint names; the ECS endpoint, whose full URI
+//! every SDK takes as it is, lives on the server's own port under `/_delegate/NAME/`.
+//! [`env`] is a delegate's environment: exactly the variables a process on it sees.
 
 pub(crate) mod ecs;
 pub(crate) mod eks;
 pub(crate) mod files;
 pub(crate) mod imds;
+pub(crate) mod ports;
 
 use std::collections::BTreeMap;
 
@@ -91,6 +93,11 @@ pub(crate) fn check(world: &World) -> Result<(), WorldError> {
                 DelegateKind::Ec2,
             ),
             ("http_tokens", d.http_tokens.is_some(), DelegateKind::Ec2),
+            (
+                "http_protocol_ipv6",
+                d.http_protocol_ipv6,
+                DelegateKind::Ec2,
+            ),
             ("auth_token", d.auth_token.is_some(), DelegateKind::Ecs),
             (
                 "auth_token_in_file",
@@ -207,8 +214,18 @@ pub(crate) fn env(state: &State, d: &DelegateSpec, endpoint: &str) -> BTreeMap<S
     match d.kind {
         DelegateKind::Ec2 => {
             // An instance learns its region from instance metadata, not the environment.
-            set("AWS_EC2_METADATA_SERVICE_ENDPOINT", base);
-            set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv4".into());
+            // Its metadata is at the root of its own port (none before the server listens).
+            if let Some(ports) = state.instance_ports.endpoint(&d.name) {
+                let (address, mode) = match ports.ipv6 {
+                    Some(v6) => (v6, "IPv6"),
+                    None => (ports.ipv4, "IPv4"),
+                };
+                set(
+                    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                    format!("http://{address}"),
+                );
+                set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", mode.into());
+            }
         }
         DelegateKind::Ecs => {
             set("AWS_REGION", d.region.clone());
@@ -281,40 +298,36 @@ pub(crate) fn list(state: &State) -> Vec<Delegate> {
 }
 
 /// Adds a delegate (replacing one of the same name), with the instance profile an `ec2`
-/// one needs; the profile is an IAM change and propagates like one. Nothing changes when
-/// the delegate is invalid.
+/// one needs. A delegate is declared by the test, not made through IAM, so it is ready at
+/// once: its profile takes effect without the propagation delay (unless its role is itself
+/// still propagating; then it waits for the role). Nothing changes when the delegate is
+/// invalid.
 pub(crate) fn add(state: &State, spec: DelegateSpec) -> Result<(), WorldError> {
     let name = spec.name.clone();
     let mut refused = None;
-    let added = state
-        .iam
-        .write(crate::iam::propagation::ChangeKind::Entities, |world| {
-            world.delegates.retain(|d| d.name != spec.name);
-            world.delegates.push(spec);
-            let next = prepared(std::mem::take(world)).and_then(|next| {
-                crate::iam::store::Store::build(&next)?;
-                Ok(next)
-            });
-            match next {
-                Ok(next) => {
-                    *world = next;
-                    Ok(())
-                }
-                Err(e) => {
-                    let message = e.to_string();
-                    refused = Some(e);
-                    Err(crate::error::AwsError::new(
-                        StatusCode::BAD_REQUEST,
-                        "InvalidDelegate",
-                        message,
-                    ))
-                }
+    let added = state.iam.write_now(|world| {
+        world.delegates.retain(|d| d.name != spec.name);
+        world.delegates.push(spec);
+        match prepared(std::mem::take(world)) {
+            Ok(next) => {
+                *world = next;
+                Ok(())
             }
-        });
+            Err(e) => {
+                let message = e.to_string();
+                refused = Some(e);
+                Err(crate::error::AwsError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidDelegate",
+                    message,
+                ))
+            }
+        }
+    });
     match (added, refused) {
         (Ok(()), _) => {
-            eks::refresh(state);
-            // An `ec2` delegate is an instance at once (its credentials may wait for IAM).
+            state.delegates_changed();
+            // An `ec2` delegate is an instance at once.
             if let Some(d) = state.iam.world().delegates.iter().find(|d| d.name == name)
                 && d.kind == DelegateKind::Ec2
             {
@@ -341,23 +354,58 @@ pub(crate) struct Answer {
     pub(crate) error: Option<&'static str>,
 }
 
-/// Serves a request under [`PREFIX`]; returns the response and the fault to apply, if a
-/// rule struck.
+/// Serves a request under [`PREFIX`] on the server's port (the ECS endpoints); returns the
+/// response and the fault to apply, if a rule struck.
 pub(crate) fn handle(state: &State, parts: &Parts) -> (Response<Body>, Option<FaultEffect>) {
-    let now = state.clock.now();
     let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
     let (name, path) = rest.split_once('/').unwrap_or((rest, ""));
     let world = state.iam.world();
-    let Some(delegate) = world.delegates.iter().find(|d| d.name == name) else {
-        return (text(StatusCode::NOT_FOUND, "Not Found"), None);
-    };
-    let (service, action) = match delegate.kind {
-        DelegateKind::Ec2 => ("imds", imds::action(parts, path)),
-        DelegateKind::Ecs => ("ecs", "GetCredentials"),
-        DelegateKind::Eks => {
-            return (text(StatusCode::NOT_FOUND, "Not Found"), None);
+    match world.delegates.iter().find(|d| d.name == name) {
+        Some(delegate) if delegate.kind == DelegateKind::Ecs => {
+            let action = "GetCredentials";
+            answer(state, delegate, "ecs", action, |now| {
+                ecs::serve(state, delegate, parts, path, now)
+            })
         }
-    };
+        // Instance metadata is at the root of the delegate's own port; EKS has no endpoint.
+        _ => (text(StatusCode::NOT_FOUND, "Not Found"), None),
+    }
+}
+
+/// Serves a request to the instance metadata port of the `ec2` delegate `name`.
+pub(crate) fn serve_instance(
+    state: &State,
+    name: &str,
+    parts: &Parts,
+) -> (Response<Body>, Option<FaultEffect>) {
+    let path = parts.uri.path().trim_start_matches('/');
+    let world = state.iam.world();
+    match world
+        .delegates
+        .iter()
+        .find(|d| d.name == name && d.kind == DelegateKind::Ec2)
+    {
+        Some(delegate) => {
+            let action = imds::action(parts, path);
+            answer(state, delegate, "imds", action, |now| {
+                imds::serve(state, delegate, parts, path, now)
+            })
+        }
+        // The delegate went while a connection to its port was open.
+        None => (text(StatusCode::NOT_FOUND, "Not Found"), None),
+    }
+}
+
+/// Answers one delegate endpoint request: a fault rule's status if one strikes, else
+/// `serve`'s answer; either way logged.
+fn answer(
+    state: &State,
+    delegate: &DelegateSpec,
+    service: &'static str,
+    action: &'static str,
+    serve: impl FnOnce(std::time::SystemTime) -> Answer,
+) -> (Response<Body>, Option<FaultEffect>) {
+    let now = state.clock.now();
     let target = Target {
         service,
         action,
@@ -372,10 +420,7 @@ pub(crate) fn handle(state: &State, parts: &Parts) -> (Response<Body>, Option<Fa
             role: String::new(),
             error: Some(status.canonical_reason().unwrap_or("Error")),
         },
-        None => match delegate.kind {
-            DelegateKind::Ec2 => imds::serve(state, delegate, parts, path, now),
-            _ => ecs::serve(state, delegate, parts, path, now),
-        },
+        None => serve(now),
     };
     state.requests.push(Record {
         time: now,

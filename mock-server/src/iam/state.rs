@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use arc_swap::{ArcSwap, Guard};
+use http::StatusCode;
 
 use crate::clock::Clock;
 use crate::error::AwsError;
@@ -275,6 +276,52 @@ impl Iam {
         });
         self.promote(&mut writers);
         Ok(out)
+    }
+
+    /// Applies `change` at once, for IAM reads and in effect alike: a control operation (a
+    /// delegate a test declares), not an IAM write, so it does not propagate. IAM changes
+    /// still waiting keep waiting; when `change` needs one of them (it names a role still
+    /// propagating), it takes effect with it. Nothing changes when `change` fails.
+    pub(crate) fn write_now(
+        &self,
+        change: impl FnOnce(&mut World) -> Result<(), AwsError>,
+    ) -> Result<(), AwsError> {
+        let mut writers = self.writers();
+        let before = self.world.load_full();
+        let mut next = World::clone(&before);
+        change(&mut next)?;
+        let store = Store::build(&next)
+            .map_err(|e| AwsError::new(StatusCode::BAD_REQUEST, "InvalidWorld", e.to_string()))?;
+        let next = Arc::new(next);
+        self.world.store(Arc::clone(&next));
+        let in_effect = if writers.pending.is_empty() {
+            Some((next, store))
+        } else {
+            let edits = Change::between(&before, &next);
+            match edits
+                .apply(&writers.effective)
+                .ok()
+                .and_then(|w| Store::build(&w).ok().map(|s| (Arc::new(w), s)))
+            {
+                Some(applied) => Some(applied),
+                None => {
+                    // It needs a change still waiting: it goes with the last of them.
+                    let due = writers.pending.iter().map(|p| p.due).max();
+                    writers.pending.push(Pending {
+                        due: due.unwrap_or_else(|| self.clock.now()),
+                        kind: ChangeKind::Entities,
+                        change: edits,
+                    });
+                    None
+                }
+            }
+        };
+        if let Some((world, store)) = in_effect {
+            store.carry_last_use(&self.store.load());
+            self.store.store(Arc::new(store));
+            writers.effective = world;
+        }
+        Ok(())
     }
 }
 

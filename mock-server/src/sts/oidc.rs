@@ -45,9 +45,72 @@ impl fmt::Debug for Issuers {
     }
 }
 
+/// An ID token for a test to mint ([`MockServer::mint_oidc_token`], `POST
+/// /_mock/oidc/token`): signed with the issuer's key, with `iss`, `iat`, `nbf` and `exp`
+/// from the server clock unless `claims` sets them.
+///
+/// [`MockServer::mint_oidc_token`]: crate::MockServer::mint_oidc_token
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct OidcToken {
+    /// The issuer URL (`https://oidc.eks.REGION.amazonaws.com/id/ID`).
+    pub issuer: String,
+    /// The `sub` claim (`system:serviceaccount:NAMESPACE:NAME` for a pod), if any.
+    #[serde(default)]
+    pub sub: Option<Value>,
+    /// The `aud` claim (`sts.amazonaws.com` for IRSA), if any.
+    #[serde(default)]
+    pub aud: Option<Value>,
+    /// Seconds until it expires (default one hour; negative: already expired; at most a week).
+    #[serde(default = "default_ttl")]
+    pub ttl_seconds: i64,
+    /// Any other claims.
+    #[serde(default)]
+    pub claims: Map<String, Value>,
+}
+
+fn default_ttl() -> i64 {
+    3600
+}
+
+impl OidcToken {
+    /// A token of `issuer` for `sub` and `aud`, valid for an hour.
+    pub fn new(issuer: impl Into<String>, sub: impl Into<String>, aud: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            sub: Some(Value::String(sub.into())),
+            aud: Some(Value::String(aud.into())),
+            ttl_seconds: default_ttl(),
+            claims: Map::new(),
+        }
+    }
+
+    /// The claims it asks for, once checked.
+    fn claims(&self) -> Result<Map<String, Value>, OidcError> {
+        if !self.issuer.starts_with("https://") {
+            return Err(OidcError::Issuer(self.issuer.clone()));
+        }
+        if !(-86_400 < self.ttl_seconds && self.ttl_seconds <= 86_400 * 7) {
+            return Err(OidcError::Ttl(self.ttl_seconds));
+        }
+        let mut claims = self.claims.clone();
+        for (name, value) in [("sub", &self.sub), ("aud", &self.aud)] {
+            if let Some(v) = value {
+                claims.insert(name.into(), v.clone());
+            }
+        }
+        Ok(claims)
+    }
+}
+
 /// Why a token could not be minted.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum OidcError {
+pub enum OidcError {
+    /// The issuer is not an https URL.
+    #[error("`issuer` must be an https URL, got {0}")]
+    Issuer(String),
+    /// The lifetime is out of range.
+    #[error("`ttl_seconds` must be a number of seconds up to a week, got {0}")]
+    Ttl(i64),
     /// The key could not be made or used.
     #[error("cannot sign the token: {0}")]
     Signing(String),
@@ -112,6 +175,11 @@ impl Issuers {
 
     /// An RS256 ID token from `issuer` with these claims (`iss` set, `iat`/`exp` from `now`
     /// and `ttl`).
+    /// Mints the token `request` describes, at `now` (Unix seconds).
+    pub(crate) fn mint_token(&self, request: &OidcToken, now: i64) -> Result<String, OidcError> {
+        self.mint(&request.issuer, now, request.ttl_seconds, request.claims()?)
+    }
+
     pub(crate) fn mint(
         &self,
         issuer: &str,
