@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, every Rust test (unit, property, end-to-end with
-# the real AWS SDKs), then boto3 and the aws CLI against `trustbench serve`.
-# Needs only the Rust toolchain and python3; Python packages go into ./.venv.
+# the real AWS SDKs), then boto3, the aws CLI and the AWS SDK for JavaScript v3 against
+# `trustbench serve`. Needs the Rust toolchain, python3 and Node.js with npm; Python packages
+# go into ./.venv, npm packages into adapters/javascript/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,14 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r ci/requirements.txt
+
+step "JavaScript adapter (AWS SDK for JavaScript v3, pinned in adapters/javascript) with npm ci"
+if ! command -v npm >/dev/null 2>&1; then
+  echo "Node.js 20 or newer with npm is needed for the JavaScript adapter's tests" >&2
+  exit 1
+fi
+npm ci --prefix adapters/javascript --no-audit --no-fund --loglevel=error
+
 export TRUSTBENCH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/trustbench"
 .venv/bin/python -m pytest -q tests/python
 

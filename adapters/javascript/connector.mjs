@@ -40,7 +40,7 @@ function fail(stage, code, message) {
  * shape name (e.g. `InvalidIdentityTokenException` for wire `InvalidIdentityToken`). */
 function awsCode(error) {
   if (!error || typeof error !== "object") return null;
-  const answered = error.$fault !== undefined || typeof error.$response?.statusCode === "number";
+  const answered = error.$fault !== undefined || error.$response?.statusCode >= 300;
   if (!answered) return null;
   const code = error.Code ?? error.Error?.Code;
   if (typeof code === "string" && code) return code;
@@ -77,6 +77,15 @@ function configurationFailure(connector, kind) {
   return null;
 }
 
+// What the SDK's credential providers say as they go (each link of the default chain logs
+// at debug level why it was skipped): diagnostics, on stderr.
+const providerLogger = {
+  debug: (...args) => console.error(...args),
+  info: (...args) => console.error(...args),
+  warn: (...args) => console.error(...args),
+  error: (...args) => console.error(...args),
+};
+
 /** The source credentials' provider, as the SDK's own providers build it. */
 function sourceProvider(connector, kind, clientConfig) {
   if (kind === "access_key") {
@@ -84,8 +93,8 @@ function sourceProvider(connector, kind, clientConfig) {
     const credentials = { accessKeyId: key.access_key_id, secretAccessKey: key.secret_access_key };
     return async () => credentials;
   }
-  if (kind === "irsa") return fromTokenFile({ clientConfig });
-  return fromNodeProviderChain({ clientConfig });
+  if (kind === "irsa") return fromTokenFile({ clientConfig, logger: providerLogger });
+  return fromNodeProviderChain({ clientConfig, logger: providerLogger });
 }
 
 async function connectionTest(request) {

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -42,11 +43,22 @@ def trustbench():
     proc.wait(timeout=10)
 
 
+def reset(endpoint):
+    """Gives the server back as it started: the loaded world, an empty request log, the
+    clock without offset (POST /_mock/reset)."""
+    request = urllib.request.Request(f"{endpoint}/_mock/reset", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+
+
 @pytest.fixture
 def aws(trustbench, monkeypatch):
     """boto3 sessions of the world's identities, pointed at the server and isolated from
-    the machine's own AWS configuration."""
+    the machine's own AWS configuration. The server is reset first, so every test starts
+    from world.yaml whatever the tests before it changed."""
     import boto3
+
+    reset(trustbench)
 
     for name in list(os.environ):
         if name.startswith("AWS_"):

@@ -517,3 +517,127 @@ async fn worlds_are_dumped_and_loaded_through_the_control_api() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
 }
+
+#[tokio::test]
+async fn reset_gives_back_the_clock_as_it_started_unless_asked_to_keep_it() {
+    // A real-time clock moved an hour ahead: after a reset, a client signing with the
+    // machine's clock is inside the SigV4 window again.
+    let server = MockServer::start().await;
+    // A client of another process: it signs with the machine's clock and does not retry
+    // with a skew learnt from the server's `Date` (as the aws CLI).
+    let sts = || {
+        let config = harness::sdk::sdk_config(
+            &server.endpoint(),
+            harness::sdk::access_key(STD.access_key_id, STD.secret_access_key),
+            "us-east-1",
+            &Clock::real(),
+        );
+        aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&config)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .build(),
+        )
+    };
+    server.clock().advance(Duration::from_secs(3600));
+    let skewed = sts().get_caller_identity().send().await.err();
+    assert_eq!(
+        skewed.as_ref().and_then(code).as_deref(),
+        Some("SignatureDoesNotMatch"),
+        "{skewed:?}"
+    );
+    let reset = control(&server, "POST", "/_mock/reset", "").await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    sts()
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the reset server kept its offset: {e:?}"));
+
+    // A virtual clock goes back to its start time; `keep_clock` leaves it where it is.
+    let start = std::time::UNIX_EPOCH + Duration::from_secs(1_893_456_000);
+    let server = MockServer::builder()
+        .clock(Clock::virtual_at(start))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    server.clock().advance(Duration::from_secs(600));
+    let kept = control(&server, "POST", "/_mock/reset", r#"{"keep_clock": true}"#).await;
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    assert_eq!(server.clock().now(), start + Duration::from_secs(600));
+    let reset = control(&server, "POST", "/_mock/reset", "{}").await;
+    assert_eq!(json(&reset)["now"], "2030-01-01T00:00:00Z");
+    assert_eq!(server.clock().now(), start);
+    let bad = control(&server, "POST", "/_mock/reset", r#"{"keep": 1}"#).await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+
+    // The typed methods do the same.
+    server.clock().advance(Duration::from_secs(60));
+    server
+        .reset_keeping_clock()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(server.clock().now(), start + Duration::from_secs(60));
+    server.reset().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(server.clock().now(), start);
+}
+
+#[tokio::test]
+async fn the_control_api_capabilities_are_typed_methods_too() {
+    let server = MockServer::start().await;
+    let admin = iam_admin(&server);
+    admin
+        .list_users()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(!server.requests().is_empty());
+    server.clear_requests();
+    assert!(server.requests().is_empty(), "the log was not cleared");
+
+    let mut world = server.world();
+    assert!(world.accounts.iter().any(|a| a.id == STD.account));
+    world.accounts.retain(|a| a.id == STD.account);
+    world.accounts[0].users.retain(|u| u.name == STD.user);
+    world.accounts[0].users[0].name = "renamed".into();
+    server.load_world(world).unwrap_or_else(|e| panic!("{e}"));
+    let me = aws_sdk_sts::Client::new(&config_with_key(
+        &server,
+        STD.access_key_id,
+        STD.secret_access_key,
+        "us-east-1",
+    ))
+    .get_caller_identity()
+    .send()
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(me.arn(), Some("arn:aws:iam::111111111111:user/renamed"));
+    let mut broken = server.world();
+    let twin = broken.accounts[0].users[0].clone();
+    broken.accounts[0].users.push(twin);
+    let refused = server.load_world(broken).err();
+    assert!(
+        matches!(refused, Some(mock_server::WorldError::Invalid { .. })),
+        "{refused:?}"
+    );
+
+    let token = server
+        .mint_oidc_token(&mock_server::OidcToken::new(
+            "https://oidc.example/id/X",
+            "system:serviceaccount:ci:deployer",
+            "sts.amazonaws.com",
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(token.split('.').count(), 3, "not a JWT");
+    let mut bad = mock_server::OidcToken::new("http://plain", "s", "a");
+    assert!(matches!(
+        server.mint_oidc_token(&bad),
+        Err(mock_server::OidcError::Issuer(_))
+    ));
+    bad.issuer = "https://oidc.example/id/X".into();
+    bad.ttl_seconds = 86_400 * 8;
+    assert!(matches!(
+        server.mint_oidc_token(&bad),
+        Err(mock_server::OidcError::Ttl(_))
+    ));
+    assert!(server.faults().is_empty());
+    assert_eq!(server.propagation(), Propagation::default());
+}

@@ -2,12 +2,13 @@
 
 import json
 import subprocess
+import urllib.request
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import GOV, STD, aws_cli, clean_env
+from conftest import GOV, STD, aws_cli, clean_env, serve
 
 
 def client(service, endpoint, who, region):
@@ -119,3 +120,24 @@ def test_aws_cli_ec2_launch_page_and_dry_run(endpoint):
         for i in r["Instances"]
     ]
     assert sorted(seen) == sorted(ids)
+
+
+def control(endpoint, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{endpoint}{path}", data=data, method=method)
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)
+
+
+def test_aws_cli_succeeds_after_a_moved_real_time_clock_is_reset():
+    """Issue 17: a reset gives back a fresh server, clock included, so a process signing
+    with the machine's clock (the aws CLI) is inside the SigV4 window again."""
+    for url in serve():
+        control(url, "POST", "/_mock/clock", {"advance_seconds": 3600})
+        skewed = run_cli(url, STD, "us-east-1", "sts", "get-caller-identity")
+        assert skewed.returncode != 0
+        assert "SignatureDoesNotMatch" in skewed.stderr, skewed.stderr
+        control(url, "POST", "/_mock/reset")
+        done = run_cli(url, STD, "us-east-1", "sts", "get-caller-identity")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["Arn"] == STD["arn"]

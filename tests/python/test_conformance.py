@@ -1,4 +1,4 @@
-"""The boto3 and aws CLI connector adapters (adapters/) certified against the whole scenario
+"""The boto3, aws CLI and JavaScript connector adapters (adapters/) certified against the whole scenario
 catalogue through `trustbench conform`, with their manifests."""
 
 import os
@@ -39,3 +39,18 @@ def test_the_aws_cli_adapter_conforms():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "conformance score: 100.0%" in out.stdout
+
+
+def test_the_javascript_adapter_conforms():
+    """The AWS SDK for JavaScript v3's own chain (issue 17): every EC2-delegate scenario
+    passes now that instance metadata is at the root of its own port."""
+    out = conform(
+        "node adapters/javascript/connector.mjs",
+        REPO / "adapters" / "javascript" / "manifest.yaml",
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "conformance score: 100.0%" in out.stdout
+    assert "not supported: the SDK's instance metadata provider" in out.stdout
+    for scenario in ["delegate-ec2-instance-role-succeeds", "delegate-ec2-govcloud-succeeds"]:
+        line = next(l for l in out.stdout.splitlines() if scenario in l)
+        assert "PASS" in line, line

@@ -102,3 +102,97 @@ def test_a_pod_exchanges_its_token_for_the_annotated_role(delegates):
     ), got
     assert on(delegates["wrong-sa"]).get("error") == "AccessDenied"
     assert on(delegates["unannotated"]).get("error") == "NoCredentialsError"
+
+
+def post(url: str, path: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        f"{url}{path}", data=json.dumps(body).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request) as r:
+        return json.load(r)
+
+
+LATE_BOX = {
+    "name": "late-box",
+    "kind": "ec2",
+    "account": "111111111111",
+    "region": "eu-west-1",
+    "role_arn": "arn:aws:iam::111111111111:role/delegate-role",
+}
+
+
+@pytest.fixture(scope="module")
+def propagating():
+    """`trustbench serve` with a 30 s propagation delay and an ec2 delegate declared through
+    the control API after start; yields {name: env}."""
+    for url in serve("--world", str(WORLD), "--propagation-delay", "30s"):
+        post(url, "/_mock/delegates", LATE_BOX)
+        with urllib.request.urlopen(f"{url}/_mock/delegates") as r:
+            listed = json.load(r)["delegates"]
+        yield {d["name"]: d["env"] for d in listed}
+
+
+def test_instance_metadata_is_at_the_root_of_the_instances_own_port(delegates):
+    for name in ["box", "v1box"]:
+        endpoint = delegates[name]["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
+        scheme, _, address = endpoint.partition("://")
+        assert scheme == "http" and "/" not in address, endpoint
+    assert (
+        delegates["box"]["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
+        != delegates["v1box"]["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
+    )
+    assert delegates["box6"]["AWS_EC2_METADATA_SERVICE_ENDPOINT"].startswith("http://[::1]:")
+    got = on(delegates["box6"], AWS_DEFAULT_REGION="eu-west-1")
+    assert got.get("arn", "").startswith(
+        "arn:aws:sts::111111111111:assumed-role/delegate-role/i-"
+    ), got
+
+
+def test_a_delegate_declared_on_a_propagating_server_serves_credentials_at_once(propagating):
+    got = on(propagating["late-box"], AWS_DEFAULT_REGION="eu-west-1")
+    assert got.get("arn", "").startswith(
+        "arn:aws:sts::111111111111:assumed-role/delegate-role/i-"
+    ), got
+
+
+def js_connection_test(env: dict, region: str) -> dict:
+    """The JavaScript adapter's connection test with the delegate's credentials (its SDK's
+    default chain, `fromNodeProviderChain`), in exactly the delegate's environment."""
+    request = {
+        "protocol": "trustbench-connector/1",
+        "scenario": "issue-17",
+        "operation": "connection_test",
+        "connector": {
+            "credentials": "delegate_role",
+            "cross_account": None,
+            "test_region": region,
+            "connectivity": {"type": "delegate", "selectors": [], "delegate": "box"},
+        },
+        "deployment_check": None,
+    }
+    full = clean_env(**env)
+    if "AWS_EC2_METADATA_SERVICE_ENDPOINT" in env:
+        del full["AWS_EC2_METADATA_DISABLED"]
+    out = subprocess.run(
+        ["node", str(REPO / "adapters" / "javascript" / "connector.mjs")],
+        input=json.dumps(request),
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_the_javascript_default_chain_reads_instance_metadata_at_the_root(delegates):
+    got = js_connection_test(delegates["box"], "eu-west-1")
+    assert got["status"] == "success", got
+    assert got["principal"].startswith(
+        "arn:aws:sts::111111111111:assumed-role/delegate-role/i-"
+    ), got
+
+
+def test_the_javascript_default_chain_on_a_delegate_declared_while_propagating(propagating):
+    got = js_connection_test(propagating["late-box"], "eu-west-1")
+    assert got["status"] == "success", got
