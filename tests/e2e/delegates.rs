@@ -694,9 +694,9 @@ async fn an_instance_with_the_ipv6_endpoint_is_served_on_ipv6_loopback() {
     assert!(arn.contains(":assumed-role/delegate-role/i-"), "{arn}");
 }
 
-#[tokio::test]
-async fn a_delegate_declared_on_a_propagating_server_is_ready_at_once() {
-    let server = MockServer::builder()
+/// The delegates world on a server whose IAM changes take 30 s to propagate.
+async fn propagating_server() -> MockServer {
+    MockServer::builder()
         .world(mock_server::World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}")))
         .clock(Clock::virtual_at(
             std::time::UNIX_EPOCH + Duration::from_secs(1_893_456_000),
@@ -704,7 +704,12 @@ async fn a_delegate_declared_on_a_propagating_server_is_ready_at_once() {
         .propagation_delay(Duration::from_secs(30))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_delegate_declared_on_a_propagating_server_is_ready_at_once() {
+    let server = propagating_server().await;
     let added = control(
         &server,
         "POST",
@@ -744,15 +749,7 @@ async fn a_delegate_declared_on_a_propagating_server_is_ready_at_once() {
 
 #[tokio::test]
 async fn a_delegate_for_a_role_still_propagating_waits_for_the_role() {
-    let server = MockServer::builder()
-        .world(mock_server::World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}")))
-        .clock(Clock::virtual_at(
-            std::time::UNIX_EPOCH + Duration::from_secs(1_893_456_000),
-        ))
-        .propagation_delay(Duration::from_secs(30))
-        .start()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let server = propagating_server().await;
     let admin = harness::sdk::config_for(&server, &mock_server::DEFAULT_IDENTITIES[0], "us-east-1");
     aws_sdk_iam::Client::new(&admin)
         .create_role()

@@ -1293,3 +1293,281 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
         Some("UnauthorizedOperation")
     );
 }
+
+/// What a call answered: its error code, or `None` when it succeeded.
+type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send>>;
+
+/// The error code of an answer (`None`: it succeeded).
+fn answer<T, E: aws_sdk_ec2::error::ProvideErrorMetadata>(result: Result<T, E>) -> Option<String> {
+    result.err().and_then(|e| code(&e))
+}
+
+/// One EC2 action in [`every_action_validates_then_authorizes_then_looks_up`]: a request
+/// with an invalid parameter and EC2's code for it; a valid request naming resources that do
+/// not exist (just a valid one, for calls that name none), with what an allowed caller gets
+/// for it as a dry run and for real (`None`: success). Each is sent with `DryRun` as asked.
+struct Order {
+    action: &'static str,
+    invalid: fn(aws_sdk_ec2::Client, bool) -> Answer,
+    invalid_code: &'static str,
+    unknown: fn(aws_sdk_ec2::Client, bool) -> Answer,
+    allowed_dry_run: &'static str,
+    allowed: Option<&'static str>,
+}
+
+/// Ids of the right shape that name nothing in the default world.
+const NO_INSTANCE: &str = "i-0bbbbbbbbbbbbbbb1";
+
+/// A request of [`orders`], sent with `DryRun` as asked: `ask!(|c| c.describe_vpcs())`.
+macro_rules! ask {
+    (|$c:ident| $request:expr) => {
+        |$c: aws_sdk_ec2::Client, dry: bool| -> Answer {
+            Box::pin(async move { answer($request.dry_run(dry).send().await) })
+        }
+    };
+}
+
+fn orders() -> Vec<Order> {
+    use aws_sdk_ec2::types::AccountAttributeName;
+    const DRY: &str = "DryRunOperation";
+    vec![
+        Order {
+            action: "DescribeRegions",
+            invalid: ask!(|c| c.describe_regions().region_names("mars-east-1")),
+            invalid_code: "InvalidParameterValue",
+            unknown: ask!(|c| c.describe_regions().all_regions(true)),
+            allowed_dry_run: DRY,
+            allowed: None,
+        },
+        Order {
+            action: "DescribeAvailabilityZones",
+            invalid: ask!(|c| c.describe_availability_zones().zone_names("us-west-2a")),
+            invalid_code: "InvalidParameterValue",
+            unknown: ask!(|c| c.describe_availability_zones().zone_names("us-east-1f")),
+            allowed_dry_run: DRY,
+            allowed: None,
+        },
+        Order {
+            action: "DescribeAccountAttributes",
+            invalid: ask!(|c| c
+                .describe_account_attributes()
+                .attribute_names(AccountAttributeName::from("nope"))),
+            invalid_code: "InvalidParameterValue",
+            unknown: ask!(|c| c
+                .describe_account_attributes()
+                .attribute_names(AccountAttributeName::DefaultVpc)),
+            allowed_dry_run: DRY,
+            allowed: None,
+        },
+        Order {
+            action: "DescribeInstances",
+            invalid: ask!(|c| c
+                .describe_instances()
+                .instance_ids(NO_INSTANCE)
+                .max_results(5)),
+            invalid_code: "InvalidParameterCombination",
+            unknown: ask!(|c| c.describe_instances().instance_ids(NO_INSTANCE)),
+            allowed_dry_run: DRY,
+            allowed: Some("InvalidInstanceID.NotFound"),
+        },
+        Order {
+            action: "DescribeInstanceStatus",
+            invalid: ask!(|c| c.describe_instance_status().instance_ids("i-nothex!")),
+            invalid_code: "InvalidInstanceID.Malformed",
+            unknown: ask!(|c| c.describe_instance_status().instance_ids(NO_INSTANCE)),
+            allowed_dry_run: DRY,
+            allowed: Some("InvalidInstanceID.NotFound"),
+        },
+        Order {
+            action: "RunInstances",
+            invalid: ask!(|c| c
+                .run_instances()
+                .image_id("ami-0bbbbbbbbbbbbbbb1")
+                .min_count(2)
+                .max_count(1)),
+            invalid_code: "InvalidParameterValue",
+            unknown: ask!(|c| c
+                .run_instances()
+                .image_id("ami-0bbbbbbbbbbbbbbb1")
+                .subnet_id("subnet-0bbbbbbbbbbbbbbb1")
+                .key_name("missing")
+                .min_count(1)
+                .max_count(1)),
+            // Authorizing a launch reads the resources it names (tags, the image's owner):
+            // what is missing is told before the dry run answers.
+            allowed_dry_run: "InvalidAMIID.NotFound",
+            allowed: Some("InvalidAMIID.NotFound"),
+        },
+        Order {
+            action: "TerminateInstances",
+            invalid: ask!(|c| c.terminate_instances().instance_ids("i-nothex!")),
+            invalid_code: "InvalidInstanceID.Malformed",
+            unknown: ask!(|c| c.terminate_instances().instance_ids(NO_INSTANCE)),
+            // Authorized per instance with its tags: an unknown one is told before the dry run.
+            allowed_dry_run: "InvalidInstanceID.NotFound",
+            allowed: Some("InvalidInstanceID.NotFound"),
+        },
+        Order {
+            action: "DescribeImages",
+            invalid: ask!(|c| c
+                .describe_images()
+                .image_ids("ami-0bbbbbbbbbbbbbbb1")
+                .max_results(2000)),
+            invalid_code: "InvalidParameterValue",
+            unknown: ask!(|c| c.describe_images().image_ids("ami-0bbbbbbbbbbbbbbb1")),
+            allowed_dry_run: DRY,
+            allowed: Some("InvalidAMIID.NotFound"),
+        },
+        Order {
+            action: "CreateTags",
+            invalid: ask!(|c| c
+                .create_tags()
+                .resources(NO_INSTANCE)
+                .tags(Tag::builder().key("aws:team").value("web").build())),
+            invalid_code: "InvalidParameterValue",
+            unknown: ask!(|c| c
+                .create_tags()
+                .resources(NO_INSTANCE)
+                .tags(Tag::builder().key("team").value("web").build())),
+            allowed_dry_run: "InvalidInstanceID.NotFound",
+            allowed: Some("InvalidInstanceID.NotFound"),
+        },
+        Order {
+            action: "DeleteTags",
+            invalid: ask!(|c| c.delete_tags().resources("sg-nothex!")),
+            invalid_code: "InvalidGroupId.Malformed",
+            unknown: ask!(|c| c.delete_tags().resources("sg-0bbbbbbbbbbbbbbb1")),
+            allowed_dry_run: "InvalidGroup.NotFound",
+            allowed: Some("InvalidGroup.NotFound"),
+        },
+        Order {
+            action: "DescribeTags",
+            invalid: ask!(|c| c.describe_tags().filters(filter("nope", &["x"]))),
+            invalid_code: "InvalidParameterValue",
+            unknown: ask!(|c| c
+                .describe_tags()
+                .filters(filter("resource-id", &[NO_INSTANCE]))),
+            allowed_dry_run: DRY,
+            allowed: None,
+        },
+        Order {
+            action: "DescribeVpcs",
+            invalid: ask!(|c| c.describe_vpcs().vpc_ids("vpc-1")),
+            invalid_code: "InvalidVpcID.Malformed",
+            unknown: ask!(|c| c.describe_vpcs().vpc_ids("vpc-0bbbbbbbbbbbbbbb1")),
+            allowed_dry_run: DRY,
+            allowed: Some("InvalidVpcID.NotFound"),
+        },
+        Order {
+            action: "DescribeSubnets",
+            invalid: ask!(|c| c
+                .describe_subnets()
+                .subnet_ids("subnet-0bbbbbbbbbbbbbbb1")
+                .next_token("forged")),
+            invalid_code: "InvalidParameterValue",
+            unknown: ask!(|c| c.describe_subnets().subnet_ids("subnet-0bbbbbbbbbbbbbbb1")),
+            allowed_dry_run: DRY,
+            allowed: Some("InvalidSubnetID.NotFound"),
+        },
+        Order {
+            action: "DescribeSecurityGroups",
+            invalid: ask!(|c| c
+                .describe_security_groups()
+                .group_ids("sg-x")
+                .group_names("nope")),
+            invalid_code: "InvalidGroupId.Malformed",
+            unknown: ask!(|c| c.describe_security_groups().group_names("nope")),
+            allowed_dry_run: DRY,
+            allowed: Some("InvalidGroup.NotFound"),
+        },
+        Order {
+            action: "DescribeKeyPairs",
+            invalid: ask!(|c| c
+                .describe_key_pairs()
+                .key_names("missing")
+                .key_pair_ids("key-x")),
+            invalid_code: "InvalidKeyPair.Malformed",
+            unknown: ask!(|c| c.describe_key_pairs().key_names("missing")),
+            allowed_dry_run: DRY,
+            allowed: Some("InvalidKeyPair.NotFound"),
+        },
+        Order {
+            action: "DescribeLaunchTemplates",
+            invalid: ask!(|c| c
+                .describe_launch_templates()
+                .launch_template_names("nope")
+                .max_results(201)),
+            invalid_code: "InvalidParameterValue",
+            unknown: ask!(|c| c.describe_launch_templates().launch_template_names("nope")),
+            allowed_dry_run: DRY,
+            allowed: Some("InvalidLaunchTemplateName.NotFoundException"),
+        },
+    ]
+}
+
+/// Issue 17: every EC2 action validates its parameters, then authorizes, then answers a
+/// dry run (after reading what its authorization needs, for actions authorized per
+/// resource), then looks resources up. A caller without permissions learns of a malformed
+/// request, never of what exists.
+#[tokio::test]
+async fn every_action_validates_then_authorizes_then_looks_up() {
+    let server = MockServer::start().await;
+    let key = user_with_key(&iam_admin(&server), "nobody").await;
+    let nobody = aws_sdk_ec2::Client::new(&config_with_key(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        "us-east-1",
+    ));
+    let admin = ec2(&server, STD, "us-east-1");
+    let table = orders();
+    let every: BTreeSet<&str> = mock_server::supported_actions()
+        .filter(|(service, ..)| *service == mock_server::Service::Ec2)
+        .map(|(_, action, _)| action)
+        .collect();
+    assert_eq!(
+        table.iter().map(|o| o.action).collect::<BTreeSet<_>>(),
+        every
+    );
+    for o in &table {
+        let action = o.action;
+        for (who, client, dry) in [("unauthorized", &nobody, false), ("allowed", &admin, true)] {
+            assert_eq!(
+                (o.invalid)(client.clone(), dry).await.as_deref(),
+                Some(o.invalid_code),
+                "{action}: an invalid request by the {who} caller (DryRun {dry})"
+            );
+        }
+        for dry in [false, true] {
+            assert_eq!(
+                (o.unknown)(nobody.clone(), dry).await.as_deref(),
+                Some("UnauthorizedOperation"),
+                "{action}: unknown resources asked by the unauthorized caller (DryRun {dry})"
+            );
+        }
+        assert_eq!(
+            (o.unknown)(admin.clone(), true).await.as_deref(),
+            Some(o.allowed_dry_run),
+            "{action}: an allowed dry run naming unknown resources"
+        );
+        assert_eq!(
+            (o.unknown)(admin.clone(), false).await.as_deref(),
+            o.allowed,
+            "{action}: an allowed call naming unknown resources"
+        );
+    }
+    // Ids and MaxResults do not go together, whatever the ids name.
+    let err = admin
+        .describe_instances()
+        .instance_ids(NO_INSTANCE)
+        .max_results(5)
+        .send()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(code(&err).as_deref(), Some("InvalidParameterCombination"));
+    assert_eq!(
+        message(&err),
+        "The parameter instancesSet cannot be used with the parameter maxResults"
+    );
+}

@@ -3,16 +3,18 @@
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::api::{ActionSpec, Authorization, Call, any_resource};
+use crate::api::{ActionSpec, Authorization, Call};
 use crate::error::AwsError;
 use crate::partition::Region;
 use crate::policy::context::Context;
 
+use super::filters::dry_run_operation;
 use super::model::{Resources, Tags};
 use super::{images, instances, network, regions, tags};
 
-/// The EC2 actions served. Describe calls cannot be limited to resources (`*`); actions
-/// that change resources authorize each one in the handler.
+/// The EC2 actions served. Every handler authorizes the call itself, between validating its
+/// parameters and reading resources (see `filters`): Describe calls on `*` (they cannot be
+/// limited to resources), actions that change resources on each one.
 pub(crate) const ACTIONS: &[ActionSpec] = &[
     describe(
         "DescribeRegions",
@@ -92,7 +94,8 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
     ),
 ];
 
-/// A Describe action: authorized on `*` before the handler runs.
+/// A Describe action: the handler authorizes it on `*` ([`authorize_describe`]) once its
+/// parameters are valid.
 const fn describe(
     name: &'static str,
     iam_action: &'static str,
@@ -101,9 +104,30 @@ const fn describe(
     ActionSpec {
         name,
         iam_action,
-        authorization: Authorization::Policy(any_resource),
+        authorization: Authorization::Handler,
         handler,
     }
+}
+
+/// Step 2 of a Describe call, once its parameters are valid: authorizes `iam_action` on `*`
+/// (Describe calls have no resource-level permissions; the request log records it as when
+/// the pipeline authorized it), then answers an allowed `DryRun` before any resource is
+/// read: a dry run asks about permissions only.
+pub(crate) fn authorize_describe(
+    call: &Call<'_>,
+    iam_action: &'static str,
+    dry_run: bool,
+) -> Result<(), AwsError> {
+    debug_assert_eq!(
+        iam_action.strip_prefix("ec2:"),
+        call.params.get("Action"),
+        "a handler authorizes its own action"
+    );
+    call.authorize(iam_action, "*", |_| {})?;
+    if dry_run {
+        return Err(dry_run_operation());
+    }
+    Ok(())
 }
 
 /// The caller's resources in the region the call was signed for (a region of the caller's

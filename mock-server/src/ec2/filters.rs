@@ -1,5 +1,14 @@
 //! The inputs every EC2 Describe call shares: `Filter.N` (names, wildcard values, tag
 //! filters), `MaxResults`/`NextToken` pagination, `DryRun` and id lists.
+//!
+//! Every EC2 handler works in three steps, as EC2 does: (1) validate every parameter
+//! without reading a resource (everything here but [`check_exist`]); (2) authorize, then
+//! answer `DryRun`; (3) look the resources up ([`check_exist`], `…NotFound`). A caller not
+//! allowed a call thus gets `UnauthorizedOperation` whatever its ids name, and a malformed
+//! call gets its validation error whoever sends it. Actions authorized per resource
+//! (RunInstances, TerminateInstances, CreateTags, DeleteTags) read the resources named to
+//! authorize them (tags, an image's owner); what is missing is authorized by its ARN alone
+//! and refused as not found right after, before the `DryRun` answer.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -361,23 +370,30 @@ pub(crate) const LAUNCH_TEMPLATE: IdKind = IdKind {
     },
 };
 
-/// Checks ids given to a call: each well-formed (`CODE.Malformed`, `Invalid id: "…"`), each
-/// known (`CODE.NotFound`, naming every unknown one).
-pub(crate) fn check_ids(
+/// Validation: each id given to a call is well-formed (`CODE.Malformed`, `Invalid id:
+/// "…"`). Reads no resource, so it comes before authorization.
+pub(crate) fn check_well_formed(ids: &[&str], kind: &IdKind) -> Result<(), AwsError> {
+    match ids
+        .iter()
+        .find(|id| !super::model::well_formed(id, kind.prefix))
+    {
+        Some(bad) => Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            kind.malformed,
+            format!("Invalid id: \"{bad}\" (expecting \"{}-...\")", kind.prefix),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Lookup: each id given to a call names a resource here (`CODE.NotFound`, naming every
+/// unknown one). Comes after authorization: a caller not allowed the call learns nothing of
+/// what exists.
+pub(crate) fn check_exist(
     ids: &[&str],
     kind: &IdKind,
     exists: impl Fn(&str) -> bool,
 ) -> Result<(), AwsError> {
-    if let Some(bad) = ids
-        .iter()
-        .find(|id| !super::model::well_formed(id, kind.prefix))
-    {
-        return Err(AwsError::new(
-            StatusCode::BAD_REQUEST,
-            kind.malformed,
-            format!("Invalid id: \"{bad}\" (expecting \"{}-...\")", kind.prefix),
-        ));
-    }
     let missing: Vec<&str> = ids.iter().copied().filter(|id| !exists(id)).collect();
     if missing.is_empty() {
         return Ok(());
@@ -386,7 +402,7 @@ pub(crate) fn check_ids(
 }
 
 /// `CODE.NotFound` naming every unknown id (or key pair name) of this kind.
-pub(crate) fn not_found(kind: &IdKind, missing: &[&str]) -> AwsError {
+fn not_found(kind: &IdKind, missing: &[&str]) -> AwsError {
     AwsError::new(
         StatusCode::BAD_REQUEST,
         kind.unknown,

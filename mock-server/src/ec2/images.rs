@@ -6,8 +6,8 @@ use crate::api::Call;
 use crate::error::AwsError;
 use crate::wire::xml::Node;
 
-use super::api::{read, resources};
-use super::filters::{IMAGE, Page, all_accept, check_ids, dry_run, dry_run_operation, filters};
+use super::api::{authorize_describe, read, resources};
+use super::filters::{IMAGE, Page, all_accept, check_exist, check_well_formed, dry_run, filters};
 use super::model::{Image, Resources};
 use super::tags::tag_set;
 
@@ -59,16 +59,19 @@ fn image_field<'a>(i: &'a Image, name: &str) -> Vec<Cow<'a, str>> {
 /// `DescribeImages`: the account's images and those it may launch, narrowed by
 /// `ImageId.N`, `Owner.N` (`self`, `amazon`, account ids) and `Filter.N`.
 pub(super) fn describe_images(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let filters = filters(call.service, call.params, &IMAGE_FILTERS)?;
     let page = Page::of(call.service, call.params, (5, 1000), None)?;
+    let ids = call.params.list("ImageId");
+    check_well_formed(&ids, &IMAGE)?;
+    let owners = call.params.list("Owner");
+    let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeImages", dry)?;
+    // 3. Look up.
     let region = resources(call)?;
     let r = read(&region);
-    let ids = call.params.list("ImageId");
-    check_ids(&ids, &IMAGE, |id| visible_image(&r, id).is_some())?;
-    let owners = call.params.list("Owner");
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
-    }
+    check_exist(&ids, &IMAGE, |id| visible_image(&r, id).is_some())?;
     let account = r.account.as_str();
     let owned_by = |i: &Image, owner: &str| match owner {
         "self" => i.owner == account,

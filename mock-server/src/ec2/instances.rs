@@ -9,10 +9,13 @@ use crate::api::Call;
 use crate::error::AwsError;
 use crate::wire::xml::Node;
 
-use super::api::{arn, authorize_existing, read, request_tags, resource_tags, resources, write};
+use super::api::{
+    arn, authorize_describe, authorize_existing, read, request_tags, resource_tags, resources,
+    write,
+};
 use super::filters::{
-    self, GROUP, IMAGE, INSTANCE, KEY_PAIR, Page, SUBNET, all_accept, check_ids, dry_run,
-    dry_run_operation, filters, missing_parameter,
+    self, GROUP, IMAGE, INSTANCE, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, all_accept, check_exist,
+    check_well_formed, dry_run, dry_run_operation, filters, missing_parameter,
 };
 use super::images::visible_image;
 use super::model::{INITIALIZING, Instance, InstanceState, Lifecycle, PENDING, Resources, Tags};
@@ -122,37 +125,45 @@ pub(crate) fn timestamp(t: SystemTime) -> String {
         .unwrap_or_default()
 }
 
-/// The `InstanceId.N` of a call, each well-formed and visible here.
-fn instance_ids<'p>(call: &'p Call<'_>, r: &Resources) -> Result<Vec<&'p str>, AwsError> {
-    let ids = call.params.list("InstanceId");
-    check_ids(&ids, &INSTANCE, |id| {
-        r.instances.get(id).is_some_and(|i| i.visible(call.now))
-    })?;
-    Ok(ids)
+/// The instance `id` if it is the caller's here and still in view.
+fn visible_instance<'r>(r: &'r Resources, id: &str, now: SystemTime) -> Option<&'r Instance> {
+    r.instances.get(id).filter(|i| i.visible(now))
 }
 
-/// The `InstanceId.N` and page of an instance Describe call (ids and `MaxResults` do not
-/// go together), or its `DryRun` answer.
-fn instance_page<'p>(call: &'p Call<'_>, r: &Resources) -> Result<(Vec<&'p str>, Page), AwsError> {
-    let ids = instance_ids(call, r)?;
+/// Checks every id names an instance in view here (`InvalidInstanceID.NotFound`).
+fn check_instances_exist(call: &Call<'_>, r: &Resources, ids: &[&str]) -> Result<(), AwsError> {
+    check_exist(ids, &INSTANCE, |id| {
+        visible_instance(r, id, call.now).is_some()
+    })
+}
+
+/// Validates the `InstanceId.N` (well-formed), page and `DryRun` of an instance Describe
+/// call. Ids and `MaxResults` do not go together whatever the ids name, so that is told
+/// first, before the ids are even read.
+fn instance_query<'p>(call: &'p Call<'_>) -> Result<(Vec<&'p str>, Page, bool), AwsError> {
+    let ids = call.params.list("InstanceId");
     let page = Page::of(
         call.service,
         call.params,
         (5, 1000),
         (!ids.is_empty()).then_some("instancesSet"),
     )?;
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
-    }
-    Ok((ids, page))
+    check_well_formed(&ids, &INSTANCE)?;
+    let dry = dry_run(call.service, call.params)?;
+    Ok((ids, page, dry))
 }
 
 /// `DescribeInstances`: the caller's instances in the region, by reservation.
 pub(super) fn describe_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let filters = filters(call.service, call.params, &INSTANCE_FILTERS)?;
+    let (ids, page, dry) = instance_query(call)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeInstances", dry)?;
+    // 3. Look up.
     let region = resources(call)?;
     let r = read(&region);
-    let (ids, page) = instance_page(call, &r)?;
+    check_instances_exist(call, &r, &ids)?;
     let now = call.now;
     let mut selected: Vec<&Instance> = r
         .instances
@@ -337,11 +348,16 @@ const STATUS_FILTERS: [&str; 5] = [
 /// `DescribeInstanceStatus`: status checks of running instances (every instance with
 /// `IncludeAllInstances=true`): `initializing` for the first minute, then `ok`.
 pub(super) fn describe_instance_status(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let filters = filters(call.service, call.params, &STATUS_FILTERS)?;
     let all = filters::boolean(call.service, call.params, "IncludeAllInstances")?;
+    let (ids, page, dry) = instance_query(call)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeInstanceStatus", dry)?;
+    // 3. Look up.
     let region = resources(call)?;
     let r = read(&region);
-    let (ids, page) = instance_page(call, &r)?;
+    check_instances_exist(call, &r, &ids)?;
     let now = call.now;
     let check = |i: &Instance| match i.state(now) {
         InstanceState::Running
@@ -419,6 +435,17 @@ fn count(call: &Call<'_>, name: &str) -> Result<i64, AwsError> {
     })
 }
 
+/// `InvalidParameterValue` unless `t` reads as an instance type.
+fn check_instance_type(call: &Call<'_>, t: &str) -> Result<(), AwsError> {
+    if valid_instance_type(t) {
+        return Ok(());
+    }
+    Err(AwsError::invalid_parameter_value(
+        call.service,
+        format!("Invalid value '{t}' for InstanceType."),
+    ))
+}
+
 /// Whether `t` reads as an instance type: `family.size` (`t3.micro`, `m7g.16xlarge`).
 fn valid_instance_type(t: &str) -> bool {
     let Some((family, size)) = t.split_once('.') else {
@@ -440,18 +467,159 @@ fn valid_instance_type(t: &str) -> bool {
     family_ok && size_ok
 }
 
-/// What RunInstances launches, resolved from the parameters (and a launch template).
+/// How RunInstances names its launch template.
+#[derive(Debug, Clone, Copy)]
+enum TemplateRef<'p> {
+    Id(&'p str),
+    Name(&'p str),
+}
+
+/// RunInstances' parameters, each checked without reading a resource (step 1).
+struct LaunchRequest<'p> {
+    template: Option<TemplateRef<'p>>,
+    image: Option<&'p str>,
+    instance_type: Option<&'p str>,
+    min: usize,
+    max: usize,
+    subnet: Option<&'p str>,
+    group_ids: Vec<&'p str>,
+    group_names: Vec<&'p str>,
+    key_name: Option<&'p str>,
+    tags: TagSpecs,
+    dry: bool,
+}
+
+/// Step 1 of RunInstances: every parameter, before any resource is read.
+fn launch_request<'p>(call: &'p Call<'_>) -> Result<LaunchRequest<'p>, AwsError> {
+    let params = call.params;
+    let tags = tag_specifications(call)?;
+    let (min, max) = (count(call, "MinCount")?, count(call, "MaxCount")?);
+    let dry = dry_run(call.service, params)?;
+    let template = match (
+        params.get("LaunchTemplate.LaunchTemplateId"),
+        params.get("LaunchTemplate.LaunchTemplateName"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(AwsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterCombination",
+                "Only one of LaunchTemplateId or LaunchTemplateName may be specified",
+            ));
+        }
+        (Some(id), None) => {
+            check_well_formed(&[id], &LAUNCH_TEMPLATE)?;
+            Some(TemplateRef::Id(id))
+        }
+        (None, Some(name)) => Some(TemplateRef::Name(name)),
+        (None, None) => None,
+    };
+    let image = params.get("ImageId");
+    // Without a launch template, the image must be given (a template may name it).
+    if image.is_none() && template.is_none() {
+        return Err(missing_parameter("ImageId"));
+    }
+    if max < 1 {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            "Maximum instance count must be greater than zero",
+        ));
+    }
+    if min < 1 {
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            "Minimum instance count must be greater than zero",
+        ));
+    }
+    if min > max {
+        // No public sample of AWS's words for this one.
+        return Err(AwsError::invalid_parameter_value(
+            call.service,
+            "Minimum instance count must not be greater than maximum instance count",
+        ));
+    }
+    check_well_formed(image.as_slice(), &IMAGE)?;
+    let instance_type = params.get("InstanceType");
+    if let Some(t) = instance_type {
+        check_instance_type(call, t)?;
+    }
+    let subnet = params.get("SubnetId");
+    check_well_formed(subnet.as_slice(), &SUBNET)?;
+    let group_ids = params.list("SecurityGroupId");
+    check_well_formed(&group_ids, &GROUP)?;
+    Ok(LaunchRequest {
+        template,
+        image,
+        instance_type,
+        min: usize::try_from(min).unwrap_or(usize::MAX),
+        max: usize::try_from(max).unwrap_or(usize::MAX),
+        subnet,
+        group_ids,
+        group_names: params.list("SecurityGroup"),
+        key_name: params.get("KeyName"),
+        tags,
+        dry,
+    })
+}
+
+/// What RunInstances launches: the request with the resources it names looked up, as its
+/// authorization needs them (their tags, the image's owner, the subnet's VPC). A resource
+/// named that does not exist is `None` here (authorized by its ARN alone) and `missing`
+/// holds the error for the first one, given once the launch is authorized.
 struct Launch<'p> {
+    /// The image named, or the launch template's.
+    image: Option<String>,
+    instance_type: String,
+    /// The subnet named, or the default subnet: its id, and the subnet if it exists.
+    subnet_id: Option<String>,
+    subnet: Option<super::model::Subnet>,
+    groups: Vec<String>,
+    key_name: Option<&'p str>,
+    profile: Option<Profile>,
+    /// The launch template's id.
+    template: Option<String>,
+    /// Tags to apply, by resource type (`instance`, `volume`, `network-interface`).
+    tags: TagSpecs,
+    min: usize,
+    max: usize,
+    /// The first resource named that does not exist (step 3).
+    missing: Option<AwsError>,
+}
+
+/// What launches once everything named exists.
+struct Found<'p> {
     image: String,
     instance_type: String,
     subnet: super::model::Subnet,
     groups: Vec<String>,
     key_name: Option<&'p str>,
     profile: Option<Profile>,
-    template: Option<String>,
-    /// Tags to apply, by resource type (`instance`, `volume`, `network-interface`).
     tags: TagSpecs,
-    count: usize,
+    min: usize,
+    max: usize,
+}
+
+impl<'p> Launch<'p> {
+    /// Step 3: the error for the first resource named that does not exist, or what
+    /// launches.
+    fn found(self) -> Result<Found<'p>, AwsError> {
+        if let Some(err) = self.missing {
+            return Err(err);
+        }
+        // Only a missing resource leaves these unset, and `missing` tells which.
+        let image = self.image.ok_or_else(|| missing_parameter("ImageId"))?;
+        let subnet = self.subnet.ok_or_else(no_default_vpc)?;
+        Ok(Found {
+            image,
+            instance_type: self.instance_type,
+            subnet,
+            groups: self.groups,
+            key_name: self.key_name,
+            profile: self.profile,
+            tags: self.tags,
+            min: self.min,
+            max: self.max,
+        })
+    }
 }
 
 /// The instance profile a launch attaches.
@@ -518,21 +686,52 @@ fn tag_specifications(call: &Call<'_>) -> Result<TagSpecs, AwsError> {
 /// resource involved is authorized, `ec2:CreateTags` too when tags are applied, and
 /// `iam:PassRole` on the instance profile's role.
 pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
-    // What needs no resources is read before the region is locked.
-    let tags = tag_specifications(call)?;
-    let counts = (count(call, "MinCount")?, count(call, "MaxCount")?);
-    let dry = dry_run(call.service, call.params)?;
+    // 1. Validate every parameter.
+    let request = launch_request(call)?;
+    let dry = request.dry;
+    // 2. Authorize. EC2 authorizes a launch on each resource it uses, with the resource's
+    // tags, the image's owner and the subnet's VPC as condition keys, so it must read them
+    // first: what is named is looked up here, and one that does not exist is authorized by
+    // its ARN without them.
     let region = resources(call)?;
     let mut r = write(&region);
-    let launch = resolve(call, &r, tags, counts)?;
+    let launch = resolve(call, &r, request)?;
     authorize_launch(call, &r, &launch)?;
+    // 3. What was named and does not exist. Unlike a Describe call, a dry run answers after
+    // this: the resources were read to authorize, and launching an unknown image would not
+    // succeed (a dry-run launch of one is `InvalidAMIID.NotFound`).
+    let launch = launch.found()?;
     if dry {
         return Err(dry_run_operation());
     }
+    // The limit counts running instances (pending ones are on their way); a dry run asks
+    // about permissions only, so it is told after.
+    let now = call.now;
+    let running = r
+        .instances
+        .values()
+        .filter(|i| {
+            matches!(
+                i.state(now),
+                InstanceState::Pending | InstanceState::Running
+            )
+        })
+        .count();
+    let room = MAX_INSTANCES.saturating_sub(running);
+    if launch.min > room {
+        return Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "InstanceLimitExceeded",
+            format!(
+                "You have requested more instances ({}) than your current instance limit of {MAX_INSTANCES} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.",
+                launch.min
+            ),
+        ));
+    }
+    let count = launch.max.min(room);
     // Instances gone from view, and terminated ones beyond the newest few hundred (a
     // virtual clock may never move), are dropped, so memory stays flat however many launch
     // and terminate.
-    let now = call.now;
     r.instances.retain(|_, i| i.visible(now));
     let mut terminated: Vec<(SystemTime, String)> = r
         .instances
@@ -550,7 +749,7 @@ pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     }
     let reservation_id = r.new_id("r");
     let mut items = Vec::new();
-    for n in 0..launch.count {
+    for n in 0..count {
         let id = r.new_id("i");
         let private_ip = Resources::private_ip(&launch.subnet, r.serial());
         let instance = Instance {
@@ -576,168 +775,161 @@ pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     Ok(reservation(&r, &reservation_id, items))
 }
 
-/// Reads and checks RunInstances' parameters against what exists.
+/// `VPCIdNotSpecified`: no subnet named and no default VPC to launch in.
+fn no_default_vpc() -> AwsError {
+    AwsError::new(
+        StatusCode::BAD_REQUEST,
+        "VPCIdNotSpecified",
+        "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.",
+    )
+}
+
+/// Looks up what a launch names (step 2, for its authorization). The first that does not
+/// exist is kept in `missing`, in the order EC2 checks them: launch template, image,
+/// subnet, security groups, key pair, instance profile.
 fn resolve<'p>(
-    call: &'p Call<'_>,
+    call: &Call<'_>,
     r: &Resources,
-    tags: TagSpecs,
-    (min, max): (i64, i64),
+    request: LaunchRequest<'p>,
 ) -> Result<Launch<'p>, AwsError> {
-    let params = call.params;
-    let template = match (
-        params.get("LaunchTemplate.LaunchTemplateId"),
-        params.get("LaunchTemplate.LaunchTemplateName"),
-    ) {
-        (Some(_), Some(_)) => {
-            return Err(AwsError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterCombination",
-                "Only one of LaunchTemplateId or LaunchTemplateName may be specified",
-            ));
+    let mut missing: Option<AwsError> = None;
+    let mut note = |checked: Result<(), AwsError>| {
+        if let Err(err) = checked {
+            missing.get_or_insert(err);
         }
-        (Some(id), None) => {
-            check_ids(&[id], &filters::LAUNCH_TEMPLATE, |id| r.launch_templates.contains_key(id))?;
+    };
+    let template = match request.template {
+        Some(TemplateRef::Id(id)) => {
+            note(check_exist(&[id], &LAUNCH_TEMPLATE, |id| {
+                r.launch_templates.contains_key(id)
+            }));
             r.launch_templates.get(id)
         }
-        (None, Some(name)) => Some(r.launch_templates.values().find(|t| t.name == name).ok_or_else(|| {
-            AwsError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidLaunchTemplateName.NotFoundException",
-                format!("The specified launch template, with template name {name}, does not exist."),
-            )
-        })?),
-        (None, None) => None,
+        Some(TemplateRef::Name(name)) => {
+            let found = r.launch_templates.values().find(|t| t.name == name);
+            if found.is_none() {
+                note(Err(AwsError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidLaunchTemplateName.NotFoundException",
+                    format!(
+                        "The specified launch template, with template name {name}, does not exist."
+                    ),
+                )));
+            }
+            found
+        }
+        None => None,
     };
-    let image = params
-        .get("ImageId")
+    let template_id = match (request.template, template) {
+        (_, Some(t)) => Some(t.id.clone()),
+        (Some(TemplateRef::Id(id)), None) => Some(id.to_owned()),
+        _ => None,
+    };
+    let image = request
+        .image
         .map(str::to_owned)
-        .or_else(|| template.and_then(|t| t.image.clone()))
-        .ok_or_else(|| missing_parameter("ImageId"))?;
-    if max < 1 {
-        return Err(AwsError::invalid_parameter_value(
-            call.service,
-            "Maximum instance count must be greater than zero",
-        ));
+        .or_else(|| template.and_then(|t| t.image.clone()));
+    match &image {
+        Some(id) => note(check_exist(&[id.as_str()], &IMAGE, |id| {
+            visible_image(r, id).is_some()
+        })),
+        // A template found without an image: the parameter was needed after all.
+        None if template.is_some() => return Err(missing_parameter("ImageId")),
+        // An unknown template: `missing` already says so.
+        None => {}
     }
-    if min < 1 {
-        return Err(AwsError::invalid_parameter_value(
-            call.service,
-            "Minimum instance count must be greater than zero",
-        ));
-    }
-    if min > max {
-        // No public sample of AWS's words for this one.
-        return Err(AwsError::invalid_parameter_value(
-            call.service,
-            "Minimum instance count must not be greater than maximum instance count",
-        ));
-    }
-    // The limit counts running instances (pending ones are on their way).
-    let running = r
-        .instances
-        .values()
-        .filter(|i| {
-            matches!(
-                i.state(call.now),
-                InstanceState::Pending | InstanceState::Running
-            )
-        })
-        .count();
-    let room = MAX_INSTANCES.saturating_sub(running);
-    if usize::try_from(min).unwrap_or(usize::MAX) > room {
-        return Err(AwsError::new(
-            StatusCode::BAD_REQUEST,
-            "InstanceLimitExceeded",
-            format!(
-                "You have requested more instances ({min}) than your current instance limit of {MAX_INSTANCES} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit."
-            ),
-        ));
-    }
-    let count = usize::try_from(max).unwrap_or(usize::MAX).min(room);
-    check_ids(&[image.as_str()], &IMAGE, |id| {
-        visible_image(r, id).is_some()
-    })?;
-    let instance_type = params
-        .get("InstanceType")
-        .map(str::to_owned)
-        .or_else(|| template.and_then(|t| t.instance_type.clone()))
-        .unwrap_or_else(|| "m1.small".to_owned());
-    if !valid_instance_type(&instance_type) {
-        return Err(AwsError::invalid_parameter_value(
-            call.service,
-            format!("Invalid value '{instance_type}' for InstanceType."),
-        ));
-    }
-    let subnet = match params.get("SubnetId") {
+    let instance_type = match request.instance_type {
+        Some(t) => t.to_owned(),
+        None => {
+            let t = template
+                .and_then(|t| t.instance_type.clone())
+                .unwrap_or_else(|| "m1.small".to_owned());
+            check_instance_type(call, &t)?;
+            t
+        }
+    };
+    let subnet = match request.subnet {
         Some(id) => {
-            check_ids(&[id], &SUBNET, |id| r.subnets.contains_key(id))?;
+            note(check_exist(&[id], &SUBNET, |id| r.subnets.contains_key(id)));
             r.subnets.get(id)
         }
-        None => r.default_subnet(),
+        None => {
+            let default = r.default_subnet();
+            if default.is_none() {
+                note(Err(no_default_vpc()));
+            }
+            default
+        }
     }
-    .cloned()
-    .ok_or_else(|| {
-        AwsError::new(
-            StatusCode::BAD_REQUEST,
-            "VPCIdNotSpecified",
-            "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.",
-        )
-    })?;
-    let mut groups: Vec<String> = Vec::new();
-    let ids = params.list("SecurityGroupId");
-    check_ids(&ids, &GROUP, |id| r.security_groups.contains_key(id))?;
-    groups.extend(ids.iter().map(|s| (*s).to_owned()));
-    for name in params.list("SecurityGroup") {
-        let group = r
-            .security_groups
-            .values()
-            .find(|g| g.name == name && g.vpc_id == subnet.vpc_id)
-            .ok_or_else(|| {
-                AwsError::new(
+    .cloned();
+    let subnet_id = request
+        .subnet
+        .map(str::to_owned)
+        .or_else(|| subnet.as_ref().map(|s| s.id.clone()));
+    note(check_exist(&request.group_ids, &GROUP, |id| {
+        r.security_groups.contains_key(id)
+    }));
+    let mut groups: Vec<String> = request.group_ids.iter().map(|s| (*s).to_owned()).collect();
+    // Group names are looked up in the subnet's VPC (an unknown subnet is already missing).
+    if let Some(subnet) = &subnet {
+        for name in &request.group_names {
+            match r
+                .security_groups
+                .values()
+                .find(|g| g.name == *name && g.vpc_id == subnet.vpc_id)
+            {
+                Some(group) => groups.push(group.id.clone()),
+                None => note(Err(AwsError::new(
                     StatusCode::BAD_REQUEST,
                     "InvalidGroup.NotFound",
                     format!(
                         "The security group '{name}' does not exist in VPC '{}'",
                         subnet.vpc_id
                     ),
-                )
-            })?;
-        groups.push(group.id.clone());
+                ))),
+            }
+        }
+        if let Some(g) = groups.iter().find(|g| {
+            r.security_groups
+                .get(*g)
+                .is_some_and(|g| g.vpc_id != subnet.vpc_id)
+        }) {
+            note(Err(AwsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                format!(
+                    "Security group {g} and subnet {} belong to different networks.",
+                    subnet.id
+                ),
+            )));
+        }
+        if groups.is_empty() {
+            groups.extend(r.default_group(&subnet.vpc_id).map(|g| g.id.clone()));
+        }
     }
-    if let Some(g) = groups.iter().find(|g| {
-        r.security_groups
-            .get(*g)
-            .is_some_and(|g| g.vpc_id != subnet.vpc_id)
-    }) {
-        return Err(AwsError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameter",
-            format!(
-                "Security group {g} and subnet {} belong to different networks.",
-                subnet.id
-            ),
-        ));
-    }
-    if groups.is_empty() {
-        groups.extend(r.default_group(&subnet.vpc_id).map(|g| g.id.clone()));
-    }
-    let key_name = params.get("KeyName");
-    if let Some(name) = key_name
-        && !r.key_pairs.contains_key(name)
-    {
-        return Err(filters::not_found(&KEY_PAIR, &[name]));
-    }
-    let profile = instance_profile(call, template.and_then(|t| t.instance_profile.as_deref()))?;
+    note(check_exist(
+        request.key_name.as_slice(),
+        &KEY_PAIR,
+        |name| r.key_pairs.contains_key(name),
+    ));
+    let profile = instance_profile(call, template.and_then(|t| t.instance_profile.as_deref()))
+        .unwrap_or_else(|err| {
+            note(Err(err));
+            None
+        });
     Ok(Launch {
         image,
         instance_type,
+        subnet_id,
         subnet,
         groups,
-        key_name,
+        key_name: request.key_name,
         profile,
-        template: template.map(|t| t.id.clone()),
-        tags,
-        count,
+        template: template_id,
+        tags: request.tags,
+        min: request.min,
+        max: request.max,
+        missing,
     })
 }
 
@@ -784,27 +976,37 @@ fn instance_profile(
 
 /// Authorizes every resource of a launch, as EC2 does: the image (with `ec2:Owner`,
 /// `ec2:Public`, `ec2:ImageType`), subnet, security groups, key pair and launch template
-/// that exist (with `ec2:Vpc` where they are in one), the network interface, volume and
-/// instance being made (with the tags requested for each); `ec2:CreateTags` with
-/// `ec2:CreateAction` for each kind tagged; `iam:PassRole` on the profile's role.
+/// (with their tags, and `ec2:Vpc` where they are in one; without these when they do not
+/// exist), the network interface, volume and instance being made (with the tags requested
+/// for each); `ec2:CreateTags` with `ec2:CreateAction` for each kind tagged; `iam:PassRole`
+/// on the profile's role.
 fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Result<(), AwsError> {
     let action = "ec2:RunInstances";
     let empty = Tags::new();
-    let vpc = arn(call, "vpc", &launch.subnet.vpc_id);
-    let in_vpc = |ctx: &mut Context| ctx.set("ec2:Vpc", vpc.clone());
-    let image = visible_image(r, &launch.image);
-    call.authorize(action, &arn(call, "image", &launch.image), |ctx| {
-        if let Some(image) = image {
-            resource_tags(ctx, &image.tags);
-            ctx.set("ec2:Owner", image.owner_alias.unwrap_or(&image.owner));
-            ctx.set("ec2:Public", if image.public { "true" } else { "false" });
+    let vpc = launch.subnet.as_ref().map(|s| arn(call, "vpc", &s.vpc_id));
+    let in_vpc = |ctx: &mut Context| {
+        if let Some(vpc) = &vpc {
+            ctx.set("ec2:Vpc", vpc.clone());
         }
-        ctx.set("ec2:ImageType", "machine");
-    })?;
-    call.authorize(action, &arn(call, "subnet", &launch.subnet.id), |ctx| {
-        resource_tags(ctx, &launch.subnet.tags);
-        in_vpc(ctx);
-    })?;
+    };
+    if let Some(id) = &launch.image {
+        let image = visible_image(r, id);
+        call.authorize(action, &arn(call, "image", id), |ctx| {
+            if let Some(image) = image {
+                resource_tags(ctx, &image.tags);
+                ctx.set("ec2:Owner", image.owner_alias.unwrap_or(&image.owner));
+                ctx.set("ec2:Public", if image.public { "true" } else { "false" });
+            }
+            ctx.set("ec2:ImageType", "machine");
+        })?;
+    }
+    if let Some(id) = &launch.subnet_id {
+        let tags = launch.subnet.as_ref().map_or(&empty, |s| &s.tags);
+        call.authorize(action, &arn(call, "subnet", id), |ctx| {
+            resource_tags(ctx, tags);
+            in_vpc(ctx);
+        })?;
+    }
     for g in &launch.groups {
         let tags = r.security_groups.get(g).map_or(&empty, |g| &g.tags);
         call.authorize(action, &arn(call, "security-group", g), |ctx| {
@@ -857,15 +1059,22 @@ fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Resu
 
 /// `TerminateInstances`: each instance shuts down, then is terminated, on the server clock.
 pub(super) fn terminate_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
-    let region = resources(call)?;
-    let mut r = write(&region);
-    let ids = instance_ids(call, &r)?;
+    // 1. Validate.
+    let ids = call.params.list("InstanceId");
     if ids.is_empty() {
         return Err(missing_parameter("InstanceId"));
     }
+    check_well_formed(&ids, &INSTANCE)?;
+    let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize each instance with its tags: EC2 must read the instances to evaluate
+    // `ec2:ResourceTag` conditions. One that does not exist is authorized without tags, and
+    // 3. refused as not found once the caller is allowed; a dry run answers after that, as
+    // terminating an unknown instance would not succeed.
+    let region = resources(call)?;
+    let mut r = write(&region);
+    let empty = Tags::new();
     for id in &ids {
-        let empty = Tags::new();
-        let tags = r.instances.get(*id).map_or(&empty, |i| &i.tags);
+        let tags = visible_instance(&r, id, call.now).map_or(&empty, |i| &i.tags);
         authorize_existing(
             call,
             "ec2:TerminateInstances",
@@ -873,7 +1082,8 @@ pub(super) fn terminate_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError
             tags,
         )?;
     }
-    if dry_run(call.service, call.params)? {
+    check_instances_exist(call, &r, &ids)?;
+    if dry {
         return Err(dry_run_operation());
     }
     let now = call.now;

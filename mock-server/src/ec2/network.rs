@@ -9,10 +9,10 @@ use crate::api::Call;
 use crate::error::AwsError;
 use crate::wire::xml::Node;
 
-use super::api::{arn, read, resources};
+use super::api::{arn, authorize_describe, read, resources};
 use super::filters::{
-    self, GROUP, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, all_accept, check_ids, dry_run,
-    dry_run_operation, filters,
+    GROUP, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, all_accept, check_exist,
+    check_well_formed, dry_run, filters,
 };
 use super::instances::timestamp;
 use super::tags::tag_set;
@@ -43,15 +43,18 @@ const VPC_FILTERS: [&str; 8] = [
 
 /// `DescribeVpcs`
 pub(super) fn describe_vpcs(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let filters = filters(call.service, call.params, &VPC_FILTERS)?;
+    let page = Page::of(call.service, call.params, (5, 1000), None)?;
+    let ids = call.params.list("VpcId");
+    check_well_formed(&ids, &VPC)?;
+    let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeVpcs", dry)?;
+    // 3. Look up.
     let region = resources(call)?;
     let r = read(&region);
-    let ids = call.params.list("VpcId");
-    check_ids(&ids, &VPC, |id| r.vpcs.contains_key(id))?;
-    let page = Page::of(call.service, call.params, (5, 1000), None)?;
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
-    }
+    check_exist(&ids, &VPC, |id| r.vpcs.contains_key(id))?;
     let selected: Vec<_> = r
         .vpcs
         .values()
@@ -109,15 +112,18 @@ const SUBNET_FILTERS: [&str; 11] = [
 
 /// `DescribeSubnets`
 pub(super) fn describe_subnets(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let filters = filters(call.service, call.params, &SUBNET_FILTERS)?;
+    let page = Page::of(call.service, call.params, (5, 1000), None)?;
+    let ids = call.params.list("SubnetId");
+    check_well_formed(&ids, &SUBNET)?;
+    let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeSubnets", dry)?;
+    // 3. Look up.
     let region = resources(call)?;
     let r = read(&region);
-    let ids = call.params.list("SubnetId");
-    check_ids(&ids, &SUBNET, |id| r.subnets.contains_key(id))?;
-    let page = Page::of(call.service, call.params, (5, 1000), None)?;
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
-    }
+    check_exist(&ids, &SUBNET, |id| r.subnets.contains_key(id))?;
     let selected: Vec<_> = r
         .subnets
         .values()
@@ -192,12 +198,19 @@ const GROUP_FILTERS: [&str; 7] = [
 
 /// `DescribeSecurityGroups`
 pub(super) fn describe_security_groups(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let filters = filters(call.service, call.params, &GROUP_FILTERS)?;
+    let page = Page::of(call.service, call.params, (5, 1000), None)?;
+    let ids = call.params.list("GroupId");
+    check_well_formed(&ids, &GROUP)?;
+    let names = call.params.list("GroupName");
+    let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeSecurityGroups", dry)?;
+    // 3. Look up.
     let region = resources(call)?;
     let r = read(&region);
-    let ids = call.params.list("GroupId");
-    check_ids(&ids, &GROUP, |id| r.security_groups.contains_key(id))?;
-    let names = call.params.list("GroupName");
+    check_exist(&ids, &GROUP, |id| r.security_groups.contains_key(id))?;
     // Names are looked up in the default VPC, as EC2 does.
     let default_vpc = r.default_vpc().map(|v| v.id.clone()).unwrap_or_default();
     for name in &names {
@@ -214,10 +227,6 @@ pub(super) fn describe_security_groups(call: &Call<'_>) -> Result<Vec<Node>, Aws
                 ),
             ));
         }
-    }
-    let page = Page::of(call.service, call.params, (5, 1000), None)?;
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
     }
     let selected: Vec<_> = r
         .security_groups
@@ -291,25 +300,21 @@ const KEY_PAIR_FILTERS: [&str; 5] = [
 
 /// `DescribeKeyPairs` (not paginated).
 pub(super) fn describe_key_pairs(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let filters = filters(call.service, call.params, &KEY_PAIR_FILTERS)?;
+    let names = call.params.list("KeyName");
+    let ids = call.params.list("KeyPairId");
+    check_well_formed(&ids, &KEY_PAIR)?;
+    let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeKeyPairs", dry)?;
+    // 3. Look up: key pairs by name, then by id.
     let region = resources(call)?;
     let r = read(&region);
-    let names = call.params.list("KeyName");
-    let missing: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| !r.key_pairs.contains_key(*n))
-        .collect();
-    if !missing.is_empty() {
-        return Err(filters::not_found(&KEY_PAIR, &missing));
-    }
-    let ids = call.params.list("KeyPairId");
-    check_ids(&ids, &KEY_PAIR, |id| {
+    check_exist(&names, &KEY_PAIR, |name| r.key_pairs.contains_key(name))?;
+    check_exist(&ids, &KEY_PAIR, |id| {
         r.key_pairs.values().any(|k| k.id == id)
     })?;
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
-    }
     let items = r
         .key_pairs
         .values()
@@ -345,14 +350,21 @@ const TEMPLATE_FILTERS: [&str; 4] = [
 
 /// `DescribeLaunchTemplates`
 pub(super) fn describe_launch_templates(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let filters = filters(call.service, call.params, &TEMPLATE_FILTERS)?;
+    let page = Page::of(call.service, call.params, (1, 200), None)?;
+    let ids = call.params.list("LaunchTemplateId");
+    check_well_formed(&ids, &LAUNCH_TEMPLATE)?;
+    let names = call.params.list("LaunchTemplateName");
+    let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeLaunchTemplates", dry)?;
+    // 3. Look up: templates by id, then by name.
     let region = resources(call)?;
     let r = read(&region);
-    let ids = call.params.list("LaunchTemplateId");
-    check_ids(&ids, &LAUNCH_TEMPLATE, |id| {
+    check_exist(&ids, &LAUNCH_TEMPLATE, |id| {
         r.launch_templates.contains_key(id)
     })?;
-    let names = call.params.list("LaunchTemplateName");
     if names
         .iter()
         .any(|n| !r.launch_templates.values().any(|t| t.name == *n))
@@ -362,10 +374,6 @@ pub(super) fn describe_launch_templates(call: &Call<'_>) -> Result<Vec<Node>, Aw
             "InvalidLaunchTemplateName.NotFoundException",
             "At least one of the launch templates specified in the request does not exist.",
         ));
-    }
-    let page = Page::of(call.service, call.params, (1, 200), None)?;
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
     }
     let selected: Vec<_> = r
         .launch_templates

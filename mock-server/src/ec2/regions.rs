@@ -8,7 +8,8 @@ use crate::error::AwsError;
 use crate::partition::{OptIn, Region};
 use crate::wire::xml::Node;
 
-use super::filters::{self, Filter, dry_run, dry_run_operation, filters};
+use super::api::authorize_describe;
+use super::filters::{self, Filter, dry_run, filters};
 use super::model::zones;
 
 /// The filter names DescribeRegions knows.
@@ -31,10 +32,10 @@ fn region_field<'r>(
 /// `DescribeRegions`: the regions of the caller's partition. Without `AllRegions=true`, only
 /// the regions enabled for the account; `RegionName.N` and `Filter.N` narrow the list.
 pub(super) fn describe_regions(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate: the partition's regions are fixed, not resources of the account.
     let params = call.params;
     let all = filters::boolean(call.service, params, "AllRegions")?;
     let partition = call.caller.partition;
-    let account = call.store.account(&call.caller.account);
     let names = params.list("RegionName");
     for name in &names {
         // A region of another partition is as unknown as a made-up one.
@@ -46,9 +47,11 @@ pub(super) fn describe_regions(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         }
     }
     let filters = filters(call.service, params, &REGION_FILTERS)?;
-    if dry_run(call.service, params)? {
-        return Err(dry_run_operation());
-    }
+    let dry = dry_run(call.service, params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeRegions", dry)?;
+    // 3. Look up the account's regions.
+    let account = call.store.account(&call.caller.account);
     let plain = !all && names.is_empty() && filters.is_empty();
     if plain && let Some(account) = account {
         // The most common call (a connection test): the same answer every time.
@@ -117,6 +120,7 @@ const ZONE_FILTERS: [&str; 7] = [
 /// `DescribeAvailabilityZones`: the zones of the region the call was signed for, narrowed
 /// by `ZoneName.N`, `ZoneId.N` and `Filter.N`.
 pub(super) fn describe_availability_zones(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate: a region's zones are fixed, not resources of the account.
     let params = call.params;
     filters::boolean(call.service, params, "AllAvailabilityZones")?;
     let filters = filters(call.service, params, &ZONE_FILTERS)?;
@@ -131,9 +135,10 @@ pub(super) fn describe_availability_zones(call: &Call<'_>) -> Result<Vec<Node>, 
             ));
         }
     }
-    if dry_run(call.service, params)? {
-        return Err(dry_run_operation());
-    }
+    let dry = dry_run(call.service, params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeAvailabilityZones", dry)?;
+    // 3. List.
     let region = call.region;
     let items = zones
         .iter()
@@ -184,6 +189,7 @@ const ACCOUNT_ATTRIBUTES: [&str; 6] = [
 
 /// `DescribeAccountAttributes`: the account's EC2 limits and its default VPC in the region.
 pub(super) fn describe_account_attributes(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let asked = call.params.list("AttributeName");
     for name in &asked {
         if !ACCOUNT_ATTRIBUTES.contains(name) {
@@ -195,9 +201,10 @@ pub(super) fn describe_account_attributes(call: &Call<'_>) -> Result<Vec<Node>, 
             ));
         }
     }
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
-    }
+    let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeAccountAttributes", dry)?;
+    // 3. Look up the default VPC.
     let region = super::api::resources(call)?;
     let default_vpc = super::api::read(&region)
         .default_vpc()

@@ -10,10 +10,10 @@ use crate::policy::context::Context;
 use crate::wire::query::Params;
 use crate::wire::xml::Node;
 
-use super::api::{arn, read, request_tags, resource_tags, resources, write};
+use super::api::{arn, authorize_describe, read, request_tags, resource_tags, resources, write};
 use super::filters::{
-    self, GROUP, IMAGE, INSTANCE, IdKind, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, dry_run,
-    dry_run_operation, filters, missing_parameter,
+    GROUP, IMAGE, INSTANCE, IdKind, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, check_exist,
+    check_well_formed, dry_run, dry_run_operation, filters, missing_parameter,
 };
 use super::model::{Resources, Tags, resource_type};
 
@@ -82,43 +82,28 @@ pub(crate) fn tag_limit() -> AwsError {
     )
 }
 
-/// The kind of id a tagged resource id is, for its not-found error.
-fn kind_of(id: &str) -> Option<&'static IdKind> {
-    Some(match resource_type(id)? {
-        "instance" => &INSTANCE,
-        "image" => &IMAGE,
-        "vpc" => &VPC,
-        "subnet" => &SUBNET,
-        "security-group" => &GROUP,
-        "launch-template" => &LAUNCH_TEMPLATE,
-        "key-pair" => &KEY_PAIR,
-        _ => return None,
-    })
-}
-
-/// Checks every `ResourceId.N` names a taggable resource of the caller here (instances
-/// only while they are visible).
-fn check_resources(
-    r: &Resources,
-    ids: &[&str],
-    now: std::time::SystemTime,
-) -> Result<(), AwsError> {
-    for id in ids {
-        let Some(kind) = kind_of(id) else {
+/// The kind of id a tagged resource id is, for its errors (`InvalidID` when it is none).
+fn kind_of(id: &str) -> Result<&'static IdKind, AwsError> {
+    Ok(match resource_type(id) {
+        Some("instance") => &INSTANCE,
+        Some("image") => &IMAGE,
+        Some("vpc") => &VPC,
+        Some("subnet") => &SUBNET,
+        Some("security-group") => &GROUP,
+        Some("launch-template") => &LAUNCH_TEMPLATE,
+        Some("key-pair") => &KEY_PAIR,
+        _ => {
             return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidID",
                 format!("The ID '{id}' is not valid"),
             ));
-        };
-        filters::check_ids(&[id], kind, |id| {
-            r.tags(id).is_some() && r.instances.get(id).is_none_or(|i| i.visible(now))
-        })?;
-    }
-    Ok(())
+        }
+    })
 }
 
-/// The distinct `ResourceId.N` of a tagging call (at least one, at most [`MAX_RESOURCES`]).
+/// The distinct `ResourceId.N` of a tagging call (at least one, at most [`MAX_RESOURCES`]),
+/// each a well-formed id of a taggable kind.
 fn resource_ids(params: &Params) -> Result<Vec<&str>, AwsError> {
     let mut ids = params.list("ResourceId");
     if ids.is_empty() {
@@ -132,7 +117,30 @@ fn resource_ids(params: &Params) -> Result<Vec<&str>, AwsError> {
             format!("The request may name at most {MAX_RESOURCES} resources"),
         ));
     }
+    for id in &ids {
+        check_well_formed(&[id], kind_of(id)?)?;
+    }
     Ok(ids)
+}
+
+/// The tags of the resource `id` if it is one of the caller's here that can be tagged
+/// (instances only while they are visible).
+fn taggable<'r>(r: &'r Resources, id: &str, now: std::time::SystemTime) -> Option<&'r Tags> {
+    r.tags(id)
+        .filter(|_| r.instances.get(id).is_none_or(|i| i.visible(now)))
+}
+
+/// Checks every `ResourceId.N` (validated by [`resource_ids`]) names a taggable resource
+/// here, in the order given.
+fn check_resources_exist(
+    r: &Resources,
+    ids: &[&str],
+    now: std::time::SystemTime,
+) -> Result<(), AwsError> {
+    for id in ids {
+        check_exist(&[id], kind_of(id)?, |id| taggable(r, id, now).is_some())?;
+    }
+    Ok(())
 }
 
 /// The ARN a tagging call authorizes for `id` (key pairs are named by name in ARNs).
@@ -148,7 +156,9 @@ fn tagged_arn(call: &Call<'_>, r: &Resources, id: &str) -> String {
 }
 
 /// Authorizes `action` on each resource `ids` names, with its tags as
-/// `ec2:ResourceTag/…` and what `extra` adds from them.
+/// `ec2:ResourceTag/…` and what `extra` adds from them. The resources are read for their
+/// tags, as EC2 must to evaluate tag conditions; one that does not exist is authorized
+/// without tags (and refused as not found afterwards, when the caller is allowed).
 fn authorize_each(
     call: &Call<'_>,
     r: &Resources,
@@ -158,7 +168,7 @@ fn authorize_each(
 ) -> Result<(), AwsError> {
     let empty = Tags::new();
     for id in ids {
-        let existing = r.tags(id).unwrap_or(&empty);
+        let existing = taggable(r, id, call.now).unwrap_or(&empty);
         call.authorize(action, &tagged_arn(call, r, id), |ctx| {
             resource_tags(ctx, existing);
             extra(existing, ctx);
@@ -170,18 +180,23 @@ fn authorize_each(
 /// `CreateTags`: adds or overwrites tags on resources. Each resource must allow
 /// `ec2:CreateTags` with the tags requested (`aws:RequestTag/…`, `aws:TagKeys`) and its own.
 pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let ids = resource_ids(call.params)?;
     let tags = parse_tags(call.params, "Tag")?;
     if tags.is_empty() {
         return Err(missing_parameter("tagSet"));
     }
     let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize each resource with its tags (read for that), then 3. check they exist.
+    // Tag conditions need the resources, so unlike a Describe call a dry run comes after
+    // both: tagging what does not exist would not succeed. The limit of tags a resource
+    // may carry counts its tags, so it is checked there too.
     let region = resources(call)?;
     let mut r = write(&region);
-    check_resources(&r, &ids, call.now)?;
     authorize_each(call, &r, &ids, "ec2:CreateTags", |_, ctx| {
         request_tags(ctx, &tags);
     })?;
+    check_resources_exist(&r, &ids, call.now)?;
     for id in &ids {
         let total = r.tags(id).map_or(tags.len(), |t| {
             t.len() + tags.keys().filter(|k| !t.contains_key(*k)).count()
@@ -204,6 +219,7 @@ pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 /// `DeleteTags`: removes tags (all of them when no `Tag.N` is given; a tag given with a
 /// value only when its value is that one).
 pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let ids = resource_ids(call.params)?;
     let keys = call.params.indexed("Tag", ".Key");
     if keys.len() > MAX_TAGS {
@@ -213,9 +229,11 @@ pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         call.params.indexed("Tag", ".Value").into_iter().collect();
     let named: Vec<String> = keys.iter().map(|(_, k)| (*k).to_owned()).collect();
     let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize each resource with its tags (read for that: deleting all tags names the
+    // existing keys in `aws:TagKeys`), then 3. check they exist, before a dry run answers,
+    // as for CreateTags.
     let region = resources(call)?;
     let mut r = write(&region);
-    check_resources(&r, &ids, call.now)?;
     authorize_each(call, &r, &ids, "ec2:DeleteTags", |existing, ctx| {
         let deleted = if keys.is_empty() {
             existing.keys().cloned().collect()
@@ -224,6 +242,7 @@ pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         };
         ctx.set_values("aws:TagKeys", deleted);
     })?;
+    check_resources_exist(&r, &ids, call.now)?;
     if dry {
         return Err(dry_run_operation());
     }
@@ -246,11 +265,13 @@ const TAG_FILTERS: [&str; 5] = ["key", "value", "resource-id", "resource-type", 
 
 /// `DescribeTags`: every tag of the caller's resources here, by resource then key.
 pub(super) fn describe_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    // 1. Validate.
     let filters = filters(call.service, call.params, &TAG_FILTERS)?;
     let page = Page::of(call.service, call.params, (5, 1000), None)?;
-    if dry_run(call.service, call.params)? {
-        return Err(dry_run_operation());
-    }
+    let dry = dry_run(call.service, call.params)?;
+    // 2. Authorize.
+    authorize_describe(call, "ec2:DescribeTags", dry)?;
+    // 3. Look up.
     let region = resources(call)?;
     let r = read(&region);
     let mut rows: Vec<(String, &'static str, String, String)> = Vec::new();
