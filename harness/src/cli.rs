@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
     trustbench run case-1234.yaml                   reproduce one customer's failure\n  \
     trustbench serve --world my-world.yaml          serve STS, IAM and EC2 on 127.0.0.1:4566\n  \
     trustbench conform --connector './my-connector' certify another connector implementation\n\n\
-    `trustbench COMMAND --help` describes each command; README.md the rest."
+    `trustbench COMMAND --help` describes each command; docs/ the rest (start at README.md)."
 )]
 pub struct Cli {
     /// What to do.
@@ -62,6 +62,10 @@ pub struct HealthArgs {
     /// Seconds to wait for the answer.
     #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     pub timeout: u64,
+    /// Keep asking, every 100 ms, for up to this many seconds while the server does not
+    /// answer yet or is not healthy (a server just started); default: ask once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
 }
 
 /// Options of `trustbench run`.

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use crate::HarnessError;
 use crate::cli::{ConformArgs, RunArgs};
 use crate::conform::{External, Manifest};
-use crate::runner::{self, Driver, ScenarioResult};
+use crate::runner::{self, Driver, NOT_APPLICABLE, NOT_SUPPORTED, ScenarioResult};
 use crate::scenario;
 
 /// The catalogue's directory: `scenarios/` here, else the one beside the sources this
@@ -121,7 +121,9 @@ fn write_summary(
     conformance: bool,
 ) -> std::io::Result<()> {
     let passed = results.iter().filter(|r| r.passed).count();
-    let skipped = results.iter().filter(|r| r.skipped.is_some()).count();
+    let not_run = |kind| results.iter().filter(|r| r.not_run() == Some(kind)).count();
+    let (not_applicable, not_supported) = (not_run(NOT_APPLICABLE), not_run(NOT_SUPPORTED));
+    let skipped = not_applicable + not_supported;
     let failed = results.len() - passed - skipped;
     let millis: u128 = results.iter().map(|r| r.millis).sum();
     writeln!(out)?;
@@ -141,9 +143,14 @@ fn write_summary(
             r.millis
         )?;
     }
+    let left_out = if conformance {
+        format!(", {not_applicable} not applicable, {not_supported} not supported")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "\n{passed} of {} scenarios behaved as expected ({failed} failed, {skipped} skipped); {millis} ms of scenario time",
+        "\n{passed} of {} scenarios behaved as expected ({failed} failed{left_out}); {millis} ms of scenario time",
         results.len() - skipped
     )?;
     if conformance {
@@ -155,7 +162,7 @@ fn write_summary(
         };
         writeln!(
             out,
-            "conformance score: {score:.1}% ({passed} of {scored}; {skipped} not applicable or not supported)"
+            "conformance score: {score:.1}% ({passed} of {scored}; {not_applicable} not applicable, {not_supported} not supported)"
         )?;
     }
     Ok(())

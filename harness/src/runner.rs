@@ -59,6 +59,11 @@ pub struct ScenarioResult {
     pub millis: u128,
 }
 
+/// A scenario outside the conformance protocol.
+pub const NOT_APPLICABLE: &str = "not applicable";
+/// A scenario a connector's manifest declares it does not support.
+pub const NOT_SUPPORTED: &str = "not supported";
+
 impl ScenarioResult {
     fn empty(scenario: &Scenario) -> Self {
         Self {
@@ -77,6 +82,17 @@ impl ScenarioResult {
     /// Whether it ran and did not behave as expected (or could not run).
     pub fn failed(&self) -> bool {
         !self.passed && self.skipped.is_none()
+    }
+
+    /// Why a conformance run left it out, in the conformance report's words: `not
+    /// applicable` (outside the protocol) or `not supported` (the connector's manifest).
+    pub fn not_run(&self) -> Option<&'static str> {
+        let why = self.skipped.as_deref()?;
+        Some(if why.starts_with(NOT_SUPPORTED) {
+            NOT_SUPPORTED
+        } else {
+            NOT_APPLICABLE
+        })
     }
 }
 
@@ -98,12 +114,12 @@ pub async fn run(scenario: &Scenario) -> ScenarioResult {
 pub async fn run_with(scenario: &Scenario, driver: &Driver) -> ScenarioResult {
     if let Driver::External(external) = driver {
         let skip = conform::not_applicable(scenario)
-            .map(|r| format!("not applicable: {r}"))
+            .map(|r| format!("{NOT_APPLICABLE}: {r}"))
             .or_else(|| {
                 external
                     .unsupported
                     .get(&scenario.name)
-                    .map(|r| format!("not supported: {r}"))
+                    .map(|r| format!("{NOT_SUPPORTED}: {r}"))
             });
         if skip.is_some() {
             return ScenarioResult {
@@ -625,8 +641,9 @@ fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
 
 impl fmt::Display for ScenarioResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mark = match (&self.skipped, self.passed) {
-            (Some(_), _) => "SKIP",
+        let mark = match (self.not_run(), self.passed) {
+            (Some(NOT_SUPPORTED), _) => "NOT SUPPORTED",
+            (Some(_), _) => "NOT APPLICABLE",
             (None, true) => "PASS",
             (None, false) => "FAIL",
         };

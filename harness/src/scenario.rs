@@ -1,6 +1,6 @@
 //! The scenario format: a world, a connector configuration, and steps with their expected
-//! outcomes. Scenarios are YAML files (`scenarios/*.yaml`); the schema is documented in the
-//! README.
+//! outcomes. Scenarios are YAML files (`scenarios/*.yaml`); the schema is documented in
+//! `docs/scenarios.md`.
 //!
 //! ```yaml
 //! description: the connector's user lacks ec2:DescribeRegions

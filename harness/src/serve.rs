@@ -78,7 +78,25 @@ pub async fn serve(args: ServeArgs) -> Result<(), HarnessError> {
 
 /// Asks the server at `args.address` for `GET /_mock/health`; prints what it found.
 pub async fn health(args: &HealthArgs) -> std::process::ExitCode {
-    let probe = async {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(args.wait);
+    loop {
+        match probe(args).await {
+            Ok(()) => {
+                println!("trustbench at {} is healthy", args.address);
+                return std::process::ExitCode::SUCCESS;
+            }
+            Err(why) if tokio::time::Instant::now() >= deadline => {
+                eprintln!("trustbench at {} {why}", args.address);
+                return std::process::ExitCode::FAILURE;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// One `GET /_mock/health`; what went wrong, if it did.
+async fn probe(args: &HealthArgs) -> Result<(), String> {
+    let ask = async {
         let mut stream = tokio::net::TcpStream::connect(args.address).await?;
         let request = format!(
             "GET /_mock/health HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
@@ -89,30 +107,18 @@ pub async fn health(args: &HealthArgs) -> std::process::ExitCode {
         tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer).await?;
         Ok::<_, std::io::Error>(String::from_utf8_lossy(&answer).into_owned())
     };
-    let outcome = tokio::time::timeout(std::time::Duration::from_secs(args.timeout), probe).await;
-    match outcome {
+    match tokio::time::timeout(std::time::Duration::from_secs(args.timeout), ask).await {
         Ok(Ok(answer))
             if answer.starts_with("HTTP/1.1 200") && answer.contains(r#""status":"ok""#) =>
         {
-            println!("trustbench at {} is healthy", args.address);
-            std::process::ExitCode::SUCCESS
+            Ok(())
         }
-        Ok(Ok(answer)) => {
-            let status = answer.lines().next().unwrap_or_default().to_owned();
-            eprintln!("trustbench at {} is not healthy: {status}", args.address);
-            std::process::ExitCode::FAILURE
-        }
-        Ok(Err(e)) => {
-            eprintln!("trustbench at {} is not answering: {e}", args.address);
-            std::process::ExitCode::FAILURE
-        }
-        Err(_) => {
-            eprintln!(
-                "trustbench at {} did not answer within {} s",
-                args.address, args.timeout
-            );
-            std::process::ExitCode::FAILURE
-        }
+        Ok(Ok(answer)) => Err(format!(
+            "is not healthy: {}",
+            answer.lines().next().unwrap_or_default()
+        )),
+        Ok(Err(e)) => Err(format!("is not answering: {e}")),
+        Err(_) => Err(format!("did not answer within {} s", args.timeout)),
     }
 }
 

@@ -11,7 +11,7 @@ import subprocess
 
 import yaml
 
-from conftest import REPO, _binary
+from conftest import REPO, _binary, aws_cli, clean_env, serve
 
 WORKFLOW = REPO / "ci" / "github-actions.yml"
 
@@ -64,3 +64,22 @@ def test_the_start_step_starts_a_server_its_health_check_sees(tmp_path):
     finally:
         if pid:
             os.kill(int(pid.group(1)), signal.SIGTERM)
+
+
+def test_the_test_steps_environment_works_for_the_aws_cli_the_suite_pins():
+    """Issue 18: the workflow's environment sets what both aws CLI v1 (AWS_DEFAULT_REGION)
+    and v2 and the SDKs (AWS_REGION) read, and the CLI succeeds with it as it is."""
+    env = next(s["env"] for s in steps() if s.get("name") == "Test")
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"]
+    for url in serve():
+        port = url.rsplit(":", 1)[1]
+        full = clean_env(**{k: str(v).replace("4566", port) for k, v in env.items()})
+        done = subprocess.run(
+            [aws_cli(), "sts", "get-caller-identity", "--output", "json"],
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert '"Arn": "arn:aws:iam::111111111111:user/admin"' in done.stdout

@@ -808,22 +808,22 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_world_example_builds() {
-        let readme = include_str!("../../../README.md");
+    fn the_documented_world_example_builds() {
+        let readme = include_str!("../../../docs/worlds.md");
         let start = readme.find("## World files").and_then(|w| {
             readme[w..]
                 .find("```yaml\n")
                 .map(|i| w + i + "```yaml\n".len())
         });
-        let start = start.unwrap_or_else(|| panic!("no world example in the README"));
+        let start = start.unwrap_or_else(|| panic!("no world example in docs/worlds.md"));
         let end = readme[start..]
             .find("```")
             .map(|e| start + e)
             .unwrap_or(readme.len());
         let world = World::from_yaml(&readme[start..end])
             .and_then(crate::delegates::prepared)
-            .unwrap_or_else(|e| panic!("README world: {e}"));
-        Store::build(&world).unwrap_or_else(|e| panic!("README world: {e}"));
+            .unwrap_or_else(|e| panic!("docs/worlds.md world: {e}"));
+        Store::build(&world).unwrap_or_else(|e| panic!("docs/worlds.md world: {e}"));
     }
 
     #[test]
