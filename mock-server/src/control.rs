@@ -9,9 +9,10 @@ use http_body_util::Full;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::delegates::Delegates;
 use crate::faults::FaultRule;
-use crate::iam::propagation::Propagation;
-use crate::server::State;
+use crate::propagation::Propagation;
+use crate::state::State;
 use crate::sts::oidc::{OidcError, OidcToken, host_path};
 use crate::wire::Body;
 use crate::world::World;
@@ -54,7 +55,13 @@ impl std::fmt::Debug for ControlToken {
 }
 
 /// Serves a control request.
-pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body> {
+pub(crate) fn handle(
+    state: &State,
+    delegates: &Delegates,
+    token: Option<&ControlToken>,
+    parts: &Parts,
+    body: &[u8],
+) -> Response<Body> {
     let path = parts.uri.path();
     let signed = parts
         .headers
@@ -70,7 +77,7 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
             "the control API takes no AWS signature: this looks like a service call sent to a /_mock/ path".into(),
         );
     }
-    if let Some(token) = &state.control_token
+    if let Some(token) = token
         && path != "/_mock/health"
         && !token.admits(parts)
     {
@@ -112,7 +119,7 @@ pub(crate) fn handle(state: &State, parts: &Parts, body: &[u8]) -> Response<Body
         }
         (&Method::GET, "/_mock/delegates") => json(
             StatusCode::OK,
-            json!({ "delegates": crate::delegates::list(state) }),
+            json!({ "delegates": crate::delegates::list(state, delegates) }),
         ),
         (&Method::POST, "/_mock/delegates") => add_delegate(state, body),
         (&Method::GET, "/_mock/propagation") => propagation(state),

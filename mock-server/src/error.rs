@@ -15,7 +15,7 @@ use crate::service::Service;
 
 /// Who is at fault, the `<Type>` of a query-protocol error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// The caller (4xx).
     Sender,
     /// The service (5xx).
@@ -24,7 +24,7 @@ pub enum Fault {
 
 /// Why authorization refused a call, as AWS words it at the end of the denial message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denial<'a> {
+pub(crate) enum Denial<'a> {
     /// No identity-based statement allowed it.
     NoAllow,
     /// The permissions boundary allowed nothing that covers it.
@@ -41,18 +41,18 @@ pub enum Denial<'a> {
 /// An AWS error response: status, code and message, before it is put on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code} ({status}): {message}")]
-pub struct AwsError {
+pub(crate) struct AwsError {
     /// The HTTP status.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// The AWS error code, such as `InvalidClientTokenId`.
-    pub code: Cow<'static, str>,
+    pub(crate) code: Cow<'static, str>,
     /// The message, as AWS words it.
-    pub message: String,
+    pub(crate) message: String,
     /// Sender or receiver fault.
-    pub fault: Fault,
+    pub(crate) fault: Fault,
     /// Raised by AWS's request framework rather than the service (`InvalidAction`): STS and
     /// IAM then answer in the generic `AWSFault` namespace instead of their own.
-    pub framework: bool,
+    pub(crate) framework: bool,
 }
 
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
@@ -61,7 +61,7 @@ const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not m
 
 impl AwsError {
     /// An error with an explicit status, code and message.
-    pub fn new(
+    pub(crate) fn new(
         status: StatusCode,
         code: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
@@ -86,7 +86,7 @@ impl AwsError {
 
     /// The access key id is unknown in this partition, inactive, or not valid where it was
     /// used (an opt-in region the account has not enabled).
-    pub fn invalid_client_token_id(service: Service) -> Self {
+    pub(crate) fn invalid_client_token_id(service: Service) -> Self {
         match service {
             Service::Sts | Service::Iam => {
                 Self::new(StatusCode::FORBIDDEN, "InvalidClientTokenId", INVALID_TOKEN)
@@ -96,7 +96,7 @@ impl AwsError {
     }
 
     /// Temporary credentials past their expiry.
-    pub fn expired_token(service: Service) -> Self {
+    pub(crate) fn expired_token(service: Service) -> Self {
         match service {
             Service::Sts | Service::Iam => Self::new(
                 StatusCode::FORBIDDEN,
@@ -112,13 +112,13 @@ impl AwsError {
     }
 
     /// The signature was computed with another secret or over other bytes.
-    pub fn signature_does_not_match(service: Service) -> Self {
+    pub(crate) fn signature_does_not_match(service: Service) -> Self {
         Self::signature_problem(service, SIGNATURE_MISMATCH.to_owned())
     }
 
     /// The signature cannot be right for this endpoint: its scope names another region,
     /// service or date. `message` is AWS's specific text.
-    pub fn signature_problem(service: Service, message: String) -> Self {
+    pub(crate) fn signature_problem(service: Service, message: String) -> Self {
         match service {
             Service::Sts | Service::Iam => {
                 Self::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message)
@@ -129,7 +129,7 @@ impl AwsError {
 
     /// The request time is outside the ±15-minute window, or a presigned URL has expired.
     /// `message` is the STS/IAM text ("Signature expired: …"); EC2 has its own.
-    pub fn request_expired(service: Service, message: String) -> Self {
+    pub(crate) fn request_expired(service: Service, message: String) -> Self {
         match service {
             Service::Sts | Service::Iam => {
                 Self::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message)
@@ -143,7 +143,7 @@ impl AwsError {
     }
 
     /// No Authorization header and no presigned query parameters.
-    pub fn missing_authentication_token(service: Service) -> Self {
+    pub(crate) fn missing_authentication_token(service: Service) -> Self {
         match service {
             Service::Sts | Service::Iam => Self::new(
                 StatusCode::FORBIDDEN,
@@ -160,14 +160,14 @@ impl AwsError {
     }
 
     /// The Authorization header or presigned parameters are malformed.
-    pub fn incomplete_signature(message: impl Into<String>) -> Self {
+    pub(crate) fn incomplete_signature(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "IncompleteSignature", message)
     }
 
     /// The caller's policies do not allow `action` on `resource`, for `why`. EC2 says only
     /// "Encoded authorization failure message: `encoded`" (`sts:DecodeAuthorizationMessage`
     /// decodes it); STS and IAM say why in words.
-    pub fn access_denied(
+    pub(crate) fn access_denied(
         service: Service,
         principal_arn: &str,
         action: &str,
@@ -212,7 +212,7 @@ impl AwsError {
 
     /// The `Action` parameter names no operation of the service, or `Version` is missing or
     /// not the service's (`version` is `None` when absent). STS/IAM word both the same way.
-    pub fn invalid_action(service: Service, action: &str, version: Option<&str>) -> Self {
+    pub(crate) fn invalid_action(service: Service, action: &str, version: Option<&str>) -> Self {
         let message = match service {
             Service::Sts | Service::Iam => format!(
                 "Could not find operation {action} for version {}",
@@ -227,7 +227,7 @@ impl AwsError {
 
     /// No `Action` parameter. (AWS answers STS this with a 302 redirect to its web site; a
     /// mock must never send a client to real AWS, so this is a 400 instead.)
-    pub fn missing_action() -> Self {
+    pub(crate) fn missing_action() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "MissingAction",
@@ -236,12 +236,12 @@ impl AwsError {
     }
 
     /// The query string or form body could not be decoded.
-    pub fn malformed_query_string(message: impl Into<String>) -> Self {
+    pub(crate) fn malformed_query_string(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "MalformedQueryString", message)
     }
 
     /// A parameter was given more than once.
-    pub fn duplicate_parameter(name: &str) -> Self {
+    pub(crate) fn duplicate_parameter(name: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "InvalidQueryParameter",
@@ -252,7 +252,7 @@ impl AwsError {
     }
 
     /// The body is larger than the service accepts.
-    pub fn request_entity_too_large(limit: usize) -> Self {
+    pub(crate) fn request_entity_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLarge",
@@ -261,7 +261,7 @@ impl AwsError {
     }
 
     /// The HTTP method is not one the query protocol accepts.
-    pub fn unsupported_method(method: &str) -> Self {
+    pub(crate) fn unsupported_method(method: &str) -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "UnsupportedProtocol",
@@ -270,7 +270,7 @@ impl AwsError {
     }
 
     /// A parameter value is invalid (`ValidationError` on STS/IAM, `InvalidParameterValue` on EC2).
-    pub fn invalid_parameter_value(service: Service, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_parameter_value(service: Service, message: impl Into<String>) -> Self {
         let code = match service {
             Service::Sts | Service::Iam => "ValidationError",
             Service::Ec2 => "InvalidParameterValue",
@@ -280,7 +280,7 @@ impl AwsError {
 
     /// The request cannot be routed to any service: its scope and `Version` name none
     /// served here.
-    pub fn unknown_service(name: &str) -> Self {
+    pub(crate) fn unknown_service(name: &str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "InvalidAction",
@@ -294,7 +294,7 @@ impl AwsError {
 impl AwsError {
     /// The service's internal error (500): `InternalError` (EC2), `ServiceFailure` (IAM),
     /// `InternalFailure` (STS).
-    pub fn internal(service: Service) -> Self {
+    pub(crate) fn internal(service: Service) -> Self {
         const UNKNOWN: &str =
             "The request processing has failed because of an unknown error, exception or failure.";
         let (code, message) = match service {
@@ -310,32 +310,32 @@ impl AwsError {
 /// by the caller from `iam::api`).
 impl AwsError {
     /// 404 `NoSuchEntity`.
-    pub fn no_such_entity(message: impl Into<String>) -> Self {
+    pub(crate) fn no_such_entity(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "NoSuchEntity", message)
     }
 
     /// 409 `EntityAlreadyExists`.
-    pub fn entity_already_exists(message: impl Into<String>) -> Self {
+    pub(crate) fn entity_already_exists(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "EntityAlreadyExists", message)
     }
 
     /// 409 `DeleteConflict`.
-    pub fn delete_conflict(message: impl Into<String>) -> Self {
+    pub(crate) fn delete_conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "DeleteConflict", message)
     }
 
     /// 409 `LimitExceeded`.
-    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+    pub(crate) fn limit_exceeded(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "LimitExceeded", message)
     }
 
     /// 400 `MalformedPolicyDocument`.
-    pub fn malformed_policy_document(message: impl Into<String>) -> Self {
+    pub(crate) fn malformed_policy_document(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "MalformedPolicyDocument", message)
     }
 
     /// 400 `InvalidInput`.
-    pub fn invalid_input(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "InvalidInput", message)
     }
 }

@@ -14,13 +14,13 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::sigv4::{self, Location, Scope, Signature, SignedRequest};
 use crate::clock::Clock;
-use crate::iam::propagation::Propagation;
 use crate::pipeline;
 use crate::policy::context::Context;
 use crate::policy::eval::{Request, evaluate, missing_context_keys};
 use crate::policy::parse::parse_identity_policy;
 use crate::policy::trust::parse_trust_policy;
-use crate::server::State;
+use crate::propagation::Propagation;
+use crate::state::State;
 use crate::sts::oidc::{self, Issuers};
 use crate::sts::session::SessionKeys;
 use crate::wire::query::Params;
@@ -169,7 +169,7 @@ pub fn world(data: &[u8]) {
 /// Every check a server makes of `world` before it starts; `true` when it would start.
 pub fn build(world: World) -> bool {
     let propagation = world.propagation.clone().unwrap_or_default();
-    State::new(world, Clock::real(), propagation, String::new()).is_ok()
+    State::new(world, Clock::real(), propagation).is_ok()
 }
 
 /// Administrators and the connector user of `fuzz/world.yaml` (access key, secret, scope
@@ -301,7 +301,7 @@ impl Pipeline {
     /// When the world is inconsistent (a fuzz target's fixed world, not fuzzer input).
     pub fn new(world: World) -> Self {
         let clock = Clock::virtual_at(SystemTime::UNIX_EPOCH + Self::NOW);
-        let state = State::new(world, clock, Propagation::default(), "http://fuzz".into())
+        let state = State::new(world, clock, Propagation::default())
             .unwrap_or_else(|e| panic!("the fuzz world must load: {e}"));
         Self { state }
     }

@@ -14,14 +14,18 @@ use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use crate::api::{self, ActionSpec, Audit, Authorization, Call};
+use crate::api::{ActionSpec, Audit, Authorization, Call};
 use crate::auth::keys::{authenticate, sigv4_error};
 use crate::auth::sigv4::{self, Signature, SignedRequest};
+use crate::control::ControlToken;
+use crate::delegates::Delegates;
 use crate::error::AwsError;
 use crate::faults::{self, FaultEffect};
 use crate::log::{Decider, Record};
-use crate::server::State;
+use crate::routing;
 use crate::service::Service;
+use crate::state::State;
+use crate::transport::{Dropped, deliver};
 use crate::wire::query::Params;
 use crate::wire::{self, Body};
 use crate::{control, delegates, wire::xml::Node};
@@ -29,13 +33,24 @@ use crate::{control, delegates, wire::xml::Node};
 /// The largest body accepted (AWS query APIs refuse larger ones too).
 pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
-/// Serves one HTTP request: the control API under `/_mock/`, AWS APIs everywhere else.
+/// What the requests to one server's port are served with.
+#[derive(Debug)]
+pub(crate) struct Site {
+    pub(crate) state: Arc<State>,
+    pub(crate) delegates: Arc<Delegates>,
+    /// What every control call but the health check must present, when set.
+    pub(crate) control_token: Option<ControlToken>,
+}
+
+/// Serves one HTTP request: the control API under `/_mock/`, the ECS endpoints under
+/// `/_delegate/`, AWS APIs everywhere else.
 pub(crate) async fn handle(
-    state: Arc<State>,
+    site: Arc<Site>,
     req: Request<Incoming>,
     body_timeout: Duration,
     peer: IpAddr,
 ) -> Result<Response<Body>, Dropped> {
+    let state = &site.state;
     let request_id = state.request_ids.next();
     let (parts, body) = req.into_parts();
     let body = match read_body(body, body_timeout).await {
@@ -46,14 +61,20 @@ pub(crate) async fn handle(
         }
     };
     if parts.uri.path().starts_with(control::PREFIX) {
-        return Ok(control::handle(&state, &parts, &body));
+        return Ok(control::handle(
+            state,
+            &site.delegates,
+            site.control_token.as_ref(),
+            &parts,
+            &body,
+        ));
     }
     if parts.uri.path().starts_with(delegates::PREFIX) {
-        let (response, fault) = delegates::handle(&state, &parts);
+        let (response, fault) = delegates::handle(state, &parts);
         return deliver(response, fault).await;
     }
     let now = state.clock.now();
-    let (response, record, fault) = answer(&state, &parts, &body, now, peer, &request_id);
+    let (response, record, fault) = answer(state, &parts, &body, now, peer, &request_id);
     state.requests.push(record);
     deliver(response, fault).await
 }
@@ -84,39 +105,6 @@ pub(crate) fn answer(
     let fault = trace.fault;
     let record = trace.entry(now, response.status().as_u16(), error_code);
     (response, record, fault)
-}
-
-/// Sends the response as a struck fault says: late, not at all, or cut short.
-pub(crate) async fn deliver(
-    response: Response<Body>,
-    fault: Option<FaultEffect>,
-) -> Result<Response<Body>, Dropped> {
-    match fault {
-        Some(FaultEffect::Latency(ms)) => {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            Ok(response)
-        }
-        Some(FaultEffect::DropConnection) => Err(Dropped),
-        Some(FaultEffect::TruncateBody) => Ok(truncate(response)),
-        _ => Ok(response),
-    }
-}
-
-/// A fault rule closed the connection without an answer.
-#[derive(Debug, thiserror::Error)]
-#[error("connection dropped by a fault rule")]
-pub(crate) struct Dropped;
-
-/// The response with its full `Content-Length` but half its body: the client sees the
-/// connection end early.
-fn truncate(response: Response<Body>) -> Response<Body> {
-    let (mut parts, body) = response.into_parts();
-    let full = body.into_inner().unwrap_or_default();
-    parts.headers.insert(
-        http::header::CONTENT_LENGTH,
-        http::HeaderValue::from(full.len()),
-    );
-    Response::from_parts(parts, Body::new(full.slice(..full.len() / 2)))
 }
 
 /// What the stages learned of a request, for the request log.
@@ -348,7 +336,8 @@ fn action_spec(service: Service, params: &Params) -> Result<&'static ActionSpec,
     if version != Some(service.api_version()) {
         return Err(AwsError::invalid_action(service, action, version));
     }
-    api::lookup(service, action).ok_or_else(|| AwsError::invalid_action(service, action, version))
+    routing::lookup(service, action)
+        .ok_or_else(|| AwsError::invalid_action(service, action, version))
 }
 
 /// Identity-based authorization of actions whose resource the table names (handlers that

@@ -1,150 +1,25 @@
 //! `MockServer`: an isolated fake AWS on a loopback port, started in-process, stopped when
 //! dropped (the wiremock model).
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use http::{Request, Response};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::{Clock, Listener};
 use crate::control::ControlToken;
-use crate::delegates::files::Files;
-use crate::delegates::ports::Ports;
-use crate::delegates::{self, Delegate, eks};
-use crate::ec2::{self, model::Ec2};
-use crate::faults::{FaultError, FaultRule, Faults, RuleSet};
-use crate::iam::propagation::{Propagation, PropagationError};
-use crate::iam::state::Iam;
-use crate::iam::store::Identity;
-use crate::log::{LoggedRequest, RequestLog};
-use crate::pipeline;
+use crate::delegates::{self, Delegate, Delegates, eks};
+use crate::faults::{FaultError, FaultRule};
+use crate::log::LoggedRequest;
+use crate::pipeline::{self, Site};
+use crate::propagation::{Propagation, PropagationError};
 use crate::report::Report;
-use crate::sts::oidc::{Issuers, OidcError, OidcToken};
-use crate::sts::session::SessionKeys;
-use crate::wire::{Body, RequestIds};
+use crate::state::State;
+use crate::sts::oidc::{OidcError, OidcToken};
+use crate::transport;
 use crate::world::{DelegateSpec, World, WorldError};
-
-/// The largest request head (request line and headers) accepted.
-const MAX_HEADER_BYTES: usize = 32 * 1024;
-
-/// Shared by every connection of one server.
-#[derive(Debug)]
-pub(crate) struct State {
-    pub(crate) iam: Iam,
-    pub(crate) ec2: Ec2,
-    pub(crate) sessions: SessionKeys,
-    pub(crate) issuers: Issuers,
-    pub(crate) requests: RequestLog,
-    /// Who unsigned calls run as.
-    pub(crate) anonymous: Arc<Identity>,
-    pub(crate) clock: Clock,
-    pub(crate) request_ids: RequestIds,
-    pub(crate) faults: Faults,
-    /// The delegates' token files.
-    pub(crate) delegates: Files,
-    /// The `ec2` delegates' instance metadata ports.
-    pub(crate) instance_ports: Ports,
-    /// `http://ADDRESS`: what delegate environments point SDKs at.
-    pub(crate) endpoint: String,
-    /// What every control call but the health check must present, when set.
-    pub(crate) control_token: Option<ControlToken>,
-}
-
-impl State {
-    /// A server's state for `world`, before anything listens: every check of the world
-    /// (fault rules, propagation, delegates, IAM consistency) happens here.
-    pub(crate) fn new(
-        world: World,
-        clock: Clock,
-        propagation: Propagation,
-        endpoint: String,
-    ) -> Result<Self, StartError> {
-        let rules = RuleSet::new(&world.faults).map_err(WorldError::from)?;
-        propagation.validate().map_err(WorldError::from)?;
-        let world = delegates::prepared(world)?;
-        ec2::model::validate(&world)?;
-        let iam = Iam::new(world, clock.clone(), propagation)?;
-        let files = Files::new().map_err(StartError::Files)?;
-        let faults = Faults::default();
-        faults.replace(rules);
-        Ok(State {
-            iam,
-            ec2: Ec2::default(),
-            sessions: SessionKeys::new(),
-            issuers: Issuers::new(),
-            requests: RequestLog::new(),
-            anonymous: Arc::new(Identity::anonymous()),
-            clock,
-            request_ids: RequestIds::new(),
-            faults,
-            delegates: files,
-            instance_ports: Ports::default(),
-            endpoint,
-            control_token: None,
-        })
-    }
-
-    /// Replaces the world and its settings (propagation delay, fault rules) at once, or
-    /// changes nothing when it is invalid. It becomes what `reset` returns to.
-    pub(crate) fn load_world(&self, world: World) -> Result<(), WorldError> {
-        let rules = RuleSet::new(&world.faults)?;
-        let propagation = world.propagation.clone();
-        if let Some(p) = &propagation {
-            p.validate()?;
-        }
-        let world = delegates::prepared(world)?;
-        ec2::model::validate(&world)?;
-        self.iam.load(world)?;
-        self.ec2.clear();
-        self.apply(rules, propagation);
-        self.delegates_changed();
-        Ok(())
-    }
-
-    /// Back to a fresh server: the loaded world and its settings, an empty request log,
-    /// and (unless `keep_clock`) the clock as it started (see [`Clock::reset`]).
-    pub(crate) fn reset(&self, keep_clock: bool) -> Result<(), WorldError> {
-        let loaded = self.iam.reset()?;
-        self.ec2.clear();
-        self.apply(RuleSet::new(&loaded.faults)?, loaded.propagation.clone());
-        self.requests.clear();
-        if !keep_clock {
-            self.clock.reset();
-        }
-        self.delegates_changed();
-        Ok(())
-    }
-
-    /// Brings the delegates' token files and instance metadata ports in line with the
-    /// world's delegates.
-    pub(crate) fn delegates_changed(&self) {
-        eks::refresh(self);
-        if let Err(e) = self.instance_ports.sync(&self.iam.world()) {
-            tracing::error!(error = %e, "cannot bind an instance metadata port");
-        }
-    }
-
-    /// Mints an ID token of a built-in OIDC issuer, dated by the server clock.
-    pub(crate) fn mint_token(&self, request: &OidcToken) -> Result<String, OidcError> {
-        let now = time::OffsetDateTime::from(self.clock.now()).unix_timestamp();
-        self.issuers.mint_token(request, now)
-    }
-
-    fn apply(&self, rules: RuleSet, propagation: Option<Propagation>) {
-        self.faults.replace(rules);
-        if let Some(p) = propagation {
-            self.iam.set_propagation(p);
-        }
-    }
-}
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -270,42 +145,50 @@ impl MockServerBuilder {
             addr: self.listen,
             source,
         })?;
-        let mut state = State::new(
-            self.world,
-            self.clock,
-            propagation,
-            format!("http://{addr}"),
-        )?;
-        state.control_token = self.control_token;
-        let state = Arc::new(state);
-        eks::refresh(&state);
-        // Delegate token files follow the clock: when a test moves it, and every few
-        // seconds of real time.
-        let weak = Arc::downgrade(&state);
-        let on_move: Arc<Listener> = Arc::new(move |_| {
-            if let Some(state) = weak.upgrade() {
-                eks::refresh(&state);
-            }
-        });
-        state.clock.on_move(&on_move);
-        tokio::spawn(refresh_files(Arc::downgrade(&state)));
-        state
-            .instance_ports
+        let state = Arc::new(State::new(self.world, self.clock, propagation)?);
+        let delegates =
+            Arc::new(Delegates::new(format!("http://{addr}")).map_err(StartError::Files)?);
+        delegates
+            .ports
             .start(&state, self.idle_timeout)
             .map_err(|source| StartError::Bind {
                 addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
                 source,
             })?;
+        delegates.world_changed(&state);
+        let told = Arc::clone(&delegates);
+        state.on_world_change(Box::new(move |state| told.world_changed(state)));
+        // Delegate token files follow the clock: when a test moves it, and every few
+        // seconds of real time.
+        let (weak, files) = (Arc::downgrade(&state), Arc::downgrade(&delegates));
+        let on_move: Arc<Listener> = Arc::new(move |_| {
+            if let (Some(state), Some(delegates)) = (weak.upgrade(), files.upgrade()) {
+                eks::refresh(&state, &delegates.files);
+            }
+        });
+        state.clock.on_move(&on_move);
+        tokio::spawn(refresh_files(
+            Arc::downgrade(&state),
+            Arc::downgrade(&delegates),
+        ));
+        let site = Arc::new(Site {
+            state,
+            delegates,
+            control_token: self.control_token,
+        });
         let (shutdown, stop) = watch::channel(false);
         let idle = self.idle_timeout;
-        let serving = Arc::clone(&state);
-        tokio::spawn(accept_loop(listener, stop, idle, move |req, peer| {
-            pipeline::handle(Arc::clone(&serving), req, idle, peer)
-        }));
+        let serving = Arc::clone(&site);
+        tokio::spawn(transport::accept_loop(
+            listener,
+            stop,
+            idle,
+            move |req, peer| pipeline::handle(Arc::clone(&serving), req, idle, peer),
+        ));
         tracing::info!(%addr, "trustbench mock server listening");
         Ok(MockServer {
             addr,
-            state,
+            site,
             shutdown,
             _on_move: on_move,
         })
@@ -317,7 +200,7 @@ impl MockServerBuilder {
 /// the listener and closes its connections.
 pub struct MockServer {
     addr: SocketAddr,
-    state: Arc<State>,
+    site: Arc<Site>,
     shutdown: watch::Sender<bool>,
     /// Refreshes delegate files when the clock moves (the clock holds it weakly).
     _on_move: Arc<Listener>,
@@ -369,41 +252,41 @@ impl MockServer {
 
     /// The server's clock.
     pub fn clock(&self) -> &Clock {
-        &self.state.clock
+        &self.site.state.clock
     }
 
     /// The request log, oldest first (at most the last 10,000 AWS requests). Entries hold
     /// no secrets.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.state.requests.snapshot()
+        self.site.state.requests.snapshot()
     }
 
     /// The least-privilege report over the request log: per principal, the policy that
     /// would have allowed what it did, and what it was denied.
     pub fn least_privilege_report(&self) -> Report {
-        crate::report::least_privilege(&self.state.requests.snapshot())
+        crate::report::least_privilege(&self.site.state.requests.snapshot())
     }
 
     /// Adds a fault rule: matching AWS calls fail as it says (see [`FaultRule`]).
     pub fn add_fault(&self, rule: FaultRule) -> Result<(), FaultError> {
-        self.state.faults.add(rule)
+        self.site.state.faults.add(rule)
     }
 
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
-        self.state.faults.clear();
+        self.site.state.faults.clear();
     }
 
     /// Adds a delegate (an EC2 instance, ECS task or EKS pod; see [`DelegateSpec`]),
     /// replacing one of the same name. Fails, changing nothing, when it is invalid.
     pub fn add_delegate(&self, spec: DelegateSpec) -> Result<(), WorldError> {
-        delegates::add(&self.state, spec)
+        delegates::add(&self.site.state, spec)
     }
 
     /// Every delegate with the environment a process on it sees (its credential source
     /// pointing at this server).
     pub fn delegates(&self) -> Vec<Delegate> {
-        delegates::list(&self.state)
+        delegates::list(&self.site.state, &self.site.delegates)
     }
 
     /// The environment of the delegate `name`, if it exists.
@@ -419,52 +302,52 @@ impl MockServer {
     /// request log, and the clock as it started (a virtual clock at its start time, a
     /// real-time one without offset). Fails only if the loaded world no longer builds.
     pub fn reset(&self) -> Result<(), WorldError> {
-        self.state.reset(false)
+        self.site.state.reset(false)
     }
 
     /// [`reset`](Self::reset), but the clock stays where it is (`{"keep_clock": true}`).
     pub fn reset_keeping_clock(&self) -> Result<(), WorldError> {
-        self.state.reset(true)
+        self.site.state.reset(true)
     }
 
     /// Replaces the world (with its propagation and fault settings) at once, as `POST
     /// /_mock/world` does; it becomes what [`reset`](Self::reset) returns to. Fails,
     /// changing nothing, when the world is inconsistent.
     pub fn load_world(&self, world: World) -> Result<(), WorldError> {
-        self.state.load_world(world)
+        self.site.state.load_world(world)
     }
 
     /// The world as IAM reads see it now (every IAM write included, propagated or not).
     pub fn world(&self) -> World {
-        World::clone(&self.state.iam.world())
+        World::clone(&self.site.state.iam.world())
     }
 
     /// Mints an ID token of a built-in OIDC issuer (an EKS cluster's, say), signed with the
     /// issuer's key and dated by the server clock, as `POST /_mock/oidc/token` does. Fails
     /// when the issuer is not an https URL or the lifetime is out of range.
     pub fn mint_oidc_token(&self, token: &OidcToken) -> Result<String, OidcError> {
-        self.state.mint_token(token)
+        self.site.state.mint_token(token)
     }
 
     /// Empties the request log (`DELETE /_mock/requests`).
     pub fn clear_requests(&self) {
-        self.state.requests.clear();
+        self.site.state.requests.clear();
     }
 
     /// The fault rules in force (`GET /_mock/faults`).
     pub fn faults(&self) -> Vec<FaultRule> {
-        self.state.faults.list()
+        self.site.state.faults.list()
     }
 
     /// How IAM changes propagate now (`GET /_mock/propagation`).
     pub fn propagation(&self) -> Propagation {
-        self.state.iam.propagation()
+        self.site.state.iam.propagation()
     }
 
     /// Changes how later IAM changes propagate.
     pub fn set_propagation(&self, propagation: Propagation) -> Result<(), PropagationError> {
         propagation.validate()?;
-        self.state.iam.set_propagation(propagation);
+        self.site.state.iam.set_propagation(propagation);
         Ok(())
     }
 }
@@ -472,75 +355,20 @@ impl MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
-        self.state.instance_ports.close_all();
+        self.site.delegates.ports.close_all();
     }
 }
 
 /// Refreshes delegate files every few seconds while the server lives (real-time clocks
 /// move without being told).
-async fn refresh_files(state: std::sync::Weak<State>) {
+async fn refresh_files(state: Weak<State>, delegates: Weak<Delegates>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tick.tick().await;
-        match state.upgrade() {
-            Some(state) => eks::refresh(&state),
-            None => return,
+        match (state.upgrade(), delegates.upgrade()) {
+            (Some(state), Some(delegates)) => eks::refresh(&state, &delegates.files),
+            _ => return,
         }
-    }
-}
-
-/// Accepts connections on `listener` until `stop` changes (or its sender goes), serving
-/// each request with `serve` (given the request and the peer's address). Connections close
-/// gracefully on stop.
-pub(crate) async fn accept_loop<S, F>(
-    listener: TcpListener,
-    mut stop: watch::Receiver<bool>,
-    idle: Duration,
-    serve: S,
-) where
-    S: Fn(Request<Incoming>, IpAddr) -> F + Clone + Send + 'static,
-    F: Future<Output = Result<Response<Body>, pipeline::Dropped>> + Send + 'static,
-{
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = stop.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors and the like: keep serving the others.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        let serve = serve.clone();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| serve(req, peer.ip()));
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(idle)
-                // Request heads over 32 KiB get hyper's 431; the buffer must hold one to tell.
-                .max_header_size(MAX_HEADER_BYTES)
-                .max_buf_size(4 * MAX_HEADER_BYTES)
-                // The Date header comes from the server clock (see `wire::http_date`).
-                .auto_date_header(false)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                }
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
-        });
     }
 }

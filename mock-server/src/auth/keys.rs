@@ -11,13 +11,10 @@ use std::time::SystemTime;
 
 use crate::auth::sigv4::{self, SigV4Error, Signature, SignedRequest};
 use crate::error::AwsError;
-use crate::iam::store::{
-    AccessKey, CachedSigningKey, Identity, IdentityKind, IdentityPolicy, Role, Store,
-};
+use crate::iam::store::{AccessKey, CachedSigningKey, Identity, Store};
 use crate::partition::{Partition, Region};
-use crate::policy::parse::parse_identity_policy;
 use crate::service::Service;
-use crate::sts::session::{SessionClaims, SessionKeys};
+use crate::sts::session::{SessionKeys, federated_identity, session_identity};
 
 /// Verifies a signed request and returns who sent it.
 ///
@@ -117,99 +114,6 @@ fn authenticate_session(
         .filter(|r| r.partition == partition)
         .ok_or_else(invalid)?;
     Ok(Arc::new(session_identity(store, role, &claims)))
-}
-
-/// A GetFederationToken session: the user's permissions, narrowed by the session policies
-/// (none passed: no permissions at all, as on AWS).
-fn federated_identity(
-    store: &Store,
-    user: &Identity,
-    name: &str,
-    claims: &SessionClaims,
-) -> Identity {
-    let partition = user.partition;
-    Identity::new(
-        user.account.clone(),
-        partition,
-        format!(
-            "arn:{partition}:sts::{}:federated-user/{name}",
-            user.account
-        ),
-        format!("{}:{name}", user.account),
-        IdentityKind::FederatedUser {
-            user_arn: user.arn.clone(),
-        },
-        user.policies.clone(),
-    )
-    .with_boundary(user.boundary.clone())
-    .with_session_policies(Some(session_policies(store, partition, claims)))
-}
-
-fn session_policies(
-    store: &Store,
-    partition: Partition,
-    claims: &SessionClaims,
-) -> Vec<IdentityPolicy> {
-    let mut policies = Vec::new();
-    if let Some(text) = &claims.policy
-        && let Ok(policy) = parse_identity_policy(text)
-    {
-        policies.push(IdentityPolicy::unnamed(
-            "the session policy".to_owned(),
-            Arc::new(policy),
-        ));
-    }
-    policies.extend(
-        claims
-            .policy_arns
-            .iter()
-            .filter_map(|arn| store.managed_policy(arn, partition)),
-    );
-    policies
-}
-
-/// Where a session keeps the keys of its transitive tags (not an AWS condition key).
-pub(crate) const TRANSITIVE_TAG_KEYS: &str = "trustbench:TransitiveTagKeys";
-
-/// Who a role session is: the role's permissions, narrowed by its session policies, under
-/// the assumed-role ARN. Built per request, so IAM changes to the role reach live sessions.
-pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaims) -> Identity {
-    let partition = role.partition;
-    let session_policies = session_policies(store, partition, claims);
-    let has_session_policies = claims.policy.is_some() || !claims.policy_arns.is_empty();
-    let mut identity = Identity::new(
-        role.account.clone(),
-        partition,
-        format!(
-            "arn:{partition}:sts::{}:assumed-role/{}/{}",
-            role.account, role.name, claims.session
-        ),
-        format!("{}:{}", role.role_id, claims.session),
-        IdentityKind::AssumedRole {
-            role_arn: role.arn.clone(),
-            chained: claims.chained,
-        },
-        role.policies.clone(),
-    )
-    .with_boundary(role.boundary.clone())
-    .with_tags(&role.tags)
-    // Session tags win over the role's tags of the same key.
-    .with_tags(&claims.tags)
-    .with_session_policies(has_session_policies.then_some(session_policies));
-    if !claims.transitive_tags.is_empty() {
-        identity = identity.with_values(TRANSITIVE_TAG_KEYS, claims.transitive_tags.clone());
-    }
-    if let Some(source) = &claims.source_identity {
-        identity = identity.with_key("aws:SourceIdentity", source.clone());
-    }
-    let issued = time::OffsetDateTime::from_unix_timestamp(claims.issued)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
-    identity.with_key("aws:TokenIssueTime", issued)
 }
 
 /// The service's error for a SigV4 parse failure.

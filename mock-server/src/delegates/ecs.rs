@@ -15,7 +15,7 @@ use http::{Method, StatusCode, header};
 use serde_json::json;
 
 use super::{Answer, iso, json};
-use crate::server::State;
+use crate::state::State;
 use crate::sts::service::{self, ServiceSession};
 use crate::world::DelegateSpec;
 

@@ -10,7 +10,9 @@
 use serde_json::{Map, Value, json};
 
 use super::ecs;
-use crate::server::State;
+use crate::state::State;
+
+use super::files::Files;
 use crate::world::DelegateKind;
 
 /// How long a projected token is valid (EKS: a day).
@@ -19,8 +21,7 @@ const TOKEN_TTL: i64 = 86_400;
 /// Writes the delegate files that are missing, stale, or made from changed settings, and
 /// removes those of delegates that are gone. Failures are logged: a token that cannot be
 /// written shows as the SDK's own error.
-pub(crate) fn refresh(state: &State) {
-    let files = &state.delegates;
+pub(crate) fn refresh(state: &State, files: &Files) {
     let _one_at_a_time = files.refreshing();
     let now = time::OffsetDateTime::from(state.clock.now()).unix_timestamp();
     let world = state.iam.world();

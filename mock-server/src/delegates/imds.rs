@@ -12,8 +12,8 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::json;
 
-use super::{Answer, instance_id, iso, json, text};
-use crate::server::State;
+use super::{Answer, iso, json, text};
+use crate::state::State;
 use crate::sts::service::{self, Refusal, ServiceSession};
 use crate::wire::Body;
 use crate::world::{DelegateSpec, HttpTokens};
@@ -137,7 +137,7 @@ fn metadata(state: &State, d: &DelegateSpec, path: &str, now: i64) -> Answer {
     let role_name = profile
         .and_then(|p| p.role_arn.as_deref())
         .and_then(|arn| arn.rsplit('/').next());
-    let id = instance_id(d);
+    let id = d.instance_id();
     let zone = format!("{}a", d.region);
     let ok = |body: String| Answer {
         response: text(StatusCode::OK, &body),
@@ -258,7 +258,7 @@ fn credentials_or(
 ) -> Answer {
     let role_arn = profile.role_arn.clone().unwrap_or_default();
     let role_name = role_arn.rsplit('/').next().unwrap_or_default().to_owned();
-    let id = instance_id(d);
+    let id = d.instance_id();
     let partition = role_arn.split(':').nth(1).unwrap_or("aws");
     let source_arn = format!(
         "arn:{partition}:ec2:{}:{}:instance/{id}",

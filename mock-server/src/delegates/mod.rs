@@ -24,187 +24,56 @@ use serde_json::Value;
 
 use crate::faults::{FaultEffect, Target};
 use crate::log::Record;
-use crate::partition::Partition;
-use crate::server::State;
+
+use crate::state::State;
 use crate::wire::Body;
-use crate::world::{DelegateKind, DelegateSpec, InstanceProfileSpec, World, WorldError};
+use crate::world::delegates::prepared;
+use crate::world::{DelegateKind, DelegateSpec, WorldError};
 
 /// Every delegate endpoint path starts with this.
 pub(crate) const PREFIX: &str = "/_delegate/";
 
-/// Checks the world's delegates: unique names usable in URLs, known accounts, regions of the
-/// account's partition, roles of the right account, and only the settings of their kind.
-pub(crate) fn check(world: &World) -> Result<(), WorldError> {
-    let mut names = std::collections::HashSet::new();
-    for d in &world.delegates {
-        let invalid = |message: String| WorldError::Invalid {
-            context: format!("delegate {}", d.name),
-            message,
-        };
-        let name_ok = (1..=64).contains(&d.name.len())
-            && d.name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        if !name_ok {
-            return Err(invalid(
-                "names are 1 to 64 letters, digits, `-`, `_` or `.`".into(),
-            ));
-        }
-        if !names.insert(d.name.as_str()) {
-            return Err(invalid("delegate names must be unique".into()));
-        }
-        let account = world
-            .accounts
-            .iter()
-            .find(|a| a.id == d.account)
-            .ok_or_else(|| invalid(format!("account {} is not in the world", d.account)))?;
-        let partition = Partition::from_id(&account.partition)
-            .ok_or_else(|| invalid(format!("unknown partition {}", account.partition)))?;
-        if !partition.regions().iter().any(|r| r.name == d.region) {
-            return Err(invalid(format!(
-                "region {} is not a region of partition {partition}",
-                d.region
-            )));
-        }
-        if let Some(role) = &d.role_arn {
-            let prefix = format!("arn:{partition}:iam::");
-            let in_account = role
-                .strip_prefix(&prefix)
-                .and_then(|r| r.split_once(":role/"))
-                .is_some_and(|(acct, name)| {
-                    !name.is_empty() && (acct == d.account || d.kind == DelegateKind::Eks)
-                });
-            if !in_account {
-                return Err(invalid(format!(
-                    "role_arn {role} must be a role ARN of partition {partition}{}",
-                    if d.kind == DelegateKind::Eks {
-                        ""
-                    } else {
-                        " in the delegate's account"
-                    }
-                )));
-            }
-        }
-        let foreign: Vec<&str> = [
-            ("instance_id", d.instance_id.is_some(), DelegateKind::Ec2),
-            (
-                "instance_profile",
-                d.instance_profile.is_some(),
-                DelegateKind::Ec2,
-            ),
-            ("http_tokens", d.http_tokens.is_some(), DelegateKind::Ec2),
-            (
-                "http_protocol_ipv6",
-                d.http_protocol_ipv6,
-                DelegateKind::Ec2,
-            ),
-            ("auth_token", d.auth_token.is_some(), DelegateKind::Ecs),
-            (
-                "auth_token_in_file",
-                d.auth_token_in_file,
-                DelegateKind::Ecs,
-            ),
-            ("issuer", d.issuer.is_some(), DelegateKind::Eks),
-            ("namespace", d.namespace.is_some(), DelegateKind::Eks),
-            (
-                "service_account",
-                d.service_account.is_some(),
-                DelegateKind::Eks,
-            ),
-        ]
-        .into_iter()
-        .filter(|(_, set, kind)| *set && *kind != d.kind)
-        .map(|(field, _, _)| field)
-        .collect();
-        if !foreign.is_empty() {
-            return Err(invalid(format!(
-                "{} do(es) not apply to a delegate of kind {}",
-                foreign.join(", "),
-                kind_name(d.kind)
-            )));
-        }
-        if d.kind == DelegateKind::Eks {
-            let issuer = d.issuer.as_deref().unwrap_or_default();
-            if !issuer.starts_with("https://") {
-                return Err(invalid(
-                    "an eks delegate needs `issuer`, the cluster's OIDC issuer URL (https://…)"
-                        .into(),
-                ));
-            }
-            if d.namespace.as_deref().is_none_or(str::is_empty)
-                || d.service_account.as_deref().is_none_or(str::is_empty)
-            {
-                return Err(invalid(
-                    "an eks delegate needs `namespace` and `service_account`".into(),
-                ));
-            }
-        }
-        if let Some(id) = &d.instance_id {
-            let hex = id.strip_prefix("i-").unwrap_or_default();
-            if !matches!(hex.len(), 8 | 17) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(invalid(format!(
-                    "instance_id {id} is not an instance id (i- and 8 or 17 hex digits)"
-                )));
-            }
-        }
+/// What a server keeps for its delegates beside the world: the token files and instance
+/// metadata ports (both follow the world's delegates), and the server's endpoint.
+#[derive(Debug)]
+pub(crate) struct Delegates {
+    /// The delegates' token files.
+    pub(crate) files: files::Files,
+    /// The `ec2` delegates' instance metadata ports.
+    pub(crate) ports: ports::Ports,
+    /// `http://ADDRESS`: what delegate environments point SDKs at.
+    pub(crate) endpoint: String,
+}
+
+impl Delegates {
+    /// The delegates' side of a server listening at `endpoint`; fails when the token files'
+    /// directory cannot be made.
+    pub(crate) fn new(endpoint: String) -> std::io::Result<Self> {
+        Ok(Self {
+            files: files::Files::new()?,
+            ports: ports::Ports::default(),
+            endpoint,
+        })
     }
-    Ok(())
-}
 
-/// The world with its delegates checked and their instance profiles made (see `prepare`).
-pub(crate) fn prepared(mut world: World) -> Result<World, WorldError> {
-    check(&world)?;
-    prepare(&mut world);
-    Ok(world)
-}
-
-/// Gives each `ec2` delegate with a role and no named instance profile one named after the
-/// role (made in its account unless it exists), as the console does.
-pub(crate) fn prepare(world: &mut World) {
-    for d in &mut world.delegates {
-        if d.kind != DelegateKind::Ec2 || d.instance_profile.is_some() {
-            continue;
+    /// Brings the token files and instance metadata ports in line with the world's
+    /// delegates (after a world load, a reset, a declared delegate, a clock move).
+    pub(crate) fn world_changed(&self, state: &State) {
+        eks::refresh(state, &self.files);
+        if let Err(e) = self.ports.sync(&state.iam.world()) {
+            tracing::error!(error = %e, "cannot bind an instance metadata port");
         }
-        let Some(role) = d
-            .role_arn
-            .as_deref()
-            .and_then(|arn| arn.rsplit('/').next())
-            .map(str::to_owned)
-        else {
-            continue;
-        };
-        if let Some(account) = world.accounts.iter_mut().find(|a| a.id == d.account)
-            && !account.instance_profiles.iter().any(|p| p.name == role)
-        {
-            account.instance_profiles.push(InstanceProfileSpec {
-                name: role.clone(),
-                path: "/".into(),
-                roles: vec![role.clone()],
-                created: None,
-            });
-        }
-        d.instance_profile = Some(role);
     }
 }
 
-fn kind_name(kind: DelegateKind) -> &'static str {
-    match kind {
-        DelegateKind::Ec2 => "ec2",
-        DelegateKind::Ecs => "ecs",
-        DelegateKind::Eks => "eks",
-    }
-}
-
-/// The instance id of an `ec2` delegate: its own, or one derived from its name.
-pub(crate) fn instance_id(d: &DelegateSpec) -> String {
-    d.instance_id
-        .clone()
-        .unwrap_or_else(|| format!("i-0{:016x}", crate::wire::fingerprint(&d.name)))
-}
-
-/// The environment of a process on the delegate, for a server at `endpoint`
-/// (`http://127.0.0.1:PORT`). `AWS_ENDPOINT_URL` points the process's SDKs at the server.
-pub(crate) fn env(state: &State, d: &DelegateSpec, endpoint: &str) -> BTreeMap<String, String> {
+/// The environment of a process on the delegate. `AWS_ENDPOINT_URL` points the process's
+/// SDKs at the server.
+pub(crate) fn env(
+    state: &State,
+    delegates: &Delegates,
+    d: &DelegateSpec,
+) -> BTreeMap<String, String> {
+    let endpoint = delegates.endpoint.as_str();
     let base = format!("{endpoint}{PREFIX}{}/", d.name);
     let mut env = BTreeMap::new();
     let mut set = |k: &str, v: String| {
@@ -215,7 +84,7 @@ pub(crate) fn env(state: &State, d: &DelegateSpec, endpoint: &str) -> BTreeMap<S
         DelegateKind::Ec2 => {
             // An instance learns its region from instance metadata, not the environment.
             // Its metadata is at the root of its own port (none before the server listens).
-            if let Some(ports) = state.instance_ports.endpoint(&d.name) {
+            if let Some(ports) = delegates.ports.endpoint(&d.name) {
                 let (address, mode) = match ports.ipv6 {
                     Some(v6) => (v6, "IPv6"),
                     None => (ports.ipv4, "IPv4"),
@@ -238,8 +107,8 @@ pub(crate) fn env(state: &State, d: &DelegateSpec, endpoint: &str) -> BTreeMap<S
             if d.auth_token_in_file {
                 set(
                     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-                    state
-                        .delegates
+                    delegates
+                        .files
                         .auth_token_path(&d.name)
                         .display()
                         .to_string(),
@@ -260,7 +129,7 @@ pub(crate) fn env(state: &State, d: &DelegateSpec, endpoint: &str) -> BTreeMap<S
                 set("AWS_ROLE_ARN", role.clone());
                 set(
                     "AWS_WEB_IDENTITY_TOKEN_FILE",
-                    state.delegates.token_path(&d.name).display().to_string(),
+                    delegates.files.token_path(&d.name).display().to_string(),
                 );
             }
         }
@@ -282,7 +151,7 @@ pub struct Delegate {
 }
 
 /// Every delegate of the world.
-pub(crate) fn list(state: &State) -> Vec<Delegate> {
+pub(crate) fn list(state: &State, delegates: &Delegates) -> Vec<Delegate> {
     state
         .iam
         .world()
@@ -292,7 +161,7 @@ pub(crate) fn list(state: &State) -> Vec<Delegate> {
             name: d.name.clone(),
             kind: d.kind,
             tags: d.tags.clone(),
-            env: env(state, d, &state.endpoint),
+            env: env(state, delegates, d),
         })
         .collect()
 }
@@ -326,7 +195,7 @@ pub(crate) fn add(state: &State, spec: DelegateSpec) -> Result<(), WorldError> {
     });
     match (added, refused) {
         (Ok(()), _) => {
-            state.delegates_changed();
+            state.world_changed();
             // An `ec2` delegate is an instance at once.
             if let Some(d) = state.iam.world().delegates.iter().find(|d| d.name == name)
                 && d.kind == DelegateKind::Ec2

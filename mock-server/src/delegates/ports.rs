@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::server::{self, State};
+use crate::state::State;
+use crate::transport;
 use crate::world::{DelegateKind, World};
 
 /// The ports of one server's `ec2` delegates.
@@ -149,7 +150,7 @@ impl Serving {
         let state = Weak::clone(&self.state);
         tracing::debug!(delegate = name, %addr, "instance metadata listening");
         let name: Arc<str> = Arc::from(name);
-        self.runtime.spawn(server::accept_loop(
+        self.runtime.spawn(transport::accept_loop(
             listener,
             stopped.clone(),
             self.idle,
@@ -161,9 +162,9 @@ impl Serving {
                         Some(state) => {
                             let (parts, _body) = req.into_parts();
                             let (response, fault) = super::serve_instance(&state, &name, &parts);
-                            crate::pipeline::deliver(response, fault).await
+                            transport::deliver(response, fault).await
                         }
-                        None => Err(crate::pipeline::Dropped),
+                        None => Err(transport::Dropped),
                     }
                 }
             },

@@ -954,7 +954,7 @@ fn add_delegate_instance(r: &mut Resources, d: &DelegateSpec, now: SystemTime) {
     let Some(subnet) = r.default_subnet().cloned() else {
         return;
     };
-    let id = crate::delegates::instance_id(d);
+    let id = d.instance_id();
     let profile = d.instance_profile.clone();
     let mut tags = Tags::from([("Name".to_owned(), d.name.clone())]);
     for tag in &d.tags {

@@ -16,8 +16,9 @@ use http::StatusCode;
 
 use crate::clock::Clock;
 use crate::error::AwsError;
-use crate::iam::propagation::{Change, ChangeKind, Propagation};
+use crate::iam::change::Change;
 use crate::iam::store::Store;
+use crate::propagation::{ChangeKind, Propagation};
 use crate::service::Service;
 use crate::world::{World, WorldError};
 
@@ -377,7 +378,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::iam::propagation::{ChangeKind, Propagation};
+    use crate::propagation::{ChangeKind, Propagation};
 
     const WORLD: &str = "accounts:\n  - id: '111111111111'\n    users: [{name: u}]\n    roles: [{name: r, trust_policy: {Version: '2012-10-17', Statement: []}}]\n";
 

@@ -821,7 +821,7 @@ mod tests {
             .map(|e| start + e)
             .unwrap_or(readme.len());
         let world = World::from_yaml(&readme[start..end])
-            .and_then(crate::delegates::prepared)
+            .and_then(crate::world::delegates::prepared)
             .unwrap_or_else(|e| panic!("docs/worlds.md world: {e}"));
         Store::build(&world).unwrap_or_else(|e| panic!("docs/worlds.md world: {e}"));
     }

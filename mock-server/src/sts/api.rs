@@ -7,11 +7,11 @@ use crate::error::AwsError;
 use crate::log::{Decider, Missing};
 use std::collections::BTreeMap;
 
-use crate::auth::keys::TRANSITIVE_TAG_KEYS;
 use crate::iam::store::{Identity, IdentityKind};
 use crate::policy::context::Context;
 use crate::policy::eval::{Decision, Request, evaluate};
 use crate::policy::parse::parse_identity_policy;
+use crate::sts::session::TRANSITIVE_TAG_KEYS;
 use crate::sts::session::{Minted, SessionClaims};
 use crate::sts::trust::{self, TrustVerdict};
 use crate::sts::{authorization_message, oidc};
@@ -59,7 +59,12 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
         authorization: Authorization::Policy(any_resource),
         handler: get_access_key_info,
     },
-    authorization_message::DECODE,
+    ActionSpec {
+        name: "DecodeAuthorizationMessage",
+        iam_action: "sts:DecodeAuthorizationMessage",
+        authorization: Authorization::Policy(any_resource),
+        handler: decode_authorization_message,
+    },
 ];
 
 fn get_caller_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -717,4 +722,22 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         out.push(Node::leaf("SourceIdentity", s));
     }
     Ok(out)
+}
+
+/// `DecodeAuthorizationMessage`: the JSON inside an EC2 `UnauthorizedOperation` message.
+fn decode_authorization_message(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
+    let encoded = call.params.get("EncodedMessage").ok_or_else(|| {
+        AwsError::invalid_parameter_value(
+            call.service,
+            "1 validation error detected: Value null at 'encodedMessage' failed to satisfy constraint: Member must not be null",
+        )
+    })?;
+    let decoded = authorization_message::decode(encoded).ok_or_else(|| {
+        AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAuthorizationMessageException",
+            "The message is invalid or has expired.",
+        )
+    })?;
+    Ok(vec![Node::leaf("DecodedMessage", decoded)])
 }

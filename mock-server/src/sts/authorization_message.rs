@@ -13,11 +13,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::api::{ActionSpec, Authorization, Call, any_resource};
-use crate::error::AwsError;
 use crate::iam::store::{Identity, IdentityKind};
 use crate::policy::context::Context;
-use crate::wire::xml::Node;
 
 /// What a denial knew.
 #[derive(Debug)]
@@ -105,32 +102,8 @@ pub(crate) fn encode(denied: &Denied<'_>) -> String {
     format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(message.to_string()))
 }
 
-/// The STS action.
-pub(crate) const DECODE: ActionSpec = ActionSpec {
-    name: "DecodeAuthorizationMessage",
-    iam_action: "sts:DecodeAuthorizationMessage",
-    authorization: Authorization::Policy(any_resource),
-    handler: decode_authorization_message,
-};
-
-fn decode_authorization_message(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
-    let encoded = call.params.get("EncodedMessage").ok_or_else(|| {
-        AwsError::invalid_parameter_value(
-            call.service,
-            "1 validation error detected: Value null at 'encodedMessage' failed to satisfy constraint: Member must not be null",
-        )
-    })?;
-    let invalid = || {
-        AwsError::new(
-            http::StatusCode::BAD_REQUEST,
-            "InvalidAuthorizationMessageException",
-            "The message is invalid or has expired.",
-        )
-    };
-    let bytes = encoded
-        .strip_prefix(PREFIX)
-        .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())
-        .ok_or_else(invalid)?;
-    let decoded = String::from_utf8(bytes).map_err(|_| invalid())?;
-    Ok(vec![Node::leaf("DecodedMessage", decoded)])
+/// The JSON an encoded message holds, if it is one of ours (`DecodeAuthorizationMessage`).
+pub(crate) fn decode(encoded: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(encoded.strip_prefix(PREFIX)?).ok()?;
+    String::from_utf8(bytes).ok()
 }

@@ -13,6 +13,12 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use std::sync::Arc;
+
+use crate::iam::store::{Identity, IdentityKind, IdentityPolicy, Role, Store};
+use crate::partition::Partition;
+use crate::policy::parse::parse_identity_policy;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// What a session token says.
@@ -214,6 +220,102 @@ impl SessionKeys {
         self.mac(&[b"token/", &payload]).verify_slice(&tag).ok()?;
         serde_json::from_slice(&payload).ok()
     }
+}
+
+// Who a session is, built from its claims on every request (so IAM changes to the role reach
+// live sessions): the identity builders of `auth::keys`.
+
+/// A GetFederationToken session: the user's permissions, narrowed by the session policies
+/// (none passed: no permissions at all, as on AWS).
+pub(crate) fn federated_identity(
+    store: &Store,
+    user: &Identity,
+    name: &str,
+    claims: &SessionClaims,
+) -> Identity {
+    let partition = user.partition;
+    Identity::new(
+        user.account.clone(),
+        partition,
+        format!(
+            "arn:{partition}:sts::{}:federated-user/{name}",
+            user.account
+        ),
+        format!("{}:{name}", user.account),
+        IdentityKind::FederatedUser {
+            user_arn: user.arn.clone(),
+        },
+        user.policies.clone(),
+    )
+    .with_boundary(user.boundary.clone())
+    .with_session_policies(Some(session_policies(store, partition, claims)))
+}
+
+fn session_policies(
+    store: &Store,
+    partition: Partition,
+    claims: &SessionClaims,
+) -> Vec<IdentityPolicy> {
+    let mut policies = Vec::new();
+    if let Some(text) = &claims.policy
+        && let Ok(policy) = parse_identity_policy(text)
+    {
+        policies.push(IdentityPolicy::unnamed(
+            "the session policy".to_owned(),
+            Arc::new(policy),
+        ));
+    }
+    policies.extend(
+        claims
+            .policy_arns
+            .iter()
+            .filter_map(|arn| store.managed_policy(arn, partition)),
+    );
+    policies
+}
+
+/// Where a session keeps the keys of its transitive tags (not an AWS condition key).
+pub(crate) const TRANSITIVE_TAG_KEYS: &str = "trustbench:TransitiveTagKeys";
+
+/// Who a role session is: the role's permissions, narrowed by its session policies, under
+/// the assumed-role ARN. Built per request, so IAM changes to the role reach live sessions.
+pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaims) -> Identity {
+    let partition = role.partition;
+    let session_policies = session_policies(store, partition, claims);
+    let has_session_policies = claims.policy.is_some() || !claims.policy_arns.is_empty();
+    let mut identity = Identity::new(
+        role.account.clone(),
+        partition,
+        format!(
+            "arn:{partition}:sts::{}:assumed-role/{}/{}",
+            role.account, role.name, claims.session
+        ),
+        format!("{}:{}", role.role_id, claims.session),
+        IdentityKind::AssumedRole {
+            role_arn: role.arn.clone(),
+            chained: claims.chained,
+        },
+        role.policies.clone(),
+    )
+    .with_boundary(role.boundary.clone())
+    .with_tags(&role.tags)
+    // Session tags win over the role's tags of the same key.
+    .with_tags(&claims.tags)
+    .with_session_policies(has_session_policies.then_some(session_policies));
+    if !claims.transitive_tags.is_empty() {
+        identity = identity.with_values(TRANSITIVE_TAG_KEYS, claims.transitive_tags.clone());
+    }
+    if let Some(source) = &claims.source_identity {
+        identity = identity.with_key("aws:SourceIdentity", source.clone());
+    }
+    let issued = time::OffsetDateTime::from_unix_timestamp(claims.issued)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    identity.with_key("aws:TokenIssueTime", issued)
 }
 
 #[cfg(test)]

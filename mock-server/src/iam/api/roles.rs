@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use crate::api::Call;
 use crate::error::AwsError;
-use crate::iam::propagation::ChangeKind;
 use crate::iam::store::unique_id;
 use crate::policy::trust::parse_trust_policy;
+use crate::propagation::ChangeKind;
 use crate::wire::query::url_encode_document;
 use crate::wire::xml::Node;
 use crate::world::RoleSpec;

@@ -2,8 +2,8 @@
 
 use crate::api::Call;
 use crate::error::AwsError;
-use crate::iam::propagation::ChangeKind;
 use crate::iam::store::unique_id;
+use crate::propagation::ChangeKind;
 use crate::wire::xml::Node;
 use crate::world::{AccessKeySpec, KeyStatus, UserSpec};
 

@@ -24,6 +24,8 @@
 //!         trust_policy: {…}
 //! ```
 
+pub(crate) mod delegates;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -31,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::faults::FaultRule;
-use crate::iam::propagation::Propagation;
+use crate::propagation::Propagation;
 
 use crate::policy::PolicyError;
 
@@ -131,6 +133,13 @@ pub struct DelegateSpec {
 }
 
 impl DelegateSpec {
+    /// The instance id of an `ec2` delegate: its own, or one derived from its name.
+    pub(crate) fn instance_id(&self) -> String {
+        self.instance_id
+            .clone()
+            .unwrap_or_else(|| format!("i-0{:016x}", crate::wire::fingerprint(&self.name)))
+    }
+
     /// Whether its instance metadata has the IPv6 endpoint (an `ec2` delegate only).
     pub(crate) fn ipv6_endpoint(&self) -> bool {
         self.kind == DelegateKind::Ec2 && self.http_protocol_ipv6
@@ -616,7 +625,7 @@ pub enum WorldError {
     },
     /// A propagation setting is out of range.
     #[error("world: {0}")]
-    Propagation(#[from] crate::iam::propagation::PropagationError),
+    Propagation(#[from] crate::propagation::PropagationError),
     /// A fault rule is invalid.
     #[error("world: fault rule: {0}")]
     Fault(#[from] crate::faults::FaultError),

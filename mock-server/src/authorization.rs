@@ -1,0 +1,130 @@
+//! Identity-based authorization of a call: the caller's identity, boundary and session
+//! policies evaluated for an action on a resource, in the request's context. Every denial
+//! (the `AccessDenied` and `UnauthorizedOperation` texts, EC2's encoded message) is built
+//! from the one evaluation result here.
+
+use crate::api::Call;
+use crate::error::{AwsError, Denial};
+use crate::iam::store::IdentityKind;
+use crate::log::Decider;
+use crate::policy::context::Context;
+use crate::policy::eval::{Decision, Layer, Request as PolicyRequest, evaluate};
+use crate::service::Service;
+use crate::sts::authorization_message::{self, Denied};
+
+impl Call<'_> {
+    /// Identity-based authorization of `action` on `resource`: the root user may do
+    /// anything; others need an allow and no explicit deny, with conditions evaluated against
+    /// the request context plus what `extra` adds (resource tags, request tags, …). The
+    /// audit keeps the first resource checked, or the one refused.
+    pub(crate) fn authorize(
+        &self,
+        action: &'static str,
+        resource: &str,
+        extra: impl Fn(&mut Context),
+    ) -> Result<(), AwsError> {
+        let caller = self.caller;
+        let first = self.audit.resource.borrow().is_empty();
+        let allowed = |decider| {
+            if first {
+                self.audit.record(resource, false, decider);
+            } else {
+                self.audit
+                    .also_allowed
+                    .borrow_mut()
+                    .push((action, resource.to_owned()));
+            }
+        };
+        if caller.kind == IdentityKind::Root {
+            allowed(None);
+            return Ok(());
+        }
+        let full_context = || {
+            let mut context = self.request_context();
+            extra(&mut context);
+            context
+        };
+        // Most principals' policies have no condition or variable: skip building the context.
+        let context = if caller.policies_use_context {
+            full_context()
+        } else {
+            Context::default()
+        };
+        let request = PolicyRequest {
+            action,
+            resource,
+            context: &context,
+        };
+        let evaluation = evaluate(
+            &caller.policies,
+            caller.boundary.as_deref(),
+            caller.session_policies.as_deref(),
+            &request,
+        );
+        let decider = Decider::of(&evaluation, caller);
+        let (why, deny_sid) = match evaluation.decision {
+            Decision::Allow => {
+                allowed(decider);
+                return Ok(());
+            }
+            Decision::ExplicitDeny(at) => {
+                let policy = caller.layer(at.layer).and_then(|l| l.get(at.policy));
+                let sid = policy
+                    .and_then(|p| p.policy.statements.get(at.statement))
+                    .map(|s| s.sid.as_deref());
+                let why = Denial::ExplicitDeny {
+                    policy_arn: policy.and_then(|p| p.arn.as_deref()),
+                };
+                (why, Some(sid.flatten()))
+            }
+            Decision::ImplicitDeny(Layer::Identity) => (Denial::NoAllow, None),
+            Decision::ImplicitDeny(Layer::Boundary) => (Denial::NoBoundaryAllow, None),
+            Decision::ImplicitDeny(Layer::Session) => (Denial::NoSessionAllow, None),
+        };
+        self.audit.record(resource, true, decider);
+        self.audit.action.set(Some(action));
+        // The denial path is rare: the message always gets the full context.
+        let context = if caller.policies_use_context {
+            context
+        } else {
+            full_context()
+        };
+        let encoded = authorization_message::encode(&Denied {
+            caller,
+            action,
+            resource,
+            context: &context,
+            explicit_deny: deny_sid,
+        });
+        Err(AwsError::access_denied(
+            self.service,
+            &caller.arn,
+            action,
+            resource,
+            why,
+            &encoded,
+        ))
+    }
+
+    /// The global condition keys of the request: the principal's, plus time, transport,
+    /// source address and region.
+    pub(crate) fn request_context(&self) -> Context {
+        let mut ctx = self.caller.context.clone();
+        let now = time::OffsetDateTime::from(self.now);
+        let now = now.replace_nanosecond(0).unwrap_or(now);
+        let iso = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        ctx.set("aws:CurrentTime", iso);
+        ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
+        // The mock serves plain HTTP on loopback.
+        ctx.set("aws:SecureTransport", "false");
+        ctx.set("aws:SourceIp", self.source_ip.to_string());
+        ctx.set("aws:RequestedRegion", self.region);
+        if self.service == Service::Ec2 {
+            ctx.set("ec2:Region", self.region);
+        }
+        ctx.set("aws:ViaAWSService", "false");
+        ctx
+    }
+}
