@@ -24,11 +24,12 @@ use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_smithy_types::error::ErrorMetadata;
 use mock_server::{MockServer, Partition};
 use serde::{Deserialize, Serialize};
 
 use crate::deployments::DeploymentType;
-use crate::sdk;
+use crate::{errors, sdk};
 
 /// How the connector is configured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -554,11 +555,11 @@ async fn assume(
     match provider.provide_credentials().await {
         Ok(_) => Ok(provider),
         Err(e) => {
-            let code = aws_code(&e);
+            let (code, message) = code_and_message(&e);
             Err(Failure {
                 stage: Stage::AssumeRole,
                 hint: assume_role_hint(code.as_deref(), cross),
-                message: aws_message(&e),
+                message,
                 code,
             })
         }
@@ -570,8 +571,7 @@ fn credentials_failure(
     stage: Stage,
     e: &aws_credential_types::provider::error::CredentialsError,
 ) -> Failure {
-    let code = aws_code(e);
-    let message = aws_message(e);
+    let (code, message) = code_and_message(e);
     Failure {
         stage,
         hint: credentials_hint(&config.credentials, code.as_deref(), &message),
@@ -653,35 +653,15 @@ fn describe_regions_hint(code: Option<&str>, region: &str) -> String {
     }
 }
 
-/// The AWS error code somewhere in an error's chain: from an SDK error the chain holds, or
-/// the error metadata its debug form shows.
-fn aws_code(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut next = Some(e);
-    while let Some(err) = next {
-        if let Some(sdk) =
-            err.downcast_ref::<aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>>()
-        {
-            return sdk.code().map(str::to_owned);
-        }
-        next = err.source();
-    }
-    let debug = format!("{e:?}");
-    let start = debug.find("code: Some(\"")? + "code: Some(\"".len();
-    let len = debug[start..].find('"')?;
-    Some(debug[start..start + len].to_owned())
-}
-
-/// The AWS error message in an error's chain, else the whole chain as text.
-fn aws_message(e: &(dyn std::error::Error + 'static)) -> String {
-    let debug = format!("{e:?}");
-    if let Some(start) = debug
-        .find("message: Some(\"")
-        .map(|i| i + "message: Some(\"".len())
-        && let Some(len) = debug[start..].find("\"")
-    {
-        return debug[start..start + len].to_owned();
-    }
-    error_text(e)
+/// AWS's error code and message from an error's chain (see [`errors::aws_error`]); without
+/// a message, the whole chain as text.
+fn code_and_message(e: &(dyn std::error::Error + 'static)) -> (Option<String>, String) {
+    let meta = errors::aws_error(e);
+    (
+        meta.and_then(ErrorMetadata::code).map(str::to_owned),
+        meta.and_then(ErrorMetadata::message)
+            .map_or_else(|| error_text(e), str::to_owned),
+    )
 }
 
 /// An error and its sources, as one line.
