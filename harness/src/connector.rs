@@ -22,13 +22,15 @@ use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_smithy_types::error::ErrorMetadata;
 use mock_server::{MockServer, Partition};
 use serde::{Deserialize, Serialize};
 
 use crate::deployments::DeploymentType;
-use crate::sdk;
+use crate::{errors, sdk};
 
 /// How the connector is configured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,7 +234,7 @@ pub async fn connection_test(
     let resolved = provider
         .provide_credentials()
         .await
-        .map_err(|e| credentials_failure(config, Stage::Credentials, &e))?;
+        .map_err(|e| credentials_failure(config, &env, Stage::Credentials, &e))?;
     let final_config = with_credentials(&base, provider.clone());
     let regions = aws_sdk_ec2::Client::new(&final_config)
         .describe_regions()
@@ -526,7 +528,7 @@ async fn source_credentials(
     provider
         .provide_credentials()
         .await
-        .map_err(|e| credentials_failure(config, Stage::Credentials, &e))?;
+        .map_err(|e| credentials_failure(config, env, Stage::Credentials, &e))?;
     Ok(provider)
 }
 
@@ -554,11 +556,11 @@ async fn assume(
     match provider.provide_credentials().await {
         Ok(_) => Ok(provider),
         Err(e) => {
-            let code = aws_code(&e);
+            let (code, message) = code_and_message(&e);
             Err(Failure {
                 stage: Stage::AssumeRole,
                 hint: assume_role_hint(code.as_deref(), cross),
-                message: aws_message(&e),
+                message,
                 code,
             })
         }
@@ -567,46 +569,130 @@ async fn assume(
 
 fn credentials_failure(
     config: &ConnectorConfig,
+    env: &BTreeMap<String, String>,
     stage: Stage,
-    e: &aws_credential_types::provider::error::CredentialsError,
+    e: &CredentialsError,
 ) -> Failure {
-    let code = aws_code(e);
-    let message = aws_message(e);
+    let (code, message) = code_and_message(e);
+    let failure = DelegateSource::of(env).and_then(|source| source.failure(e));
     Failure {
         stage,
-        hint: credentials_hint(&config.credentials, code.as_deref(), &message),
+        hint: credentials_hint(&config.credentials, code.as_deref(), &message, failure),
         code,
         message,
     }
 }
 
-fn credentials_hint(option: &CredentialOption, code: Option<&str>, message: &str) -> String {
-    let hint = match (option, code) {
-        (_, Some("AccessDenied")) => {
+/// The provider of `aws-config`'s default chain that a delegate's environment selects. The
+/// chain tries, in order, environment keys, the profile, a web identity, container
+/// credentials and instance metadata (`aws-config`'s `default_provider/credentials.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DelegateSource {
+    WebIdentity,
+    Container,
+    InstanceMetadata,
+}
+
+/// How a delegate's provider failed without an AWS error code. `aws-config` names these
+/// cases only in prose, so they are read from the error's variant and types instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProviderFailure {
+    /// IMDS refused the role's credentials as misconfigured: its provider reports only
+    /// IMDS's `AssumeRoleUnauthorizedAccess` (the role does not trust EC2) as invalid
+    /// configuration (`aws-config`'s `imds/credentials.rs`).
+    InstanceRoleUntrusted,
+    /// IMDS answered but offered no credentials: a 404 for the role list, as the instance
+    /// has no instance profile (a connection failure leaves a `ConnectorError` in the chain).
+    NoInstanceRole,
+    /// IMDS answered 401 (IMDSv2 tokens required).
+    ImdsUnauthorized,
+    /// The container credentials endpoint answered with an error.
+    ContainerEndpoint,
+}
+
+impl DelegateSource {
+    /// The source `env` selects; `None` for the platform (an empty environment), for
+    /// environment keys and for disabled instance metadata.
+    fn of(env: &BTreeMap<String, String>) -> Option<Self> {
+        let set = |key: &str| env.contains_key(key);
+        if env.is_empty()
+            || set("AWS_ACCESS_KEY_ID")
+            || env.get("AWS_EC2_METADATA_DISABLED").map(String::as_str) == Some("true")
+        {
+            None
+        } else if set("AWS_WEB_IDENTITY_TOKEN_FILE") && set("AWS_ROLE_ARN") {
+            Some(Self::WebIdentity)
+        } else if set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+            || set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        {
+            Some(Self::Container)
+        } else {
+            Some(Self::InstanceMetadata)
+        }
+    }
+
+    /// How this source failed with `e`, when the docs have a hint for it.
+    fn failure(self, e: &CredentialsError) -> Option<ProviderFailure> {
+        use aws_config::imds::client::error::ImdsError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let imds_status = match errors::find::<ImdsError>(e) {
+            Some(ImdsError::ErrorResponse(r)) => Some(r.response().status().as_u16()),
+            _ => None,
+        };
+        match (self, e) {
+            (Self::InstanceMetadata, _) if imds_status == Some(401) => {
+                Some(ProviderFailure::ImdsUnauthorized)
+            }
+            (Self::InstanceMetadata, CredentialsError::InvalidConfiguration(_)) => {
+                Some(ProviderFailure::InstanceRoleUntrusted)
+            }
+            (Self::InstanceMetadata, CredentialsError::CredentialsNotLoaded(_))
+                if errors::find::<ConnectorError>(e).is_none() =>
+            {
+                Some(ProviderFailure::NoInstanceRole)
+            }
+            (Self::Container, CredentialsError::ProviderError(_)) => {
+                Some(ProviderFailure::ContainerEndpoint)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn credentials_hint(
+    option: &CredentialOption,
+    code: Option<&str>,
+    message: &str,
+    failure: Option<ProviderFailure>,
+) -> String {
+    // STS answers InvalidIdentityToken both for an unknown issuer and for a wrong audience;
+    // only its message (AWS's own words, from the error metadata) tells them apart.
+    let hint = match (option, code, failure) {
+        (_, Some("AccessDenied"), _) => {
             "the role's trust policy does not trust this service account: check its `sub` condition (system:serviceaccount:NAMESPACE:NAME) and that the delegate runs with that service account, not `default`"
         }
-        (_, Some("InvalidIdentityToken")) if message.contains("OpenIDConnect provider") => {
+        (_, Some("InvalidIdentityToken"), _) if message.contains("OpenIDConnect provider") => {
             "create the IAM OIDC identity provider for the cluster's issuer in the role's account"
         }
-        (_, Some("InvalidIdentityToken")) if message.contains("audience") => {
+        (_, Some("InvalidIdentityToken"), _) if message.contains("audience") => {
             "the IAM OIDC provider's audiences must include the token's (sts.amazonaws.com)"
         }
-        (_, Some("InvalidIdentityToken" | "ExpiredTokenException")) => {
+        (_, Some("InvalidIdentityToken" | "ExpiredTokenException"), _) => {
             "the service-account token is invalid or expired: check the pod's projected token"
         }
-        _ if message.contains("trust relationship with EC2") => {
+        (_, _, Some(ProviderFailure::InstanceRoleUntrusted)) => {
             "the delegate's instance role must trust ec2.amazonaws.com (its trust policy)"
         }
-        _ if message.contains("404 from IMDS") => {
+        (_, _, Some(ProviderFailure::NoInstanceRole)) => {
             "the delegate's instance has no IAM role: attach an instance profile to it"
         }
-        _ if message.contains("401") && message.contains("IMDS") => {
+        (_, _, Some(ProviderFailure::ImdsUnauthorized)) => {
             "the instance requires IMDSv2 tokens: use a client that fetches a token first"
         }
-        _ if message.contains("HTTP credential provider") => {
+        (_, _, Some(ProviderFailure::ContainerEndpoint)) => {
             "the ECS task has no usable role: check the task role, its trust policy (ecs-tasks.amazonaws.com) and the container's authorization token"
         }
-        (CredentialOption::DelegateRole, _) => {
+        (CredentialOption::DelegateRole, _, _) => {
             "the delegate offers no credentials: give its host (instance profile, task role or IRSA) an IAM role"
         }
         _ => "check the credentials with the AWS CLI or the IAM policy simulator",
@@ -653,38 +739,93 @@ fn describe_regions_hint(code: Option<&str>, region: &str) -> String {
     }
 }
 
-/// The AWS error code somewhere in an error's chain: from an SDK error the chain holds, or
-/// the error metadata its debug form shows.
-fn aws_code(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut next = Some(e);
-    while let Some(err) = next {
-        if let Some(sdk) =
-            err.downcast_ref::<aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>>()
-        {
-            return sdk.code().map(str::to_owned);
-        }
-        next = err.source();
-    }
-    let debug = format!("{e:?}");
-    let start = debug.find("code: Some(\"")? + "code: Some(\"".len();
-    let len = debug[start..].find('"')?;
-    Some(debug[start..start + len].to_owned())
-}
-
-/// The AWS error message in an error's chain, else the whole chain as text.
-fn aws_message(e: &(dyn std::error::Error + 'static)) -> String {
-    let debug = format!("{e:?}");
-    if let Some(start) = debug
-        .find("message: Some(\"")
-        .map(|i| i + "message: Some(\"".len())
-        && let Some(len) = debug[start..].find("\"")
-    {
-        return debug[start..start + len].to_owned();
-    }
-    error_text(e)
+/// AWS's error code and message from an error's chain (see [`errors::aws_error`]); without
+/// a message, the whole chain as text.
+fn code_and_message(e: &(dyn std::error::Error + 'static)) -> (Option<String>, String) {
+    let meta = errors::aws_error(e);
+    (
+        meta.and_then(ErrorMetadata::code).map(str::to_owned),
+        meta.and_then(ErrorMetadata::message)
+            .map_or_else(|| error_text(e), str::to_owned),
+    )
 }
 
 /// An error and its sources, as one line.
 fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
     aws_smithy_types::error::display::DisplayErrorContext(e).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+
+    use super::*;
+
+    fn env(keys: &[(&str, &str)]) -> BTreeMap<String, String> {
+        keys.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn ec2() -> BTreeMap<String, String> {
+        env(&[("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")])
+    }
+
+    fn ecs() -> BTreeMap<String, String> {
+        env(&[(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://127.0.0.1:2/creds",
+        )])
+    }
+
+    fn failure(env: &BTreeMap<String, String>, e: &CredentialsError) -> Option<ProviderFailure> {
+        DelegateSource::of(env).and_then(|source| source.failure(e))
+    }
+
+    #[test]
+    fn the_platform_and_disabled_metadata_select_no_delegate_source() {
+        let disabled = env(&[("AWS_EC2_METADATA_DISABLED", "true")]);
+
+        assert_eq!(DelegateSource::of(&BTreeMap::new()), None);
+        assert_eq!(DelegateSource::of(&disabled), None);
+        assert_eq!(
+            DelegateSource::of(&ec2()),
+            Some(DelegateSource::InstanceMetadata)
+        );
+    }
+
+    #[test]
+    fn invalid_configuration_from_instance_metadata_is_an_untrusting_role() {
+        let e = CredentialsError::invalid_configuration("from IMDS");
+
+        assert_eq!(
+            failure(&ec2(), &e),
+            Some(ProviderFailure::InstanceRoleUntrusted)
+        );
+    }
+
+    #[test]
+    fn instance_metadata_that_answered_without_credentials_means_no_instance_profile() {
+        let e = CredentialsError::not_loaded("x");
+
+        assert_eq!(failure(&ec2(), &e), Some(ProviderFailure::NoInstanceRole));
+    }
+
+    #[test]
+    fn instance_metadata_that_could_not_be_reached_is_not_a_missing_profile() {
+        let e = CredentialsError::not_loaded(ConnectorError::io("connection reset".into()));
+
+        assert_eq!(failure(&ec2(), &e), None);
+    }
+
+    #[test]
+    fn a_container_endpoint_error_is_the_ecs_task_s() {
+        let e = CredentialsError::provider_error("503");
+
+        assert_eq!(
+            failure(&ecs(), &e),
+            Some(ProviderFailure::ContainerEndpoint)
+        );
+        assert_eq!(failure(&ec2(), &e), None);
+    }
 }

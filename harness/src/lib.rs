@@ -2,7 +2,7 @@
 //!
 //! Drives real AWS credential-resolution code (`aws-config` and the `aws-sdk-*` clients)
 //! against the [`mock_server`]. `sdk` builds every SDK configuration; `connector` is the
-//! reference AWS connector; `scenario` the scenario format, `runner` plays scenarios and
+//! reference AWS connector; `errors` reads AWS's error codes from SDK errors; `scenario` the scenario format, `runner` plays scenarios and
 //! `output` reports them (`trustbench run`); `serve` runs the server as a process.
 
 #![warn(missing_docs)]
@@ -12,6 +12,7 @@ pub mod cli;
 pub mod conform;
 pub mod connector;
 pub mod deployments;
+pub mod errors;
 pub mod output;
 pub mod report;
 pub mod runner;
