@@ -110,13 +110,9 @@ impl Call<'_> {
     /// source address and region.
     pub(crate) fn request_context(&self) -> Context {
         let mut ctx = self.caller.context.clone();
-        let now = time::OffsetDateTime::from(self.now);
-        let now = now.replace_nanosecond(0).unwrap_or(now);
-        let iso = now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        ctx.set("aws:CurrentTime", iso);
-        ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
+        ctx.set("aws:CurrentTime", crate::times::iso(self.now));
+        let epoch = time::OffsetDateTime::from(self.now).unix_timestamp();
+        ctx.set("aws:EpochTime", epoch.to_string());
         // The mock serves plain HTTP on loopback.
         ctx.set("aws:SecureTransport", "false");
         ctx.set("aws:SourceIp", self.source_ip.to_string());

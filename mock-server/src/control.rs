@@ -14,6 +14,7 @@ use crate::faults::FaultRule;
 use crate::propagation::Propagation;
 use crate::state::State;
 use crate::sts::oidc::{OidcError, OidcToken, host_path};
+use crate::times::{parse_rfc3339, rfc3339};
 use crate::wire::Body;
 use crate::world::World;
 
@@ -165,12 +166,6 @@ fn mint_token(state: &State, body: &[u8]) -> Response<Body> {
     }
 }
 
-fn rfc3339(t: std::time::SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 /// `POST /_mock/reset`, optionally with `{"keep_clock": true}`.
 fn reset(state: &State, body: &[u8]) -> Response<Body> {
     #[derive(serde::Deserialize)]
@@ -230,18 +225,15 @@ fn move_clock(state: &State, body: &[u8]) -> Response<Body> {
                 );
             }
         },
-        (None, Some(Value::String(when))) => {
-            match time::OffsetDateTime::parse(when, &time::format_description::well_known::Rfc3339)
-            {
-                Ok(t) if t.year() >= 1970 && t.year() < 10_000 => state.clock.set(t.into()),
-                _ => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        format!("`set` must be an RFC 3339 time between 1970 and 9999, got {when}"),
-                    );
-                }
+        (None, Some(Value::String(when))) => match parse_rfc3339(when) {
+            Some(t) if t.year() >= 1970 && t.year() < 10_000 => state.clock.set(t.into()),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("`set` must be an RFC 3339 time between 1970 and 9999, got {when}"),
+                );
             }
-        }
+        },
         _ => {
             return error(
                 StatusCode::BAD_REQUEST,

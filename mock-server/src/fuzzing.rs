@@ -78,7 +78,7 @@ pub fn sigv4(data: &[u8]) {
         headers: &headers,
         body: rest,
     };
-    let _ = sigv4::parse_amz_date(&String::from_utf8_lossy(date));
+    let _ = crate::times::parse_amz_date(&String::from_utf8_lossy(date));
     let Ok(Some(sig)) = sigv4::parse(&req) else {
         return;
     };
@@ -225,7 +225,7 @@ fn signed(
     body: &[u8],
     now: SystemTime,
 ) -> Parts {
-    let amz_date = sigv4::format_amz_date(now);
+    let amz_date = crate::times::format_amz_date(now);
     let mut headers = HeaderMap::new();
     headers.insert(
         http::header::HOST,

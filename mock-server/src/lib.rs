@@ -79,6 +79,7 @@
 #![warn(missing_docs)]
 
 mod api;
+mod arn;
 mod auth;
 mod authorization;
 mod clock;
@@ -106,6 +107,7 @@ mod server;
 mod service;
 mod state;
 mod sts;
+mod times;
 mod transport;
 mod wildcard;
 mod wire;

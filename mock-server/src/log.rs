@@ -184,7 +184,7 @@ impl Record {
     fn logged(&self, seq: u64) -> LoggedRequest {
         LoggedRequest {
             seq,
-            time: timestamp(self.time),
+            time: crate::times::rfc3339(self.time),
             service: self.service.to_owned(),
             action: self.action.clone(),
             iam_action: self.iam_action.to_owned(),
@@ -250,11 +250,4 @@ impl RequestLog {
     pub(crate) fn clear(&self) {
         while self.entries.pop().is_some() {}
     }
-}
-
-/// RFC 3339 for log times.
-fn timestamp(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

@@ -138,7 +138,7 @@ fn invalid_region(service: Service, region: &str) -> AwsError {
 fn check_time(sig: &Signature, service: Service, now: SystemTime) -> Result<(), AwsError> {
     // The same ±15 minutes for header and presigned signatures: these services ignore
     // `X-Amz-Expires` (see `Location::Query`).
-    let fmt = sigv4::format_amz_date;
+    let fmt = crate::times::format_amz_date;
     let window = sigv4::MAX_SKEW;
     if let Ok(age) = now.duration_since(sig.time)
         && age > window

@@ -17,6 +17,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
 use crate::redact;
+use crate::times::{format_amz_date, parse_amz_date};
 
 /// The only algorithm accepted.
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -395,21 +396,6 @@ impl HexSha256 {
         // Hex digits are ASCII.
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
-}
-
-/// Parses `20260124T101500Z`.
-pub(crate) fn parse_amz_date(s: &str) -> Option<SystemTime> {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let t = time::PrimitiveDateTime::parse(s, format).ok()?;
-    Some(t.assume_utc().into())
-}
-
-/// Formats `20260124T101500Z`.
-pub(crate) fn format_amz_date(t: SystemTime) -> String {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::from(t)
-        .format(format)
-        .unwrap_or_else(|_| "19700101T000000Z".to_owned())
 }
 
 /// The payload hashes the signature may have used, in the order to try them. An

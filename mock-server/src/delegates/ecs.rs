@@ -14,9 +14,10 @@ use http::request::Parts;
 use http::{Method, StatusCode, header};
 use serde_json::json;
 
-use super::{Answer, iso, json};
+use super::{Answer, json};
 use crate::state::State;
 use crate::sts::service::{self, ServiceSession};
+use crate::times::iso_unix as iso;
 use crate::world::DelegateSpec;
 
 /// The authorization token of an ecs delegate: its own, or one derived from its name with
@@ -85,9 +86,12 @@ pub(crate) fn serve(
     };
     let partition = role_arn.split(':').nth(1).unwrap_or("aws");
     let task = format!("{:032x}", u128::from(crate::wire::fingerprint(&d.name)));
-    let source_arn = format!(
-        "arn:{partition}:ecs:{}:{}:task/default/{task}",
-        d.region, d.account
+    let source_arn = crate::arn::arn(
+        partition,
+        "ecs",
+        &d.region,
+        &d.account,
+        format_args!("task/default/{task}"),
     );
     let ask = ServiceSession {
         service: "ecs-tasks.amazonaws.com",

@@ -12,9 +12,10 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::json;
 
-use super::{Answer, iso, json, text};
+use super::{Answer, json, text};
 use crate::state::State;
 use crate::sts::service::{self, Refusal, ServiceSession};
+use crate::times::iso_unix as iso;
 use crate::wire::Body;
 use crate::world::{DelegateSpec, HttpTokens};
 
@@ -260,9 +261,12 @@ fn credentials_or(
     let role_name = role_arn.rsplit('/').next().unwrap_or_default().to_owned();
     let id = d.instance_id();
     let partition = role_arn.split(':').nth(1).unwrap_or("aws");
-    let source_arn = format!(
-        "arn:{partition}:ec2:{}:{}:instance/{id}",
-        d.region, d.account
+    let source_arn = crate::arn::arn(
+        partition,
+        "ec2",
+        &d.region,
+        &d.account,
+        format_args!("instance/{id}"),
     );
     let ask = ServiceSession {
         service: "ec2.amazonaws.com",

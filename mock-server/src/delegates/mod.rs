@@ -342,14 +342,3 @@ pub(crate) fn json(status: StatusCode, body: &Value) -> Response<Body> {
     );
     r
 }
-
-/// RFC 3339 to the second, as IMDS and ECS write times (`2026-11-24T15:00:00Z`).
-pub(crate) fn iso(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}

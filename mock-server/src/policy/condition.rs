@@ -207,7 +207,7 @@ fn parse_date(s: &str) -> Option<i64> {
     if let Ok(secs) = s.parse::<i64>() {
         return Some(secs);
     }
-    if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+    if let Some(t) = crate::times::parse_rfc3339(s) {
         return Some(t.unix_timestamp());
     }
     let date =

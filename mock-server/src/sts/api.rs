@@ -7,6 +7,7 @@ use crate::error::AwsError;
 use crate::log::{Decider, Missing};
 use std::collections::BTreeMap;
 
+use crate::arn;
 use crate::iam::store::{Identity, IdentityKind};
 use crate::policy::context::Context;
 use crate::policy::eval::{Decision, Request, evaluate};
@@ -141,13 +142,7 @@ fn checked<'a>(
 
 /// `<Credentials>` of minted temporary credentials.
 fn credentials_node(minted: &Minted, expires: i64) -> Node {
-    let expiration = time::OffsetDateTime::from_unix_timestamp(expires)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
+    let expiration = crate::times::iso_unix(expires);
     Node::Branch(
         "Credentials",
         vec![
@@ -189,10 +184,7 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
         .unwrap_or_default()
         .to_owned();
     let host_path = oidc::host_path(&issuer).to_owned();
-    let provider_arn = format!(
-        "arn:{}:iam::{}:oidc-provider/{host_path}",
-        role.partition, role.account
-    );
+    let provider_arn = arn::oidc_provider(role.partition, &role.account, &host_path);
     let audiences = call.store.oidc_provider(&provider_arn).ok_or_else(|| {
         invalid_token(format!(
             "No OpenIDConnect provider found in your account for {issuer}"
@@ -284,10 +276,7 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
                 Node::leaf("AssumedRoleId", format!("{}:{session}", role.role_id)),
                 Node::leaf(
                     "Arn",
-                    format!(
-                        "arn:{partition}:sts::{}:assumed-role/{}/{session}",
-                        role.account, role.name
-                    ),
+                    arn::assumed_role(partition, &role.account, &role.name, &session),
                 ),
             ],
         ),
@@ -353,11 +342,10 @@ fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 }
 
 fn federated_user_resource(call: &Call<'_>) -> String {
-    format!(
-        "arn:{}:sts::{}:federated-user/{}",
+    arn::federated_user(
         call.caller.partition,
-        call.caller.account,
-        call.params.get("Name").unwrap_or_default()
+        &call.caller.account,
+        call.params.get("Name").unwrap_or_default(),
     )
 }
 
@@ -402,10 +390,7 @@ fn get_federation_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 Node::leaf("FederatedUserId", format!("{}:{name}", caller.account)),
                 Node::leaf(
                     "Arn",
-                    format!(
-                        "arn:{partition}:sts::{}:federated-user/{name}",
-                        caller.account
-                    ),
+                    arn::federated_user(partition, &caller.account, &name),
                 ),
             ],
         ),
@@ -704,10 +689,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 Node::leaf("AssumedRoleId", format!("{}:{session}", role.role_id)),
                 Node::leaf(
                     "Arn",
-                    format!(
-                        "arn:{partition}:sts::{}:assumed-role/{}/{session}",
-                        role.account, role.name
-                    ),
+                    arn::assumed_role(partition, &role.account, &role.name, &session),
                 ),
             ],
         ),

@@ -237,10 +237,7 @@ pub(crate) fn federated_identity(
     Identity::new(
         user.account.clone(),
         partition,
-        format!(
-            "arn:{partition}:sts::{}:federated-user/{name}",
-            user.account
-        ),
+        crate::arn::federated_user(partition, &user.account, name),
         format!("{}:{name}", user.account),
         IdentityKind::FederatedUser {
             user_arn: user.arn.clone(),
@@ -286,10 +283,7 @@ pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaim
     let mut identity = Identity::new(
         role.account.clone(),
         partition,
-        format!(
-            "arn:{partition}:sts::{}:assumed-role/{}/{}",
-            role.account, role.name, claims.session
-        ),
+        crate::arn::assumed_role(partition, &role.account, &role.name, &claims.session),
         format!("{}:{}", role.role_id, claims.session),
         IdentityKind::AssumedRole {
             role_arn: role.arn.clone(),
@@ -308,14 +302,7 @@ pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaim
     if let Some(source) = &claims.source_identity {
         identity = identity.with_key("aws:SourceIdentity", source.clone());
     }
-    let issued = time::OffsetDateTime::from_unix_timestamp(claims.issued)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
-    identity.with_key("aws:TokenIssueTime", issued)
+    identity.with_key("aws:TokenIssueTime", crate::times::iso_unix(claims.issued))
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ fn entry_matches(principal: &Principal, caller: &Identity, role: &Role) -> Optio
         Principal::Any => Some(true),
         Principal::Aws(value) => {
             let partition = caller.partition;
-            let root = format!("arn:{partition}:iam::{}:root", caller.account);
+            let root = crate::arn::root(partition, &caller.account);
             if *value == caller.account || *value == root {
                 return Some(false);
             }

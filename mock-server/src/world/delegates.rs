@@ -41,9 +41,11 @@ fn check(world: &World) -> Result<(), WorldError> {
             )));
         }
         if let Some(role) = &d.role_arn {
-            let prefix = format!("arn:{partition}:iam::");
+            // `arn:PARTITION:iam::`, before the account.
+            let empty = crate::arn::iam(partition, "", "");
+            let prefix = empty.strip_suffix(':').unwrap_or(&empty);
             let in_account = role
-                .strip_prefix(&prefix)
+                .strip_prefix(prefix)
                 .and_then(|r| r.split_once(":role/"))
                 .is_some_and(|(acct, name)| {
                     !name.is_empty() && (acct == d.account || d.kind == DelegateKind::Eks)

@@ -678,10 +678,7 @@ impl std::fmt::Debug for DefaultIdentity {
 impl DefaultIdentity {
     /// The user's ARN.
     pub fn arn(&self) -> String {
-        format!(
-            "arn:{}:iam::{}:user/{}",
-            self.partition, self.account, self.user
-        )
+        crate::arn::iam_entity(self.partition, self.account, "user", "/", self.user)
     }
 }
 

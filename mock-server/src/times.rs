@@ -1,0 +1,75 @@
+//! AWS's time formats, written and read in one place.
+//!
+//! - RFC 3339 to the second (`2026-11-24T15:00:00Z`): IAM and STS dates, instance metadata
+//!   and container credentials, policy conditions, the control API, the request log.
+//! - EC2's milliseconds (`2026-11-24T15:00:00.000Z`): launch times and the like.
+//! - SigV4's basic format (`20261124T150000Z`): `X-Amz-Date` and the credential scope.
+//! - The HTTP `Date` header (RFC 7231): `wire`.
+
+use std::time::SystemTime;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// RFC 3339, UTC, to the second: `2026-11-24T15:00:00Z`.
+pub(crate) fn iso(t: SystemTime) -> String {
+    let t = OffsetDateTime::from(t);
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// RFC 3339, UTC, with the clock's own precision (`2026-11-24T15:00:00.123456789Z`): the
+/// control API's clock and the request log.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    OffsetDateTime::from(t).format(&Rfc3339).unwrap_or_default()
+}
+
+/// [`iso`] of a Unix time in seconds (empty when out of range).
+pub(crate) fn iso_unix(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// An RFC 3339 time, if `text` is one.
+pub(crate) fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// Parses `20260124T101500Z`.
+pub(crate) fn parse_amz_date(s: &str) -> Option<SystemTime> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let t = time::PrimitiveDateTime::parse(s, format).ok()?;
+    Some(t.assume_utc().into())
+}
+
+/// Formats `20260124T101500Z`.
+pub(crate) fn format_amz_date(t: SystemTime) -> String {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    OffsetDateTime::from(t)
+        .format(format)
+        .unwrap_or_else(|_| "19700101T000000Z".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn each_format_is_aws_s() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_893_456_000_250);
+        assert_eq!(iso(t), "2030-01-01T00:00:00Z");
+        assert_eq!(iso_unix(1_893_456_000), "2030-01-01T00:00:00Z");
+        assert_eq!(rfc3339(t), "2030-01-01T00:00:00.25Z");
+        assert_eq!(
+            parse_rfc3339("2030-01-01T00:00:00Z").map(|t| t.unix_timestamp()),
+            Some(1_893_456_000)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+}
