@@ -276,7 +276,7 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
                 Node::leaf("AssumedRoleId", format!("{}:{session}", role.role_id)),
                 Node::leaf(
                     "Arn",
-                    arn::assumed_role(partition, &role.account, &role.name, &session),
+                    arn::assumed_role(partition, &role.account, &role.name, session),
                 ),
             ],
         ),
@@ -689,7 +689,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 Node::leaf("AssumedRoleId", format!("{}:{session}", role.role_id)),
                 Node::leaf(
                     "Arn",
-                    arn::assumed_role(partition, &role.account, &role.name, &session),
+                    arn::assumed_role(partition, &role.account, &role.name, session),
                 ),
             ],
         ),
