@@ -15,17 +15,18 @@ use http::{Method, StatusCode, header};
 use serde_json::json;
 
 use super::{Answer, json};
-use crate::state::State;
+use crate::iam::store::Store;
 use crate::sts::service::{self, ServiceSession};
+use crate::sts::session::SessionKeys;
 use crate::times::iso_unix as iso;
 use crate::world::DelegateSpec;
 
 /// The authorization token of an ecs delegate: its own, or one derived from its name with
 /// the server key.
-pub(crate) fn auth_token(state: &State, d: &DelegateSpec) -> String {
+pub(crate) fn auth_token(sessions: &SessionKeys, d: &DelegateSpec) -> String {
     d.auth_token
         .clone()
-        .unwrap_or_else(|| state.sessions.seal("ecs-auth", &d.name))
+        .unwrap_or_else(|| sessions.seal("ecs-auth", &d.name))
 }
 
 fn error(status: StatusCode, code: &'static str, message: String) -> Answer {
@@ -42,7 +43,8 @@ fn error(status: StatusCode, code: &'static str, message: String) -> Answer {
 
 /// Serves `GET /_delegate/NAME/credentials`.
 pub(crate) fn serve(
-    state: &State,
+    store: &Store,
+    sessions: &SessionKeys,
     d: &DelegateSpec,
     parts: &Parts,
     path: &str,
@@ -76,7 +78,7 @@ pub(crate) fn serve(
     let Some(role_arn) = d
         .role_arn
         .as_deref()
-        .filter(|_| given == auth_token(state, d))
+        .filter(|_| given == auth_token(sessions, d))
     else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -100,7 +102,7 @@ pub(crate) fn serve(
         source_account: &d.account,
         source_arn: &source_arn,
     };
-    match service::credentials(&state.iam.store(), &state.sessions, &ask, now) {
+    match service::credentials(store, sessions, &ask, now) {
         Ok(issued) => Answer {
             response: json(
                 StatusCode::OK,

@@ -72,7 +72,7 @@ pub(crate) fn refresh(state: &State, files: &Files) {
                     })
             }
             DelegateKind::Ecs if d.auth_token_in_file => {
-                let token = ecs::auth_token(state, d);
+                let token = ecs::auth_token(&state.sessions, d);
                 let path = files.auth_token_path(&d.name);
                 if !files.stale(&path, &token, now) {
                     continue;

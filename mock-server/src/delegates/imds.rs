@@ -13,8 +13,9 @@ use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::json;
 
 use super::{Answer, json, text};
-use crate::state::State;
+use crate::iam::store::Store;
 use crate::sts::service::{self, Refusal, ServiceSession};
+use crate::sts::session::SessionKeys;
 use crate::times::iso_unix as iso;
 use crate::wire::Body;
 use crate::world::{DelegateSpec, HttpTokens};
@@ -40,7 +41,8 @@ pub(crate) fn action(parts: &Parts, path: &str) -> &'static str {
 
 /// Serves one IMDS request; `path` is the part after the delegate's prefix.
 pub(crate) fn serve(
-    state: &State,
+    store: &Store,
+    sessions: &SessionKeys,
     d: &DelegateSpec,
     parts: &Parts,
     path: &str,
@@ -55,7 +57,7 @@ pub(crate) fn serve(
         error,
     };
     match parts.method {
-        Method::PUT if path == "latest/api/token" => return token(state, d, parts, now),
+        Method::PUT if path == "latest/api/token" => return token(sessions, d, parts, now),
         Method::PUT => return answer(page(StatusCode::FORBIDDEN), Some("Forbidden")),
         Method::GET | Method::HEAD => {}
         _ => {
@@ -70,7 +72,7 @@ pub(crate) fn serve(
             let valid = t
                 .to_str()
                 .ok()
-                .and_then(|t| state.sessions.unseal(DOMAIN, t))
+                .and_then(|t| sessions.unseal(DOMAIN, t))
                 .and_then(|payload| {
                     let (name, expires) = payload.rsplit_once('|')?;
                     Some(name == d.name && expires.parse::<i64>().ok()? > now)
@@ -85,11 +87,11 @@ pub(crate) fn serve(
         }
         None => {}
     }
-    metadata(state, d, path, now)
+    metadata(store, sessions, d, path, now)
 }
 
 /// `PUT /latest/api/token`: a session token for 1 to 21600 seconds.
-fn token(state: &State, d: &DelegateSpec, parts: &Parts, now: i64) -> Answer {
+fn token(sessions: &SessionKeys, d: &DelegateSpec, parts: &Parts, now: i64) -> Answer {
     let fail = |status: StatusCode, code: &'static str| Answer {
         response: page(status),
         action: "GetToken",
@@ -109,9 +111,7 @@ fn token(state: &State, d: &DelegateSpec, parts: &Parts, now: i64) -> Answer {
     let Some(ttl) = ttl else {
         return fail(StatusCode::BAD_REQUEST, "BadRequest");
     };
-    let sealed = state
-        .sessions
-        .seal(DOMAIN, &format!("{}|{}", d.name, now + ttl));
+    let sealed = sessions.seal(DOMAIN, &format!("{}|{}", d.name, now + ttl));
     let mut response = text(StatusCode::OK, &sealed);
     response
         .headers_mut()
@@ -132,9 +132,14 @@ fn profile<'s>(
     store.instance_profile(&d.account, d.instance_profile.as_deref()?)
 }
 
-fn metadata(state: &State, d: &DelegateSpec, path: &str, now: i64) -> Answer {
-    let store = state.iam.store();
-    let profile = profile(&store, d);
+fn metadata(
+    store: &Store,
+    sessions: &SessionKeys,
+    d: &DelegateSpec,
+    path: &str,
+    now: i64,
+) -> Answer {
+    let profile = profile(store, d);
     let role_name = profile
         .and_then(|p| p.role_arn.as_deref())
         .and_then(|arn| arn.rsplit('/').next());
@@ -203,7 +208,7 @@ fn metadata(state: &State, d: &DelegateSpec, path: &str, now: i64) -> Answer {
         }
         "latest/meta-data/iam" if profile.is_some() => ok("info\nsecurity-credentials/".into()),
         "latest/meta-data/iam/info" => match profile {
-            Some(p) => credentials_or(state, d, p, now, |_| {
+            Some(p) => credentials_or(store, sessions, d, p, now, |_| {
                 json!({
                     "Code": "Success",
                     "LastUpdated": iso(now),
@@ -223,7 +228,7 @@ fn metadata(state: &State, d: &DelegateSpec, path: &str, now: i64) -> Answer {
         },
         _ => match (path.strip_prefix(CREDENTIALS), profile) {
             (Some(asked), Some(p)) if Some(asked) == role_name => {
-                credentials_or(state, d, p, now, |issued| {
+                credentials_or(store, sessions, d, p, now, |issued| {
                     json!({
                         "Code": "Success",
                         "LastUpdated": iso(issued.issued),
@@ -251,7 +256,8 @@ fn action_of(path: &str) -> &'static str {
 /// Answers with `success` made from the role's current credentials, or with IMDS's error
 /// JSON when EC2 cannot assume the role.
 fn credentials_or(
-    state: &State,
+    store: &Store,
+    sessions: &SessionKeys,
     d: &DelegateSpec,
     profile: &crate::iam::store::InstanceProfile,
     now: i64,
@@ -275,9 +281,8 @@ fn credentials_or(
         source_account: &d.account,
         source_arn: &source_arn,
     };
-    let store = state.iam.store();
     let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(now.max(0).unsigned_abs());
-    match service::credentials(&store, &state.sessions, &ask, at) {
+    match service::credentials(store, sessions, &ask, at) {
         Ok(issued) => Answer {
             response: json(StatusCode::OK, &success(&issued)),
             action: "GetCredentials",

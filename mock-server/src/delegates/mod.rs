@@ -116,7 +116,7 @@ pub(crate) fn env(
             } else {
                 set(
                     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                    ecs::auth_token(state, d),
+                    ecs::auth_token(&state.sessions, d),
                 );
             }
         }
@@ -233,7 +233,14 @@ pub(crate) fn handle(state: &State, parts: &Parts) -> (Response<Body>, Option<Fa
         Some(delegate) if delegate.kind == DelegateKind::Ecs => {
             let action = "GetCredentials";
             answer(state, delegate, "ecs", action, |now| {
-                ecs::serve(state, delegate, parts, path, now)
+                ecs::serve(
+                    &state.iam.store(),
+                    &state.sessions,
+                    delegate,
+                    parts,
+                    path,
+                    now,
+                )
             })
         }
         // Instance metadata is at the root of the delegate's own port; EKS has no endpoint.
@@ -257,7 +264,14 @@ pub(crate) fn serve_instance(
         Some(delegate) => {
             let action = imds::action(parts, path);
             answer(state, delegate, "imds", action, |now| {
-                imds::serve(state, delegate, parts, path, now)
+                imds::serve(
+                    &state.iam.store(),
+                    &state.sessions,
+                    delegate,
+                    parts,
+                    path,
+                    now,
+                )
             })
         }
         // The delegate went while a connection to its port was open.
