@@ -2,6 +2,11 @@
 //! `cargo fuzz` targets call, on the stable toolchain: every input the fuzzer kept, and every
 //! crash fixed since (saved there as `regression-*`), must still run without a panic.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
+)]
+
 use std::path::{Path, PathBuf};
 
 use harness::scenario::Scenario;

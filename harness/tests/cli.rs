@@ -1,5 +1,10 @@
 //! The `trustbench` binary as a user runs it: exit codes, output, `serve` as a process.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
+)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

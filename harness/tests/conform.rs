@@ -2,6 +2,11 @@
 //! (`trustbench-connector`), over the whole catalogue, and with connectors that break the
 //! protocol: a crash, invalid output and a hang are failures, never passes.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
+)]
+
 use std::process::Command;
 
 fn conform(connector: &str, extra: &[&str]) -> (Option<i32>, String) {

@@ -4,6 +4,11 @@
 //! server logged. A test fails when a file is stale; `TRUSTBENCH_BLESS=1 cargo test -p
 //! harness --test reference_docs` rewrites them.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
+)]
+
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
