@@ -8,6 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use aws_sdk_sts::error::ProvideErrorMetadata as _;
 use mock_server::DEFAULT_IDENTITIES;
 
 fn trustbench() -> Command {
@@ -194,13 +195,12 @@ async fn serve_prints_its_endpoint_and_answers_real_sdk_clients_without_logging_
     );
     let config =
         harness::sdk::sdk_config(&endpoint, creds, "us-east-1", &mock_server::Clock::real());
-    assert!(
-        aws_sdk_sts::Client::new(&config)
-            .get_caller_identity()
-            .send()
-            .await
-            .is_err()
-    );
+    let refused = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect_err("an unknown session token was accepted");
+    assert_eq!(refused.code(), Some("InvalidClientTokenId"), "{refused:?}");
 
     stop(child);
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
