@@ -7,7 +7,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_ec2::error::ProvideErrorMetadata as _;
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use mock_server::{Clock, FaultEffect, FaultRule, MockServer};
 
 use crate::support::*;
@@ -43,18 +48,14 @@ async fn config_on(server: &MockServer, env: &BTreeMap<String, String>) -> aws_c
     harness::sdk::delegate_config(env, harness::sdk::ServerTime::new(server.clock())).await
 }
 
-async fn caller_arn(config: &aws_config::SdkConfig) -> Result<String, String> {
+async fn caller_arn(
+    config: &aws_config::SdkConfig,
+) -> Result<String, SdkError<GetCallerIdentityError>> {
     aws_sdk_sts::Client::new(config)
         .get_caller_identity()
         .send()
         .await
         .map(|r| r.arn().unwrap_or_default().to_owned())
-        .map_err(|e| {
-            format!(
-                "{:?}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            )
-        })
 }
 
 #[tokio::test]
@@ -81,6 +82,19 @@ async fn an_instance_gets_its_profile_role_and_region_from_instance_metadata() {
         .unwrap_or_else(|e| panic!("{e:?}"));
 }
 
+/// Asserts that the container credentials endpoint answered `status`: a `ProviderError`
+/// whose text names it, since aws-config keeps the status only in text.
+#[track_caller]
+fn assert_provider_status(err: &SdkError<GetCallerIdentityError>, status: u16) {
+    let refused = credentials_error(err);
+    assert!(
+        matches!(refused, CredentialsError::ProviderError(_))
+            && error_text(refused).contains(&format!("StatusCode({status})")),
+        "not a {status} from the container endpoint: {}",
+        error_text(err)
+    );
+}
+
 /// `wire::fingerprint`, as the server derives instance ids from delegate names.
 fn fingerprint(text: &str) -> u64 {
     let splitmix = |mut z: u64| {
@@ -97,12 +111,36 @@ fn fingerprint(text: &str) -> u64 {
 async fn an_instance_without_a_profile_or_with_an_untrusting_role_has_no_credentials() {
     let server = server().await;
     let bare = config_on(&server, &env_of(&server, "bare")).await;
-    let err = caller_arn(&bare).await.err().unwrap_or_default();
-    assert!(err.contains("received 404 from IMDS"), "{err}");
+    let err = caller_arn(&bare)
+        .await
+        .expect_err("credentials without a profile");
+    let imds = chain_attempt(&err, "Ec2InstanceMetadata");
+    assert!(
+        matches!(imds, CredentialsError::CredentialsNotLoaded(_)),
+        "{imds:?}"
+    );
+    // aws-config gives the status IMDS answered only in text.
+    assert!(
+        error_text(imds).contains("received 404 from IMDS"),
+        "{}",
+        error_text(&err)
+    );
 
     let untrusting = config_on(&server, &env_of(&server, "wrong-trust")).await;
-    let err = caller_arn(&untrusting).await.err().unwrap_or_default();
-    assert!(err.contains("trust relationship with EC2"), "{err}");
+    let err = caller_arn(&untrusting)
+        .await
+        .expect_err("credentials for a role that does not trust EC2");
+    let refused = credentials_error(&err);
+    assert!(
+        matches!(refused, CredentialsError::InvalidConfiguration(_)),
+        "{refused:?}"
+    );
+    // aws-config puts the Code of IMDS's answer only into its text.
+    assert!(
+        error_text(refused).contains("[AssumeRoleUnauthorizedAccess]"),
+        "{}",
+        error_text(&err)
+    );
     let logged = server
         .requests()
         .into_iter()
@@ -364,9 +402,8 @@ async fn a_task_gets_its_role_from_the_container_endpoint() {
     env.insert("AWS_CONTAINER_AUTHORIZATION_TOKEN".into(), "stolen".into());
     let err = caller_arn(&config_on(&server, &env).await)
         .await
-        .err()
-        .unwrap_or_default();
-    assert!(err.contains("StatusCode(400)"), "{err}");
+        .expect_err("credentials with a stolen token");
+    assert_provider_status(&err, 400);
     let direct = http(
         &server,
         "GET",
@@ -385,9 +422,8 @@ async fn a_task_gets_its_role_from_the_container_endpoint() {
     // A task role that does not trust ecs-tasks.amazonaws.com yields no credentials.
     let err = caller_arn(&config_on(&server, &env_of(&server, "untrusted-task")).await)
         .await
-        .err()
-        .unwrap_or_default();
-    assert!(err.contains("StatusCode(503)"), "{err}");
+        .expect_err("credentials for a task role that does not trust ECS tasks");
+    assert_provider_status(&err, 503);
     let token = env_of(&server, "untrusted-task")
         .get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
         .cloned()
@@ -449,20 +485,27 @@ async fn a_pod_exchanges_its_service_account_token_for_the_annotated_role() {
     // Another service account is refused by the role's trust policy.
     let err = caller_arn(&config_on(&server, &env_of(&server, "wrong-sa")).await)
         .await
-        .err()
-        .unwrap_or_default();
-    assert!(err.contains("AccessDenied"), "{err}");
+        .expect_err("credentials for a service account the role does not trust");
+    let by_sts = source_of::<SdkError<AssumeRoleWithWebIdentityError>>(&err)
+        .unwrap_or_else(|| panic!("not refused by STS: {}", error_text(&err)));
+    assert_eq!(code(by_sts).as_deref(), Some("AccessDenied"), "{by_sts:?}");
     // A service account without the role annotation gets no web identity at all.
     let bare = env_of(&server, "unannotated");
     assert!(!bare.contains_key("AWS_ROLE_ARN"));
     assert!(!bare.contains_key("AWS_WEB_IDENTITY_TOKEN_FILE"));
     let err = caller_arn(&config_on(&server, &bare).await)
         .await
-        .err()
-        .unwrap_or_default();
+        .expect_err("credentials for a service account without a role");
+    let web = chain_attempt(&err, "WebIdentityToken");
     assert!(
-        err.contains("$AWS_WEB_IDENTITY_TOKEN_FILE was not set"),
-        "{err}"
+        matches!(web, CredentialsError::CredentialsNotLoaded(_)),
+        "{web:?}"
+    );
+    // aws-config says why the provider was off only in text.
+    assert!(
+        error_text(web).contains("$AWS_WEB_IDENTITY_TOKEN_FILE was not set"),
+        "{}",
+        error_text(&err)
     );
 }
 
@@ -518,9 +561,16 @@ async fn faults_on_delegate_endpoints_meet_the_sdks_retries_and_timeouts() {
         .add_fault(rule("imds", None, FaultEffect::DropConnection, None))
         .unwrap_or_else(|e| panic!("{e}"));
     let started = std::time::Instant::now();
-    let err = caller_arn(&config_on(&server, &env).await).await.err();
-    let err = err.unwrap_or_default();
-    assert!(err.contains("Ec2InstanceMetadata"), "{err}");
+    let err = caller_arn(&config_on(&server, &env).await)
+        .await
+        .expect_err("credentials with IMDS down");
+    let imds = chain_attempt(&err, "Ec2InstanceMetadata");
+    assert!(
+        matches!(imds, CredentialsError::CredentialsNotLoaded(_))
+            && source_of::<ConnectorError>(imds).is_some_and(|c| !c.is_timeout()),
+        "not a dropped connection: {}",
+        error_text(&err)
+    );
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "{:?}",
@@ -539,11 +589,12 @@ async fn faults_on_delegate_endpoints_meet_the_sdks_retries_and_timeouts() {
         .unwrap_or_else(|e| panic!("{e}"));
     let err = caller_arn(&config_on(&server, &env).await)
         .await
-        .err()
-        .unwrap_or_default();
+        .expect_err("credentials with IMDS slower than the SDK's timeout");
+    let imds = chain_attempt(&err, "Ec2InstanceMetadata");
     assert!(
-        err.to_lowercase().contains("timeout") || err.contains("timed out"),
-        "{err}"
+        source_of::<ConnectorError>(imds).is_some_and(ConnectorError::is_timeout),
+        "not a timeout: {}",
+        error_text(&err)
     );
 
     // The container endpoint's 500 is retried too; a 503 that never ends is not hidden.
@@ -560,9 +611,8 @@ async fn faults_on_delegate_endpoints_meet_the_sdks_retries_and_timeouts() {
         .unwrap_or_else(|e| panic!("{e}"));
     let err = caller_arn(&config_on(&server, &env_of(&server, "task")).await)
         .await
-        .err()
-        .unwrap_or_default();
-    assert!(err.contains("StatusCode(503)"), "{err}");
+        .expect_err("credentials with the container endpoint unavailable");
+    assert_provider_status(&err, 503);
 }
 
 #[tokio::test]

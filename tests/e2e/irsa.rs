@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
 use aws_types::os_shim_internal::{Env, Fs};
 use mock_server::{Clock, MockServer, World};
 
@@ -108,7 +110,7 @@ async fn a_pod_with_the_annotated_service_account_gets_the_role() {
         .describe_regions()
         .send()
         .await;
-    assert!(regions.is_ok(), "{regions:?}");
+    succeeds(regions);
 }
 
 #[tokio::test]
@@ -146,13 +148,15 @@ async fn the_default_service_account_is_refused_until_the_delegate_uses_the_righ
         )
     );
     let config = pod_config(&server, &wrong).await;
-    assert!(
-        aws_sdk_sts::Client::new(&config)
-            .get_caller_identity()
-            .send()
-            .await
-            .is_err()
-    );
+    let err = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect_err("credentials for the default service account");
+    // The SDK's own AssumeRoleWithWebIdentity failed: the provider's error carries STS's.
+    let by_sts = source_of::<SdkError<AssumeRoleWithWebIdentityError>>(&err)
+        .unwrap_or_else(|| panic!("not refused by STS: {}", error_text(&err)));
+    assert_eq!(code(by_sts).as_deref(), Some("AccessDenied"), "{by_sts:?}");
 
     // After the fix (serviceAccountName: cdp-admin) the same pod gets the role.
     let fixed = token(

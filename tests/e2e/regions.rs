@@ -192,11 +192,7 @@ async fn describe_regions_needs_the_permission_the_connector_docs_require() {
         async move { client.describe_regions().send().await }
     };
     // The docs' policy: {"Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*"}.
-    assert!(
-        call("AKIACONNECTOR4444444", "connector-secret")
-            .await
-            .is_ok()
-    );
+    succeeds(call("AKIACONNECTOR4444444", "connector-secret").await);
 
     let err = call("AKIANOBODY4444444444", "nobody-secret")
         .await

@@ -61,7 +61,10 @@ async fn the_report_lists_what_was_used_grouped_and_what_was_denied() {
         .err()
         .unwrap_or_else(|| panic!("assuming a role the policy does not name worked"));
     assert_eq!(code(&denied).as_deref(), Some("AccessDenied"));
-    assert!(iam.create_user().user_name("x").send().await.is_err());
+    fails_with(
+        iam.create_user().user_name("x").send().await,
+        "AccessDenied",
+    );
 
     let report = server.least_privilege_report();
     assert_eq!(report.principals.len(), 1, "{report:#?}");

@@ -218,7 +218,7 @@ async fn a_control_token_guards_every_control_call_but_health() {
         .get_caller_identity()
         .send()
         .await;
-    assert!(out.is_ok(), "{out:?}");
+    succeeds(out);
     // Nor does a server without a token.
     let open = MockServer::start().await;
     assert_eq!(control(&open, "GET", "/_mock/clock", "").await.status, 200);

@@ -140,10 +140,7 @@ async fn the_aws_config_assume_role_provider_crosses_accounts_with_the_external_
         .describe_regions()
         .send()
         .await;
-    assert!(
-        regions.is_ok(),
-        "the role's policy allows DescribeRegions: {regions:?}"
-    );
+    regions.expect("the role's policy allows DescribeRegions");
 }
 
 #[tokio::test]
@@ -212,7 +209,7 @@ async fn trusting_the_account_needs_an_identity_policy_trusting_the_user_does_no
         .role_session_name("s1")
         .send()
         .await;
-    assert!(ok.is_ok(), "{ok:?}");
+    succeeds(ok);
     // Same account, the trust policy names the account: the user's policies must allow.
     let err = local
         .assume_role()
@@ -370,7 +367,7 @@ async fn input_validation_follows_sts() {
         .duration_seconds(7200)
         .send()
         .await;
-    assert!(ok.is_ok(), "{ok:?}");
+    succeeds(ok);
 }
 
 #[tokio::test]
@@ -390,12 +387,11 @@ async fn sessions_expire_on_the_server_clock() {
         .unwrap_or_else(|| panic!("no credentials"))
         .clone();
     let config = session_config(&server, &creds, "us-east-1");
-    assert!(
+    succeeds(
         aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
             .send()
-            .await
-            .is_ok()
+            .await,
     );
 
     server.clock().advance(Duration::from_secs(901));
@@ -509,12 +505,11 @@ async fn session_policies_narrow_the_session() {
             .unwrap_or_else(|| panic!("no credentials")),
         "us-east-1",
     );
-    assert!(
+    succeeds(
         aws_sdk_ec2::Client::new(&config)
             .describe_regions()
             .send()
-            .await
-            .is_ok()
+            .await,
     );
     let err = aws_sdk_iam::Client::new(&config)
         .list_users()
@@ -544,7 +539,7 @@ async fn deleting_the_role_ends_its_sessions() {
         .cloned()
         .unwrap_or_else(|| panic!("no credentials"));
     let session = aws_sdk_sts::Client::new(&session_config(&server, &creds, "us-east-1"));
-    assert!(session.get_caller_identity().send().await.is_ok());
+    succeeds(session.get_caller_identity().send().await);
 
     let admin = aws_sdk_iam::Client::new(&config_with_key(
         &server,
@@ -607,7 +602,7 @@ async fn get_session_token_gives_a_user_temporary_credentials_of_its_own() {
         .external_id("x-42")
         .send()
         .await;
-    assert!(assumed.is_ok(), "{assumed:?}");
+    succeeds(assumed);
     let again = session.get_session_token().send().await.err();
     assert_eq!(
         again.and_then(|e| code(&e)).as_deref(),
@@ -699,12 +694,11 @@ async fn federation_tokens_carry_only_what_the_session_policy_allows() {
         me.arn(),
         Some("arn:aws:sts::111111111111:federated-user/deploy-bot")
     );
-    assert!(
+    succeeds(
         aws_sdk_ec2::Client::new(&config)
             .describe_regions()
             .send()
-            .await
-            .is_ok()
+            .await,
     );
     let err = aws_sdk_iam::Client::new(&config)
         .list_users()
@@ -731,12 +725,12 @@ async fn federation_tokens_carry_only_what_the_session_policy_allows() {
             .unwrap_or_else(|| panic!("no credentials")),
         "us-east-1",
     );
-    assert!(
+    fails_with(
         aws_sdk_ec2::Client::new(&config)
             .describe_regions()
             .send()
-            .await
-            .is_err()
+            .await,
+        "UnauthorizedOperation",
     );
     let again = aws_sdk_sts::Client::new(&config)
         .get_federation_token()
@@ -789,14 +783,11 @@ async fn session_tags_need_tag_session_and_transitive_ones_follow_chained_sessio
             .unwrap_or_else(|| panic!("no credentials")),
         "us-east-1",
     );
-    assert!(
-        aws_sdk_ec2::Client::new(&first)
-            .describe_regions()
-            .send()
-            .await
-            .is_ok(),
-        "the session tag satisfies the role policy"
-    );
+    aws_sdk_ec2::Client::new(&first)
+        .describe_regions()
+        .send()
+        .await
+        .expect("the session tag satisfies the role policy");
 
     let chained = aws_sdk_sts::Client::new(&first)
         .assume_role()
@@ -812,14 +803,11 @@ async fn session_tags_need_tag_session_and_transitive_ones_follow_chained_sessio
             .unwrap_or_else(|| panic!("no credentials")),
         "us-east-1",
     );
-    assert!(
-        aws_sdk_ec2::Client::new(&second)
-            .describe_regions()
-            .send()
-            .await
-            .is_ok(),
-        "the transitive tag followed the chain"
-    );
+    aws_sdk_ec2::Client::new(&second)
+        .describe_regions()
+        .send()
+        .await
+        .expect("the transitive tag followed the chain");
 }
 
 #[tokio::test]

@@ -1,13 +1,18 @@
 //! Shared helpers: clients for a server, error codes, raw HTTP and SigV4-signed raw requests.
 
+use std::error::Error;
+use std::fmt::Debug;
 use std::time::{Duration, SystemTime};
 
+use aws_config::meta::ProviderChainError;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sts::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use harness::sdk::{access_key, config_for, sdk_config};
 use harness::signing::{self, Target};
 use mock_server::{Clock, DEFAULT_IDENTITIES, DefaultIdentity, MockServer, World};
@@ -80,6 +85,71 @@ pub(crate) fn code<E: ProvideErrorMetadata>(err: &E) -> Option<String> {
 /// The AWS error message of an SDK error.
 pub(crate) fn message<E: ProvideErrorMetadata>(err: &E) -> String {
     err.message().unwrap_or_default().to_owned()
+}
+
+/// The output of a call that must succeed; a failure panics with the whole error.
+#[track_caller]
+pub(crate) fn succeeds<T, E: Debug>(result: Result<T, E>) -> T {
+    match result {
+        Ok(out) => out,
+        Err(e) => panic!("expected success, got {e:?}"),
+    }
+}
+
+/// The error of a call that must fail with the AWS error `code`, for further checks; panics
+/// with what came instead (an output, or an error with another code or none).
+#[track_caller]
+pub(crate) fn fails_with<T: Debug, E: ProvideErrorMetadata + Debug>(
+    result: Result<T, E>,
+    code: &str,
+) -> E {
+    match result {
+        Ok(out) => panic!("expected {code}, got success: {out:?}"),
+        Err(e) if e.code() == Some(code) => e,
+        Err(e) => panic!("expected {code}, got {:?}: {e:?}", e.code()),
+    }
+}
+
+/// The first of `err` and its sources that is a `T`.
+pub(crate) fn source_of<'a, T: Error + 'static>(err: &'a (dyn Error + 'static)) -> Option<&'a T> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// Why a call found no credentials: the credentials provider's error inside an SDK error
+/// (a `DispatchFailure` with no AWS error code).
+#[track_caller]
+pub(crate) fn credentials_error<'a>(err: &'a (dyn Error + 'static)) -> &'a CredentialsError {
+    source_of(err).unwrap_or_else(|| panic!("not a credentials error: {}", error_text(err)))
+}
+
+/// The error of the default chain's provider `name` (`Ec2InstanceMetadata`, `EcsContainer`,
+/// `WebIdentityToken`, …) when no provider of the chain had credentials.
+#[track_caller]
+pub(crate) fn chain_attempt<'a>(
+    err: &'a (dyn Error + 'static),
+    name: &str,
+) -> &'a CredentialsError {
+    source_of::<ProviderChainError<CredentialsError>>(err)
+        .and_then(|chain| chain.attempts().iter().find(|a| a.name() == name))
+        .map(|attempt| attempt.error())
+        .unwrap_or_else(|| {
+            panic!(
+                "no {name} in a chain that found nothing: {}",
+                error_text(err)
+            )
+        })
+}
+
+/// `err` and its sources as one line, for what aws-config says only in text.
+pub(crate) fn error_text(err: &(dyn Error + 'static)) -> String {
+    DisplayErrorContext(err).to_string()
 }
 
 /// A server with the given world (YAML).

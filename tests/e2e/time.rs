@@ -118,13 +118,11 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
     assert_eq!(attached.attached_policies().len(), 1);
     // ...authorization only after the delay.
     server.clock().advance(Duration::from_secs(299));
-    assert!(
-        ec2.describe_regions().send().await.is_err(),
-        "allowed before the delay passed"
-    );
+    // Not allowed before the delay passed.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     server.clock().advance(Duration::from_secs(2));
     let regions = ec2.describe_regions().send().await;
-    assert!(regions.is_ok(), "still denied after the delay: {regions:?}");
+    regions.expect("still denied after the delay");
 
     let delay = control(
         &server,
@@ -141,10 +139,8 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        ec2.describe_regions().send().await.is_err(),
-        "with no delay the detach is immediate"
-    );
+    // With no delay the detach is immediate.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 }
 
 fn sts_with(server: &MockServer, key: &aws_sdk_iam::types::AccessKey) -> aws_sdk_sts::Client {
@@ -171,12 +167,9 @@ async fn each_kind_of_change_takes_its_own_delay() {
     let admin = iam_admin(&server);
     let first = user_with_key(&admin, "dev").await;
     // The key's own delay is 0, but it belongs to a user still propagating (60 s).
-    assert!(
-        sts_with(&server, &first)
-            .get_caller_identity()
-            .send()
-            .await
-            .is_err()
+    fails_with(
+        sts_with(&server, &first).get_caller_identity().send().await,
+        "InvalidClientTokenId",
     );
     server.clock().advance(Duration::from_secs(60));
     sts_with(&server, &first)
@@ -219,13 +212,10 @@ async fn each_kind_of_change_takes_its_own_delay() {
         Some("UnauthorizedOperation")
     );
     server.clock().advance(Duration::from_secs(299));
-    assert!(ec2.describe_regions().send().await.is_err());
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     server.clock().advance(Duration::from_secs(1));
     let regions = ec2.describe_regions().send().await;
-    assert!(
-        regions.is_ok(),
-        "denied after the policies' delay: {regions:?}"
-    );
+    regions.expect("denied after the policies' delay");
 }
 
 /// Seconds until a new user's key works, stepping the virtual clock one second at a time.
@@ -239,8 +229,9 @@ async fn seconds_until_a_new_key_works(propagation: Propagation) -> u64 {
     let key = user_with_key(&iam_admin(&server), "jittery").await;
     let sts = sts_with(&server, &key);
     for waited in 0..=120 {
-        if sts.get_caller_identity().send().await.is_ok() {
-            return waited;
+        match sts.get_caller_identity().send().await {
+            Ok(_) => return waited,
+            Err(e) => assert_eq!(code(&e).as_deref(), Some("InvalidClientTokenId"), "{e:?}"),
         }
         server.clock().advance(Duration::from_secs(1));
     }
@@ -330,14 +321,17 @@ async fn the_request_log_records_decisions_without_secrets() {
         "nobody-secret",
         "eu-west-1",
     ));
-    assert!(ec2.describe_regions().send().await.is_err());
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     let wrong = aws_sdk_sts::Client::new(&config_with_key(
         &server,
         "AKIANOBODY4444444444",
         "wrong",
         "us-east-1",
     ));
-    assert!(wrong.get_caller_identity().send().await.is_err());
+    fails_with(
+        wrong.get_caller_identity().send().await,
+        "SignatureDoesNotMatch",
+    );
 
     let log = server.requests();
     assert_eq!(log.len(), 3, "{log:?}");
@@ -391,12 +385,21 @@ async fn the_request_log_names_the_statement_that_decided() {
     let server = server_with(&world).await;
     let describe = |key: &'static str, secret: &'static str| {
         let ec2 = aws_sdk_ec2::Client::new(&config_with_key(&server, key, secret, "us-east-1"));
-        async move { ec2.describe_regions().send().await.is_ok() }
+        async move { ec2.describe_regions().send().await }
     };
-    assert!(describe("AKIACONNECTOR4444444", "connector-secret").await);
-    assert!(!describe("AKIADENIED4444444444", "denied-secret").await);
-    assert!(!describe("AKIADENIEDMANAGED444", "denied-managed-secret").await);
-    assert!(!describe("AKIANOBODY4444444444", "nobody-secret").await);
+    succeeds(describe("AKIACONNECTOR4444444", "connector-secret").await);
+    fails_with(
+        describe("AKIADENIED4444444444", "denied-secret").await,
+        "UnauthorizedOperation",
+    );
+    fails_with(
+        describe("AKIADENIEDMANAGED444", "denied-managed-secret").await,
+        "UnauthorizedOperation",
+    );
+    fails_with(
+        describe("AKIANOBODY4444444444", "nobody-secret").await,
+        "UnauthorizedOperation",
+    );
     let nobody = aws_sdk_sts::Client::new(&config_with_key(
         &server,
         "AKIANOBODY4444444444",
@@ -410,7 +413,7 @@ async fn the_request_log_names_the_statement_that_decided() {
             .role_session_name("connector-test")
             .send()
             .await;
-        assert!(assumed.is_err());
+        fails_with(assumed, "AccessDenied");
     }
 
     let statements: Vec<(String, String)> = server

@@ -64,10 +64,8 @@ async fn group_policies_apply_to_members() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        ec2.describe_regions().send().await.is_err(),
-        "not a member yet"
-    );
+    // Not a member yet.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 
     admin
         .add_user_to_group()
@@ -76,10 +74,10 @@ async fn group_policies_apply_to_members() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        ec2.describe_regions().send().await.is_ok(),
-        "members get the group's policies"
-    );
+    ec2.describe_regions()
+        .send()
+        .await
+        .expect("members get the group's policies");
     let groups = admin
         .list_groups_for_user()
         .user_name("member")
@@ -124,10 +122,8 @@ async fn group_policies_apply_to_members() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        ec2.describe_regions().send().await.is_err(),
-        "removed members lose them"
-    );
+    // Removed members lose them.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 }
 
 #[tokio::test]
@@ -156,7 +152,7 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
     let key = key.access_key().unwrap_or_else(|| panic!("no key"));
     let bounded_iam = iam(&server, key.access_key_id(), key.secret_access_key());
     let ec2 = ec2_as(&server, key);
-    assert!(bounded_iam.list_users().send().await.is_ok());
+    succeeds(bounded_iam.list_users().send().await);
 
     admin
         .put_user_permissions_boundary()
@@ -165,10 +161,10 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        ec2.describe_regions().send().await.is_ok(),
-        "the boundary allows EC2 reads"
-    );
+    ec2.describe_regions()
+        .send()
+        .await
+        .expect("the boundary allows EC2 reads");
     let denied = bounded_iam
         .list_users()
         .send()
@@ -203,7 +199,7 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(bounded_iam.list_users().send().await.is_ok());
+    succeeds(bounded_iam.list_users().send().await);
 }
 
 #[tokio::test]
@@ -239,10 +235,10 @@ async fn user_tags_are_principal_tags_in_policies() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     let key = key.access_key().unwrap_or_else(|| panic!("no key"));
     let ec2 = ec2_as(&server, key);
-    assert!(
-        ec2.describe_regions().send().await.is_ok(),
-        "the tag satisfies the condition"
-    );
+    ec2.describe_regions()
+        .send()
+        .await
+        .expect("the tag satisfies the condition");
 
     let listed = admin
         .list_user_tags()
@@ -265,10 +261,8 @@ async fn user_tags_are_principal_tags_in_policies() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        ec2.describe_regions().send().await.is_err(),
-        "without the tag the condition fails"
-    );
+    // Without the tag the condition fails.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     let other = aws_sdk_iam::types::Tag::builder()
         .key("team")
         .value("data")
@@ -281,10 +275,8 @@ async fn user_tags_are_principal_tags_in_policies() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        ec2.describe_regions().send().await.is_err(),
-        "another team's tag does not satisfy it"
-    );
+    // Another team's tag does not satisfy it.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     let user = admin
         .get_user()
         .user_name("tagged")

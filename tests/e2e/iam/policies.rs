@@ -57,10 +57,8 @@ async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached()
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        ec2.describe_regions().send().await.is_err(),
-        "detached policy still allows"
-    );
+    // A detached policy no longer allows.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 }
 
 #[tokio::test]
@@ -76,7 +74,7 @@ async fn aws_managed_policies_attach_by_arn_with_their_paths() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     let ec2 = ec2_as(&server, &key);
-    assert!(ec2.describe_regions().send().await.is_ok());
+    succeeds(ec2.describe_regions().send().await);
 
     let role = admin
         .get_policy()
@@ -183,7 +181,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     let key = key.access_key().unwrap_or_else(|| panic!("no key"));
     let ec2 = ec2_as(&server, key);
-    assert!(ec2.describe_regions().send().await.is_ok());
+    succeeds(ec2.describe_regions().send().await);
     admin
         .delete_user_policy()
         .user_name("dev")
@@ -191,7 +189,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(ec2.describe_regions().send().await.is_err());
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     let missing = admin
         .delete_user_policy()
         .user_name("dev")
@@ -327,7 +325,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(ec2.describe_regions().send().await.is_err());
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 
     let v2 = admin
         .create_policy_version()
@@ -342,10 +340,10 @@ async fn policy_versions_switch_what_a_policy_grants() {
             .and_then(|v| v.version_id()),
         Some("v2")
     );
-    assert!(
-        ec2.describe_regions().send().await.is_ok(),
-        "the new default version applies"
-    );
+    ec2.describe_regions()
+        .send()
+        .await
+        .expect("the new default version applies");
     let got = admin
         .get_policy()
         .policy_arn(&arn)
@@ -365,7 +363,8 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(ec2.describe_regions().send().await.is_err(), "back to v1");
+    // Back to v1.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     let v1 = admin
         .get_policy_version()
         .policy_arn(&arn)
