@@ -19,7 +19,7 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let mut inputs: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
-            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+            let path = entry.unwrap().path();
             let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             (path, data)
         })

@@ -143,16 +143,10 @@ async fn missing_authentication_is_refused_in_each_services_words() {
         .get_caller_identity()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("MissingAuthenticationToken"));
     assert_eq!(message(&err), "Request is missing Authentication Token");
-    let err = ec2
-        .describe_regions()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+    let err = ec2.describe_regions().send().await.expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("MissingParameter"));
     assert_eq!(
         message(&err),
@@ -170,8 +164,7 @@ async fn a_malformed_authorization_header_is_incomplete_signature() {
         .get_caller_identity()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("IncompleteSignature"));
     assert_eq!(
         message(&err),
@@ -183,12 +176,7 @@ async fn a_malformed_authorization_header_is_incomplete_signature() {
     let header =
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/ec2/aws4_request";
     let (_, ec2) = clients_with(&server, Some(header));
-    let err = ec2
-        .describe_regions()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+    let err = ec2.describe_regions().send().await.expect_err("accepted");
     assert_eq!(
         (code(&err), message(&err)),
         (Some("AuthFailure".into()), EC2_AUTH.into())
@@ -237,7 +225,7 @@ async fn the_virtual_clock_decides_the_signature_window() {
         .clock(mock_server::Clock::virtual_at(start))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     // The SDK signs on its own frozen clock; moving only the server's makes the signature stale.
     let sdk_clock = mock_server::Clock::virtual_at(start);
     let config = std_config_on(&server, &sdk_clock);
@@ -281,7 +269,7 @@ async fn presigned_urls_are_verified_and_live_fifteen_minutes_whatever_x_amz_exp
     };
     let ok = raw(&server, &get(now, Duration::from_secs(300)))
         .await
-        .unwrap_or_else(|| panic!("no answer"));
+        .expect("no answer");
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.xml("Arn"), Some(STD.arn().as_str()));
 
@@ -289,13 +277,13 @@ async fn presigned_urls_are_verified_and_live_fifteen_minutes_whatever_x_amz_exp
     let five_ago = now - Duration::from_secs(300);
     let r = raw(&server, &get(five_ago, Duration::from_secs(60)))
         .await
-        .unwrap_or_else(|| panic!("no answer"));
+        .expect("no answer");
     assert_eq!(r.status, 200, "{}", r.body);
 
     let sixteen_ago = now - Duration::from_secs(16 * 60);
     let r = raw(&server, &get(sixteen_ago, Duration::from_secs(3600)))
         .await
-        .unwrap_or_else(|| panic!("no answer"));
+        .expect("no answer");
     r.assert_query_error(403, "SignatureDoesNotMatch", STS_NS);
     let message = r.xml("Message").unwrap_or_default();
     assert!(
@@ -324,10 +312,8 @@ async fn a_body_that_is_not_the_signed_hash_is_a_signature_mismatch() {
             ("connection", "close"),
         ],
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let r = raw(&server, &request)
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
+    .unwrap();
+    let r = raw(&server, &request).await.expect("no answer");
     r.assert_query_error(403, "SignatureDoesNotMatch", STS_NS);
 }
 
@@ -344,7 +330,7 @@ async fn iam_accepts_a_signature_for_any_region_of_the_partition() {
     )
     .await;
     accepted
-        .unwrap_or_else(|| panic!("no answer"))
+        .expect("no answer")
         .assert_query_error(400, "InvalidAction", FAULT_NS);
     let refused = raw(
         &server,
@@ -352,7 +338,7 @@ async fn iam_accepts_a_signature_for_any_region_of_the_partition() {
     )
     .await;
     refused
-        .unwrap_or_else(|| panic!("no answer"))
+        .expect("no answer")
         .assert_query_error(403, "InvalidClientTokenId", IAM_NS);
 }
 

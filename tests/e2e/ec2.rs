@@ -93,7 +93,7 @@ delegates:
 "#;
 
 async fn server_555() -> MockServer {
-    let world = World::from_yaml(WORLD_555).unwrap_or_else(|e| panic!("test world: {e}"));
+    let world = World::from_yaml(WORLD_555).expect("test world");
     MockServer::builder()
         .world(world)
         .clock(Clock::virtual_at(
@@ -101,7 +101,7 @@ async fn server_555() -> MockServer {
         ))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("test server: {e}"))
+        .expect("test server")
 }
 
 fn client(server: &MockServer, user: &str, region: &str) -> aws_sdk_ec2::Client {
@@ -158,7 +158,7 @@ async fn zones_follow_the_region_and_partition_of_the_call() {
         .describe_availability_zones()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let zones: Vec<(String, String)> = out
         .availability_zones()
         .iter()
@@ -181,7 +181,7 @@ async fn zones_follow_the_region_and_partition_of_the_call() {
         .filters(filter("zone-id", &["usgw1-az2"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let names: Vec<_> = gov
         .availability_zones()
         .iter()
@@ -194,8 +194,7 @@ async fn zones_follow_the_region_and_partition_of_the_call() {
         .zone_names("us-west-2a")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
     assert_eq!(message(&err), "Invalid availability zone: [us-west-2a]");
 }
@@ -209,7 +208,7 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
         .attribute_names(aws_sdk_ec2::types::AccountAttributeName::DefaultVpc)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let attr = &attrs.account_attributes()[0];
     assert_eq!(attr.attribute_name(), Some("default-vpc"));
     let vpc_id = attr.attribute_values()[0]
@@ -218,11 +217,7 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
         .to_owned();
     assert!(vpc_id.starts_with("vpc-"), "{vpc_id}");
 
-    let vpcs = client
-        .describe_vpcs()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let vpcs = client.describe_vpcs().send().await.unwrap();
     assert_eq!(vpcs.vpcs().len(), 1);
     assert_eq!(vpcs.vpcs()[0].vpc_id(), Some(vpc_id.as_str()));
     assert_eq!(vpcs.vpcs()[0].is_default(), Some(true));
@@ -233,7 +228,7 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
         .filters(filter("default-for-az", &["true"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let zones: BTreeSet<_> = subnets
         .subnets()
         .iter()
@@ -252,7 +247,7 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
         .group_names("default")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(groups.security_groups().len(), 1);
     assert_eq!(groups.security_groups()[0].vpc_id(), Some(vpc_id.as_str()));
 
@@ -261,8 +256,7 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
         .vpc_ids("vpc-0123456789abcdef0")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidVpcID.NotFound"));
     assert_eq!(
         message(&err),
@@ -277,12 +271,7 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
     let by = |f: Filter| {
         let admin = admin.clone();
         async move {
-            let out = admin
-                .describe_instances()
-                .filters(f)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
+            let out = admin.describe_instances().filters(f).send().await.unwrap();
             instance_ids(&out)
         }
     };
@@ -312,7 +301,7 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
         .instance_ids("i-0aaaaaaaaaaaaaaa1")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let i = &out.reservations()[0].instances()[0];
     assert_eq!(
         i.state().and_then(|s| s.name()),
@@ -339,8 +328,7 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
         .filters(filter("nope", &["x"]))
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
     assert_eq!(message(&err), "The filter 'nope' is invalid");
 
@@ -350,8 +338,7 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
         .instance_ids("i-0bbbbbbbbbbbbbbb2")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidInstanceID.NotFound"));
     assert_eq!(
         message(&err),
@@ -362,8 +349,7 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
         .instance_ids("instance-1")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidInstanceID.Malformed"));
     let err = admin
         .describe_instances()
@@ -371,8 +357,7 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
         .max_results(5)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidParameterCombination"));
 }
 
@@ -394,7 +379,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(run.instances().len(), 12);
     assert!(run.reservation_id().is_some_and(|r| r.starts_with("r-")));
     let launched: Vec<String> = run
@@ -417,7 +402,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
     let mut seen = Vec::new();
     let mut page_count = 0;
     while let Some(page) = pages.next().await {
-        let page = page.unwrap_or_else(|e| panic!("{e:?}"));
+        let page = page.unwrap();
         page_count += 1;
         let ids = instance_ids(&page);
         assert!(ids.len() <= 5);
@@ -433,7 +418,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
         .filters(filter("instance-state-name", &["pending"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(instance_ids(&tagged).len(), 12);
 
     server.clock().advance(Duration::from_secs(10));
@@ -443,7 +428,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
         .instance_ids(&victim)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let change = &gone.terminating_instances()[0];
     assert_eq!(
         change.previous_state().and_then(|s| s.name()),
@@ -480,7 +465,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
         .instance_ids(&launched[1])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let s = &status.instance_statuses()[0];
     assert_eq!(
         s.instance_status()
@@ -499,8 +484,7 @@ async fn dry_run_answers_412_when_allowed_and_the_encoded_denial_when_not() {
         .dry_run(true)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("DryRunOperation"));
     assert_eq!(
         message(&err),
@@ -514,8 +498,7 @@ async fn dry_run_answers_412_when_allowed_and_the_encoded_denial_when_not() {
         .dry_run(true)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
     let decoded = decode(&server, &message(&err)).await;
@@ -541,7 +524,7 @@ async fn dry_run_answers_412_when_allowed_and_the_encoded_denial_when_not() {
         .instance_ids("i-0aaaaaaaaaaaaaaa1")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         out.reservations()[0].instances()[0]
             .state()
@@ -560,8 +543,7 @@ async fn tag_conditions_allow_and_deny_per_resource() {
         .instance_ids("i-0aaaaaaaaaaaaaaa1")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+        .expect_err("allowed");
     assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
     let decoded = decode(&server, &message(&err)).await;
     let conditions = decoded["context"]["conditions"]["items"].to_string();
@@ -574,7 +556,7 @@ async fn tag_conditions_allow_and_deny_per_resource() {
         .instance_ids("i-0aaaaaaaaaaaaaaa2")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 
     // aws:RequestTag/team = web and only that key, on the instance being made; tagging on
     // create needs ec2:CreateTags with ec2:CreateAction = RunInstances.
@@ -597,9 +579,7 @@ async fn tag_conditions_allow_and_deny_per_resource() {
         err.and_then(|e| code(&e)).as_deref(),
         Some("UnauthorizedOperation")
     );
-    let ok = launch(&[("team", "web")])
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let ok = launch(&[("team", "web")]).await.unwrap();
     assert_eq!(ok.instances().len(), 1);
 
     // ec2:Region: the operator's Describe calls work in us-east-1 only.
@@ -621,12 +601,11 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
         .iam_instance_profile(profile.clone())
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+        .expect_err("allowed");
     assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
     // The log names the denied action and resource.
     let log = server.requests();
-    let last = log.last().unwrap_or_else(|| panic!("no log"));
+    let last = log.last().expect("no log");
     assert_eq!(last.iam_action, "iam:PassRole");
     assert_eq!(last.resource, "arn:aws:iam::555555555555:role/app");
     assert_eq!(last.decision, "denied");
@@ -647,13 +626,13 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
     launch_one(&client(&server, "deployer", "us-east-1"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 
     let out = launch_one(&client(&server, "passer", "us-east-1"))
         .iam_instance_profile(profile)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         out.instances()[0]
             .iam_instance_profile()
@@ -662,7 +641,7 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
     );
     // The log keeps every authorization the launch needed, for the least-privilege report.
     let log = server.requests();
-    let launch = log.last().unwrap_or_else(|| panic!("no log"));
+    let launch = log.last().expect("no log");
     assert_eq!(launch.iam_action, "ec2:RunInstances");
     assert_eq!(
         launch.resource,
@@ -694,7 +673,7 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
         .principals
         .iter()
         .find(|p| p.principal.ends_with(":user/passer"))
-        .unwrap_or_else(|| panic!("no report for passer"));
+        .expect("no report for passer");
     assert!(
         passer
             .policy
@@ -713,8 +692,7 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
         )
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
     assert_eq!(
         message(&err),
@@ -744,8 +722,7 @@ async fn run_instances_checks_what_it_is_given() {
         .max_count(1)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidAMIID.NotFound"));
     assert_eq!(
         message(&err),
@@ -771,7 +748,7 @@ async fn run_instances_checks_what_it_is_given() {
         .max_count(1)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let err = launch_one(&admin)
         .subnet_id("subnet-0123456789abcdef0")
         .send()
@@ -813,7 +790,7 @@ async fn run_instances_checks_what_it_is_given() {
         .max_count(1)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let i = &out.instances()[0];
     assert_eq!(i.image_id(), Some("ami-0123456789abcdef0"));
     assert_eq!(i.instance_type().map(|t| t.as_str()), Some("t3.large"));
@@ -837,12 +814,7 @@ async fn images_by_owner_filter_and_id() {
             .filter_map(|i| i.name().map(str::to_owned))
             .collect::<BTreeSet<_>>()
     };
-    let own = admin
-        .describe_images()
-        .owners("self")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let own = admin.describe_images().owners("self").send().await.unwrap();
     assert_eq!(
         names(own),
         BTreeSet::from(["app-2026-11".to_owned(), "app-2026-12".to_owned()])
@@ -853,7 +825,7 @@ async fn images_by_owner_filter_and_id() {
         .filters(filter("architecture", &["arm64"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(amazon.images().len(), 1);
     assert_eq!(amazon.images()[0].image_owner_alias(), Some("amazon"));
     let shared = admin
@@ -861,7 +833,7 @@ async fn images_by_owner_filter_and_id() {
         .owners("666666666666")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(shared), BTreeSet::from(["shared-golden".to_owned()]));
     let tagged = admin
         .describe_images()
@@ -869,7 +841,7 @@ async fn images_by_owner_filter_and_id() {
         .filters(filter("name", &["app-*"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(tagged), BTreeSet::from(["app-2026-11".to_owned()]));
     let err = admin
         .describe_images()
@@ -877,8 +849,7 @@ async fn images_by_owner_filter_and_id() {
         .image_ids("ami-0999999999999999e")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidAMIID.NotFound"));
     assert_eq!(
         message(&err),
@@ -897,13 +868,13 @@ async fn tags_are_created_described_and_deleted() {
         .tags(Tag::builder().key("stage").value("canary").build())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let out = admin
         .describe_tags()
         .filters(filter("key", &["stage"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let rows: Vec<(String, String)> = out
         .tags()
         .iter()
@@ -930,14 +901,14 @@ async fn tags_are_created_described_and_deleted() {
         .tags(Tag::builder().key("stage").value("other").build())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let left = admin
         .describe_tags()
         .filters(filter("resource-id", &["i-0aaaaaaaaaaaaaaa2"]))
         .filters(filter("key", &["stage"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(left.tags().len(), 1);
     admin
         .delete_tags()
@@ -945,14 +916,14 @@ async fn tags_are_created_described_and_deleted() {
         .tags(Tag::builder().key("stage").build())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let left = admin
         .describe_tags()
         .filters(filter("resource-id", &["i-0aaaaaaaaaaaaaaa2"]))
         .filters(filter("key", &["stage"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(left.tags().is_empty());
 
     let err = admin
@@ -994,11 +965,7 @@ async fn tags_are_created_described_and_deleted() {
 async fn key_pairs_launch_templates_and_groups_are_listed() {
     let server = server_555().await;
     let admin = client(&server, "admin", "us-east-1");
-    let keys = admin
-        .describe_key_pairs()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let keys = admin.describe_key_pairs().send().await.unwrap();
     assert_eq!(keys.key_pairs().len(), 1);
     assert_eq!(keys.key_pairs()[0].key_name(), Some("deploy-key"));
     assert!(
@@ -1017,11 +984,7 @@ async fn key_pairs_launch_templates_and_groups_are_listed() {
         Some("InvalidKeyPair.NotFound")
     );
 
-    let templates = admin
-        .describe_launch_templates()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let templates = admin.describe_launch_templates().send().await.unwrap();
     assert_eq!(
         templates.launch_templates()[0].launch_template_name(),
         Some("web-lt")
@@ -1046,7 +1009,7 @@ async fn key_pairs_launch_templates_and_groups_are_listed() {
         .filters(filter("vpc-id", &["vpc-0a0a0a0a0a0a0a0a0"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let names: BTreeSet<_> = groups
         .security_groups()
         .iter()
@@ -1064,7 +1027,7 @@ async fn delegates_are_instances_with_their_profile() {
         .filters(filter("tag:Name", &["builder"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let i = &out.reservations()[0].instances()[0];
     assert_eq!(
         i.state().and_then(|s| s.name()),
@@ -1089,7 +1052,7 @@ async fn delegates_are_instances_with_their_profile() {
         .filters(filter("tag:Name", &["late"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(instance_ids(&out).len(), 1);
 }
 
@@ -1097,11 +1060,7 @@ async fn delegates_are_instances_with_their_profile() {
 async fn resources_stay_in_their_region_account_and_partition() {
     let server = server_555().await;
     let west = client(&server, "admin", "us-west-2");
-    let out = west
-        .describe_instances()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = west.describe_instances().send().await.unwrap();
     assert!(instance_ids(&out).is_empty());
     let err = west
         .describe_instances()
@@ -1113,12 +1072,7 @@ async fn resources_stay_in_their_region_account_and_partition() {
         err.and_then(|e| code(&e)).as_deref(),
         Some("InvalidInstanceID.NotFound")
     );
-    let images = west
-        .describe_images()
-        .owners("self")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let images = west.describe_images().owners("self").send().await.unwrap();
     assert!(images.images().is_empty());
 
     // Another account in the same region sees none of them.
@@ -1126,23 +1080,18 @@ async fn resources_stay_in_their_region_account_and_partition() {
         .describe_instances()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(instance_ids(&other).is_empty());
 
     // GovCloud: its own Amazon images, none of the standard partition's.
     let gov = client(&server, "gov", "us-gov-west-1");
-    let amazon = gov
-        .describe_images()
-        .owners("amazon")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let amazon = gov.describe_images().owners("amazon").send().await.unwrap();
     let east = client(&server, "admin", "us-east-1")
         .describe_images()
         .owners("amazon")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let ids = |out: &aws_sdk_ec2::operation::describe_images::DescribeImagesOutput| {
         out.images()
             .iter()
@@ -1211,7 +1160,7 @@ async fn concurrent_launches_never_exceed_the_limit_or_repeat_an_id() {
     let mut ids = BTreeSet::new();
     let mut refused = 0;
     for launch in launches {
-        match launch.await.unwrap_or_else(|e| panic!("{e}")) {
+        match launch.await.unwrap() {
             Ok(out) => ids.extend(
                 out.instances()
                     .iter()
@@ -1230,7 +1179,7 @@ async fn concurrent_launches_never_exceed_the_limit_or_repeat_an_id() {
         .filters(filter("instance-state-name", &["pending", "running"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(instance_ids(&out).len(), 20);
 }
 
@@ -1249,13 +1198,8 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
             .send()
     };
     // ec2:CreateTags is allowed on volumes being created, not on instances.
-    launch(ResourceType::Volume)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let err = launch(ResourceType::Instance)
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+    launch(ResourceType::Volume).await.unwrap();
+    let err = launch(ResourceType::Instance).await.expect_err("allowed");
     assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
     let decoded = decode(&server, &message(&err)).await;
     assert_eq!(decoded["context"]["action"], "ec2:CreateTags");
@@ -1265,11 +1209,7 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
     );
 
     // A key pair's ARN names it by name, whichever id the call uses.
-    let keys = tagger
-        .describe_key_pairs()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let keys = tagger.describe_key_pairs().send().await.unwrap();
     let key_id = keys.key_pairs()[0]
         .key_pair_id()
         .unwrap_or_default()
@@ -1280,7 +1220,7 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
         .tags(Tag::builder().key("owner").value("ci").build())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let err = tagger
         .create_tags()
         .resources("i-0aaaaaaaaaaaaaaa2")
@@ -1563,8 +1503,7 @@ async fn every_action_validates_then_authorizes_then_looks_up() {
         .max_results(5)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidParameterCombination"));
     assert_eq!(
         message(&err),

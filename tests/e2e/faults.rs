@@ -44,7 +44,7 @@ fn sts(server: &MockServer, attempts: u32) -> aws_sdk_sts::Client {
 }
 
 fn strike(server: &MockServer, rule: FaultRule) {
-    server.add_fault(rule).unwrap_or_else(|e| panic!("{e}"));
+    server.add_fault(rule).unwrap();
 }
 
 async fn whoami(
@@ -71,7 +71,7 @@ fn attempts(server: &MockServer) -> Vec<(String, u16)> {
 async fn throttled_calls_are_retried_to_success_by_the_sdk() {
     let server = MockServer::start().await;
     strike(&server, rule("sts", 2, FaultEffect::Throttle));
-    whoami(&server, 3).await.unwrap_or_else(|e| panic!("{e:?}"));
+    whoami(&server, 3).await.unwrap();
     assert_eq!(
         attempts(&server),
         [
@@ -91,8 +91,7 @@ async fn ec2_throttling_exhausts_the_retries() {
         .describe_regions()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("a throttled call succeeded"));
+        .expect_err("a throttled call succeeded");
     assert_eq!(code(&err).as_deref(), Some("RequestLimitExceeded"));
     assert_eq!(
         attempts(&server),
@@ -113,8 +112,8 @@ async fn server_errors_are_retried_per_service() {
         .list_users()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    whoami(&server, 2).await.unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
+    whoami(&server, 2).await.unwrap();
     assert_eq!(
         attempts(&server),
         [
@@ -128,8 +127,7 @@ async fn server_errors_are_retried_per_service() {
     strike(&server, rule("sts", 1, FaultEffect::InternalError));
     let err = whoami(&server, 1)
         .await
-        .err()
-        .unwrap_or_else(|| panic!("the fault did not strike"));
+        .expect_err("the fault did not strike");
     assert_eq!(code(&err).as_deref(), Some("InternalFailure"));
 }
 
@@ -147,7 +145,7 @@ async fn a_dropped_connection_is_retried_and_a_truncated_body_fails() {
     strike(&server, rule("sts", 1, FaultEffect::DropConnection));
     whoami(&server, 2)
         .await
-        .unwrap_or_else(|e| panic!("the SDK did not retry a dropped connection: {e:?}"));
+        .expect("the SDK did not retry a dropped connection");
 
     server.clear_faults();
     strike(&server, rule("sts", 1, FaultEffect::TruncateBody));
@@ -168,11 +166,7 @@ async fn a_dropped_connection_is_retried_and_a_truncated_body_fails() {
         ),
         "{truncated:?}"
     );
-    client
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    client.get_caller_identity().send().await.unwrap();
 }
 
 #[tokio::test]
@@ -193,8 +187,7 @@ async fn latency_trips_the_sdk_attempt_timeout() {
         .get_caller_identity()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("a 5 s answer beat a 200 ms timeout"));
+        .expect_err("a 5 s answer beat a 200 ms timeout");
     assert!(
         matches!(err, aws_sdk_sts::error::SdkError::TimeoutError(_)),
         "{err:?}"
@@ -209,7 +202,7 @@ async fn rules_match_principals_and_go_through_the_control_api() {
     assert_eq!(added.status, 200, "{}", added.body);
     assert!(added.body.contains("someone-else"));
     // Another principal's rule leaves this caller alone.
-    whoami(&server, 1).await.unwrap_or_else(|e| panic!("{e:?}"));
+    whoami(&server, 1).await.unwrap();
 
     for bad in [
         r#"{"effect": "explode"}"#,
@@ -251,17 +244,16 @@ accounts:
         STD.account, STD.access_key_id, STD.secret_access_key
     );
     let server = MockServer::builder()
-        .world(mock_server::World::from_yaml(&world).unwrap_or_else(|e| panic!("{e}")))
+        .world(mock_server::World::from_yaml(&world).unwrap())
         .clock(mock_server::Clock::virtual_now())
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let throttled = whoami(&server, 1)
         .await
-        .err()
-        .unwrap_or_else(|| panic!("the world's fault did not strike"));
+        .expect_err("the world's fault did not strike");
     assert_eq!(code(&throttled).as_deref(), Some("Throttling"));
-    whoami(&server, 1).await.unwrap_or_else(|e| panic!("{e:?}"));
+    whoami(&server, 1).await.unwrap();
 
     // A key made now works only after the world's 300 s.
     let admin = iam_admin(&server);
@@ -277,10 +269,7 @@ accounts:
         "InvalidClientTokenId",
     );
     server.clock().advance(Duration::from_secs(300));
-    late.get_caller_identity()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    late.get_caller_identity().send().await.unwrap();
 
     // Reset brings the world's rules back with fresh counters.
     control(&server, "POST", "/_mock/reset", "").await;
@@ -292,5 +281,5 @@ accounts:
     assert!(refused.body.contains("s3"), "{}", refused.body);
     whoami(&server, 1)
         .await
-        .unwrap_or_else(|e| panic!("a refused world changed the server: {e:?}"));
+        .expect("a refused world changed the server");
 }

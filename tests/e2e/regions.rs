@@ -32,7 +32,7 @@ async fn describe_regions_lists_only_the_enabled_regions_of_the_callers_partitio
         .describe_regions()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let std_names = names(&out);
     assert_eq!(std_names.len(), 17, "{std_names:?}");
     assert!(std_names.contains(&"us-east-1".to_owned()));
@@ -56,18 +56,14 @@ async fn describe_regions_lists_only_the_enabled_regions_of_the_callers_partitio
         .describe_regions()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(&out), vec!["us-gov-east-1", "us-gov-west-1"]);
 }
 
 #[tokio::test]
 async fn all_regions_shows_opt_in_regions_with_their_status() {
     let (_server, client) = connector_client().await;
-    let enabled = client
-        .describe_regions()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let enabled = client.describe_regions().send().await.unwrap();
     assert!(
         names(&enabled).contains(&"af-south-1".to_owned()),
         "opted-in regions are listed"
@@ -77,7 +73,7 @@ async fn all_regions_shows_opt_in_regions_with_their_status() {
         .all_regions(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let status = |name: &str| {
         all.regions()
             .iter()
@@ -100,10 +96,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .region_names("us-west-2")
         .send()
         .await;
-    assert_eq!(
-        names(&out.unwrap_or_else(|e| panic!("{e:?}"))),
-        vec!["eu-west-1", "us-west-2"]
-    );
+    assert_eq!(names(&out.unwrap()), vec!["eu-west-1", "us-west-2"]);
 
     let filter = Filter::builder().name("region-name").values("eu-*").build();
     let out = client
@@ -111,7 +104,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .filters(filter)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(
         !names(&out).is_empty() && names(&out).iter().all(|n| n.starts_with("eu-")),
         "{:?}",
@@ -128,7 +121,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .filters(filter)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(names(&out).contains(&"me-south-1".to_owned()));
     assert!(!names(&out).contains(&"us-east-1".to_owned()));
 
@@ -141,7 +134,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .filters(filter)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(&out), vec!["us-east-1", "us-east-2"]);
 
     let filter = Filter::builder()
@@ -153,7 +146,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .filters(filter)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(&out), vec!["ap-northeast-1"]);
 }
 
@@ -178,8 +171,7 @@ async fn unknown_region_names_and_filters_are_invalid_parameter_values() {
         .filters(filter)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
     assert_eq!(message(&err), "The filter 'region' is invalid");
 }
@@ -196,8 +188,7 @@ async fn describe_regions_needs_the_permission_the_connector_docs_require() {
 
     let err = call("AKIANOBODY4444444444", "nobody-secret")
         .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+        .expect_err("allowed");
     assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
     let decoded = decode_authorization_message(&server, &message(&err)).await;
     assert_eq!(decoded["allowed"], false);
@@ -223,10 +214,7 @@ async fn describe_regions_needs_the_permission_the_connector_docs_require() {
         ("AKIADENIED4444444444", "denied-secret"),
         ("AKIADENIEDMANAGED444", "denied-managed-secret"),
     ] {
-        let err = call(key, secret)
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("allowed"));
+        let err = call(key, secret).await.expect_err("allowed");
         assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
         let decoded = decode_authorization_message(&server, &message(&err)).await;
         assert_eq!(decoded["explicitDeny"], true, "{decoded}");
@@ -243,12 +231,7 @@ async fn iam_names_the_managed_policy_that_explicitly_denies() {
         "denied-managed-secret",
         "us-east-1",
     ));
-    let err = iam
-        .list_users()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+    let err = iam.list_users().send().await.expect_err("allowed");
     assert_eq!(
         message(&err),
         "User: arn:aws:iam::444444444444:user/denied-by-managed is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::444444444444:user/ with an explicit deny in an identity-based policy: arn:aws:iam::444444444444:policy/guardrails/DenyEc2"
@@ -300,7 +283,7 @@ async fn the_rendered_once_answer_equals_the_computed_one() {
                 .set_filters(filter.map(|f| vec![f]))
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
+                .unwrap();
             out.regions()
                 .iter()
                 .map(|r| {

@@ -46,21 +46,14 @@ pub(crate) async fn user_with_key(
     admin: &aws_sdk_iam::Client,
     name: &str,
 ) -> aws_sdk_iam::types::AccessKey {
-    admin
-        .create_user()
-        .user_name(name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin.create_user().user_name(name).send().await.unwrap();
     let made = admin
         .create_access_key()
         .user_name(name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    made.access_key()
-        .cloned()
-        .unwrap_or_else(|| panic!("no key"))
+        .unwrap();
+    made.access_key().cloned().expect("no key")
 }
 
 pub(crate) fn config_with_key(
@@ -154,12 +147,12 @@ pub(crate) fn error_text(err: &(dyn Error + 'static)) -> String {
 
 /// A server with the given world (YAML).
 pub(crate) async fn server_with(yaml: &str) -> MockServer {
-    let world = World::from_yaml(yaml).unwrap_or_else(|e| panic!("test world: {e}"));
+    let world = World::from_yaml(yaml).expect("test world");
     MockServer::builder()
         .world(world)
         .start()
         .await
-        .unwrap_or_else(|e| panic!("test server: {e}"))
+        .expect("test server")
 }
 
 /// Rewrites (or removes, with `None`) the Authorization header after signing.
@@ -258,9 +251,7 @@ pub(crate) async fn control(server: &MockServer, method: &str, path: &str, body:
         server.address(),
         body.len()
     );
-    raw(server, request.as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"))
+    raw(server, request.as_bytes()).await.expect("no answer")
 }
 
 /// Sends raw bytes and reads the response until the server closes (requests should say
@@ -271,13 +262,8 @@ pub(crate) async fn raw(server: &MockServer, request: &[u8]) -> Option<Raw> {
 
 /// [`raw`], to any address (a delegate's instance metadata port).
 pub(crate) async fn raw_to(address: std::net::SocketAddr, request: &[u8]) -> Option<Raw> {
-    let mut stream = TcpStream::connect(address)
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e}"));
-    stream
-        .write_all(request)
-        .await
-        .unwrap_or_else(|e| panic!("write: {e}"));
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    stream.write_all(request).await.expect("write");
     let mut buf = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
     assert!(read.is_ok(), "server did not answer or close within 10 s");
@@ -342,8 +328,7 @@ pub(crate) fn signed_post(
     time: SystemTime,
 ) -> Vec<u8> {
     let target = target(server, who, service, region, time);
-    signing::signed_post(&target, form, &[("connection", "close")])
-        .unwrap_or_else(|e| panic!("{e}"))
+    signing::signed_post(&target, form, &[("connection", "close")]).unwrap()
 }
 
 /// Sends `form` signed now by the standard admin for `service` in `us-east-1`.
@@ -356,9 +341,7 @@ pub(crate) async fn send_signed(server: &MockServer, service: &str, form: &str) 
         form,
         server.clock().now(),
     );
-    raw(server, &request)
-        .await
-        .unwrap_or_else(|| panic!("no answer"))
+    raw(server, &request).await.expect("no answer")
 }
 
 /// STS and EC2 clients for the standard admin whose Authorization header is replaced.
@@ -395,8 +378,7 @@ pub(crate) fn presigned_get(
     expires: Duration,
 ) -> Vec<u8> {
     let target = target(server, who, service, region, time);
-    signing::presigned_get(&target, query, expires, &[("connection", "close")])
-        .unwrap_or_else(|e| panic!("{e}"))
+    signing::presigned_get(&target, query, expires, &[("connection", "close")]).unwrap()
 }
 
 /// A clock for an SDK client that runs `offset` away from the server's.
@@ -427,7 +409,7 @@ pub(crate) async fn decode_with(
         .send()
         .await;
     let decoded = out
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .decoded_message()
         .unwrap_or_default()
         .to_owned();

@@ -21,7 +21,7 @@ async fn the_clock_moves_through_the_control_api() {
         ))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let now = control(&server, "GET", "/_mock/clock", "").await;
     assert_eq!(json(&now)["now"], "2030-03-17T17:46:40Z");
     assert_eq!(json(&now)["virtual"], true);
@@ -64,9 +64,7 @@ async fn the_control_api_refuses_signed_requests() {
         "GET /_mock/clock HTTP/1.1\r\nhost: {}\r\nauthorization: AWS4-HMAC-SHA256 Credential=x\r\nconnection: close\r\n\r\n",
         server.address()
     );
-    let r = raw(&server, request.as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
+    let r = raw(&server, request.as_bytes()).await.expect("no answer");
     assert_eq!(r.status, 400);
     assert!(r.body.contains("takes no AWS signature"), "{}", r.body);
 }
@@ -78,7 +76,7 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         .propagation_delay(Duration::from_secs(300))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let admin = iam_admin(&server);
     // Create the user and key, and let that propagate first.
     let key = user_with_key(&admin, "late").await;
@@ -107,14 +105,14 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // IAM reads see the change at once...
     let attached = admin
         .list_attached_user_policies()
         .user_name("late")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(attached.attached_policies().len(), 1);
     // ...authorization only after the delay.
     server.clock().advance(Duration::from_secs(299));
@@ -138,7 +136,7 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // With no delay the detach is immediate.
     fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 }
@@ -163,7 +161,7 @@ async fn each_kind_of_change_takes_its_own_delay() {
         })
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let admin = iam_admin(&server);
     let first = user_with_key(&admin, "dev").await;
     // The key's own delay is 0, but it belongs to a user still propagating (60 s).
@@ -176,7 +174,7 @@ async fn each_kind_of_change_takes_its_own_delay() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("the key did not follow its user: {e:?}"));
+        .expect("the key did not follow its user");
 
     admin
         .attach_user_policy()
@@ -184,22 +182,22 @@ async fn each_kind_of_change_takes_its_own_delay() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let second = admin
         .create_access_key()
         .user_name("dev")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .access_key()
         .cloned()
-        .unwrap_or_else(|| panic!("no key"));
+        .expect("no key");
     // The second key works at once, without bringing the slower policy change along.
     sts_with(&server, &second)
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("a key change waited for a policy change: {e:?}"));
+        .expect("a key change waited for a policy change");
     let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
         &server,
         second.access_key_id(),
@@ -225,7 +223,7 @@ async fn seconds_until_a_new_key_works(propagation: Propagation) -> u64 {
         .propagation(propagation)
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let key = user_with_key(&iam_admin(&server), "jittery").await;
     let sts = sts_with(&server, &key);
     for waited in 0..=120 {
@@ -311,10 +309,7 @@ async fn the_request_log_records_decisions_without_secrets() {
         "nobody-secret",
         "us-east-1",
     ));
-    sts.get_caller_identity()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    sts.get_caller_identity().send().await.unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
         &server,
         "AKIANOBODY4444444444",
@@ -447,7 +442,7 @@ async fn reset_returns_to_the_loaded_world() {
         .user_name("made-in-the-test")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let reset = control(&server, "POST", "/_mock/reset", "").await;
     assert_eq!(reset.status, 200, "{}", reset.body);
     assert!(server.requests().is_empty(), "the request log survived");
@@ -456,15 +451,14 @@ async fn reset_returns_to_the_loaded_world() {
         .user_name("made-in-the-test")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("a user created before the reset survived it"));
+        .expect_err("a user created before the reset survived it");
     assert_eq!(code(&gone).as_deref(), Some("NoSuchEntity"));
     admin
         .get_user()
         .user_name(STD.user)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("the world's own user is gone: {e:?}"));
+        .expect("the world's own user is gone");
 }
 
 #[tokio::test]
@@ -484,14 +478,13 @@ async fn worlds_are_dumped_and_loaded_through_the_control_api() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(me.arn(), Some("arn:aws:iam::666666666666:user/ci"));
     let old = sts(STD.access_key_id, STD.secret_access_key)
         .get_caller_identity()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("a key of the replaced world still works"));
+        .expect_err("a key of the replaced world still works");
     assert_eq!(code(&old).as_deref(), Some("InvalidClientTokenId"));
 
     for bad in [
@@ -508,7 +501,7 @@ async fn worlds_are_dumped_and_loaded_through_the_control_api() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 
     // The dump loads back, and becomes what reset returns to.
     let back = control(&server, "POST", "/_mock/world", &dumped.body).await;
@@ -518,7 +511,7 @@ async fn worlds_are_dumped_and_loaded_through_the_control_api() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 }
 
 #[tokio::test]
@@ -554,7 +547,7 @@ async fn reset_gives_back_the_clock_as_it_started_unless_asked_to_keep_it() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("the reset server kept its offset: {e:?}"));
+        .expect("the reset server kept its offset");
 
     // A virtual clock goes back to its start time; `keep_clock` leaves it where it is.
     let start = std::time::UNIX_EPOCH + Duration::from_secs(1_893_456_000);
@@ -562,7 +555,7 @@ async fn reset_gives_back_the_clock_as_it_started_unless_asked_to_keep_it() {
         .clock(Clock::virtual_at(start))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     server.clock().advance(Duration::from_secs(600));
     let kept = control(&server, "POST", "/_mock/reset", r#"{"keep_clock": true}"#).await;
     assert_eq!(kept.status, 200, "{}", kept.body);
@@ -575,11 +568,9 @@ async fn reset_gives_back_the_clock_as_it_started_unless_asked_to_keep_it() {
 
     // The typed methods do the same.
     server.clock().advance(Duration::from_secs(60));
-    server
-        .reset_keeping_clock()
-        .unwrap_or_else(|e| panic!("{e}"));
+    server.reset_keeping_clock().unwrap();
     assert_eq!(server.clock().now(), start + Duration::from_secs(60));
-    server.reset().unwrap_or_else(|e| panic!("{e}"));
+    server.reset().unwrap();
     assert_eq!(server.clock().now(), start);
 }
 
@@ -587,11 +578,7 @@ async fn reset_gives_back_the_clock_as_it_started_unless_asked_to_keep_it() {
 async fn the_control_api_capabilities_are_typed_methods_too() {
     let server = MockServer::start().await;
     let admin = iam_admin(&server);
-    admin
-        .list_users()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin.list_users().send().await.unwrap();
     assert!(!server.requests().is_empty());
     server.clear_requests();
     assert!(server.requests().is_empty(), "the log was not cleared");
@@ -601,7 +588,7 @@ async fn the_control_api_capabilities_are_typed_methods_too() {
     world.accounts.retain(|a| a.id == STD.account);
     world.accounts[0].users.retain(|u| u.name == STD.user);
     world.accounts[0].users[0].name = "renamed".into();
-    server.load_world(world).unwrap_or_else(|e| panic!("{e}"));
+    server.load_world(world).unwrap();
     let me = aws_sdk_sts::Client::new(&config_with_key(
         &server,
         STD.access_key_id,
@@ -611,7 +598,7 @@ async fn the_control_api_capabilities_are_typed_methods_too() {
     .get_caller_identity()
     .send()
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     assert_eq!(me.arn(), Some("arn:aws:iam::111111111111:user/renamed"));
     let mut broken = server.world();
     let twin = broken.accounts[0].users[0].clone();
@@ -628,7 +615,7 @@ async fn the_control_api_capabilities_are_typed_methods_too() {
             "system:serviceaccount:ci:deployer",
             "sts.amazonaws.com",
         ))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(token.split('.').count(), 3, "not a JWT");
     let mut bad = mock_server::OidcToken::new("http://plain", "s", "a");
     assert!(matches!(

@@ -8,12 +8,7 @@ use crate::support::*;
 async fn iam_calls_are_authorized_with_policy_variables() {
     let server = server_with(WORLD_444).await;
     let nobody = iam(&server, "AKIANOBODY4444444444", "nobody-secret");
-    let denied = nobody
-        .list_users()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+    let denied = nobody.list_users().send().await.expect_err("allowed");
     assert_eq!(code(&denied).as_deref(), Some("AccessDenied"));
     assert_eq!(
         message(&denied),
@@ -27,20 +22,15 @@ async fn iam_calls_are_authorized_with_policy_variables() {
         .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:CreateAccessKey","iam:ListAccessKeys"],"Resource":"arn:aws:iam::*:user/${aws:username}"}]}"#)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let own = nobody
-        .list_access_keys()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
+    let own = nobody.list_access_keys().send().await.unwrap();
     assert_eq!(own.access_key_metadata().len(), 2);
     let other = nobody
         .list_access_keys()
         .user_name("connector")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+        .expect_err("allowed");
     assert_eq!(code(&other).as_deref(), Some("AccessDenied"));
 }
 
@@ -55,7 +45,7 @@ async fn group_policies_apply_to_members() {
         .group_name("connectors")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     admin
         .put_group_policy()
         .group_name("connectors")
@@ -63,7 +53,7 @@ async fn group_policies_apply_to_members() {
         .policy_document(DESCRIBE_REGIONS)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Not a member yet.
     fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 
@@ -73,7 +63,7 @@ async fn group_policies_apply_to_members() {
         .user_name("member")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     ec2.describe_regions()
         .send()
         .await
@@ -83,7 +73,7 @@ async fn group_policies_apply_to_members() {
         .user_name("member")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         groups
             .groups()
@@ -97,7 +87,7 @@ async fn group_policies_apply_to_members() {
         .group_name("connectors")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         group
             .users()
@@ -111,8 +101,7 @@ async fn group_policies_apply_to_members() {
         .group_name("connectors")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted"));
+        .expect_err("deleted");
     assert_eq!(code(&conflict).as_deref(), Some("DeleteConflict"));
 
     admin
@@ -121,7 +110,7 @@ async fn group_policies_apply_to_members() {
         .user_name("member")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Removed members lose them.
     fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 }
@@ -135,21 +124,21 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
         .user_name("bounded")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     admin
         .attach_user_policy()
         .user_name("bounded")
         .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let key = admin
         .create_access_key()
         .user_name("bounded")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+        .unwrap();
+    let key = key.access_key().expect("no key");
     let bounded_iam = iam(&server, key.access_key_id(), key.secret_access_key());
     let ec2 = ec2_as(&server, key);
     succeeds(bounded_iam.list_users().send().await);
@@ -160,17 +149,12 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
         .permissions_boundary("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     ec2.describe_regions()
         .send()
         .await
         .expect("the boundary allows EC2 reads");
-    let denied = bounded_iam
-        .list_users()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+    let denied = bounded_iam.list_users().send().await.expect_err("allowed");
     assert_eq!(code(&denied).as_deref(), Some("AccessDenied"));
     assert!(
         message(&denied)
@@ -178,12 +162,7 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
         "{}",
         message(&denied)
     );
-    let got = admin
-        .get_user()
-        .user_name("bounded")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let got = admin.get_user().user_name("bounded").send().await.unwrap();
     let boundary = got
         .user()
         .and_then(|u| u.permissions_boundary())
@@ -198,7 +177,7 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
         .user_name("bounded")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     succeeds(bounded_iam.list_users().send().await);
 }
 
@@ -210,14 +189,14 @@ async fn user_tags_are_principal_tags_in_policies() {
         .key("team")
         .value("platform")
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     admin
         .create_user()
         .user_name("tagged")
         .tags(team)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let by_team = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"platform"}}}]}"#;
     admin
         .put_user_policy()
@@ -226,14 +205,14 @@ async fn user_tags_are_principal_tags_in_policies() {
         .policy_document(by_team)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let key = admin
         .create_access_key()
         .user_name("tagged")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+        .unwrap();
+    let key = key.access_key().expect("no key");
     let ec2 = ec2_as(&server, key);
     ec2.describe_regions()
         .send()
@@ -245,7 +224,7 @@ async fn user_tags_are_principal_tags_in_policies() {
         .user_name("tagged")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         listed
             .tags()
@@ -260,28 +239,23 @@ async fn user_tags_are_principal_tags_in_policies() {
         .tag_keys("team")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Without the tag the condition fails.
     fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     let other = aws_sdk_iam::types::Tag::builder()
         .key("team")
         .value("data")
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     admin
         .tag_user()
         .user_name("tagged")
         .tags(other)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Another team's tag does not satisfy it.
     fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
-    let user = admin
-        .get_user()
-        .user_name("tagged")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let user = admin.get_user().user_name("tagged").send().await.unwrap();
     assert_eq!(user.user().map(|u| u.tags().len()), Some(1));
 }

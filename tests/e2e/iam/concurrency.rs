@@ -14,7 +14,7 @@ async fn concurrent_writes_lose_no_update() {
         .group_name("shared")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let tasks: Vec<_> = (0..TASKS)
         .map(|t| {
             let admin = admin.clone();
@@ -26,33 +26,23 @@ async fn concurrent_writes_lose_no_update() {
                         .user_name(format!("u{t}-{i}"))
                         .send()
                         .await
-                        .unwrap_or_else(|e| panic!("{e:?}"));
+                        .unwrap();
                     admin
                         .add_user_to_group()
                         .group_name("shared")
                         .user_name(format!("u{t}-{i}"))
                         .send()
                         .await
-                        .unwrap_or_else(|e| panic!("{e:?}"));
-                    admin
-                        .list_users()
-                        .max_items(1000)
-                        .send()
-                        .await
-                        .unwrap_or_else(|e| panic!("{e:?}"));
+                        .unwrap();
+                    admin.list_users().max_items(1000).send().await.unwrap();
                 }
             })
         })
         .collect();
     for task in tasks {
-        task.await.unwrap_or_else(|e| panic!("{e}"));
+        task.await.unwrap();
     }
-    let users = admin
-        .list_users()
-        .max_items(1000)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let users = admin.list_users().max_items(1000).send().await.unwrap();
     let created = users
         .users()
         .iter()
@@ -65,7 +55,7 @@ async fn concurrent_writes_lose_no_update() {
         .max_items(1000)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(group.users().len(), TASKS * EACH);
 }
 
@@ -85,13 +75,13 @@ async fn concurrent_readers_never_see_a_half_applied_write() {
         .assume_role_policy_document(TRUST_ACCOUNT_111)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let tag = |key: &str, value: &str| {
         aws_sdk_iam::types::Tag::builder()
             .key(key)
             .value(value)
             .build()
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
     };
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writers: Vec<_> = (0..WRITERS)
@@ -108,7 +98,7 @@ async fn concurrent_readers_never_see_a_half_applied_write() {
                         .tags(tag(&format!("last-{w}"), &value))
                         .send()
                         .await
-                        .unwrap_or_else(|e| panic!("{e:?}"));
+                        .unwrap();
                 }
             })
         })
@@ -126,7 +116,7 @@ async fn concurrent_readers_never_see_a_half_applied_write() {
                             .role_name("contended")
                             .send()
                             .await
-                            .unwrap_or_else(|e| panic!("{e:?}"))
+                            .unwrap()
                             .tags()
                             .iter()
                             .map(|t| (t.key().to_owned(), t.value().to_owned()))
@@ -137,7 +127,7 @@ async fn concurrent_readers_never_see_a_half_applied_write() {
                             .role_name("contended")
                             .send()
                             .await
-                            .unwrap_or_else(|e| panic!("{e:?}"))
+                            .unwrap()
                             .role()
                             .map(|role| {
                                 role.tags()
@@ -157,11 +147,11 @@ async fn concurrent_readers_never_see_a_half_applied_write() {
         })
         .collect();
     for writer in writers {
-        writer.await.unwrap_or_else(|e| panic!("{e}"));
+        writer.await.unwrap();
     }
     done.store(true, std::sync::atomic::Ordering::Release);
     for reader in readers {
-        let reads = reader.await.unwrap_or_else(|e| panic!("{e}"));
+        let reads = reader.await.unwrap();
         assert!(reads > 0);
     }
     let tags = admin
@@ -169,7 +159,7 @@ async fn concurrent_readers_never_see_a_half_applied_write() {
         .role_name("contended")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     for w in 0..WRITERS {
         let last = tags.tags().iter().find(|t| t.key() == format!("last-{w}"));
         assert_eq!(

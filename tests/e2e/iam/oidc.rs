@@ -14,7 +14,7 @@ async fn oidc_providers_for_irsa() {
         .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let arn = made
         .open_id_connect_provider_arn()
         .unwrap_or_default()
@@ -28,8 +28,7 @@ async fn oidc_providers_for_irsa() {
         .url(issuer)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("dup"));
+        .expect_err("dup");
     assert_eq!(code(&dup).as_deref(), Some("EntityAlreadyExists"));
     let bad = admin
         .create_open_id_connect_provider()
@@ -37,8 +36,7 @@ async fn oidc_providers_for_irsa() {
         .thumbprint_list("short")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("bad"));
+        .expect_err("bad");
     assert_eq!(code(&bad).as_deref(), Some("ValidationError"));
 
     admin
@@ -47,13 +45,13 @@ async fn oidc_providers_for_irsa() {
         .client_id("my-app")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let got = admin
         .get_open_id_connect_provider()
         .open_id_connect_provider_arn(&arn)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         got.url(),
         Some("oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE")
@@ -65,12 +63,8 @@ async fn oidc_providers_for_irsa() {
         .client_id("my-app")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let listed = admin
-        .list_open_id_connect_providers()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
+    let listed = admin.list_open_id_connect_providers().send().await.unwrap();
     assert_eq!(
         listed
             .open_id_connect_provider_list()
@@ -84,13 +78,12 @@ async fn oidc_providers_for_irsa() {
         .open_id_connect_provider_arn(&arn)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let gone = admin
         .get_open_id_connect_provider()
         .open_id_connect_provider_arn(&arn)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("found"));
+        .expect_err("found");
     assert_eq!(code(&gone).as_deref(), Some("NoSuchEntity"));
 }

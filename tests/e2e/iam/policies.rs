@@ -11,12 +11,7 @@ async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached()
     let key = user_with_key(&admin, "connector").await;
     let ec2 = ec2_as(&server, &key);
 
-    let refused = ec2
-        .describe_regions()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+    let refused = ec2.describe_regions().send().await.expect_err("allowed");
     assert_eq!(code(&refused).as_deref(), Some("UnauthorizedOperation"));
 
     let policy = admin
@@ -25,7 +20,7 @@ async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached()
         .policy_document(DESCRIBE_REGIONS)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let arn = policy
         .policy()
         .and_then(|p| p.arn())
@@ -41,13 +36,9 @@ async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached()
         .policy_arn(&arn)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 
-    let regions = ec2
-        .describe_regions()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let regions = ec2.describe_regions().send().await.unwrap();
     assert_eq!(regions.regions().len(), 17);
 
     admin
@@ -56,7 +47,7 @@ async fn a_user_without_describe_regions_is_refused_until_a_policy_is_attached()
         .policy_arn(&arn)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // A detached policy no longer allows.
     fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 }
@@ -72,7 +63,7 @@ async fn aws_managed_policies_attach_by_arn_with_their_paths() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let ec2 = ec2_as(&server, &key);
     succeeds(ec2.describe_regions().send().await);
 
@@ -81,8 +72,8 @@ async fn aws_managed_policies_attach_by_arn_with_their_paths() {
         .policy_arn("arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let p = role.policy().unwrap_or_else(|| panic!("no policy"));
+        .unwrap();
+    let p = role.policy().expect("no policy");
     assert_eq!(
         (p.policy_name(), p.path()),
         (Some("AWSCodeDeployRole"), Some("/service-role/"))
@@ -92,7 +83,7 @@ async fn aws_managed_policies_attach_by_arn_with_their_paths() {
         .user_name("reader")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let names: Vec<_> = attached
         .attached_policies()
         .iter()
@@ -106,8 +97,7 @@ async fn aws_managed_policies_attach_by_arn_with_their_paths() {
         .policy_arn("arn:aws:iam::aws:policy/AWSCodeDeployRole")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("attached a policy without its path"));
+        .expect_err("attached a policy without its path");
     assert_eq!(code(&err).as_deref(), Some("NoSuchEntity"));
     assert_eq!(
         message(&err),
@@ -119,12 +109,7 @@ async fn aws_managed_policies_attach_by_arn_with_their_paths() {
 async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
     let server = mock_server::MockServer::start().await;
     let admin = iam_admin(&server);
-    admin
-        .create_user()
-        .user_name("dev")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin.create_user().user_name("dev").send().await.unwrap();
     let malformed = admin
         .put_user_policy()
         .user_name("dev")
@@ -134,8 +119,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         )
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(
         (code(&malformed), message(&malformed)),
         (
@@ -150,14 +134,14 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         .policy_document(DESCRIBE_REGIONS)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let got = admin
         .get_user_policy()
         .user_name("dev")
         .policy_name("regions")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // IAM returns documents URL-encoded (RFC 3986); the SDK passes them through as they are.
     assert!(
         got.policy_document()
@@ -170,7 +154,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         .user_name("dev")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names.policy_names(), ["regions"]);
 
     let key = admin
@@ -178,8 +162,8 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         .user_name("dev")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = key.access_key().unwrap_or_else(|| panic!("no key"));
+        .unwrap();
+    let key = key.access_key().expect("no key");
     let ec2 = ec2_as(&server, key);
     succeeds(ec2.describe_regions().send().await);
     admin
@@ -188,7 +172,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         .policy_name("regions")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     let missing = admin
         .delete_user_policy()
@@ -196,8 +180,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
         .policy_name("regions")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted twice"));
+        .expect_err("deleted twice");
     assert_eq!(
         message(&missing),
         "The user policy with name regions cannot be found."
@@ -208,12 +191,7 @@ async fn inline_policies_are_validated_stored_url_encoded_and_enforced() {
 async fn managed_policy_errors_and_quotas() {
     let server = mock_server::MockServer::start().await;
     let admin = iam_admin(&server);
-    admin
-        .create_user()
-        .user_name("many")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin.create_user().user_name("many").send().await.unwrap();
     let mut arns = Vec::new();
     for n in 0..11 {
         let p = admin
@@ -223,7 +201,7 @@ async fn managed_policy_errors_and_quotas() {
             .send()
             .await;
         arns.push(
-            p.unwrap_or_else(|e| panic!("{e:?}"))
+            p.unwrap()
                 .policy()
                 .and_then(|p| p.arn())
                 .unwrap_or_default()
@@ -236,8 +214,7 @@ async fn managed_policy_errors_and_quotas() {
         .policy_document(DESCRIBE_REGIONS)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("dup"));
+        .expect_err("dup");
     assert_eq!(
         message(&dup),
         "A policy called p0 already exists. Duplicate names are not allowed."
@@ -249,7 +226,7 @@ async fn managed_policy_errors_and_quotas() {
             .policy_arn(arn)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
     }
     let quota = admin
         .attach_user_policy()
@@ -257,8 +234,7 @@ async fn managed_policy_errors_and_quotas() {
         .policy_arn(&arns[10])
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("11th"));
+        .expect_err("11th");
     assert_eq!(
         (code(&quota), message(&quota)),
         (
@@ -271,8 +247,7 @@ async fn managed_policy_errors_and_quotas() {
         .policy_arn(&arns[0])
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted"));
+        .expect_err("deleted");
     assert_eq!(
         (code(&attached), message(&attached)),
         (
@@ -285,14 +260,13 @@ async fn managed_policy_errors_and_quotas() {
         .policy_arn(&arns[10])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let gone = admin
         .get_policy()
         .policy_arn(&arns[10])
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("found"));
+        .expect_err("found");
     assert_eq!(
         message(&gone),
         format!("Policy {} was not found.", arns[10])
@@ -312,7 +286,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .policy_document(nothing)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let arn = created
         .policy()
         .and_then(|p| p.arn())
@@ -324,7 +298,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .policy_arn(&arn)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 
     let v2 = admin
@@ -335,21 +309,14 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .send()
         .await;
     assert_eq!(
-        v2.unwrap_or_else(|e| panic!("{e:?}"))
-            .policy_version()
-            .and_then(|v| v.version_id()),
+        v2.unwrap().policy_version().and_then(|v| v.version_id()),
         Some("v2")
     );
     ec2.describe_regions()
         .send()
         .await
         .expect("the new default version applies");
-    let got = admin
-        .get_policy()
-        .policy_arn(&arn)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let got = admin.get_policy().policy_arn(&arn).send().await.unwrap();
     assert_eq!(
         got.policy().and_then(|p| p.default_version_id()),
         Some("v2")
@@ -362,7 +329,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .version_id("v1")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Back to v1.
     fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     let v1 = admin
@@ -371,7 +338,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .version_id("v1")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         v1.policy_version().map(|v| v.is_default_version()),
         Some(true)
@@ -382,8 +349,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .version_id("v1")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted"));
+        .expect_err("deleted");
     assert_eq!(
         message(&default),
         "Cannot delete the default version of a policy."
@@ -395,7 +361,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
             .policy_document(nothing)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
     }
     let sixth = admin
         .create_policy_version()
@@ -403,8 +369,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .policy_document(nothing)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("6th"));
+        .expect_err("6th");
     assert_eq!(
         (code(&sixth), message(&sixth)),
         (Some("LimitExceeded".into()), "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.".into())
@@ -414,7 +379,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .policy_arn(&arn)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let ids: Vec<_> = listed
         .versions()
         .iter()
@@ -427,7 +392,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .policy_arn(&arn)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         entities
             .policy_users()
@@ -441,7 +406,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .scope(aws_sdk_iam::types::PolicyScopeType::Local)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         local
             .policies()
@@ -456,7 +421,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .only_attached(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         aws.policies()
             .iter()
@@ -470,7 +435,7 @@ async fn policy_versions_switch_what_a_policy_grants() {
         .version_id("v3")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let document = managed
         .policy_version()
         .and_then(|v| v.document())

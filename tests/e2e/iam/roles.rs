@@ -16,21 +16,16 @@ async fn roles_keep_their_trust_policy_and_limits() {
         .description("cross-account deployments")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let role = created.role().unwrap_or_else(|| panic!("no role"));
+        .unwrap();
+    let role = created.role().expect("no role");
     assert_eq!(
         role.arn(),
         "arn:aws:iam::111111111111:role/connectors/deployer"
     );
     assert!(role.role_id().starts_with("AROA"));
 
-    let got = admin
-        .get_role()
-        .role_name("deployer")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let role = got.role().unwrap_or_else(|| panic!("no role"));
+    let got = admin.get_role().role_name("deployer").send().await.unwrap();
+    let role = got.role().expect("no role");
     assert_eq!(role.max_session_duration(), Some(7200));
     assert_eq!(role.description(), Some("cross-account deployments"));
     let document = role.assume_role_policy_document().unwrap_or_default();
@@ -45,8 +40,7 @@ async fn roles_keep_their_trust_policy_and_limits() {
         .assume_role_policy_document(TRUST_ACCOUNT_111)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("dup"));
+        .expect_err("dup");
     assert_eq!(
         (code(&dup), message(&dup)),
         (
@@ -61,8 +55,7 @@ async fn roles_keep_their_trust_policy_and_limits() {
         .assume_role_policy_document(with_resource)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("created"));
+        .expect_err("created");
     assert_eq!(
         (code(&bad), message(&bad)),
         (
@@ -77,16 +70,14 @@ async fn roles_keep_their_trust_policy_and_limits() {
         .max_session_duration(50000)
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("created"));
+        .expect_err("created");
     assert_eq!(code(&long).as_deref(), Some("ValidationError"));
     let missing = admin
         .get_role()
         .role_name("nobody")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("found"));
+        .expect_err("found");
     assert_eq!(
         message(&missing),
         "The role with name nobody cannot be found."
@@ -98,14 +89,13 @@ async fn roles_keep_their_trust_policy_and_limits() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2FullAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let conflict = admin
         .delete_role()
         .role_name("deployer")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted"));
+        .expect_err("deleted");
     assert_eq!(
         message(&conflict),
         "Cannot delete entity, must detach all policies first."
@@ -116,20 +106,20 @@ async fn roles_keep_their_trust_policy_and_limits() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2FullAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     admin
         .update_assume_role_policy()
         .role_name("deployer")
         .policy_document(TRUST_ACCOUNT_111.replace("x-42", "x-43"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let listed = admin
         .list_roles()
         .path_prefix("/connectors/")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(listed.roles().len(), 1);
     assert!(
         listed.roles()[0]
@@ -142,7 +132,7 @@ async fn roles_keep_their_trust_policy_and_limits() {
         .role_name("deployer")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 }
 
 #[tokio::test]
@@ -157,17 +147,15 @@ async fn instance_profiles_hold_one_role() {
             .assume_role_policy_document(ec2_trust)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+            .unwrap();
     }
     let made = admin
         .create_instance_profile()
         .instance_profile_name("delegate-profile")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let profile = made
-        .instance_profile()
-        .unwrap_or_else(|| panic!("no profile"));
+        .unwrap();
+    let profile = made.instance_profile().expect("no profile");
     assert_eq!(
         profile.arn(),
         "arn:aws:iam::111111111111:instance-profile/delegate-profile"
@@ -179,7 +167,7 @@ async fn instance_profiles_hold_one_role() {
         .role_name("delegate")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let second = admin
         .add_role_to_instance_profile()
         .instance_profile_name("delegate-profile")
@@ -197,7 +185,7 @@ async fn instance_profiles_hold_one_role() {
         .instance_profile_name("delegate-profile")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let roles: Vec<_> = got
         .instance_profile()
         .map(|p| p.roles().iter().map(|r| r.role_name().to_owned()).collect())
@@ -208,7 +196,7 @@ async fn instance_profiles_hold_one_role() {
         .role_name("delegate")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(for_role.instance_profiles().len(), 1);
 
     let in_use = admin
@@ -216,8 +204,7 @@ async fn instance_profiles_hold_one_role() {
         .role_name("delegate")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted"));
+        .expect_err("deleted");
     assert_eq!(
         message(&in_use),
         "Cannot delete entity, must remove roles from instance profile first."
@@ -227,8 +214,7 @@ async fn instance_profiles_hold_one_role() {
         .instance_profile_name("delegate-profile")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted"));
+        .expect_err("deleted");
     assert_eq!(code(&not_empty).as_deref(), Some("DeleteConflict"));
     admin
         .remove_role_from_instance_profile()
@@ -236,20 +222,19 @@ async fn instance_profiles_hold_one_role() {
         .role_name("delegate")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     admin
         .delete_instance_profile()
         .instance_profile_name("delegate-profile")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let gone = admin
         .get_instance_profile()
         .instance_profile_name("delegate-profile")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("found"));
+        .expect_err("found");
     assert_eq!(
         message(&gone),
         "Instance Profile delegate-profile cannot be found."

@@ -14,7 +14,7 @@ async fn the_policy_simulator_answers_like_the_server() {
         .action_names("ec2:RunInstances")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let results = out.evaluation_results();
     assert_eq!(results.len(), 2);
     assert_eq!(
@@ -41,7 +41,7 @@ async fn the_policy_simulator_answers_like_the_server() {
         .max_items(1)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(first.is_truncated() && first.evaluation_results().len() == 1);
     let rest = root
         .simulate_principal_policy()
@@ -51,7 +51,7 @@ async fn the_policy_simulator_answers_like_the_server() {
         .marker(first.marker().unwrap_or_default())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         rest.evaluation_results()[0].eval_action_name(),
         "ec2:RunInstances"
@@ -63,7 +63,7 @@ async fn the_policy_simulator_answers_like_the_server() {
         .action_names("ec2:DescribeRegions")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let result = &denied.evaluation_results()[0];
     assert_eq!(result.eval_decision().as_str(), "explicitDeny");
     assert_eq!(
@@ -78,10 +78,7 @@ async fn the_policy_simulator_answers_like_the_server() {
         .action_names("ec2:DescribeRegions")
         .send()
         .await;
-    let result = custom
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .evaluation_results()[0]
-        .clone();
+    let result = custom.unwrap().evaluation_results()[0].clone();
     assert_eq!(result.eval_decision().as_str(), "implicitDeny");
     assert_eq!(result.missing_context_values(), ["aws:RequestedRegion"]);
     let entry = aws_sdk_iam::types::ContextEntry::builder()
@@ -96,10 +93,7 @@ async fn the_policy_simulator_answers_like_the_server() {
         .context_entries(entry)
         .send()
         .await;
-    let result = with_context
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .evaluation_results()[0]
-        .clone();
+    let result = with_context.unwrap().evaluation_results()[0].clone();
     assert_eq!(result.eval_decision().as_str(), "allowed");
     assert!(result.missing_context_values().is_empty());
 

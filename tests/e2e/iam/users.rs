@@ -13,8 +13,8 @@ async fn users_have_aws_errors_and_pagination() {
         .path("/ci/")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let user = created.user().unwrap_or_else(|| panic!("no user"));
+        .unwrap();
+    let user = created.user().expect("no user");
     assert_eq!(user.arn(), "arn:aws:iam::111111111111:user/ci/alice");
     assert!(user.user_id().starts_with("AIDA"));
 
@@ -23,8 +23,7 @@ async fn users_have_aws_errors_and_pagination() {
         .user_name("ALICE")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("duplicate created"));
+        .expect_err("duplicate created");
     assert_eq!(
         (code(&dup), message(&dup)),
         (
@@ -37,8 +36,7 @@ async fn users_have_aws_errors_and_pagination() {
         .user_name("bob")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("found"));
+        .expect_err("found");
     assert_eq!(
         (code(&missing), message(&missing)),
         (
@@ -51,34 +49,16 @@ async fn users_have_aws_errors_and_pagination() {
         .user_name("no spaces")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("created"));
+        .expect_err("created");
     assert_eq!(code(&bad).as_deref(), Some("ValidationError"));
 
-    let me = admin
-        .get_user()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let me = admin.get_user().send().await.unwrap();
     assert_eq!(me.user().map(|u| u.user_name()), Some("admin"));
 
-    let first = admin
-        .list_users()
-        .max_items(1)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let first = admin.list_users().max_items(1).send().await.unwrap();
     assert!(first.is_truncated());
-    let marker = first
-        .marker()
-        .unwrap_or_else(|| panic!("no marker"))
-        .to_owned();
-    let rest = admin
-        .list_users()
-        .marker(marker)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let marker = first.marker().expect("no marker").to_owned();
+    let rest = admin.list_users().marker(marker).send().await.unwrap();
     let mut names: Vec<String> = first
         .users()
         .iter()
@@ -94,14 +74,13 @@ async fn users_have_aws_errors_and_pagination() {
         .user_name("alice")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let conflict = admin
         .delete_user()
         .user_name("alice")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted"));
+        .expect_err("deleted");
     assert_eq!(
         (code(&conflict), message(&conflict)),
         (
@@ -115,19 +94,14 @@ async fn users_have_aws_errors_and_pagination() {
 async fn access_keys_made_through_iam_authenticate_and_follow_their_status() {
     let server = mock_server::MockServer::start().await;
     let admin = iam_admin(&server);
-    admin
-        .create_user()
-        .user_name("ci")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin.create_user().user_name("ci").send().await.unwrap();
     let made = admin
         .create_access_key()
         .user_name("ci")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let key = made.access_key().unwrap_or_else(|| panic!("no key"));
+        .unwrap();
+    let key = made.access_key().expect("no key");
     assert!(key.access_key_id().starts_with("AKIA") && key.access_key_id().len() == 20);
     assert_eq!(key.secret_access_key().len(), 40);
 
@@ -137,11 +111,7 @@ async fn access_keys_made_through_iam_authenticate_and_follow_their_status() {
         key.secret_access_key(),
         "us-east-1",
     ));
-    let me = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let me = sts.get_caller_identity().send().await.unwrap();
     assert_eq!(me.arn(), Some("arn:aws:iam::111111111111:user/ci"));
 
     admin
@@ -151,20 +121,19 @@ async fn access_keys_made_through_iam_authenticate_and_follow_their_status() {
         .status(aws_sdk_iam::types::StatusType::Inactive)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let refused = sts
         .get_caller_identity()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("inactive key accepted"));
+        .expect_err("inactive key accepted");
     assert_eq!(code(&refused).as_deref(), Some("InvalidClientTokenId"));
     let listed = admin
         .list_access_keys()
         .user_name("ci")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         listed
             .access_key_metadata()
@@ -179,14 +148,13 @@ async fn access_keys_made_through_iam_authenticate_and_follow_their_status() {
         .user_name("ci")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let quota = admin
         .create_access_key()
         .user_name("ci")
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("third key"));
+        .expect_err("third key");
     assert_eq!(
         (code(&quota), message(&quota)),
         (
@@ -201,13 +169,12 @@ async fn access_keys_made_through_iam_authenticate_and_follow_their_status() {
         .access_key_id(key.access_key_id())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let gone = sts
         .get_caller_identity()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("deleted key accepted"));
+        .expect_err("deleted key accepted");
     assert_eq!(code(&gone).as_deref(), Some("InvalidClientTokenId"));
 }
 
@@ -221,10 +188,8 @@ async fn access_key_last_use_follows_authenticated_calls() {
         .access_key_id(key.access_key_id())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let last = never
-        .access_key_last_used()
-        .unwrap_or_else(|| panic!("no details"));
+        .unwrap();
+    let last = never.access_key_last_used().expect("no details");
     assert_eq!(
         (last.service_name(), last.region(), last.last_used_date()),
         ("N/A", "N/A", None)
@@ -236,27 +201,22 @@ async fn access_key_last_use_follows_authenticated_calls() {
         key.secret_access_key(),
         "eu-west-1",
     ));
-    sts.get_caller_identity()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    sts.get_caller_identity().send().await.unwrap();
     // An IAM write rebuilds the store; what it knew of last use survives.
     admin
         .create_user()
         .user_name("unrelated")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let used = admin
         .get_access_key_last_used()
         .access_key_id(key.access_key_id())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(used.user_name(), Some("used"));
-    let last = used
-        .access_key_last_used()
-        .unwrap_or_else(|| panic!("no details"));
+    let last = used.access_key_last_used().expect("no details");
     assert_eq!((last.service_name(), last.region()), ("sts", "eu-west-1"));
     assert!(last.last_used_date().is_some());
 }
