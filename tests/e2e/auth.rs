@@ -139,15 +139,12 @@ async fn an_unknown_region_in_the_scope_is_refused() {
 async fn missing_authentication_is_refused_in_each_services_words() {
     let server = MockServer::start().await;
     let (sts, ec2) = clients_with(&server, None);
-    let err = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("MissingAuthenticationToken"));
+    let err = fails_with(
+        sts.get_caller_identity().send().await,
+        "MissingAuthenticationToken",
+    );
     assert_eq!(message(&err), "Request is missing Authentication Token");
-    let err = ec2.describe_regions().send().await.expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("MissingParameter"));
+    let err = fails_with(ec2.describe_regions().send().await, "MissingParameter");
     assert_eq!(
         message(&err),
         "The request must contain the parameter AWSAccessKeyId"
@@ -160,12 +157,10 @@ async fn a_malformed_authorization_header_is_incomplete_signature() {
     let header =
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/sts/aws4_request";
     let (sts, _) = clients_with(&server, Some(header));
-    let err = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("IncompleteSignature"));
+    let err = fails_with(
+        sts.get_caller_identity().send().await,
+        "IncompleteSignature",
+    );
     assert_eq!(
         message(&err),
         format!(

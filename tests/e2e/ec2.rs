@@ -189,13 +189,14 @@ async fn zones_follow_the_region_and_partition_of_the_call() {
         .collect();
     assert_eq!(names, vec!["us-gov-west-1b"]);
 
-    let err = ec2(&server, STD, "us-east-1")
-        .describe_availability_zones()
-        .zone_names("us-west-2a")
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    let err = fails_with(
+        ec2(&server, STD, "us-east-1")
+            .describe_availability_zones()
+            .zone_names("us-west-2a")
+            .send()
+            .await,
+        "InvalidParameterValue",
+    );
     assert_eq!(message(&err), "Invalid availability zone: [us-west-2a]");
 }
 
@@ -251,13 +252,14 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
     assert_eq!(groups.security_groups().len(), 1);
     assert_eq!(groups.security_groups()[0].vpc_id(), Some(vpc_id.as_str()));
 
-    let err = client
-        .describe_vpcs()
-        .vpc_ids("vpc-0123456789abcdef0")
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidVpcID.NotFound"));
+    let err = fails_with(
+        client
+            .describe_vpcs()
+            .vpc_ids("vpc-0123456789abcdef0")
+            .send()
+            .await,
+        "InvalidVpcID.NotFound",
+    );
     assert_eq!(
         message(&err),
         "The vpc ID 'vpc-0123456789abcdef0' does not exist"
@@ -323,42 +325,46 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
     );
     assert_eq!(out.reservations()[0].owner_id(), Some("555555555555"));
 
-    let err = admin
-        .describe_instances()
-        .filters(filter("nope", &["x"]))
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    let err = fails_with(
+        admin
+            .describe_instances()
+            .filters(filter("nope", &["x"]))
+            .send()
+            .await,
+        "InvalidParameterValue",
+    );
     assert_eq!(message(&err), "The filter 'nope' is invalid");
 
-    let err = admin
-        .describe_instances()
-        .instance_ids("i-0bbbbbbbbbbbbbbb1")
-        .instance_ids("i-0bbbbbbbbbbbbbbb2")
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidInstanceID.NotFound"));
+    let err = fails_with(
+        admin
+            .describe_instances()
+            .instance_ids("i-0bbbbbbbbbbbbbbb1")
+            .instance_ids("i-0bbbbbbbbbbbbbbb2")
+            .send()
+            .await,
+        "InvalidInstanceID.NotFound",
+    );
     assert_eq!(
         message(&err),
         "The instance IDs 'i-0bbbbbbbbbbbbbbb1, i-0bbbbbbbbbbbbbbb2' do not exist"
     );
-    let err = admin
-        .describe_instances()
-        .instance_ids("instance-1")
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidInstanceID.Malformed"));
-    let err = admin
-        .describe_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .max_results(5)
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterCombination"));
+    fails_with(
+        admin
+            .describe_instances()
+            .instance_ids("instance-1")
+            .send()
+            .await,
+        "InvalidInstanceID.Malformed",
+    );
+    fails_with(
+        admin
+            .describe_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .max_results(5)
+            .send()
+            .await,
+        "InvalidParameterCombination",
+    );
 }
 
 #[tokio::test]
@@ -454,10 +460,9 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
     );
     // Terminated instances fade from view after about an hour.
     server.clock().advance(Duration::from_secs(3600));
-    let err = state(admin.clone(), victim.clone()).await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidInstanceID.NotFound")
+    fails_with(
+        state(admin.clone(), victim.clone()).await,
+        "InvalidInstanceID.NotFound",
     );
 
     let status = admin
@@ -478,28 +483,30 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
 #[tokio::test]
 async fn dry_run_answers_412_when_allowed_and_the_encoded_denial_when_not() {
     let server = server_555().await;
-    let err = client(&server, "admin", "us-east-1")
-        .terminate_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .dry_run(true)
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("DryRunOperation"));
+    let err = fails_with(
+        client(&server, "admin", "us-east-1")
+            .terminate_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .dry_run(true)
+            .send()
+            .await,
+        "DryRunOperation",
+    );
     assert_eq!(
         message(&err),
         "Request would have succeeded, but DryRun flag is set."
     );
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(412));
 
-    let err = client(&server, "deployer", "us-east-1")
-        .terminate_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .dry_run(true)
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let err = fails_with(
+        client(&server, "deployer", "us-east-1")
+            .terminate_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .dry_run(true)
+            .send()
+            .await,
+        "UnauthorizedOperation",
+    );
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
     let decoded = decode(&server, &message(&err)).await;
     assert_eq!(decoded["context"]["action"], "ec2:TerminateInstances");
@@ -509,15 +516,13 @@ async fn dry_run_answers_412_when_allowed_and_the_encoded_denial_when_not() {
     );
 
     // A Describe dry run by someone allowed: 412 too; nothing was terminated by the first.
-    let err = client(&server, "deployer", "us-east-1")
-        .describe_instances()
-        .dry_run(true)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("DryRunOperation")
+    fails_with(
+        client(&server, "deployer", "us-east-1")
+            .describe_instances()
+            .dry_run(true)
+            .send()
+            .await,
+        "DryRunOperation",
     );
     let out = client(&server, "admin", "us-east-1")
         .describe_instances()
@@ -538,13 +543,14 @@ async fn tag_conditions_allow_and_deny_per_resource() {
     let server = server_555().await;
     let operator = client(&server, "operator", "us-east-1");
     // ec2:ResourceTag/env = dev: the dev instance, not the prod one.
-    let err = operator
-        .terminate_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .send()
-        .await
-        .expect_err("allowed");
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let err = fails_with(
+        operator
+            .terminate_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .send()
+            .await,
+        "UnauthorizedOperation",
+    );
     let decoded = decode(&server, &message(&err)).await;
     let conditions = decoded["context"]["conditions"]["items"].to_string();
     assert!(
@@ -569,25 +575,19 @@ async fn tag_conditions_allow_and_deny_per_resource() {
             .tag_specifications(spec.build())
             .send()
     };
-    let err = launch(&[("team", "data")]).await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
-    );
-    let err = launch(&[("team", "web"), ("owner", "me")]).await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
+    fails_with(launch(&[("team", "data")]).await, "UnauthorizedOperation");
+    fails_with(
+        launch(&[("team", "web"), ("owner", "me")]).await,
+        "UnauthorizedOperation",
     );
     let ok = launch(&[("team", "web")]).await.unwrap();
     assert_eq!(ok.instances().len(), 1);
 
     // ec2:Region: the operator's Describe calls work in us-east-1 only.
     let west = client(&server, "operator", "us-west-2");
-    let err = west.describe_instances().send().await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
+    fails_with(
+        west.describe_instances().send().await,
+        "UnauthorizedOperation",
     );
 }
 
@@ -597,12 +597,13 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
     let profile = IamInstanceProfileSpecification::builder()
         .name("app")
         .build();
-    let err = launch_one(&client(&server, "deployer", "us-east-1"))
-        .iam_instance_profile(profile.clone())
-        .send()
-        .await
-        .expect_err("allowed");
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let err = fails_with(
+        launch_one(&client(&server, "deployer", "us-east-1"))
+            .iam_instance_profile(profile.clone())
+            .send()
+            .await,
+        "UnauthorizedOperation",
+    );
     // The log names the denied action and resource.
     let log = server.requests();
     let last = log.last().expect("no log");
@@ -684,16 +685,17 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
         passer.policy
     );
 
-    let err = launch_one(&client(&server, "admin", "us-east-1"))
-        .iam_instance_profile(
-            IamInstanceProfileSpecification::builder()
-                .name("nope")
-                .build(),
-        )
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    let err = fails_with(
+        launch_one(&client(&server, "admin", "us-east-1"))
+            .iam_instance_profile(
+                IamInstanceProfileSpecification::builder()
+                    .name("nope")
+                    .build(),
+            )
+            .send()
+            .await,
+        "InvalidParameterValue",
+    );
     assert_eq!(
         message(&err),
         "Value (nope) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"
@@ -704,42 +706,34 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
 async fn run_instances_checks_what_it_is_given() {
     let server = server_555().await;
     let admin = client(&server, "admin", "us-east-1");
-    let err = admin
-        .run_instances()
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("MissingParameter")
+    fails_with(
+        admin.run_instances().min_count(1).max_count(1).send().await,
+        "MissingParameter",
     );
-    let err = admin
-        .run_instances()
-        .image_id("ami-0999999999999999f")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidAMIID.NotFound"));
+    let err = fails_with(
+        admin
+            .run_instances()
+            .image_id("ami-0999999999999999f")
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await,
+        "InvalidAMIID.NotFound",
+    );
     assert_eq!(
         message(&err),
         "The image id '[ami-0999999999999999f]' does not exist"
     );
     // Another account's private image is as unknown; its public one launches.
-    let err = admin
-        .run_instances()
-        .image_id("ami-0666666666666666b")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidAMIID.NotFound")
+    fails_with(
+        admin
+            .run_instances()
+            .image_id("ami-0666666666666666b")
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await,
+        "InvalidAMIID.NotFound",
     );
     admin
         .run_instances()
@@ -749,31 +743,26 @@ async fn run_instances_checks_what_it_is_given() {
         .send()
         .await
         .unwrap();
-    let err = launch_one(&admin)
-        .subnet_id("subnet-0123456789abcdef0")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidSubnetID.NotFound")
+    fails_with(
+        launch_one(&admin)
+            .subnet_id("subnet-0123456789abcdef0")
+            .send()
+            .await,
+        "InvalidSubnetID.NotFound",
     );
-    let err = launch_one(&admin).key_name("missing").send().await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidKeyPair.NotFound")
+    fails_with(
+        launch_one(&admin).key_name("missing").send().await,
+        "InvalidKeyPair.NotFound",
     );
-    let err = admin
-        .run_instances()
-        .image_id("ami-0123456789abcdef0")
-        .min_count(30)
-        .max_count(30)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InstanceLimitExceeded")
+    fails_with(
+        admin
+            .run_instances()
+            .image_id("ami-0123456789abcdef0")
+            .min_count(30)
+            .max_count(30)
+            .send()
+            .await,
+        "InstanceLimitExceeded",
     );
 
     // From a launch template: its image and type, in the subnet and group given.
@@ -843,14 +832,15 @@ async fn images_by_owner_filter_and_id() {
         .await
         .unwrap();
     assert_eq!(names(tagged), BTreeSet::from(["app-2026-11".to_owned()]));
-    let err = admin
-        .describe_images()
-        .image_ids("ami-0999999999999999f")
-        .image_ids("ami-0999999999999999e")
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidAMIID.NotFound"));
+    let err = fails_with(
+        admin
+            .describe_images()
+            .image_ids("ami-0999999999999999f")
+            .image_ids("ami-0999999999999999e")
+            .send()
+            .await,
+        "InvalidAMIID.NotFound",
+    );
     assert_eq!(
         message(&err),
         "The image ids '[ami-0999999999999999f, ami-0999999999999999e]' do not exist"
@@ -926,38 +916,32 @@ async fn tags_are_created_described_and_deleted() {
         .unwrap();
     assert!(left.tags().is_empty());
 
-    let err = admin
-        .create_tags()
-        .resources("i-0ccccccccccccccc1")
-        .tags(Tag::builder().key("a").value("b").build())
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidInstanceID.NotFound")
+    fails_with(
+        admin
+            .create_tags()
+            .resources("i-0ccccccccccccccc1")
+            .tags(Tag::builder().key("a").value("b").build())
+            .send()
+            .await,
+        "InvalidInstanceID.NotFound",
     );
-    let err = admin
-        .create_tags()
-        .resources("i-0aaaaaaaaaaaaaaa2")
-        .tags(Tag::builder().key("aws:owner").value("b").build())
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidParameterValue")
+    fails_with(
+        admin
+            .create_tags()
+            .resources("i-0aaaaaaaaaaaaaaa2")
+            .tags(Tag::builder().key("aws:owner").value("b").build())
+            .send()
+            .await,
+        "InvalidParameterValue",
     );
     // The deployer may not delete tags.
-    let err = client(&server, "deployer", "us-east-1")
-        .delete_tags()
-        .resources("i-0aaaaaaaaaaaaaaa2")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
+    fails_with(
+        client(&server, "deployer", "us-east-1")
+            .delete_tags()
+            .resources("i-0aaaaaaaaaaaaaaa2")
+            .send()
+            .await,
+        "UnauthorizedOperation",
     );
 }
 
@@ -973,15 +957,9 @@ async fn key_pairs_launch_templates_and_groups_are_listed() {
             .key_pair_id()
             .is_some_and(|id| id.starts_with("key-"))
     );
-    let err = admin
-        .describe_key_pairs()
-        .key_names("nope")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidKeyPair.NotFound")
+    fails_with(
+        admin.describe_key_pairs().key_names("nope").send().await,
+        "InvalidKeyPair.NotFound",
     );
 
     let templates = admin.describe_launch_templates().send().await.unwrap();
@@ -993,15 +971,13 @@ async fn key_pairs_launch_templates_and_groups_are_listed() {
         templates.launch_templates()[0].latest_version_number(),
         Some(1)
     );
-    let err = admin
-        .describe_launch_templates()
-        .launch_template_names("nope")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidLaunchTemplateName.NotFoundException")
+    fails_with(
+        admin
+            .describe_launch_templates()
+            .launch_template_names("nope")
+            .send()
+            .await,
+        "InvalidLaunchTemplateName.NotFoundException",
     );
 
     let groups = admin
@@ -1062,15 +1038,12 @@ async fn resources_stay_in_their_region_account_and_partition() {
     let west = client(&server, "admin", "us-west-2");
     let out = west.describe_instances().send().await.unwrap();
     assert!(instance_ids(&out).is_empty());
-    let err = west
-        .describe_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidInstanceID.NotFound")
+    fails_with(
+        west.describe_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .send()
+            .await,
+        "InvalidInstanceID.NotFound",
     );
     let images = west.describe_images().owners("self").send().await.unwrap();
     assert!(images.images().is_empty());
@@ -1100,17 +1073,14 @@ async fn resources_stay_in_their_region_account_and_partition() {
     };
     assert_eq!(ids(&amazon).len(), 2);
     assert!(ids(&amazon).is_disjoint(&ids(&east)));
-    let err = gov
-        .run_instances()
-        .image_id("ami-0666666666666666a")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidAMIID.NotFound")
+    fails_with(
+        gov.run_instances()
+            .image_id("ami-0666666666666666a")
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await,
+        "InvalidAMIID.NotFound",
     );
 }
 
@@ -1199,8 +1169,10 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
     };
     // ec2:CreateTags is allowed on volumes being created, not on instances.
     launch(ResourceType::Volume).await.unwrap();
-    let err = launch(ResourceType::Instance).await.expect_err("allowed");
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let err = fails_with(
+        launch(ResourceType::Instance).await,
+        "UnauthorizedOperation",
+    );
     let decoded = decode(&server, &message(&err)).await;
     assert_eq!(decoded["context"]["action"], "ec2:CreateTags");
     assert_eq!(
@@ -1221,16 +1193,14 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
         .send()
         .await
         .unwrap();
-    let err = tagger
-        .create_tags()
-        .resources("i-0aaaaaaaaaaaaaaa2")
-        .tags(Tag::builder().key("owner").value("ci").build())
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
+    fails_with(
+        tagger
+            .create_tags()
+            .resources("i-0aaaaaaaaaaaaaaa2")
+            .tags(Tag::builder().key("owner").value("ci").build())
+            .send()
+            .await,
+        "UnauthorizedOperation",
     );
 }
 
@@ -1497,14 +1467,15 @@ async fn every_action_validates_then_authorizes_then_looks_up() {
         );
     }
     // Ids and MaxResults do not go together, whatever the ids name.
-    let err = admin
-        .describe_instances()
-        .instance_ids(NO_INSTANCE)
-        .max_results(5)
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterCombination"));
+    let err = fails_with(
+        admin
+            .describe_instances()
+            .instance_ids(NO_INSTANCE)
+            .max_results(5)
+            .send()
+            .await,
+        "InvalidParameterCombination",
+    );
     assert_eq!(
         message(&err),
         "The parameter instancesSet cannot be used with the parameter maxResults"

@@ -87,12 +87,7 @@ async fn ec2_throttling_exhausts_the_retries() {
     let server = MockServer::start().await;
     strike(&server, rule("ec2", 10, FaultEffect::Throttle));
     let ec2 = aws_sdk_ec2::Client::new(&base(&server, 3));
-    let err = ec2
-        .describe_regions()
-        .send()
-        .await
-        .expect_err("a throttled call succeeded");
-    assert_eq!(code(&err).as_deref(), Some("RequestLimitExceeded"));
+    fails_with(ec2.describe_regions().send().await, "RequestLimitExceeded");
     assert_eq!(
         attempts(&server),
         vec![("RequestLimitExceeded".to_owned(), 503); 3]
@@ -125,10 +120,7 @@ async fn server_errors_are_retried_per_service() {
     );
     // Without retries the SDK surfaces the error with its code.
     strike(&server, rule("sts", 1, FaultEffect::InternalError));
-    let err = whoami(&server, 1)
-        .await
-        .expect_err("the fault did not strike");
-    assert_eq!(code(&err).as_deref(), Some("InternalFailure"));
+    fails_with(whoami(&server, 1).await, "InternalFailure");
 }
 
 #[tokio::test]
@@ -249,10 +241,7 @@ accounts:
         .start()
         .await
         .unwrap();
-    let throttled = whoami(&server, 1)
-        .await
-        .expect_err("the world's fault did not strike");
-    assert_eq!(code(&throttled).as_deref(), Some("Throttling"));
+    fails_with(whoami(&server, 1).await, "Throttling");
     whoami(&server, 1).await.unwrap();
 
     // A key made now works only after the world's 300 s.

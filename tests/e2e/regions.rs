@@ -166,13 +166,10 @@ async fn unknown_region_names_and_filters_are_invalid_parameter_values() {
         assert_eq!(message(&err), format!("Invalid region: {region}"));
     }
     let filter = Filter::builder().name("region").values("x").build();
-    let err = client
-        .describe_regions()
-        .filters(filter)
-        .send()
-        .await
-        .expect_err("accepted");
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    let err = fails_with(
+        client.describe_regions().filters(filter).send().await,
+        "InvalidParameterValue",
+    );
     assert_eq!(message(&err), "The filter 'region' is invalid");
 }
 
@@ -186,10 +183,10 @@ async fn describe_regions_needs_the_permission_the_connector_docs_require() {
     // The docs' policy: {"Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*"}.
     succeeds(call("AKIACONNECTOR4444444", "connector-secret").await);
 
-    let err = call("AKIANOBODY4444444444", "nobody-secret")
-        .await
-        .expect_err("allowed");
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let err = fails_with(
+        call("AKIANOBODY4444444444", "nobody-secret").await,
+        "UnauthorizedOperation",
+    );
     let decoded = decode_authorization_message(&server, &message(&err)).await;
     assert_eq!(decoded["allowed"], false);
     assert_eq!(decoded["explicitDeny"], false);
@@ -214,8 +211,7 @@ async fn describe_regions_needs_the_permission_the_connector_docs_require() {
         ("AKIADENIED4444444444", "denied-secret"),
         ("AKIADENIEDMANAGED444", "denied-managed-secret"),
     ] {
-        let err = call(key, secret).await.expect_err("allowed");
-        assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+        let err = fails_with(call(key, secret).await, "UnauthorizedOperation");
         let decoded = decode_authorization_message(&server, &message(&err)).await;
         assert_eq!(decoded["explicitDeny"], true, "{decoded}");
         assert_eq!(decoded["matchedStatements"]["items"][0]["effect"], "DENY");
@@ -247,28 +243,26 @@ async fn decoding_needs_permission_and_a_valid_message() {
         "nobody-secret",
         "us-east-1",
     ));
-    let err = nobody
-        .decode_authorization_message()
-        .encoded_message("tb1.e30")
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(
+        nobody
+            .decode_authorization_message()
+            .encoded_message("tb1.e30")
+            .send()
+            .await,
+        "AccessDenied",
+    );
     let root = aws_sdk_sts::Client::new(&config_with_key(
         &server,
         "AKIAROOT444444444444",
         "root-secret",
         "us-east-1",
     ));
-    let err = root
-        .decode_authorization_message()
-        .encoded_message("not-a-message")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidAuthorizationMessageException")
+    fails_with(
+        root.decode_authorization_message()
+            .encoded_message("not-a-message")
+            .send()
+            .await,
+        "InvalidAuthorizationMessageException",
     );
 }
 

@@ -188,15 +188,16 @@ async fn trusting_the_account_needs_an_identity_policy_trusting_the_user_does_no
         "nopolicy-secret",
         "us-east-1",
     );
-    let err = nopolicy
-        .assume_role()
-        .role_arn(DEPLOYER)
-        .role_session_name("s1")
-        .external_id("x-42")
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(
+        nopolicy
+            .assume_role()
+            .role_arn(DEPLOYER)
+            .role_session_name("s1")
+            .external_id("x-42")
+            .send()
+            .await,
+        "AccessDenied",
+    );
 
     let local = sts_as(&server, "AKIALOCAL22222222222", "local-secret", "us-east-1");
     // Same account, the trust policy names the user itself: no identity policy needed.
@@ -251,14 +252,15 @@ async fn roles_do_not_cross_partitions() {
         STD.secret_access_key,
         "us-east-1",
     );
-    let err = admin
-        .assume_role()
-        .role_arn("arn:aws-us-gov:iam::333333333333:role/gov-deployer")
-        .role_session_name("s1")
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(
+        admin
+            .assume_role()
+            .role_arn("arn:aws-us-gov:iam::333333333333:role/gov-deployer")
+            .role_session_name("s1")
+            .send()
+            .await,
+        "AccessDenied",
+    );
 }
 
 #[tokio::test]
@@ -393,12 +395,13 @@ async fn sessions_expire_on_the_server_clock() {
             "The security token included in the request is expired".into()
         )
     );
-    let ec2_err = aws_sdk_ec2::Client::new(&config)
-        .describe_regions()
-        .send()
-        .await
-        .expect_err("expired session accepted");
-    assert_eq!(code(&ec2_err).as_deref(), Some("RequestExpired"));
+    fails_with(
+        aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await,
+        "RequestExpired",
+    );
 }
 
 #[tokio::test]
@@ -420,14 +423,12 @@ async fn a_session_token_must_match_its_key_and_policy_changes_reach_live_sessio
         "t",
     );
     let config = harness::sdk::sdk_config(&server.endpoint(), forged, "us-east-1", server.clock());
-    let err = aws_sdk_sts::Client::new(&config)
-        .get_caller_identity()
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidClientTokenId")
+    fails_with(
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await,
+        "InvalidClientTokenId",
     );
     let no_token = aws_credential_types::Credentials::new(
         creds.access_key_id(),
@@ -438,12 +439,13 @@ async fn a_session_token_must_match_its_key_and_policy_changes_reach_live_sessio
     );
     let config =
         harness::sdk::sdk_config(&server.endpoint(), no_token, "us-east-1", server.clock());
-    let err = aws_sdk_ec2::Client::new(&config)
-        .describe_regions()
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AuthFailure"));
+    fails_with(
+        aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await,
+        "AuthFailure",
+    );
 
     // Deleting the role ends its sessions.
     let root_iam = aws_sdk_iam::Client::new(&config_with_key(
@@ -462,8 +464,7 @@ async fn a_session_token_must_match_its_key_and_policy_changes_reach_live_sessio
         .await
         .unwrap();
     // Policy changes reach live sessions: the session just removed its own permissions.
-    let err = iam.list_users().send().await.err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(iam.list_users().send().await, "AccessDenied");
 }
 
 #[tokio::test]
@@ -534,10 +535,9 @@ async fn deleting_the_role_ends_its_sessions() {
         .send()
         .await
         .unwrap();
-    let err = session.get_caller_identity().send().await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidClientTokenId")
+    fails_with(
+        session.get_caller_identity().send().await,
+        "InvalidClientTokenId",
     );
 }
 
@@ -570,28 +570,14 @@ async fn get_session_token_gives_a_user_temporary_credentials_of_its_own() {
         .send()
         .await;
     succeeds(assumed);
-    let again = session.get_session_token().send().await.err();
-    assert_eq!(
-        again.and_then(|e| code(&e)).as_deref(),
-        Some("AccessDenied")
-    );
-    let short = ci
-        .get_session_token()
-        .duration_seconds(600)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        short.and_then(|e| code(&e)).as_deref(),
-        Some("ValidationError")
+    fails_with(session.get_session_token().send().await, "AccessDenied");
+    fails_with(
+        ci.get_session_token().duration_seconds(600).send().await,
+        "ValidationError",
     );
 
     server.clock().advance(Duration::from_secs(900));
-    let expired = session.get_caller_identity().send().await.err();
-    assert_eq!(
-        expired.and_then(|e| code(&e)).as_deref(),
-        Some("ExpiredToken")
-    );
+    fails_with(session.get_caller_identity().send().await, "ExpiredToken");
 }
 
 #[tokio::test]
@@ -612,13 +598,13 @@ async fn get_access_key_info_names_the_account() {
     assert_eq!(out.account(), Some("222222222222"));
     // It needs sts:GetAccessKeyInfo, which ci does not have.
     let ci = sts_as(&server, "AKIACI11111111111111", "ci-secret", "us-east-1");
-    let err = ci
-        .get_access_key_info()
-        .access_key_id("AKIALOCAL22222222222")
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(
+        ci.get_access_key_info()
+            .access_key_id("AKIALOCAL22222222222")
+            .send()
+            .await,
+        "AccessDenied",
+    );
 }
 
 #[tokio::test]
@@ -694,15 +680,13 @@ async fn federation_tokens_carry_only_what_the_session_policy_allows() {
             .await,
         "UnauthorizedOperation",
     );
-    let again = aws_sdk_sts::Client::new(&config)
-        .get_federation_token()
-        .name("x1")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        again.and_then(|e| code(&e)).as_deref(),
-        Some("AccessDenied")
+    fails_with(
+        aws_sdk_sts::Client::new(&config)
+            .get_federation_token()
+            .name("x1")
+            .send()
+            .await,
+        "AccessDenied",
     );
 }
 

@@ -8,8 +8,7 @@ use crate::support::*;
 async fn iam_calls_are_authorized_with_policy_variables() {
     let server = server_with(WORLD_444).await;
     let nobody = iam(&server, "AKIANOBODY4444444444", "nobody-secret");
-    let denied = nobody.list_users().send().await.expect_err("allowed");
-    assert_eq!(code(&denied).as_deref(), Some("AccessDenied"));
+    let denied = fails_with(nobody.list_users().send().await, "AccessDenied");
     assert_eq!(
         message(&denied),
         "User: arn:aws:iam::444444444444:user/nobody is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::444444444444:user/ because no identity-based policy allows the iam:ListUsers action"
@@ -25,13 +24,14 @@ async fn iam_calls_are_authorized_with_policy_variables() {
         .unwrap();
     let own = nobody.list_access_keys().send().await.unwrap();
     assert_eq!(own.access_key_metadata().len(), 2);
-    let other = nobody
-        .list_access_keys()
-        .user_name("connector")
-        .send()
-        .await
-        .expect_err("allowed");
-    assert_eq!(code(&other).as_deref(), Some("AccessDenied"));
+    fails_with(
+        nobody
+            .list_access_keys()
+            .user_name("connector")
+            .send()
+            .await,
+        "AccessDenied",
+    );
 }
 
 #[tokio::test]
@@ -96,13 +96,10 @@ async fn group_policies_apply_to_members() {
             .collect::<Vec<_>>(),
         vec!["member"]
     );
-    let conflict = admin
-        .delete_group()
-        .group_name("connectors")
-        .send()
-        .await
-        .expect_err("deleted");
-    assert_eq!(code(&conflict).as_deref(), Some("DeleteConflict"));
+    fails_with(
+        admin.delete_group().group_name("connectors").send().await,
+        "DeleteConflict",
+    );
 
     admin
         .remove_user_from_group()
@@ -154,8 +151,7 @@ async fn a_permissions_boundary_caps_what_policies_grant() {
         .send()
         .await
         .expect("the boundary allows EC2 reads");
-    let denied = bounded_iam.list_users().send().await.expect_err("allowed");
-    assert_eq!(code(&denied).as_deref(), Some("AccessDenied"));
+    let denied = fails_with(bounded_iam.list_users().send().await, "AccessDenied");
     assert!(
         message(&denied)
             .ends_with("because no permissions boundary allows the iam:ListUsers action"),

@@ -23,21 +23,23 @@ async fn oidc_providers_for_irsa() {
         arn,
         "arn:aws:iam::111111111111:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
     );
-    let dup = admin
-        .create_open_id_connect_provider()
-        .url(issuer)
-        .send()
-        .await
-        .expect_err("dup");
-    assert_eq!(code(&dup).as_deref(), Some("EntityAlreadyExists"));
-    let bad = admin
-        .create_open_id_connect_provider()
-        .url("https://x")
-        .thumbprint_list("short")
-        .send()
-        .await
-        .expect_err("bad");
-    assert_eq!(code(&bad).as_deref(), Some("ValidationError"));
+    fails_with(
+        admin
+            .create_open_id_connect_provider()
+            .url(issuer)
+            .send()
+            .await,
+        "EntityAlreadyExists",
+    );
+    fails_with(
+        admin
+            .create_open_id_connect_provider()
+            .url("https://x")
+            .thumbprint_list("short")
+            .send()
+            .await,
+        "ValidationError",
+    );
 
     admin
         .add_client_id_to_open_id_connect_provider()
@@ -79,11 +81,12 @@ async fn oidc_providers_for_irsa() {
         .send()
         .await
         .unwrap();
-    let gone = admin
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
-        .send()
-        .await
-        .expect_err("found");
-    assert_eq!(code(&gone).as_deref(), Some("NoSuchEntity"));
+    fails_with(
+        admin
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(&arn)
+            .send()
+            .await,
+        "NoSuchEntity",
+    );
 }

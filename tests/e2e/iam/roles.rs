@@ -63,15 +63,16 @@ async fn roles_keep_their_trust_policy_and_limits() {
             "Has prohibited field Resource".into()
         )
     );
-    let long = admin
-        .create_role()
-        .role_name("long")
-        .assume_role_policy_document(TRUST_ACCOUNT_111)
-        .max_session_duration(50000)
-        .send()
-        .await
-        .expect_err("created");
-    assert_eq!(code(&long).as_deref(), Some("ValidationError"));
+    fails_with(
+        admin
+            .create_role()
+            .role_name("long")
+            .assume_role_policy_document(TRUST_ACCOUNT_111)
+            .max_session_duration(50000)
+            .send()
+            .await,
+        "ValidationError",
+    );
     let missing = admin
         .get_role()
         .role_name("nobody")
@@ -209,13 +210,14 @@ async fn instance_profiles_hold_one_role() {
         message(&in_use),
         "Cannot delete entity, must remove roles from instance profile first."
     );
-    let not_empty = admin
-        .delete_instance_profile()
-        .instance_profile_name("delegate-profile")
-        .send()
-        .await
-        .expect_err("deleted");
-    assert_eq!(code(&not_empty).as_deref(), Some("DeleteConflict"));
+    fails_with(
+        admin
+            .delete_instance_profile()
+            .instance_profile_name("delegate-profile")
+            .send()
+            .await,
+        "DeleteConflict",
+    );
     admin
         .remove_role_from_instance_profile()
         .instance_profile_name("delegate-profile")
