@@ -3,11 +3,6 @@
 //! test is reported as ignored with the reason printed. The image is built from the
 //! repository's Dockerfile when Docker has none named `trustbench:latest`.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
-)]
-
 use std::process::Command;
 
 use aws_credential_types::Credentials;

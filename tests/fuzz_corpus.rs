@@ -2,9 +2,9 @@
 //! `cargo fuzz` targets call, on the stable toolchain: every input the fuzzer kept, and every
 //! crash fixed since (saved there as `regression-*`), must still run without a panic.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
+    reason = "helpers of a test crate panic on what the test did not expect; clippy's allow-unwrap-in-tests reaches only #[test] fns"
 )]
 
 use std::path::{Path, PathBuf};

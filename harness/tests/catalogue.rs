@@ -3,11 +3,6 @@
 //! count:K/N` splits the catalogue across machines. Each runs on its own server, as
 //! `trustbench run` does.
 
-#![allow(
-    clippy::unwrap_used,
-    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
-)]
-
 use std::path::PathBuf;
 
 use harness::runner;

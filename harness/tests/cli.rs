@@ -1,8 +1,8 @@
 //! The `trustbench` binary as a user runs it: exit codes, output, `serve` as a process.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
+    reason = "helpers of a test crate panic on what the test did not expect; clippy's allow-unwrap-in-tests reaches only #[test] fns"
 )]
 
 use std::io::{BufRead, BufReader};

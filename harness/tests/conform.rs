@@ -2,9 +2,9 @@
 //! (`trustbench-connector`), over the whole catalogue, and with connectors that break the
 //! protocol: a crash, invalid output and a hang are failures, never passes.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
+    reason = "helpers of a test crate panic on what the test did not expect; clippy's allow-unwrap-in-tests reaches only #[test] fns"
 )]
 
 use std::process::Command;

@@ -4,9 +4,9 @@
 //! server logged. A test fails when a file is stale; `TRUSTBENCH_BLESS=1 cargo test -p
 //! harness --test reference_docs` rewrites them.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
+    reason = "helpers of a test crate panic on what the test did not expect; clippy's allow-unwrap-in-tests reaches only #[test] fns"
 )]
 
 use std::fmt::Write as _;

@@ -2,9 +2,9 @@
 //! `MockServer`s over loopback. One test binary, one module per area, because every extra
 //! binary relinks the SDKs.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    reason = "a test crate: clippy's allow-unwrap-in-tests covers only #[test] fns, not the helpers here, and a panic is how a test says what it did not expect"
+    reason = "helpers of a test crate panic on what the test did not expect; clippy's allow-unwrap-in-tests reaches only #[test] fns"
 )]
 
 mod auth;
