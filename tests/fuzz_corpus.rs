@@ -2,6 +2,11 @@
 //! `cargo fuzz` targets call, on the stable toolchain: every input the fuzzer kept, and every
 //! crash fixed since (saved there as `regression-*`), must still run without a panic.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of a test crate panic on what the test did not expect; clippy's allow-unwrap-in-tests reaches only #[test] fns"
+)]
+
 use std::path::{Path, PathBuf};
 
 use harness::scenario::Scenario;
@@ -14,7 +19,7 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let mut inputs: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
-            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+            let path = entry.unwrap().path();
             let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             (path, data)
         })

@@ -1,8 +1,14 @@
 //! The `trustbench` binary as a user runs it: exit codes, output, `serve` as a process.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of a test crate panic on what the test did not expect; clippy's allow-unwrap-in-tests reaches only #[test] fns"
+)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use aws_sdk_sts::error::ProvideErrorMetadata as _;
 use mock_server::DEFAULT_IDENTITIES;
 
 fn trustbench() -> Command {
@@ -11,11 +17,7 @@ fn trustbench() -> Command {
 
 /// Runs `trustbench SUBCOMMAND PATH` to completion.
 fn invoke(subcommand: &str, path: &std::path::Path) -> std::process::Output {
-    trustbench()
-        .arg(subcommand)
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"))
+    trustbench().arg(subcommand).arg(path).output().unwrap()
 }
 
 #[test]
@@ -24,7 +26,7 @@ fn run_plays_catalogue_scenarios_and_exits_zero() {
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .args(["run", "--filter", "access-key-succeeds"])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -44,7 +46,7 @@ fn fixture(name: &str) -> String {
 #[test]
 fn a_mismatch_shows_expected_actual_and_the_request_log_and_exits_one() {
     let dir = std::env::temp_dir().join(format!("trustbench-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let junit = dir.join("results.xml");
     let json = dir.join("results.json");
     let out = trustbench()
@@ -56,7 +58,7 @@ fn a_mismatch_shows_expected_actual_and_the_request_log_and_exits_one() {
         .arg("--json")
         .arg(&json)
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("expected: success"), "{stdout}");
@@ -98,7 +100,7 @@ fn a_mismatch_shows_expected_actual_and_the_request_log_and_exits_one() {
 #[test]
 fn run_with_nothing_to_run_exits_two() {
     let empty = std::env::temp_dir().join(format!("trustbench-empty-{}", std::process::id()));
-    std::fs::create_dir_all(&empty).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&empty).unwrap();
     let out = invoke("run", &empty);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no scenarios found"));
@@ -113,7 +115,7 @@ fn serve(
 ) -> (std::process::Child, String, String, std::path::PathBuf) {
     let log =
         std::env::temp_dir().join(format!("trustbench-{}-{log_name}.log", std::process::id()));
-    let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
+    let log_file = std::fs::File::create(&log).unwrap();
     let mut child = trustbench()
         .arg("serve")
         .args(args)
@@ -121,8 +123,8 @@ fn serve(
         .stdout(Stdio::piped())
         .stderr(log_file)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        .unwrap();
+    let stdout = child.stdout.take().expect("no stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut endpoint = None;
     let mut printed = String::new();
@@ -146,7 +148,7 @@ fn stop(mut child: std::process::Child) {
         .args(["-TERM", &child.id().to_string()])
         .status();
     assert!(killed.is_ok_and(|s| s.success()));
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let status = child.wait().unwrap();
     assert!(
         status.success(),
         "serve did not stop cleanly on SIGTERM: {status:?}"
@@ -172,10 +174,7 @@ async fn serve_prints_its_endpoint_and_answers_real_sdk_clients_without_logging_
         .get_caller_identity()
         .send()
         .await;
-    let arn = out
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .arn()
-        .map(str::to_owned);
+    let arn = out.unwrap().arn().map(str::to_owned);
     assert_eq!(arn, Some(who.arn()));
 
     // A refused call carrying a session token: neither it nor the secret may reach the log.
@@ -189,13 +188,12 @@ async fn serve_prints_its_endpoint_and_answers_real_sdk_clients_without_logging_
     );
     let config =
         harness::sdk::sdk_config(&endpoint, creds, "us-east-1", &mock_server::Clock::real());
-    assert!(
-        aws_sdk_sts::Client::new(&config)
-            .get_caller_identity()
-            .send()
-            .await
-            .is_err()
-    );
+    let refused = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect_err("an unknown session token was accepted");
+    assert_eq!(refused.code(), Some("InvalidClientTokenId"), "{refused:?}");
 
     stop(child);
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
@@ -220,7 +218,7 @@ fn serve_refuses_a_non_loopback_address_without_the_flag() {
     let out = trustbench()
         .args(["serve", "--listen", "0.0.0.0:0"])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -232,18 +230,18 @@ fn serve_refuses_a_non_loopback_address_without_the_flag() {
 #[test]
 fn a_broken_world_file_is_reported_with_its_location() {
     let dir = std::env::temp_dir().join(format!("trustbench-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("broken.yaml");
     std::fs::write(
         &file,
         "accounts:\n  - id: \"111111111111\"\n    users:\n      - nam: admin\n",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let out = trustbench()
         .args(["serve", "--listen", "127.0.0.1:0", "--world"])
         .arg(&file)
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -254,10 +252,7 @@ fn a_broken_world_file_is_reported_with_its_location() {
 
 #[test]
 fn a_mistyped_subcommand_suggests_the_right_one() {
-    let out = trustbench()
-        .arg("serv")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out = trustbench().arg("serv").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("'serve'"));
 }
@@ -270,16 +265,14 @@ fn get(endpoint: &str, path: &str) -> String {
 fn get_with(endpoint: &str, path: &str, headers: &str) -> String {
     use std::io::{Read, Write};
     let addr = endpoint.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nhost: {addr}\r\n{headers}connection: close\r\n\r\n"
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .unwrap_or_else(|e| panic!("{e}"));
+    stream.read_to_string(&mut response).unwrap();
     response
 }
 
@@ -310,7 +303,7 @@ fn a_bad_duration_is_a_usage_error() {
     let out = trustbench()
         .args(["serve", "--propagation-delay", "5 minutes"])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a duration"));
 }
@@ -333,7 +326,7 @@ fn report_turns_a_saved_request_log_into_a_policy() {
             "denied"
         )
     );
-    std::fs::write(&saved, log).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&saved, log).unwrap();
     let out = invoke("report", &saved);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
@@ -346,7 +339,7 @@ fn report_turns_a_saved_request_log_into_a_policy() {
     );
     assert_eq!(p["denied"][0]["action"], "iam:CreateUser");
 
-    std::fs::write(&saved, "not json").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&saved, "not json").unwrap();
     let out = invoke("report", &saved);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a request log"));
@@ -363,7 +356,7 @@ fn the_documented_scenario_examples_pass() {
     ]
     .concat();
     let dir = std::env::temp_dir().join(format!("trustbench-readme-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("worlds")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(dir.join("worlds")).unwrap();
     std::fs::copy(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -371,13 +364,12 @@ fn the_documented_scenario_examples_pass() {
         ),
         dir.join("worlds/connector.yaml"),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let mut written = 0;
     for (i, block) in readme.split("```yaml\n").skip(1).enumerate() {
         let yaml = block.split("```").next().unwrap_or_default();
         if yaml.contains("\nconnector:") && yaml.contains("\nsteps:") {
-            std::fs::write(dir.join(format!("example-{i}.yaml")), yaml)
-                .unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(dir.join(format!("example-{i}.yaml")), yaml).unwrap();
             written += 1;
         }
     }
@@ -401,7 +393,7 @@ fn bench_measures_every_operation_without_errors() {
     let out = trustbench()
         .args(["bench", "--seconds", "1", "--concurrency", "1"])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     let rows: Vec<&str> = stdout
@@ -421,7 +413,7 @@ fn bench_measures_every_operation_without_errors() {
 #[test]
 fn serve_protects_the_control_api_with_a_token_from_a_file() {
     let file = std::env::temp_dir().join(format!("trustbench-token-{}", std::process::id()));
-    std::fs::write(&file, "tb-control-7f3a9c\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, "tb-control-7f3a9c\n").unwrap();
     let path = file.display().to_string();
     let (child, endpoint, printed, log) = serve(
         &["--listen", "127.0.0.1:0", "--control-token-file", &path],
@@ -433,7 +425,7 @@ fn serve_protects_the_control_api_with_a_token_from_a_file() {
     let probe = trustbench()
         .args(["health", "--address", address])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert!(probe.status.success(), "{probe:?}");
     // Health stays open for probes; everything else asks for the token.
     assert!(get(&endpoint, "/_mock/health").starts_with("HTTP/1.1 200"));
@@ -466,7 +458,7 @@ fn serve_refuses_an_empty_control_token() {
     let out = trustbench()
         .args(["serve", "--listen", "127.0.0.1:0", "--control-token", " "])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("control token: the token is empty"),
@@ -480,11 +472,11 @@ fn health_fails_when_nothing_answers() {
     // A port that was free a moment ago: nothing listens there.
     let free = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let out = trustbench()
         .args(["health", "--address", &free.to_string(), "--timeout", "2"])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("is not answering"),
@@ -495,8 +487,8 @@ fn health_fails_when_nothing_answers() {
 
 /// The JSON array after `instruction` in the Dockerfile (ENTRYPOINT, or HEALTHCHECK's CMD).
 fn dockerfile_command(instruction: &str) -> Vec<String> {
-    let dockerfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile")).unwrap();
     let flat = dockerfile.replace("\\\n", " ");
     let line = flat
         .lines()
@@ -535,10 +527,7 @@ fn the_dockerfile_entrypoint_and_health_check_work() {
         .iter()
         .map(|a| a.replace("127.0.0.1:4566", &format!("127.0.0.1:{port}")))
         .collect();
-    let probe = trustbench()
-        .args(&probe_args)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let probe = trustbench().args(&probe_args).output().unwrap();
     assert!(probe.status.success(), "{probe:?}");
     stop(child);
 }
@@ -547,11 +536,7 @@ fn the_dockerfile_entrypoint_and_health_check_work() {
 #[test]
 fn help_describes_every_command_and_option() {
     let help = |args: &[&str]| {
-        let out = trustbench()
-            .args(args)
-            .arg("--help")
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
+        let out = trustbench().args(args).arg("--help").output().unwrap();
         assert!(out.status.success());
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
@@ -579,7 +564,7 @@ fn help_describes_every_command_and_option() {
         let out = trustbench()
             .args([command.as_str(), "-h"])
             .output()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         for line in text.lines().filter(|l| l.trim_start().starts_with('-')) {
             let described = line
@@ -601,14 +586,12 @@ fn help_describes_every_command_and_option() {
 #[test]
 fn the_dockerfile_copies_every_workspace_member() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let manifest =
-        std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let dockerfile =
-        std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap_or_else(|e| panic!("{e}"));
+    let manifest = std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap();
+    let dockerfile = std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap();
     let members_line = manifest
         .lines()
         .find(|l| l.starts_with("members"))
-        .unwrap_or_else(|| panic!("no members in Cargo.toml"));
+        .expect("no members in Cargo.toml");
     let members: Vec<&str> = members_line.split('"').skip(1).step_by(2).collect();
     assert!(members.contains(&"harness"), "{members:?}");
     for member in members {

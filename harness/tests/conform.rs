@@ -2,6 +2,11 @@
 //! (`trustbench-connector`), over the whole catalogue, and with connectors that break the
 //! protocol: a crash, invalid output and a hang are failures, never passes.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of a test crate panic on what the test did not expect; clippy's allow-unwrap-in-tests reaches only #[test] fns"
+)]
+
 use std::process::Command;
 
 fn conform(connector: &str, extra: &[&str]) -> (Option<i32>, String) {
@@ -10,7 +15,7 @@ fn conform(connector: &str, extra: &[&str]) -> (Option<i32>, String) {
         .args(["conform", "--connector", connector])
         .args(extra)
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     (
         out.status.code(),
         format!(
@@ -57,13 +62,13 @@ fn broken_connectors_fail_and_say_why() {
 #[test]
 fn a_manifest_declares_unsupported_scenarios() {
     let dir = std::env::temp_dir().join(format!("trustbench-manifest-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let manifest = dir.join("manifest.yaml");
     std::fs::write(
         &manifest,
         "protocol: trustbench-connector/1\nunsupported:\n  - {scenario: access-key-succeeds, reason: static keys are not offered}\n",
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let manifest_arg = manifest.display().to_string();
     let (code, out) = conform(
         "exit 9",
@@ -79,8 +84,7 @@ fn a_manifest_declares_unsupported_scenarios() {
         out.contains("not supported: static keys are not offered"),
         "{out}"
     );
-    std::fs::write(&manifest, "protocol: trustbench-connector/0\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&manifest, "protocol: trustbench-connector/0\n").unwrap();
     let (code, out) = conform("exit 9", &["--manifest", &manifest_arg]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("is not `trustbench-connector/1`"), "{out}");

@@ -115,7 +115,7 @@ async fn an_opt_in_region_the_account_has_not_enabled_does_not_know_its_keys() {
         .get_caller_identity()
         .send()
         .await;
-    assert!(out.is_ok(), "{out:?}");
+    succeeds(out);
 }
 
 #[tokio::test]
@@ -139,21 +139,12 @@ async fn an_unknown_region_in_the_scope_is_refused() {
 async fn missing_authentication_is_refused_in_each_services_words() {
     let server = MockServer::start().await;
     let (sts, ec2) = clients_with(&server, None);
-    let err = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("MissingAuthenticationToken"));
+    let err = fails_with(
+        sts.get_caller_identity().send().await,
+        "MissingAuthenticationToken",
+    );
     assert_eq!(message(&err), "Request is missing Authentication Token");
-    let err = ec2
-        .describe_regions()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("MissingParameter"));
+    let err = fails_with(ec2.describe_regions().send().await, "MissingParameter");
     assert_eq!(
         message(&err),
         "The request must contain the parameter AWSAccessKeyId"
@@ -166,13 +157,10 @@ async fn a_malformed_authorization_header_is_incomplete_signature() {
     let header =
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/sts/aws4_request";
     let (sts, _) = clients_with(&server, Some(header));
-    let err = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("IncompleteSignature"));
+    let err = fails_with(
+        sts.get_caller_identity().send().await,
+        "IncompleteSignature",
+    );
     assert_eq!(
         message(&err),
         format!(
@@ -183,12 +171,7 @@ async fn a_malformed_authorization_header_is_incomplete_signature() {
     let header =
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/ec2/aws4_request";
     let (_, ec2) = clients_with(&server, Some(header));
-    let err = ec2
-        .describe_regions()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+    let err = ec2.describe_regions().send().await.expect_err("accepted");
     assert_eq!(
         (code(&err), message(&err)),
         (Some("AuthFailure".into()), EC2_AUTH.into())
@@ -227,7 +210,7 @@ async fn fourteen_minutes_of_skew_is_still_accepted() {
         .get_caller_identity()
         .send()
         .await;
-    assert!(out.is_ok(), "{out:?}");
+    succeeds(out);
 }
 
 #[tokio::test]
@@ -237,16 +220,15 @@ async fn the_virtual_clock_decides_the_signature_window() {
         .clock(mock_server::Clock::virtual_at(start))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     // The SDK signs on its own frozen clock; moving only the server's makes the signature stale.
     let sdk_clock = mock_server::Clock::virtual_at(start);
     let config = std_config_on(&server, &sdk_clock);
-    assert!(
+    succeeds(
         aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
             .send()
-            .await
-            .is_ok()
+            .await,
     );
     server.clock().advance(Duration::from_secs(16 * 60));
     assert_eq!(
@@ -282,7 +264,7 @@ async fn presigned_urls_are_verified_and_live_fifteen_minutes_whatever_x_amz_exp
     };
     let ok = raw(&server, &get(now, Duration::from_secs(300)))
         .await
-        .unwrap_or_else(|| panic!("no answer"));
+        .expect("no answer");
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.xml("Arn"), Some(STD.arn().as_str()));
 
@@ -290,13 +272,13 @@ async fn presigned_urls_are_verified_and_live_fifteen_minutes_whatever_x_amz_exp
     let five_ago = now - Duration::from_secs(300);
     let r = raw(&server, &get(five_ago, Duration::from_secs(60)))
         .await
-        .unwrap_or_else(|| panic!("no answer"));
+        .expect("no answer");
     assert_eq!(r.status, 200, "{}", r.body);
 
     let sixteen_ago = now - Duration::from_secs(16 * 60);
     let r = raw(&server, &get(sixteen_ago, Duration::from_secs(3600)))
         .await
-        .unwrap_or_else(|| panic!("no answer"));
+        .expect("no answer");
     r.assert_query_error(403, "SignatureDoesNotMatch", STS_NS);
     let message = r.xml("Message").unwrap_or_default();
     assert!(
@@ -325,10 +307,8 @@ async fn a_body_that_is_not_the_signed_hash_is_a_signature_mismatch() {
             ("connection", "close"),
         ],
     )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let r = raw(&server, &request)
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
+    .unwrap();
+    let r = raw(&server, &request).await.expect("no answer");
     r.assert_query_error(403, "SignatureDoesNotMatch", STS_NS);
 }
 
@@ -345,7 +325,7 @@ async fn iam_accepts_a_signature_for_any_region_of_the_partition() {
     )
     .await;
     accepted
-        .unwrap_or_else(|| panic!("no answer"))
+        .expect("no answer")
         .assert_query_error(400, "InvalidAction", FAULT_NS);
     let refused = raw(
         &server,
@@ -353,7 +333,7 @@ async fn iam_accepts_a_signature_for_any_region_of_the_partition() {
     )
     .await;
     refused
-        .unwrap_or_else(|| panic!("no answer"))
+        .expect("no answer")
         .assert_query_error(403, "InvalidClientTokenId", IAM_NS);
 }
 

@@ -7,7 +7,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_ec2::error::ProvideErrorMetadata as _;
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use mock_server::{Clock, FaultEffect, FaultRule, MockServer};
 
 use crate::support::*;
@@ -17,14 +22,14 @@ const WORLD: &str = include_str!("../worlds/delegates.yaml");
 
 async fn server() -> MockServer {
     MockServer::builder()
-        .world(mock_server::World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}")))
+        .world(mock_server::World::from_yaml(WORLD).unwrap())
         // On an hour boundary: instance credentials rotate hourly.
         .clock(Clock::virtual_at(
             std::time::UNIX_EPOCH + Duration::from_secs(1_893_456_000),
         ))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 fn env_of(server: &MockServer, delegate: &str) -> BTreeMap<String, String> {
@@ -43,18 +48,14 @@ async fn config_on(server: &MockServer, env: &BTreeMap<String, String>) -> aws_c
     harness::sdk::delegate_config(env, harness::sdk::ServerTime::new(server.clock())).await
 }
 
-async fn caller_arn(config: &aws_config::SdkConfig) -> Result<String, String> {
+async fn caller_arn(
+    config: &aws_config::SdkConfig,
+) -> Result<String, SdkError<GetCallerIdentityError>> {
     aws_sdk_sts::Client::new(config)
         .get_caller_identity()
         .send()
         .await
         .map(|r| r.arn().unwrap_or_default().to_owned())
-        .map_err(|e| {
-            format!(
-                "{:?}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            )
-        })
 }
 
 #[tokio::test]
@@ -67,7 +68,7 @@ async fn an_instance_gets_its_profile_role_and_region_from_instance_metadata() {
     );
     let config = config_on(&server, &env).await;
     assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
-    let arn = caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let arn = caller_arn(&config).await.unwrap();
     let instance = format!("i-0{:016x}", fingerprint("box"));
     assert_eq!(
         arn,
@@ -78,7 +79,20 @@ async fn an_instance_gets_its_profile_role_and_region_from_instance_metadata() {
         .describe_regions()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
+}
+
+/// Asserts that the container credentials endpoint answered `status`: a `ProviderError`
+/// whose text names it, since aws-config keeps the status only in text.
+#[track_caller]
+fn assert_provider_status(err: &SdkError<GetCallerIdentityError>, status: u16) {
+    let refused = credentials_error(err);
+    assert!(
+        matches!(refused, CredentialsError::ProviderError(_))
+            && error_text(refused).contains(&format!("StatusCode({status})")),
+        "not a {status} from the container endpoint: {}",
+        error_text(err)
+    );
 }
 
 /// `wire::fingerprint`, as the server derives instance ids from delegate names.
@@ -97,12 +111,36 @@ fn fingerprint(text: &str) -> u64 {
 async fn an_instance_without_a_profile_or_with_an_untrusting_role_has_no_credentials() {
     let server = server().await;
     let bare = config_on(&server, &env_of(&server, "bare")).await;
-    let err = caller_arn(&bare).await.err().unwrap_or_default();
-    assert!(err.contains("received 404 from IMDS"), "{err}");
+    let err = caller_arn(&bare)
+        .await
+        .expect_err("credentials without a profile");
+    let imds = chain_attempt(&err, "Ec2InstanceMetadata");
+    assert!(
+        matches!(imds, CredentialsError::CredentialsNotLoaded(_)),
+        "{imds:?}"
+    );
+    // aws-config gives the status IMDS answered only in text.
+    assert!(
+        error_text(imds).contains("received 404 from IMDS"),
+        "{}",
+        error_text(&err)
+    );
 
     let untrusting = config_on(&server, &env_of(&server, "wrong-trust")).await;
-    let err = caller_arn(&untrusting).await.err().unwrap_or_default();
-    assert!(err.contains("trust relationship with EC2"), "{err}");
+    let err = caller_arn(&untrusting)
+        .await
+        .expect_err("credentials for a role that does not trust EC2");
+    let refused = credentials_error(&err);
+    assert!(
+        matches!(refused, CredentialsError::InvalidConfiguration(_)),
+        "{refused:?}"
+    );
+    // aws-config puts the Code of IMDS's answer only into its text.
+    assert!(
+        error_text(refused).contains("[AssumeRoleUnauthorizedAccess]"),
+        "{}",
+        error_text(&err)
+    );
     let logged = server
         .requests()
         .into_iter()
@@ -131,7 +169,7 @@ async fn http_to(
     request.push_str("\r\n");
     raw_to(address, request.as_bytes())
         .await
-        .unwrap_or_else(|| panic!("no answer"))
+        .expect("no answer")
 }
 
 /// The address of an `ec2` delegate's instance metadata: the root of its own port.
@@ -327,20 +365,12 @@ async fn instance_credentials_rotate_on_the_server_clock() {
     // The SDK's cache follows: after the first set expires it fetches again, and the new
     // set works.
     let config = config_on(&server, &env_of(&server, "box")).await;
-    let provider = config
-        .credentials_provider()
-        .unwrap_or_else(|| panic!("no provider"));
-    let before = provider
-        .provide_credentials()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let provider = config.credentials_provider().expect("no provider");
+    let before = provider.provide_credentials().await.unwrap();
     server.clock().advance(Duration::from_secs(7 * 3600));
-    let after = provider
-        .provide_credentials()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let after = provider.provide_credentials().await.unwrap();
     assert_ne!(before.access_key_id(), after.access_key_id());
-    caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    caller_arn(&config).await.unwrap();
 }
 
 #[tokio::test]
@@ -353,7 +383,7 @@ async fn a_task_gets_its_role_from_the_container_endpoint() {
         let config = config_on(&server, &env).await;
         let arn = caller_arn(&config)
             .await
-            .unwrap_or_else(|e| panic!("{task}: {e}"));
+            .unwrap_or_else(|e| panic!("{task}: {e:?}"));
         assert!(
             arn.starts_with("arn:aws:sts::111111111111:assumed-role/task-role/"),
             "{arn}"
@@ -364,9 +394,8 @@ async fn a_task_gets_its_role_from_the_container_endpoint() {
     env.insert("AWS_CONTAINER_AUTHORIZATION_TOKEN".into(), "stolen".into());
     let err = caller_arn(&config_on(&server, &env).await)
         .await
-        .err()
-        .unwrap_or_default();
-    assert!(err.contains("StatusCode(400)"), "{err}");
+        .expect_err("credentials with a stolen token");
+    assert_provider_status(&err, 400);
     let direct = http(
         &server,
         "GET",
@@ -385,9 +414,8 @@ async fn a_task_gets_its_role_from_the_container_endpoint() {
     // A task role that does not trust ecs-tasks.amazonaws.com yields no credentials.
     let err = caller_arn(&config_on(&server, &env_of(&server, "untrusted-task")).await)
         .await
-        .err()
-        .unwrap_or_default();
-    assert!(err.contains("StatusCode(503)"), "{err}");
+        .expect_err("credentials for a task role that does not trust ECS tasks");
+    assert_provider_status(&err, 503);
     let token = env_of(&server, "untrusted-task")
         .get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
         .cloned()
@@ -426,7 +454,7 @@ async fn a_pod_exchanges_its_service_account_token_for_the_annotated_role() {
     assert_eq!(claims["kubernetes.io"]["namespace"], "ci");
 
     let config = config_on(&server, &env).await;
-    let arn = caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let arn = caller_arn(&config).await.unwrap();
     assert!(
         arn.starts_with("arn:aws:sts::111111111111:assumed-role/irsa-role/"),
         "{arn}"
@@ -442,27 +470,32 @@ async fn a_pod_exchanges_its_service_account_token_for_the_annotated_role() {
     );
     server.clock().advance(Duration::from_secs(6 * 3600));
     let later = config_on(&server, &env).await;
-    caller_arn(&later)
-        .await
-        .unwrap_or_else(|e| panic!("after a day: {e}"));
+    caller_arn(&later).await.expect("after a day");
 
     // Another service account is refused by the role's trust policy.
     let err = caller_arn(&config_on(&server, &env_of(&server, "wrong-sa")).await)
         .await
-        .err()
-        .unwrap_or_default();
-    assert!(err.contains("AccessDenied"), "{err}");
+        .expect_err("credentials for a service account the role does not trust");
+    let by_sts = source_of::<SdkError<AssumeRoleWithWebIdentityError>>(&err)
+        .unwrap_or_else(|| panic!("not refused by STS: {}", error_text(&err)));
+    assert_eq!(code(by_sts).as_deref(), Some("AccessDenied"), "{by_sts:?}");
     // A service account without the role annotation gets no web identity at all.
     let bare = env_of(&server, "unannotated");
     assert!(!bare.contains_key("AWS_ROLE_ARN"));
     assert!(!bare.contains_key("AWS_WEB_IDENTITY_TOKEN_FILE"));
     let err = caller_arn(&config_on(&server, &bare).await)
         .await
-        .err()
-        .unwrap_or_default();
+        .expect_err("credentials for a service account without a role");
+    let web = chain_attempt(&err, "WebIdentityToken");
     assert!(
-        err.contains("$AWS_WEB_IDENTITY_TOKEN_FILE was not set"),
-        "{err}"
+        matches!(web, CredentialsError::CredentialsNotLoaded(_)),
+        "{web:?}"
+    );
+    // aws-config says why the provider was off only in text.
+    assert!(
+        error_text(web).contains("$AWS_WEB_IDENTITY_TOKEN_FILE was not set"),
+        "{}",
+        error_text(&err)
     );
 }
 
@@ -500,10 +533,10 @@ async fn faults_on_delegate_endpoints_meet_the_sdks_retries_and_timeouts() {
             FaultEffect::InternalError,
             Some(1),
         ))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     caller_arn(&config_on(&server, &env).await)
         .await
-        .unwrap_or_else(|e| panic!("a single 500 was not retried: {e}"));
+        .expect("a single 500 was not retried");
     assert!(
         server
             .requests()
@@ -516,11 +549,18 @@ async fn faults_on_delegate_endpoints_meet_the_sdks_retries_and_timeouts() {
     server.clear_faults();
     server
         .add_fault(rule("imds", None, FaultEffect::DropConnection, None))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let started = std::time::Instant::now();
-    let err = caller_arn(&config_on(&server, &env).await).await.err();
-    let err = err.unwrap_or_default();
-    assert!(err.contains("Ec2InstanceMetadata"), "{err}");
+    let err = caller_arn(&config_on(&server, &env).await)
+        .await
+        .expect_err("credentials with IMDS down");
+    let imds = chain_attempt(&err, "Ec2InstanceMetadata");
+    assert!(
+        matches!(imds, CredentialsError::CredentialsNotLoaded(_))
+            && source_of::<ConnectorError>(imds).is_some_and(|c| !c.is_timeout()),
+        "not a dropped connection: {}",
+        error_text(&err)
+    );
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "{:?}",
@@ -536,42 +576,42 @@ async fn faults_on_delegate_endpoints_meet_the_sdks_retries_and_timeouts() {
             FaultEffect::Latency(3000),
             None,
         ))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let err = caller_arn(&config_on(&server, &env).await)
         .await
-        .err()
-        .unwrap_or_default();
+        .expect_err("credentials with IMDS slower than the SDK's timeout");
+    let imds = chain_attempt(&err, "Ec2InstanceMetadata");
     assert!(
-        err.to_lowercase().contains("timeout") || err.contains("timed out"),
-        "{err}"
+        source_of::<ConnectorError>(imds).is_some_and(ConnectorError::is_timeout),
+        "not a timeout: {}",
+        error_text(&err)
     );
 
     // The container endpoint's 500 is retried too; a 503 that never ends is not hidden.
     server.clear_faults();
     server
         .add_fault(rule("ecs", None, FaultEffect::InternalError, Some(1)))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     caller_arn(&config_on(&server, &env_of(&server, "task")).await)
         .await
-        .unwrap_or_else(|e| panic!("a single container-endpoint 500 was not retried: {e}"));
+        .expect("a single container-endpoint 500 was not retried");
     server.clear_faults();
     server
         .add_fault(rule("ecs", None, FaultEffect::ServiceUnavailable, None))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let err = caller_arn(&config_on(&server, &env_of(&server, "task")).await)
         .await
-        .err()
-        .unwrap_or_default();
-    assert!(err.contains("StatusCode(503)"), "{err}");
+        .expect_err("credentials with the container endpoint unavailable");
+    assert_provider_status(&err, 503);
 }
 
 #[tokio::test]
 async fn delegates_are_listed_and_added_through_the_control_api() {
     let server = MockServer::builder()
-        .world(mock_server::World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}")))
+        .world(mock_server::World::from_yaml(WORLD).unwrap())
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let listed = control(&server, "GET", "/_mock/delegates", "").await;
     let listed: serde_json::Value = serde_json::from_str(&listed.body).unwrap_or_default();
     let pod = listed["delegates"]
@@ -591,7 +631,7 @@ async fn delegates_are_listed_and_added_through_the_control_api() {
     .await;
     assert_eq!(added.status, 200, "{}", added.body);
     let config = config_on(&server, &env_of(&server, "late-box")).await;
-    let arn = caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let arn = caller_arn(&config).await.unwrap();
     assert!(arn.contains("assumed-role/delegate-role/i-"), "{arn}");
     assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-2"));
 
@@ -640,9 +680,9 @@ async fn instance_metadata_is_at_the_root_of_a_port_that_lives_with_its_delegate
         .delegates
         .into_iter()
         .find(|d| d.name == "box")
-        .unwrap_or_else(|| panic!("no box"));
+        .expect("no box");
     spec.region = "us-west-2".into();
-    server.add_delegate(spec).unwrap_or_else(|e| panic!("{e}"));
+    server.add_delegate(spec).unwrap();
     assert_eq!(imds_address(&server, "box"), port);
     let v1 = imds(
         &server,
@@ -657,7 +697,7 @@ async fn instance_metadata_is_at_the_root_of_a_port_that_lives_with_its_delegate
     // A world without the delegate closes its port.
     let mut world = server.world();
     world.delegates.retain(|d| d.name != "box");
-    server.load_world(world).unwrap_or_else(|e| panic!("{e}"));
+    server.load_world(world).unwrap();
     assert!(server.delegate_env("box").is_none());
     assert!(
         tokio::net::TcpStream::connect(port).await.is_err(),
@@ -690,21 +730,21 @@ async fn an_instance_with_the_ipv6_endpoint_is_served_on_ipv6_loopback() {
     );
     let config = config_on(&server, &env).await;
     assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
-    let arn = caller_arn(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let arn = caller_arn(&config).await.unwrap();
     assert!(arn.contains(":assumed-role/delegate-role/i-"), "{arn}");
 }
 
 /// The delegates world on a server whose IAM changes take 30 s to propagate.
 async fn propagating_server() -> MockServer {
     MockServer::builder()
-        .world(mock_server::World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}")))
+        .world(mock_server::World::from_yaml(WORLD).unwrap())
         .clock(Clock::virtual_at(
             std::time::UNIX_EPOCH + Duration::from_secs(1_893_456_000),
         ))
         .propagation_delay(Duration::from_secs(30))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 #[tokio::test]
@@ -721,7 +761,7 @@ async fn a_delegate_declared_on_a_propagating_server_is_ready_at_once() {
     let config = config_on(&server, &env_of(&server, "late-box")).await;
     let arn = caller_arn(&config)
         .await
-        .unwrap_or_else(|e| panic!("the declared delegate has no credentials yet: {e}"));
+        .expect("the declared delegate has no credentials yet");
     assert!(arn.contains("assumed-role/delegate-role/i-"), "{arn}");
 
     // A change a test makes to the role afterwards still propagates.
@@ -732,12 +772,12 @@ async fn a_delegate_declared_on_a_propagating_server_is_ready_at_once() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&config);
     ec2.describe_regions()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("the detach took effect before propagating: {e:?}"));
+        .expect("the detach took effect before propagating");
     server.clock().advance(Duration::from_secs(30));
     let refused = ec2.describe_regions().send().await.err();
     assert_eq!(
@@ -759,7 +799,7 @@ async fn a_delegate_for_a_role_still_propagating_waits_for_the_role() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let added = control(
         &server,
         "POST",

@@ -93,7 +93,7 @@ delegates:
 "#;
 
 async fn server_555() -> MockServer {
-    let world = World::from_yaml(WORLD_555).unwrap_or_else(|e| panic!("test world: {e}"));
+    let world = World::from_yaml(WORLD_555).expect("test world");
     MockServer::builder()
         .world(world)
         .clock(Clock::virtual_at(
@@ -101,7 +101,7 @@ async fn server_555() -> MockServer {
         ))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("test server: {e}"))
+        .expect("test server")
 }
 
 fn client(server: &MockServer, user: &str, region: &str) -> aws_sdk_ec2::Client {
@@ -158,7 +158,7 @@ async fn zones_follow_the_region_and_partition_of_the_call() {
         .describe_availability_zones()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let zones: Vec<(String, String)> = out
         .availability_zones()
         .iter()
@@ -181,7 +181,7 @@ async fn zones_follow_the_region_and_partition_of_the_call() {
         .filters(filter("zone-id", &["usgw1-az2"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let names: Vec<_> = gov
         .availability_zones()
         .iter()
@@ -189,14 +189,14 @@ async fn zones_follow_the_region_and_partition_of_the_call() {
         .collect();
     assert_eq!(names, vec!["us-gov-west-1b"]);
 
-    let err = ec2(&server, STD, "us-east-1")
-        .describe_availability_zones()
-        .zone_names("us-west-2a")
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    let err = fails_with(
+        ec2(&server, STD, "us-east-1")
+            .describe_availability_zones()
+            .zone_names("us-west-2a")
+            .send()
+            .await,
+        "InvalidParameterValue",
+    );
     assert_eq!(message(&err), "Invalid availability zone: [us-west-2a]");
 }
 
@@ -209,7 +209,7 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
         .attribute_names(aws_sdk_ec2::types::AccountAttributeName::DefaultVpc)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let attr = &attrs.account_attributes()[0];
     assert_eq!(attr.attribute_name(), Some("default-vpc"));
     let vpc_id = attr.attribute_values()[0]
@@ -218,11 +218,7 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
         .to_owned();
     assert!(vpc_id.starts_with("vpc-"), "{vpc_id}");
 
-    let vpcs = client
-        .describe_vpcs()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let vpcs = client.describe_vpcs().send().await.unwrap();
     assert_eq!(vpcs.vpcs().len(), 1);
     assert_eq!(vpcs.vpcs()[0].vpc_id(), Some(vpc_id.as_str()));
     assert_eq!(vpcs.vpcs()[0].is_default(), Some(true));
@@ -233,7 +229,7 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
         .filters(filter("default-for-az", &["true"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let zones: BTreeSet<_> = subnets
         .subnets()
         .iter()
@@ -252,18 +248,18 @@ async fn every_region_has_a_default_vpc_with_a_subnet_per_zone() {
         .group_names("default")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(groups.security_groups().len(), 1);
     assert_eq!(groups.security_groups()[0].vpc_id(), Some(vpc_id.as_str()));
 
-    let err = client
-        .describe_vpcs()
-        .vpc_ids("vpc-0123456789abcdef0")
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidVpcID.NotFound"));
+    let err = fails_with(
+        client
+            .describe_vpcs()
+            .vpc_ids("vpc-0123456789abcdef0")
+            .send()
+            .await,
+        "InvalidVpcID.NotFound",
+    );
     assert_eq!(
         message(&err),
         "The vpc ID 'vpc-0123456789abcdef0' does not exist"
@@ -277,12 +273,7 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
     let by = |f: Filter| {
         let admin = admin.clone();
         async move {
-            let out = admin
-                .describe_instances()
-                .filters(f)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
+            let out = admin.describe_instances().filters(f).send().await.unwrap();
             instance_ids(&out)
         }
     };
@@ -312,7 +303,7 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
         .instance_ids("i-0aaaaaaaaaaaaaaa1")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let i = &out.reservations()[0].instances()[0];
     assert_eq!(
         i.state().and_then(|s| s.name()),
@@ -334,46 +325,46 @@ async fn declared_instances_filter_by_tag_state_and_profile() {
     );
     assert_eq!(out.reservations()[0].owner_id(), Some("555555555555"));
 
-    let err = admin
-        .describe_instances()
-        .filters(filter("nope", &["x"]))
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    let err = fails_with(
+        admin
+            .describe_instances()
+            .filters(filter("nope", &["x"]))
+            .send()
+            .await,
+        "InvalidParameterValue",
+    );
     assert_eq!(message(&err), "The filter 'nope' is invalid");
 
-    let err = admin
-        .describe_instances()
-        .instance_ids("i-0bbbbbbbbbbbbbbb1")
-        .instance_ids("i-0bbbbbbbbbbbbbbb2")
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidInstanceID.NotFound"));
+    let err = fails_with(
+        admin
+            .describe_instances()
+            .instance_ids("i-0bbbbbbbbbbbbbbb1")
+            .instance_ids("i-0bbbbbbbbbbbbbbb2")
+            .send()
+            .await,
+        "InvalidInstanceID.NotFound",
+    );
     assert_eq!(
         message(&err),
         "The instance IDs 'i-0bbbbbbbbbbbbbbb1, i-0bbbbbbbbbbbbbbb2' do not exist"
     );
-    let err = admin
-        .describe_instances()
-        .instance_ids("instance-1")
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidInstanceID.Malformed"));
-    let err = admin
-        .describe_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .max_results(5)
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterCombination"));
+    fails_with(
+        admin
+            .describe_instances()
+            .instance_ids("instance-1")
+            .send()
+            .await,
+        "InvalidInstanceID.Malformed",
+    );
+    fails_with(
+        admin
+            .describe_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .max_results(5)
+            .send()
+            .await,
+        "InvalidParameterCombination",
+    );
 }
 
 #[tokio::test]
@@ -394,7 +385,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(run.instances().len(), 12);
     assert!(run.reservation_id().is_some_and(|r| r.starts_with("r-")));
     let launched: Vec<String> = run
@@ -417,7 +408,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
     let mut seen = Vec::new();
     let mut page_count = 0;
     while let Some(page) = pages.next().await {
-        let page = page.unwrap_or_else(|e| panic!("{e:?}"));
+        let page = page.unwrap();
         page_count += 1;
         let ids = instance_ids(&page);
         assert!(ids.len() <= 5);
@@ -433,7 +424,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
         .filters(filter("instance-state-name", &["pending"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(instance_ids(&tagged).len(), 12);
 
     server.clock().advance(Duration::from_secs(10));
@@ -443,7 +434,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
         .instance_ids(&victim)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let change = &gone.terminating_instances()[0];
     assert_eq!(
         change.previous_state().and_then(|s| s.name()),
@@ -469,10 +460,9 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
     );
     // Terminated instances fade from view after about an hour.
     server.clock().advance(Duration::from_secs(3600));
-    let err = state(admin.clone(), victim.clone()).await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidInstanceID.NotFound")
+    fails_with(
+        state(admin.clone(), victim.clone()).await,
+        "InvalidInstanceID.NotFound",
     );
 
     let status = admin
@@ -480,7 +470,7 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
         .instance_ids(&launched[1])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let s = &status.instance_statuses()[0];
     assert_eq!(
         s.instance_status()
@@ -493,30 +483,30 @@ async fn launched_instances_page_and_move_through_their_states_on_the_clock() {
 #[tokio::test]
 async fn dry_run_answers_412_when_allowed_and_the_encoded_denial_when_not() {
     let server = server_555().await;
-    let err = client(&server, "admin", "us-east-1")
-        .terminate_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .dry_run(true)
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("DryRunOperation"));
+    let err = fails_with(
+        client(&server, "admin", "us-east-1")
+            .terminate_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .dry_run(true)
+            .send()
+            .await,
+        "DryRunOperation",
+    );
     assert_eq!(
         message(&err),
         "Request would have succeeded, but DryRun flag is set."
     );
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(412));
 
-    let err = client(&server, "deployer", "us-east-1")
-        .terminate_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .dry_run(true)
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let err = fails_with(
+        client(&server, "deployer", "us-east-1")
+            .terminate_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .dry_run(true)
+            .send()
+            .await,
+        "UnauthorizedOperation",
+    );
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
     let decoded = decode(&server, &message(&err)).await;
     assert_eq!(decoded["context"]["action"], "ec2:TerminateInstances");
@@ -526,22 +516,20 @@ async fn dry_run_answers_412_when_allowed_and_the_encoded_denial_when_not() {
     );
 
     // A Describe dry run by someone allowed: 412 too; nothing was terminated by the first.
-    let err = client(&server, "deployer", "us-east-1")
-        .describe_instances()
-        .dry_run(true)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("DryRunOperation")
+    fails_with(
+        client(&server, "deployer", "us-east-1")
+            .describe_instances()
+            .dry_run(true)
+            .send()
+            .await,
+        "DryRunOperation",
     );
     let out = client(&server, "admin", "us-east-1")
         .describe_instances()
         .instance_ids("i-0aaaaaaaaaaaaaaa1")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         out.reservations()[0].instances()[0]
             .state()
@@ -555,14 +543,14 @@ async fn tag_conditions_allow_and_deny_per_resource() {
     let server = server_555().await;
     let operator = client(&server, "operator", "us-east-1");
     // ec2:ResourceTag/env = dev: the dev instance, not the prod one.
-    let err = operator
-        .terminate_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let err = fails_with(
+        operator
+            .terminate_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .send()
+            .await,
+        "UnauthorizedOperation",
+    );
     let decoded = decode(&server, &message(&err)).await;
     let conditions = decoded["context"]["conditions"]["items"].to_string();
     assert!(
@@ -574,7 +562,7 @@ async fn tag_conditions_allow_and_deny_per_resource() {
         .instance_ids("i-0aaaaaaaaaaaaaaa2")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 
     // aws:RequestTag/team = web and only that key, on the instance being made; tagging on
     // create needs ec2:CreateTags with ec2:CreateAction = RunInstances.
@@ -587,27 +575,19 @@ async fn tag_conditions_allow_and_deny_per_resource() {
             .tag_specifications(spec.build())
             .send()
     };
-    let err = launch(&[("team", "data")]).await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
+    fails_with(launch(&[("team", "data")]).await, "UnauthorizedOperation");
+    fails_with(
+        launch(&[("team", "web"), ("owner", "me")]).await,
+        "UnauthorizedOperation",
     );
-    let err = launch(&[("team", "web"), ("owner", "me")]).await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
-    );
-    let ok = launch(&[("team", "web")])
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let ok = launch(&[("team", "web")]).await.unwrap();
     assert_eq!(ok.instances().len(), 1);
 
     // ec2:Region: the operator's Describe calls work in us-east-1 only.
     let west = client(&server, "operator", "us-west-2");
-    let err = west.describe_instances().send().await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
+    fails_with(
+        west.describe_instances().send().await,
+        "UnauthorizedOperation",
     );
 }
 
@@ -617,16 +597,16 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
     let profile = IamInstanceProfileSpecification::builder()
         .name("app")
         .build();
-    let err = launch_one(&client(&server, "deployer", "us-east-1"))
-        .iam_instance_profile(profile.clone())
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let err = fails_with(
+        launch_one(&client(&server, "deployer", "us-east-1"))
+            .iam_instance_profile(profile.clone())
+            .send()
+            .await,
+        "UnauthorizedOperation",
+    );
     // The log names the denied action and resource.
     let log = server.requests();
-    let last = log.last().unwrap_or_else(|| panic!("no log"));
+    let last = log.last().expect("no log");
     assert_eq!(last.iam_action, "iam:PassRole");
     assert_eq!(last.resource, "arn:aws:iam::555555555555:role/app");
     assert_eq!(last.decision, "denied");
@@ -647,13 +627,13 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
     launch_one(&client(&server, "deployer", "us-east-1"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 
     let out = launch_one(&client(&server, "passer", "us-east-1"))
         .iam_instance_profile(profile)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         out.instances()[0]
             .iam_instance_profile()
@@ -662,7 +642,7 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
     );
     // The log keeps every authorization the launch needed, for the least-privilege report.
     let log = server.requests();
-    let launch = log.last().unwrap_or_else(|| panic!("no log"));
+    let launch = log.last().expect("no log");
     assert_eq!(launch.iam_action, "ec2:RunInstances");
     assert_eq!(
         launch.resource,
@@ -694,7 +674,7 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
         .principals
         .iter()
         .find(|p| p.principal.ends_with(":user/passer"))
-        .unwrap_or_else(|| panic!("no report for passer"));
+        .expect("no report for passer");
     assert!(
         passer
             .policy
@@ -705,17 +685,17 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
         passer.policy
     );
 
-    let err = launch_one(&client(&server, "admin", "us-east-1"))
-        .iam_instance_profile(
-            IamInstanceProfileSpecification::builder()
-                .name("nope")
-                .build(),
-        )
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    let err = fails_with(
+        launch_one(&client(&server, "admin", "us-east-1"))
+            .iam_instance_profile(
+                IamInstanceProfileSpecification::builder()
+                    .name("nope")
+                    .build(),
+            )
+            .send()
+            .await,
+        "InvalidParameterValue",
+    );
     assert_eq!(
         message(&err),
         "Value (nope) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"
@@ -726,43 +706,34 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
 async fn run_instances_checks_what_it_is_given() {
     let server = server_555().await;
     let admin = client(&server, "admin", "us-east-1");
-    let err = admin
-        .run_instances()
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("MissingParameter")
+    fails_with(
+        admin.run_instances().min_count(1).max_count(1).send().await,
+        "MissingParameter",
     );
-    let err = admin
-        .run_instances()
-        .image_id("ami-0999999999999999f")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidAMIID.NotFound"));
+    let err = fails_with(
+        admin
+            .run_instances()
+            .image_id("ami-0999999999999999f")
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await,
+        "InvalidAMIID.NotFound",
+    );
     assert_eq!(
         message(&err),
         "The image id '[ami-0999999999999999f]' does not exist"
     );
     // Another account's private image is as unknown; its public one launches.
-    let err = admin
-        .run_instances()
-        .image_id("ami-0666666666666666b")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidAMIID.NotFound")
+    fails_with(
+        admin
+            .run_instances()
+            .image_id("ami-0666666666666666b")
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await,
+        "InvalidAMIID.NotFound",
     );
     admin
         .run_instances()
@@ -771,32 +742,27 @@ async fn run_instances_checks_what_it_is_given() {
         .max_count(1)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let err = launch_one(&admin)
-        .subnet_id("subnet-0123456789abcdef0")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidSubnetID.NotFound")
+        .unwrap();
+    fails_with(
+        launch_one(&admin)
+            .subnet_id("subnet-0123456789abcdef0")
+            .send()
+            .await,
+        "InvalidSubnetID.NotFound",
     );
-    let err = launch_one(&admin).key_name("missing").send().await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidKeyPair.NotFound")
+    fails_with(
+        launch_one(&admin).key_name("missing").send().await,
+        "InvalidKeyPair.NotFound",
     );
-    let err = admin
-        .run_instances()
-        .image_id("ami-0123456789abcdef0")
-        .min_count(30)
-        .max_count(30)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InstanceLimitExceeded")
+    fails_with(
+        admin
+            .run_instances()
+            .image_id("ami-0123456789abcdef0")
+            .min_count(30)
+            .max_count(30)
+            .send()
+            .await,
+        "InstanceLimitExceeded",
     );
 
     // From a launch template: its image and type, in the subnet and group given.
@@ -813,7 +779,7 @@ async fn run_instances_checks_what_it_is_given() {
         .max_count(1)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let i = &out.instances()[0];
     assert_eq!(i.image_id(), Some("ami-0123456789abcdef0"));
     assert_eq!(i.instance_type().map(|t| t.as_str()), Some("t3.large"));
@@ -837,12 +803,7 @@ async fn images_by_owner_filter_and_id() {
             .filter_map(|i| i.name().map(str::to_owned))
             .collect::<BTreeSet<_>>()
     };
-    let own = admin
-        .describe_images()
-        .owners("self")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let own = admin.describe_images().owners("self").send().await.unwrap();
     assert_eq!(
         names(own),
         BTreeSet::from(["app-2026-11".to_owned(), "app-2026-12".to_owned()])
@@ -853,7 +814,7 @@ async fn images_by_owner_filter_and_id() {
         .filters(filter("architecture", &["arm64"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(amazon.images().len(), 1);
     assert_eq!(amazon.images()[0].image_owner_alias(), Some("amazon"));
     let shared = admin
@@ -861,7 +822,7 @@ async fn images_by_owner_filter_and_id() {
         .owners("666666666666")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(shared), BTreeSet::from(["shared-golden".to_owned()]));
     let tagged = admin
         .describe_images()
@@ -869,17 +830,17 @@ async fn images_by_owner_filter_and_id() {
         .filters(filter("name", &["app-*"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(tagged), BTreeSet::from(["app-2026-11".to_owned()]));
-    let err = admin
-        .describe_images()
-        .image_ids("ami-0999999999999999f")
-        .image_ids("ami-0999999999999999e")
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidAMIID.NotFound"));
+    let err = fails_with(
+        admin
+            .describe_images()
+            .image_ids("ami-0999999999999999f")
+            .image_ids("ami-0999999999999999e")
+            .send()
+            .await,
+        "InvalidAMIID.NotFound",
+    );
     assert_eq!(
         message(&err),
         "The image ids '[ami-0999999999999999f, ami-0999999999999999e]' do not exist"
@@ -897,13 +858,13 @@ async fn tags_are_created_described_and_deleted() {
         .tags(Tag::builder().key("stage").value("canary").build())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let out = admin
         .describe_tags()
         .filters(filter("key", &["stage"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let rows: Vec<(String, String)> = out
         .tags()
         .iter()
@@ -930,14 +891,14 @@ async fn tags_are_created_described_and_deleted() {
         .tags(Tag::builder().key("stage").value("other").build())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let left = admin
         .describe_tags()
         .filters(filter("resource-id", &["i-0aaaaaaaaaaaaaaa2"]))
         .filters(filter("key", &["stage"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(left.tags().len(), 1);
     admin
         .delete_tags()
@@ -945,48 +906,42 @@ async fn tags_are_created_described_and_deleted() {
         .tags(Tag::builder().key("stage").build())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let left = admin
         .describe_tags()
         .filters(filter("resource-id", &["i-0aaaaaaaaaaaaaaa2"]))
         .filters(filter("key", &["stage"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(left.tags().is_empty());
 
-    let err = admin
-        .create_tags()
-        .resources("i-0ccccccccccccccc1")
-        .tags(Tag::builder().key("a").value("b").build())
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidInstanceID.NotFound")
+    fails_with(
+        admin
+            .create_tags()
+            .resources("i-0ccccccccccccccc1")
+            .tags(Tag::builder().key("a").value("b").build())
+            .send()
+            .await,
+        "InvalidInstanceID.NotFound",
     );
-    let err = admin
-        .create_tags()
-        .resources("i-0aaaaaaaaaaaaaaa2")
-        .tags(Tag::builder().key("aws:owner").value("b").build())
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidParameterValue")
+    fails_with(
+        admin
+            .create_tags()
+            .resources("i-0aaaaaaaaaaaaaaa2")
+            .tags(Tag::builder().key("aws:owner").value("b").build())
+            .send()
+            .await,
+        "InvalidParameterValue",
     );
     // The deployer may not delete tags.
-    let err = client(&server, "deployer", "us-east-1")
-        .delete_tags()
-        .resources("i-0aaaaaaaaaaaaaaa2")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
+    fails_with(
+        client(&server, "deployer", "us-east-1")
+            .delete_tags()
+            .resources("i-0aaaaaaaaaaaaaaa2")
+            .send()
+            .await,
+        "UnauthorizedOperation",
     );
 }
 
@@ -994,11 +949,7 @@ async fn tags_are_created_described_and_deleted() {
 async fn key_pairs_launch_templates_and_groups_are_listed() {
     let server = server_555().await;
     let admin = client(&server, "admin", "us-east-1");
-    let keys = admin
-        .describe_key_pairs()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let keys = admin.describe_key_pairs().send().await.unwrap();
     assert_eq!(keys.key_pairs().len(), 1);
     assert_eq!(keys.key_pairs()[0].key_name(), Some("deploy-key"));
     assert!(
@@ -1006,22 +957,12 @@ async fn key_pairs_launch_templates_and_groups_are_listed() {
             .key_pair_id()
             .is_some_and(|id| id.starts_with("key-"))
     );
-    let err = admin
-        .describe_key_pairs()
-        .key_names("nope")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidKeyPair.NotFound")
+    fails_with(
+        admin.describe_key_pairs().key_names("nope").send().await,
+        "InvalidKeyPair.NotFound",
     );
 
-    let templates = admin
-        .describe_launch_templates()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let templates = admin.describe_launch_templates().send().await.unwrap();
     assert_eq!(
         templates.launch_templates()[0].launch_template_name(),
         Some("web-lt")
@@ -1030,15 +971,13 @@ async fn key_pairs_launch_templates_and_groups_are_listed() {
         templates.launch_templates()[0].latest_version_number(),
         Some(1)
     );
-    let err = admin
-        .describe_launch_templates()
-        .launch_template_names("nope")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidLaunchTemplateName.NotFoundException")
+    fails_with(
+        admin
+            .describe_launch_templates()
+            .launch_template_names("nope")
+            .send()
+            .await,
+        "InvalidLaunchTemplateName.NotFoundException",
     );
 
     let groups = admin
@@ -1046,7 +985,7 @@ async fn key_pairs_launch_templates_and_groups_are_listed() {
         .filters(filter("vpc-id", &["vpc-0a0a0a0a0a0a0a0a0"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let names: BTreeSet<_> = groups
         .security_groups()
         .iter()
@@ -1064,7 +1003,7 @@ async fn delegates_are_instances_with_their_profile() {
         .filters(filter("tag:Name", &["builder"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let i = &out.reservations()[0].instances()[0];
     assert_eq!(
         i.state().and_then(|s| s.name()),
@@ -1089,7 +1028,7 @@ async fn delegates_are_instances_with_their_profile() {
         .filters(filter("tag:Name", &["late"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(instance_ids(&out).len(), 1);
 }
 
@@ -1097,28 +1036,16 @@ async fn delegates_are_instances_with_their_profile() {
 async fn resources_stay_in_their_region_account_and_partition() {
     let server = server_555().await;
     let west = client(&server, "admin", "us-west-2");
-    let out = west
-        .describe_instances()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let out = west.describe_instances().send().await.unwrap();
     assert!(instance_ids(&out).is_empty());
-    let err = west
-        .describe_instances()
-        .instance_ids("i-0aaaaaaaaaaaaaaa1")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidInstanceID.NotFound")
+    fails_with(
+        west.describe_instances()
+            .instance_ids("i-0aaaaaaaaaaaaaaa1")
+            .send()
+            .await,
+        "InvalidInstanceID.NotFound",
     );
-    let images = west
-        .describe_images()
-        .owners("self")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let images = west.describe_images().owners("self").send().await.unwrap();
     assert!(images.images().is_empty());
 
     // Another account in the same region sees none of them.
@@ -1126,23 +1053,18 @@ async fn resources_stay_in_their_region_account_and_partition() {
         .describe_instances()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(instance_ids(&other).is_empty());
 
     // GovCloud: its own Amazon images, none of the standard partition's.
     let gov = client(&server, "gov", "us-gov-west-1");
-    let amazon = gov
-        .describe_images()
-        .owners("amazon")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let amazon = gov.describe_images().owners("amazon").send().await.unwrap();
     let east = client(&server, "admin", "us-east-1")
         .describe_images()
         .owners("amazon")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let ids = |out: &aws_sdk_ec2::operation::describe_images::DescribeImagesOutput| {
         out.images()
             .iter()
@@ -1151,17 +1073,14 @@ async fn resources_stay_in_their_region_account_and_partition() {
     };
     assert_eq!(ids(&amazon).len(), 2);
     assert!(ids(&amazon).is_disjoint(&ids(&east)));
-    let err = gov
-        .run_instances()
-        .image_id("ami-0666666666666666a")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidAMIID.NotFound")
+    fails_with(
+        gov.run_instances()
+            .image_id("ami-0666666666666666a")
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await,
+        "InvalidAMIID.NotFound",
     );
 }
 
@@ -1211,7 +1130,7 @@ async fn concurrent_launches_never_exceed_the_limit_or_repeat_an_id() {
     let mut ids = BTreeSet::new();
     let mut refused = 0;
     for launch in launches {
-        match launch.await.unwrap_or_else(|e| panic!("{e}")) {
+        match launch.await.unwrap() {
             Ok(out) => ids.extend(
                 out.instances()
                     .iter()
@@ -1230,7 +1149,7 @@ async fn concurrent_launches_never_exceed_the_limit_or_repeat_an_id() {
         .filters(filter("instance-state-name", &["pending", "running"]))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(instance_ids(&out).len(), 20);
 }
 
@@ -1249,14 +1168,11 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
             .send()
     };
     // ec2:CreateTags is allowed on volumes being created, not on instances.
-    launch(ResourceType::Volume)
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let err = launch(ResourceType::Instance)
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    launch(ResourceType::Volume).await.unwrap();
+    let err = fails_with(
+        launch(ResourceType::Instance).await,
+        "UnauthorizedOperation",
+    );
     let decoded = decode(&server, &message(&err)).await;
     assert_eq!(decoded["context"]["action"], "ec2:CreateTags");
     assert_eq!(
@@ -1265,11 +1181,7 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
     );
 
     // A key pair's ARN names it by name, whichever id the call uses.
-    let keys = tagger
-        .describe_key_pairs()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let keys = tagger.describe_key_pairs().send().await.unwrap();
     let key_id = keys.key_pairs()[0]
         .key_pair_id()
         .unwrap_or_default()
@@ -1280,17 +1192,15 @@ async fn each_kind_tagged_at_launch_and_key_pairs_by_name_are_authorized_on_thei
         .tags(Tag::builder().key("owner").value("ci").build())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let err = tagger
-        .create_tags()
-        .resources("i-0aaaaaaaaaaaaaaa2")
-        .tags(Tag::builder().key("owner").value("ci").build())
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
+        .unwrap();
+    fails_with(
+        tagger
+            .create_tags()
+            .resources("i-0aaaaaaaaaaaaaaa2")
+            .tags(Tag::builder().key("owner").value("ci").build())
+            .send()
+            .await,
+        "UnauthorizedOperation",
     );
 }
 
@@ -1557,15 +1467,15 @@ async fn every_action_validates_then_authorizes_then_looks_up() {
         );
     }
     // Ids and MaxResults do not go together, whatever the ids name.
-    let err = admin
-        .describe_instances()
-        .instance_ids(NO_INSTANCE)
-        .max_results(5)
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterCombination"));
+    let err = fails_with(
+        admin
+            .describe_instances()
+            .instance_ids(NO_INSTANCE)
+            .max_results(5)
+            .send()
+            .await,
+        "InvalidParameterCombination",
+    );
     assert_eq!(
         message(&err),
         "The parameter instancesSet cannot be used with the parameter maxResults"

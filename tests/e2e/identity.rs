@@ -34,7 +34,7 @@ async fn get_caller_identity_of_the_root_user_is_the_account() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(out.arn(), Some("arn:aws:iam::444444444444:root"));
     assert_eq!(out.user_id(), Some("444444444444"));
 }

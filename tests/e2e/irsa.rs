@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
 use aws_types::os_shim_internal::{Env, Fs};
 use mock_server::{Clock, MockServer, World};
 
@@ -40,7 +42,7 @@ accounts:
                 "{HOST_PATH}:aud": sts.amazonaws.com
 "#
     );
-    World::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"))
+    World::from_yaml(&yaml).unwrap()
 }
 
 async fn server() -> MockServer {
@@ -49,7 +51,7 @@ async fn server() -> MockServer {
         .clock(Clock::virtual_now())
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 /// A token from the control API.
@@ -58,7 +60,7 @@ async fn token(server: &MockServer, issuer: &str, sub: &str, aud: &str, ttl: i64
         .to_string();
     let r = control(server, "POST", "/_mock/oidc/token", &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     v["token"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -99,7 +101,7 @@ async fn a_pod_with_the_annotated_service_account_gets_the_role() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         me.arn(),
         Some("arn:aws:sts::111111111111:assumed-role/cdp-admin-role/delegate-pod")
@@ -108,7 +110,7 @@ async fn a_pod_with_the_annotated_service_account_gets_the_role() {
         .describe_regions()
         .send()
         .await;
-    assert!(regions.is_ok(), "{regions:?}");
+    succeeds(regions);
 }
 
 #[tokio::test]
@@ -137,7 +139,7 @@ async fn the_default_service_account_is_refused_until_the_delegate_uses_the_righ
         .send()
         .await
         .err();
-    let err = err.unwrap_or_else(|| panic!("the default service account was trusted"));
+    let err = err.expect("the default service account was trusted");
     assert_eq!(
         (code(&err), message(&err)),
         (
@@ -146,13 +148,15 @@ async fn the_default_service_account_is_refused_until_the_delegate_uses_the_righ
         )
     );
     let config = pod_config(&server, &wrong).await;
-    assert!(
-        aws_sdk_sts::Client::new(&config)
-            .get_caller_identity()
-            .send()
-            .await
-            .is_err()
-    );
+    let err = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect_err("credentials for the default service account");
+    // The SDK's own AssumeRoleWithWebIdentity failed: the provider's error carries STS's.
+    let by_sts = source_of::<SdkError<AssumeRoleWithWebIdentityError>>(&err)
+        .unwrap_or_else(|| panic!("not refused by STS: {}", error_text(&err)));
+    assert_eq!(code(by_sts).as_deref(), Some("AccessDenied"), "{by_sts:?}");
 
     // After the fix (serviceAccountName: cdp-admin) the same pod gets the role.
     let fixed = token(
@@ -170,7 +174,7 @@ async fn the_default_service_account_is_refused_until_the_delegate_uses_the_righ
         .web_identity_token(&fixed)
         .send()
         .await;
-    let out = out.unwrap_or_else(|e| panic!("{e:?}"));
+    let out = out.unwrap();
     assert_eq!(
         out.subject_from_web_identity_token(),
         Some("system:serviceaccount:default:cdp-admin")
@@ -203,8 +207,7 @@ async fn web_identity_tokens_are_checked_like_sts_checks_them() {
 
     let wrong_aud = call(token(&server, ISSUER, sub, "my-app", 3600).await)
         .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .expect_err("accepted");
     assert_eq!(
         (code(&wrong_aud), message(&wrong_aud)),
         (
@@ -214,11 +217,10 @@ async fn web_identity_tokens_are_checked_like_sts_checks_them() {
     );
 
     let other_issuer = "https://oidc.eks.us-west-2.amazonaws.com/id/OTHER";
-    let no_provider = call(token(&server, other_issuer, sub, "sts.amazonaws.com", 3600).await)
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&no_provider).as_deref(), Some("InvalidIdentityToken"));
+    let no_provider = fails_with(
+        call(token(&server, other_issuer, sub, "sts.amazonaws.com", 3600).await).await,
+        "InvalidIdentityToken",
+    );
     assert_eq!(
         message(&no_provider),
         format!("No OpenIDConnect provider found in your account for {other_issuer}")
@@ -228,18 +230,10 @@ async fn web_identity_tokens_are_checked_like_sts_checks_them() {
     let mut forged = good.clone();
     forged.pop();
     forged.push(if good.ends_with('A') { 'B' } else { 'A' });
-    let bad_signature = call(forged)
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(
-        code(&bad_signature).as_deref(),
-        Some("InvalidIdentityToken")
-    );
+    fails_with(call(forged).await, "InvalidIdentityToken");
 
     server.clock().advance(Duration::from_secs(601));
-    let expired = call(good).await.err().unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&expired).as_deref(), Some("ExpiredTokenException"));
+    let expired = fails_with(call(good).await, "ExpiredTokenException");
     assert!(
         message(&expired).starts_with("Token expired: current date/time"),
         "{}",
@@ -265,18 +259,15 @@ async fn issuers_publish_discovery_documents_and_keys() {
         )),
     )
     .await
-    .unwrap_or_else(|| panic!("no answer"));
-    let doc: serde_json::Value = serde_json::from_str(&doc.body).unwrap_or_else(|e| panic!("{e}"));
+    .expect("no answer");
+    let doc: serde_json::Value = serde_json::from_str(&doc.body).unwrap();
     assert_eq!(doc["issuer"], ISSUER);
     let jwks_path = doc["jwks_uri"]
         .as_str()
         .unwrap_or_default()
         .replace(&server.endpoint(), "");
-    let keys = raw(&server, &get(jwks_path))
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
-    let keys: serde_json::Value =
-        serde_json::from_str(&keys.body).unwrap_or_else(|e| panic!("{e}"));
+    let keys = raw(&server, &get(jwks_path)).await.expect("no answer");
+    let keys: serde_json::Value = serde_json::from_str(&keys.body).unwrap();
     let header = jwt.split('.').next().unwrap_or_default();
     let header = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
         .unwrap_or_default();

@@ -77,9 +77,7 @@ async fn a_source_ip_guardrail_denies_callers_outside_the_range() {
         "us-east-1",
     )
     .await;
-    let (code, message) = refused
-        .err()
-        .unwrap_or_else(|| panic!("allowed from loopback"));
+    let (code, message) = refused.expect_err("allowed from loopback");
     assert_eq!(code.as_deref(), Some("UnauthorizedOperation"));
     let decoded = decode_with(
         &server,

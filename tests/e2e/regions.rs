@@ -32,7 +32,7 @@ async fn describe_regions_lists_only_the_enabled_regions_of_the_callers_partitio
         .describe_regions()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let std_names = names(&out);
     assert_eq!(std_names.len(), 17, "{std_names:?}");
     assert!(std_names.contains(&"us-east-1".to_owned()));
@@ -56,18 +56,14 @@ async fn describe_regions_lists_only_the_enabled_regions_of_the_callers_partitio
         .describe_regions()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(&out), vec!["us-gov-east-1", "us-gov-west-1"]);
 }
 
 #[tokio::test]
 async fn all_regions_shows_opt_in_regions_with_their_status() {
     let (_server, client) = connector_client().await;
-    let enabled = client
-        .describe_regions()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let enabled = client.describe_regions().send().await.unwrap();
     assert!(
         names(&enabled).contains(&"af-south-1".to_owned()),
         "opted-in regions are listed"
@@ -77,7 +73,7 @@ async fn all_regions_shows_opt_in_regions_with_their_status() {
         .all_regions(true)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let status = |name: &str| {
         all.regions()
             .iter()
@@ -100,10 +96,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .region_names("us-west-2")
         .send()
         .await;
-    assert_eq!(
-        names(&out.unwrap_or_else(|e| panic!("{e:?}"))),
-        vec!["eu-west-1", "us-west-2"]
-    );
+    assert_eq!(names(&out.unwrap()), vec!["eu-west-1", "us-west-2"]);
 
     let filter = Filter::builder().name("region-name").values("eu-*").build();
     let out = client
@@ -111,7 +104,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .filters(filter)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(
         !names(&out).is_empty() && names(&out).iter().all(|n| n.starts_with("eu-")),
         "{:?}",
@@ -128,7 +121,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .filters(filter)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert!(names(&out).contains(&"me-south-1".to_owned()));
     assert!(!names(&out).contains(&"us-east-1".to_owned()));
 
@@ -141,7 +134,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .filters(filter)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(&out), vec!["us-east-1", "us-east-2"]);
 
     let filter = Filter::builder()
@@ -153,7 +146,7 @@ async fn region_names_and_filters_narrow_the_list() {
         .filters(filter)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(names(&out), vec!["ap-northeast-1"]);
 }
 
@@ -173,14 +166,10 @@ async fn unknown_region_names_and_filters_are_invalid_parameter_values() {
         assert_eq!(message(&err), format!("Invalid region: {region}"));
     }
     let filter = Filter::builder().name("region").values("x").build();
-    let err = client
-        .describe_regions()
-        .filters(filter)
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(code(&err).as_deref(), Some("InvalidParameterValue"));
+    let err = fails_with(
+        client.describe_regions().filters(filter).send().await,
+        "InvalidParameterValue",
+    );
     assert_eq!(message(&err), "The filter 'region' is invalid");
 }
 
@@ -192,17 +181,12 @@ async fn describe_regions_needs_the_permission_the_connector_docs_require() {
         async move { client.describe_regions().send().await }
     };
     // The docs' policy: {"Effect":"Allow","Action":"ec2:DescribeRegions","Resource":"*"}.
-    assert!(
-        call("AKIACONNECTOR4444444", "connector-secret")
-            .await
-            .is_ok()
-    );
+    succeeds(call("AKIACONNECTOR4444444", "connector-secret").await);
 
-    let err = call("AKIANOBODY4444444444", "nobody-secret")
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
-    assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+    let err = fails_with(
+        call("AKIANOBODY4444444444", "nobody-secret").await,
+        "UnauthorizedOperation",
+    );
     let decoded = decode_authorization_message(&server, &message(&err)).await;
     assert_eq!(decoded["allowed"], false);
     assert_eq!(decoded["explicitDeny"], false);
@@ -227,11 +211,7 @@ async fn describe_regions_needs_the_permission_the_connector_docs_require() {
         ("AKIADENIED4444444444", "denied-secret"),
         ("AKIADENIEDMANAGED444", "denied-managed-secret"),
     ] {
-        let err = call(key, secret)
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("allowed"));
-        assert_eq!(code(&err).as_deref(), Some("UnauthorizedOperation"));
+        let err = fails_with(call(key, secret).await, "UnauthorizedOperation");
         let decoded = decode_authorization_message(&server, &message(&err)).await;
         assert_eq!(decoded["explicitDeny"], true, "{decoded}");
         assert_eq!(decoded["matchedStatements"]["items"][0]["effect"], "DENY");
@@ -247,12 +227,7 @@ async fn iam_names_the_managed_policy_that_explicitly_denies() {
         "denied-managed-secret",
         "us-east-1",
     ));
-    let err = iam
-        .list_users()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+    let err = iam.list_users().send().await.expect_err("allowed");
     assert_eq!(
         message(&err),
         "User: arn:aws:iam::444444444444:user/denied-by-managed is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::444444444444:user/ with an explicit deny in an identity-based policy: arn:aws:iam::444444444444:policy/guardrails/DenyEc2"
@@ -268,28 +243,26 @@ async fn decoding_needs_permission_and_a_valid_message() {
         "nobody-secret",
         "us-east-1",
     ));
-    let err = nobody
-        .decode_authorization_message()
-        .encoded_message("tb1.e30")
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(
+        nobody
+            .decode_authorization_message()
+            .encoded_message("tb1.e30")
+            .send()
+            .await,
+        "AccessDenied",
+    );
     let root = aws_sdk_sts::Client::new(&config_with_key(
         &server,
         "AKIAROOT444444444444",
         "root-secret",
         "us-east-1",
     ));
-    let err = root
-        .decode_authorization_message()
-        .encoded_message("not-a-message")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidAuthorizationMessageException")
+    fails_with(
+        root.decode_authorization_message()
+            .encoded_message("not-a-message")
+            .send()
+            .await,
+        "InvalidAuthorizationMessageException",
     );
 }
 
@@ -304,7 +277,7 @@ async fn the_rendered_once_answer_equals_the_computed_one() {
                 .set_filters(filter.map(|f| vec![f]))
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e:?}"));
+                .unwrap();
             out.regions()
                 .iter()
                 .map(|r| {

@@ -44,7 +44,7 @@ async fn ec2_answers_in_its_own_dialect() {
         ),
     )
     .await;
-    let ok = ok.unwrap_or_else(|| panic!("no answer"));
+    let ok = ok.expect("no answer");
     assert!(ok.body.contains(r#"<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>"#), "{}", ok.body);
     assert!(ok.body.contains("<regionInfo><item><regionName>us-east-1</regionName><regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item></regionInfo>"), "{}", ok.body);
 
@@ -60,7 +60,7 @@ async fn ec2_answers_in_its_own_dialect() {
         ),
     )
     .await;
-    let err = err.unwrap_or_else(|| panic!("no answer"));
+    let err = err.expect("no answer");
     assert_eq!(err.status, 400);
     assert!(
         err.body
@@ -81,14 +81,12 @@ async fn the_date_header_follows_the_virtual_clock() {
         .clock(Clock::virtual_at(start))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let request = format!(
         "GET /?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
         server.address()
     );
-    let r = raw(&server, request.as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
+    let r = raw(&server, request.as_bytes()).await.expect("no answer");
     assert_eq!(r.header("date"), Some("Wed, 18 May 2033 03:33:20 GMT"));
     assert_eq!(r.xml("Code"), Some("MissingAuthenticationToken"));
 }
@@ -100,7 +98,7 @@ async fn servers_are_isolated_and_stop_when_dropped() {
         .clock(Clock::virtual_now())
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_ne!(a.address(), b.address());
     b.clock().advance(Duration::from_secs(3600));
     let skew = b
@@ -130,7 +128,7 @@ async fn servers_are_isolated_and_stop_when_dropped() {
 #[tokio::test]
 async fn non_loopback_addresses_need_an_explicit_opt_in() {
     let result = MockServer::builder()
-        .listen("0.0.0.0:0".parse().unwrap_or_else(|e| panic!("{e}")))
+        .listen("0.0.0.0:0".parse().unwrap())
         .start()
         .await;
     assert!(
@@ -147,12 +145,12 @@ async fn the_control_api_answers_health_and_refuses_unknown_paths() {
     };
     let ok = raw(&server, &get("/_mock/health"))
         .await
-        .unwrap_or_else(|| panic!("no answer"));
+        .expect("no answer");
     assert_eq!((ok.status, ok.body.as_str()), (200, r#"{"status":"ok"}"#));
     assert_eq!(ok.header("content-type"), Some("application/json"));
     let missing = raw(&server, &get("/_mock/nothing"))
         .await
-        .unwrap_or_else(|| panic!("no answer"));
+        .expect("no answer");
     assert_eq!(missing.status, 404);
     assert!(
         missing.body.contains("no control endpoint /_mock/nothing"),
@@ -167,18 +165,14 @@ async fn a_control_token_guards_every_control_call_but_health() {
         .control_token("s3cret-token")
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let call = |method: &'static str, path: &'static str, auth: &'static str| {
         let request = format!(
             "{method} {path} HTTP/1.1\r\nhost: {}\r\n{auth}content-length: 0\r\nconnection: close\r\n\r\n",
             server.address()
         );
         let server = &server;
-        async move {
-            raw(server, request.as_bytes())
-                .await
-                .unwrap_or_else(|| panic!("no answer"))
-        }
+        async move { raw(server, request.as_bytes()).await.expect("no answer") }
     };
     assert_eq!(call("GET", "/_mock/health", "").await.status, 200);
     for (method, path) in [
@@ -218,7 +212,7 @@ async fn a_control_token_guards_every_control_call_but_health() {
         .get_caller_identity()
         .send()
         .await;
-    assert!(out.is_ok(), "{out:?}");
+    succeeds(out);
     // Nor does a server without a token.
     let open = MockServer::start().await;
     assert_eq!(control(&open, "GET", "/_mock/clock", "").await.status, 200);

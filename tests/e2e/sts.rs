@@ -69,13 +69,13 @@ async fn server() -> MockServer {
 }
 
 async fn server_on(clock: Clock) -> MockServer {
-    let world = World::from_yaml(WORLD).unwrap_or_else(|e| panic!("{e}"));
+    let world = World::from_yaml(WORLD).unwrap();
     MockServer::builder()
         .world(world)
         .clock(clock)
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
 }
 
 fn sts_as(server: &MockServer, key: &str, secret: &str, region: &str) -> aws_sdk_sts::Client {
@@ -114,10 +114,7 @@ async fn the_aws_config_assume_role_provider_crosses_accounts_with_the_external_
         .configure(&ci)
         .build()
         .await;
-    let creds = provider
-        .provide_credentials()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let creds = provider.provide_credentials().await.unwrap();
     assert!(creds.access_key_id().starts_with("ASIA"));
     assert!(creds.session_token().is_some());
 
@@ -126,7 +123,7 @@ async fn the_aws_config_assume_role_provider_crosses_accounts_with_the_external_
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         me.arn(),
         Some("arn:aws:sts::222222222222:assumed-role/deployer/connector-test")
@@ -140,10 +137,7 @@ async fn the_aws_config_assume_role_provider_crosses_accounts_with_the_external_
         .describe_regions()
         .send()
         .await;
-    assert!(
-        regions.is_ok(),
-        "the role's policy allows DescribeRegions: {regions:?}"
-    );
+    regions.expect("the role's policy allows DescribeRegions");
 }
 
 #[tokio::test]
@@ -194,15 +188,16 @@ async fn trusting_the_account_needs_an_identity_policy_trusting_the_user_does_no
         "nopolicy-secret",
         "us-east-1",
     );
-    let err = nopolicy
-        .assume_role()
-        .role_arn(DEPLOYER)
-        .role_session_name("s1")
-        .external_id("x-42")
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(
+        nopolicy
+            .assume_role()
+            .role_arn(DEPLOYER)
+            .role_session_name("s1")
+            .external_id("x-42")
+            .send()
+            .await,
+        "AccessDenied",
+    );
 
     let local = sts_as(&server, "AKIALOCAL22222222222", "local-secret", "us-east-1");
     // Same account, the trust policy names the user itself: no identity policy needed.
@@ -212,7 +207,7 @@ async fn trusting_the_account_needs_an_identity_policy_trusting_the_user_does_no
         .role_session_name("s1")
         .send()
         .await;
-    assert!(ok.is_ok(), "{ok:?}");
+    succeeds(ok);
     // Same account, the trust policy names the account: the user's policies must allow.
     let err = local
         .assume_role()
@@ -245,10 +240,7 @@ async fn roles_do_not_cross_partitions() {
         .role_session_name("gov")
         .send()
         .await;
-    let arn = out
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .assumed_role_user()
-        .map(|u| u.arn().to_owned());
+    let arn = out.unwrap().assumed_role_user().map(|u| u.arn().to_owned());
     assert_eq!(
         arn.as_deref(),
         Some("arn:aws-us-gov:sts::333333333333:assumed-role/gov-deployer/gov")
@@ -260,14 +252,15 @@ async fn roles_do_not_cross_partitions() {
         STD.secret_access_key,
         "us-east-1",
     );
-    let err = admin
-        .assume_role()
-        .role_arn("arn:aws-us-gov:iam::333333333333:role/gov-deployer")
-        .role_session_name("s1")
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(
+        admin
+            .assume_role()
+            .role_arn("arn:aws-us-gov:iam::333333333333:role/gov-deployer")
+            .role_session_name("s1")
+            .send()
+            .await,
+        "AccessDenied",
+    );
 }
 
 #[tokio::test]
@@ -280,10 +273,8 @@ async fn role_chaining_is_capped_at_one_hour() {
         .role_session_name("first")
         .send()
         .await;
-    let first = first.unwrap_or_else(|e| panic!("{e:?}"));
-    let creds = first
-        .credentials()
-        .unwrap_or_else(|| panic!("no credentials"));
+    let first = first.unwrap();
+    let creds = first.credentials().expect("no credentials");
     let session = aws_sdk_sts::Client::new(&session_config(&server, creds, "us-east-1"));
     let chained = "arn:aws:iam::222222222222:role/chained";
     let err = session
@@ -294,7 +285,7 @@ async fn role_chaining_is_capped_at_one_hour() {
         .send()
         .await
         .err();
-    let err = err.unwrap_or_else(|| panic!("chained past an hour"));
+    let err = err.expect("chained past an hour");
     assert_eq!(
         (code(&err), message(&err)),
         (Some("ValidationError".into()), "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into())
@@ -306,10 +297,7 @@ async fn role_chaining_is_capped_at_one_hour() {
         .duration_seconds(3600)
         .send()
         .await;
-    let arn = ok
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .assumed_role_user()
-        .map(|u| u.arn().to_owned());
+    let arn = ok.unwrap().assumed_role_user().map(|u| u.arn().to_owned());
     assert_eq!(
         arn.as_deref(),
         Some("arn:aws:sts::222222222222:assumed-role/chained/second")
@@ -370,7 +358,7 @@ async fn input_validation_follows_sts() {
         .duration_seconds(7200)
         .send()
         .await;
-    assert!(ok.is_ok(), "{ok:?}");
+    succeeds(ok);
 }
 
 #[tokio::test]
@@ -384,18 +372,14 @@ async fn sessions_expire_on_the_server_clock() {
         .duration_seconds(900)
         .send()
         .await;
-    let out = out.unwrap_or_else(|e| panic!("{e:?}"));
-    let creds = out
-        .credentials()
-        .unwrap_or_else(|| panic!("no credentials"))
-        .clone();
+    let out = out.unwrap();
+    let creds = out.credentials().expect("no credentials").clone();
     let config = session_config(&server, &creds, "us-east-1");
-    assert!(
+    succeeds(
         aws_sdk_sts::Client::new(&config)
             .get_caller_identity()
             .send()
-            .await
-            .is_ok()
+            .await,
     );
 
     server.clock().advance(Duration::from_secs(901));
@@ -403,8 +387,7 @@ async fn sessions_expire_on_the_server_clock() {
         .get_caller_identity()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("expired session accepted"));
+        .expect_err("expired session accepted");
     assert_eq!(
         (code(&sts_err), message(&sts_err)),
         (
@@ -412,13 +395,13 @@ async fn sessions_expire_on_the_server_clock() {
             "The security token included in the request is expired".into()
         )
     );
-    let ec2_err = aws_sdk_ec2::Client::new(&config)
-        .describe_regions()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("expired session accepted"));
-    assert_eq!(code(&ec2_err).as_deref(), Some("RequestExpired"));
+    fails_with(
+        aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await,
+        "RequestExpired",
+    );
 }
 
 #[tokio::test]
@@ -431,11 +414,7 @@ async fn a_session_token_must_match_its_key_and_policy_changes_reach_live_sessio
         .role_session_name("s1")
         .send()
         .await;
-    let creds = out
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .credentials()
-        .cloned()
-        .unwrap_or_else(|| panic!("no credentials"));
+    let creds = out.unwrap().credentials().cloned().expect("no credentials");
     let forged = aws_credential_types::Credentials::new(
         creds.access_key_id(),
         creds.secret_access_key(),
@@ -444,14 +423,12 @@ async fn a_session_token_must_match_its_key_and_policy_changes_reach_live_sessio
         "t",
     );
     let config = harness::sdk::sdk_config(&server.endpoint(), forged, "us-east-1", server.clock());
-    let err = aws_sdk_sts::Client::new(&config)
-        .get_caller_identity()
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidClientTokenId")
+    fails_with(
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await,
+        "InvalidClientTokenId",
     );
     let no_token = aws_credential_types::Credentials::new(
         creds.access_key_id(),
@@ -462,12 +439,13 @@ async fn a_session_token_must_match_its_key_and_policy_changes_reach_live_sessio
     );
     let config =
         harness::sdk::sdk_config(&server.endpoint(), no_token, "us-east-1", server.clock());
-    let err = aws_sdk_ec2::Client::new(&config)
-        .describe_regions()
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AuthFailure"));
+    fails_with(
+        aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await,
+        "AuthFailure",
+    );
 
     // Deleting the role ends its sessions.
     let root_iam = aws_sdk_iam::Client::new(&config_with_key(
@@ -484,10 +462,9 @@ async fn a_session_token_must_match_its_key_and_policy_changes_reach_live_sessio
         .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // Policy changes reach live sessions: the session just removed its own permissions.
-    let err = iam.list_users().send().await.err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(iam.list_users().send().await, "AccessDenied");
 }
 
 #[tokio::test]
@@ -502,26 +479,23 @@ async fn session_policies_narrow_the_session() {
         .policy(only_regions)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let config = session_config(
         &server,
-        out.credentials()
-            .unwrap_or_else(|| panic!("no credentials")),
+        out.credentials().expect("no credentials"),
         "us-east-1",
     );
-    assert!(
+    succeeds(
         aws_sdk_ec2::Client::new(&config)
             .describe_regions()
             .send()
-            .await
-            .is_ok()
+            .await,
     );
     let err = aws_sdk_iam::Client::new(&config)
         .list_users()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+        .expect_err("allowed");
     assert_eq!(
         message(&err),
         "User: arn:aws:sts::222222222222:assumed-role/trusts-local-user/narrow is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::222222222222:user/ because no session policy allows the iam:ListUsers action"
@@ -538,13 +512,9 @@ async fn deleting_the_role_ends_its_sessions() {
         .role_session_name("s1")
         .send()
         .await;
-    let creds = out
-        .unwrap_or_else(|e| panic!("{e:?}"))
-        .credentials()
-        .cloned()
-        .unwrap_or_else(|| panic!("no credentials"));
+    let creds = out.unwrap().credentials().cloned().expect("no credentials");
     let session = aws_sdk_sts::Client::new(&session_config(&server, &creds, "us-east-1"));
-    assert!(session.get_caller_identity().send().await.is_ok());
+    succeeds(session.get_caller_identity().send().await);
 
     let admin = aws_sdk_iam::Client::new(&config_with_key(
         &server,
@@ -558,17 +528,16 @@ async fn deleting_the_role_ends_its_sessions() {
         .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     admin
         .delete_role()
         .role_name("trusts-local-user")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let err = session.get_caller_identity().send().await.err();
-    assert_eq!(
-        err.and_then(|e| code(&e)).as_deref(),
-        Some("InvalidClientTokenId")
+        .unwrap();
+    fails_with(
+        session.get_caller_identity().send().await,
+        "InvalidClientTokenId",
     );
 }
 
@@ -581,19 +550,12 @@ async fn get_session_token_gives_a_user_temporary_credentials_of_its_own() {
         .duration_seconds(900)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let creds = out
-        .credentials()
-        .cloned()
-        .unwrap_or_else(|| panic!("no credentials"));
+        .unwrap();
+    let creds = out.credentials().cloned().expect("no credentials");
     assert!(creds.access_key_id().starts_with("ASIA"));
     let config = session_config(&server, &creds, "us-east-1");
     let session = aws_sdk_sts::Client::new(&config);
-    let me = session
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let me = session.get_caller_identity().send().await.unwrap();
     assert_eq!(
         me.arn(),
         Some("arn:aws:iam::111111111111:user/ci"),
@@ -607,29 +569,15 @@ async fn get_session_token_gives_a_user_temporary_credentials_of_its_own() {
         .external_id("x-42")
         .send()
         .await;
-    assert!(assumed.is_ok(), "{assumed:?}");
-    let again = session.get_session_token().send().await.err();
-    assert_eq!(
-        again.and_then(|e| code(&e)).as_deref(),
-        Some("AccessDenied")
-    );
-    let short = ci
-        .get_session_token()
-        .duration_seconds(600)
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        short.and_then(|e| code(&e)).as_deref(),
-        Some("ValidationError")
+    succeeds(assumed);
+    fails_with(session.get_session_token().send().await, "AccessDenied");
+    fails_with(
+        ci.get_session_token().duration_seconds(600).send().await,
+        "ValidationError",
     );
 
     server.clock().advance(Duration::from_secs(900));
-    let expired = session.get_caller_identity().send().await.err();
-    assert_eq!(
-        expired.and_then(|e| code(&e)).as_deref(),
-        Some("ExpiredToken")
-    );
+    fails_with(session.get_caller_identity().send().await, "ExpiredToken");
 }
 
 #[tokio::test]
@@ -646,17 +594,17 @@ async fn get_access_key_info_names_the_account() {
         .access_key_id("AKIALOCAL22222222222")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(out.account(), Some("222222222222"));
     // It needs sts:GetAccessKeyInfo, which ci does not have.
     let ci = sts_as(&server, "AKIACI11111111111111", "ci-secret", "us-east-1");
-    let err = ci
-        .get_access_key_info()
-        .access_key_id("AKIALOCAL22222222222")
-        .send()
-        .await
-        .err();
-    assert_eq!(err.and_then(|e| code(&e)).as_deref(), Some("AccessDenied"));
+    fails_with(
+        ci.get_access_key_info()
+            .access_key_id("AKIALOCAL22222222222")
+            .send()
+            .await,
+        "AccessDenied",
+    );
 }
 
 #[tokio::test]
@@ -675,10 +623,8 @@ async fn federation_tokens_carry_only_what_the_session_policy_allows() {
         .policy(regions_only)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let user = out
-        .federated_user()
-        .unwrap_or_else(|| panic!("no federated user"));
+        .unwrap();
+    let user = out.federated_user().expect("no federated user");
     assert_eq!(
         user.arn(),
         "arn:aws:sts::111111111111:federated-user/deploy-bot"
@@ -686,32 +632,29 @@ async fn federation_tokens_carry_only_what_the_session_policy_allows() {
     assert_eq!(user.federated_user_id(), "111111111111:deploy-bot");
     let config = session_config(
         &server,
-        out.credentials()
-            .unwrap_or_else(|| panic!("no credentials")),
+        out.credentials().expect("no credentials"),
         "us-east-1",
     );
     let me = aws_sdk_sts::Client::new(&config)
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(
         me.arn(),
         Some("arn:aws:sts::111111111111:federated-user/deploy-bot")
     );
-    assert!(
+    succeeds(
         aws_sdk_ec2::Client::new(&config)
             .describe_regions()
             .send()
-            .await
-            .is_ok()
+            .await,
     );
     let err = aws_sdk_iam::Client::new(&config)
         .list_users()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("allowed"));
+        .expect_err("allowed");
     assert!(
         message(&err).ends_with("because no session policy allows the iam:ListUsers action"),
         "{}",
@@ -724,29 +667,26 @@ async fn federation_tokens_carry_only_what_the_session_policy_allows() {
         .name("nothing")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let config = session_config(
         &server,
-        bare.credentials()
-            .unwrap_or_else(|| panic!("no credentials")),
+        bare.credentials().expect("no credentials"),
         "us-east-1",
     );
-    assert!(
+    fails_with(
         aws_sdk_ec2::Client::new(&config)
             .describe_regions()
             .send()
-            .await
-            .is_err()
+            .await,
+        "UnauthorizedOperation",
     );
-    let again = aws_sdk_sts::Client::new(&config)
-        .get_federation_token()
-        .name("x1")
-        .send()
-        .await
-        .err();
-    assert_eq!(
-        again.and_then(|e| code(&e)).as_deref(),
-        Some("AccessDenied")
+    fails_with(
+        aws_sdk_sts::Client::new(&config)
+            .get_federation_token()
+            .name("x1")
+            .send()
+            .await,
+        "AccessDenied",
     );
 }
 
@@ -758,7 +698,7 @@ async fn session_tags_need_tag_session_and_transitive_ones_follow_chained_sessio
         .key("team")
         .value("platform")
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     // trusts-local-user's trust policy does not allow sts:TagSession.
     let refused = local
         .assume_role()
@@ -767,8 +707,7 @@ async fn session_tags_need_tag_session_and_transitive_ones_follow_chained_sessio
         .tags(team.clone())
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("tagged without sts:TagSession"));
+        .expect_err("tagged without sts:TagSession");
     assert_eq!(
         message(&refused),
         "User: arn:aws:iam::222222222222:user/local is not authorized to perform: sts:TagSession on resource: arn:aws:iam::222222222222:role/trusts-local-user"
@@ -782,21 +721,17 @@ async fn session_tags_need_tag_session_and_transitive_ones_follow_chained_sessio
         .transitive_tag_keys("team")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let first = session_config(
         &server,
-        out.credentials()
-            .unwrap_or_else(|| panic!("no credentials")),
+        out.credentials().expect("no credentials"),
         "us-east-1",
     );
-    assert!(
-        aws_sdk_ec2::Client::new(&first)
-            .describe_regions()
-            .send()
-            .await
-            .is_ok(),
-        "the session tag satisfies the role policy"
-    );
+    aws_sdk_ec2::Client::new(&first)
+        .describe_regions()
+        .send()
+        .await
+        .expect("the session tag satisfies the role policy");
 
     let chained = aws_sdk_sts::Client::new(&first)
         .assume_role()
@@ -804,22 +739,17 @@ async fn session_tags_need_tag_session_and_transitive_ones_follow_chained_sessio
         .role_session_name("onwards")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let second = session_config(
         &server,
-        chained
-            .credentials()
-            .unwrap_or_else(|| panic!("no credentials")),
+        chained.credentials().expect("no credentials"),
         "us-east-1",
     );
-    assert!(
-        aws_sdk_ec2::Client::new(&second)
-            .describe_regions()
-            .send()
-            .await
-            .is_ok(),
-        "the transitive tag followed the chain"
-    );
+    aws_sdk_ec2::Client::new(&second)
+        .describe_regions()
+        .send()
+        .await
+        .expect("the transitive tag followed the chain");
 }
 
 #[tokio::test]
@@ -833,10 +763,7 @@ async fn aws_config_caches_assumed_role_credentials_and_refreshes_them_at_expiry
         .configure(&ci)
         .build()
         .await;
-    let first = provider
-        .provide_credentials()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let first = provider.provide_credentials().await.unwrap();
     let config = ci
         .into_builder()
         .credentials_provider(
@@ -851,12 +778,7 @@ async fn aws_config_caches_assumed_role_credentials_and_refreshes_them_at_expiry
             .filter(|r| r.action == "AssumeRole" && r.status == 200)
             .count()
     };
-    let describe = || async {
-        ec2.describe_regions()
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"))
-    };
+    let describe = || async { ec2.describe_regions().send().await.unwrap() };
 
     describe().await;
     // One for `first`, one when the client's cache first asked.
@@ -876,8 +798,7 @@ async fn aws_config_caches_assumed_role_credentials_and_refreshes_them_at_expiry
         .describe_regions()
         .send()
         .await
-        .err()
-        .unwrap_or_else(|| panic!("expired session credentials were accepted"));
+        .expect_err("expired session credentials were accepted");
     // EC2 words expired session credentials as an expired request.
     assert_eq!(code(&err).as_deref(), Some("RequestExpired"), "{err:?}");
     // ...and the SDK's cache, on the same clock, assumed the role again.

@@ -1,13 +1,18 @@
 //! Shared helpers: clients for a server, error codes, raw HTTP and SigV4-signed raw requests.
 
+use std::error::Error;
+use std::fmt::Debug;
 use std::time::{Duration, SystemTime};
 
+use aws_config::meta::ProviderChainError;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sts::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use harness::sdk::{access_key, config_for, sdk_config};
 use harness::signing::{self, Target};
 use mock_server::{Clock, DEFAULT_IDENTITIES, DefaultIdentity, MockServer, World};
@@ -41,21 +46,14 @@ pub(crate) async fn user_with_key(
     admin: &aws_sdk_iam::Client,
     name: &str,
 ) -> aws_sdk_iam::types::AccessKey {
-    admin
-        .create_user()
-        .user_name(name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin.create_user().user_name(name).send().await.unwrap();
     let made = admin
         .create_access_key()
         .user_name(name)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    made.access_key()
-        .cloned()
-        .unwrap_or_else(|| panic!("no key"))
+        .unwrap();
+    made.access_key().cloned().expect("no key")
 }
 
 pub(crate) fn config_with_key(
@@ -82,14 +80,79 @@ pub(crate) fn message<E: ProvideErrorMetadata>(err: &E) -> String {
     err.message().unwrap_or_default().to_owned()
 }
 
+/// The output of a call that must succeed; a failure panics with the whole error.
+#[track_caller]
+pub(crate) fn succeeds<T, E: Debug>(result: Result<T, E>) -> T {
+    match result {
+        Ok(out) => out,
+        Err(e) => panic!("expected success, got {e:?}"),
+    }
+}
+
+/// The error of a call that must fail with the AWS error `code`, for further checks; panics
+/// with what came instead (an output, or an error with another code or none).
+#[track_caller]
+pub(crate) fn fails_with<T: Debug, E: ProvideErrorMetadata + Debug>(
+    result: Result<T, E>,
+    code: &str,
+) -> E {
+    match result {
+        Ok(out) => panic!("expected {code}, got success: {out:?}"),
+        Err(e) if e.code() == Some(code) => e,
+        Err(e) => panic!("expected {code}, got {:?}: {e:?}", e.code()),
+    }
+}
+
+/// The first of `err` and its sources that is a `T`.
+pub(crate) fn source_of<'a, T: Error + 'static>(err: &'a (dyn Error + 'static)) -> Option<&'a T> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// Why a call found no credentials: the credentials provider's error inside an SDK error
+/// (a `DispatchFailure` with no AWS error code).
+#[track_caller]
+pub(crate) fn credentials_error<'a>(err: &'a (dyn Error + 'static)) -> &'a CredentialsError {
+    source_of(err).unwrap_or_else(|| panic!("not a credentials error: {}", error_text(err)))
+}
+
+/// The error of the default chain's provider `name` (`Ec2InstanceMetadata`, `EcsContainer`,
+/// `WebIdentityToken`, …) when no provider of the chain had credentials.
+#[track_caller]
+pub(crate) fn chain_attempt<'a>(
+    err: &'a (dyn Error + 'static),
+    name: &str,
+) -> &'a CredentialsError {
+    source_of::<ProviderChainError<CredentialsError>>(err)
+        .and_then(|chain| chain.attempts().iter().find(|a| a.name() == name))
+        .map(|attempt| attempt.error())
+        .unwrap_or_else(|| {
+            panic!(
+                "no {name} in a chain that found nothing: {}",
+                error_text(err)
+            )
+        })
+}
+
+/// `err` and its sources as one line, for what aws-config says only in text.
+pub(crate) fn error_text(err: &(dyn Error + 'static)) -> String {
+    DisplayErrorContext(err).to_string()
+}
+
 /// A server with the given world (YAML).
 pub(crate) async fn server_with(yaml: &str) -> MockServer {
-    let world = World::from_yaml(yaml).unwrap_or_else(|e| panic!("test world: {e}"));
+    let world = World::from_yaml(yaml).expect("test world");
     MockServer::builder()
         .world(world)
         .start()
         .await
-        .unwrap_or_else(|e| panic!("test server: {e}"))
+        .expect("test server")
 }
 
 /// Rewrites (or removes, with `None`) the Authorization header after signing.
@@ -188,9 +251,7 @@ pub(crate) async fn control(server: &MockServer, method: &str, path: &str, body:
         server.address(),
         body.len()
     );
-    raw(server, request.as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"))
+    raw(server, request.as_bytes()).await.expect("no answer")
 }
 
 /// Sends raw bytes and reads the response until the server closes (requests should say
@@ -201,13 +262,8 @@ pub(crate) async fn raw(server: &MockServer, request: &[u8]) -> Option<Raw> {
 
 /// [`raw`], to any address (a delegate's instance metadata port).
 pub(crate) async fn raw_to(address: std::net::SocketAddr, request: &[u8]) -> Option<Raw> {
-    let mut stream = TcpStream::connect(address)
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e}"));
-    stream
-        .write_all(request)
-        .await
-        .unwrap_or_else(|e| panic!("write: {e}"));
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    stream.write_all(request).await.expect("write");
     let mut buf = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
     assert!(read.is_ok(), "server did not answer or close within 10 s");
@@ -272,8 +328,7 @@ pub(crate) fn signed_post(
     time: SystemTime,
 ) -> Vec<u8> {
     let target = target(server, who, service, region, time);
-    signing::signed_post(&target, form, &[("connection", "close")])
-        .unwrap_or_else(|e| panic!("{e}"))
+    signing::signed_post(&target, form, &[("connection", "close")]).unwrap()
 }
 
 /// Sends `form` signed now by the standard admin for `service` in `us-east-1`.
@@ -286,9 +341,7 @@ pub(crate) async fn send_signed(server: &MockServer, service: &str, form: &str) 
         form,
         server.clock().now(),
     );
-    raw(server, &request)
-        .await
-        .unwrap_or_else(|| panic!("no answer"))
+    raw(server, &request).await.expect("no answer")
 }
 
 /// STS and EC2 clients for the standard admin whose Authorization header is replaced.
@@ -325,8 +378,7 @@ pub(crate) fn presigned_get(
     expires: Duration,
 ) -> Vec<u8> {
     let target = target(server, who, service, region, time);
-    signing::presigned_get(&target, query, expires, &[("connection", "close")])
-        .unwrap_or_else(|e| panic!("{e}"))
+    signing::presigned_get(&target, query, expires, &[("connection", "close")]).unwrap()
 }
 
 /// A clock for an SDK client that runs `offset` away from the server's.
@@ -357,7 +409,7 @@ pub(crate) async fn decode_with(
         .send()
         .await;
     let decoded = out
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .decoded_message()
         .unwrap_or_default()
         .to_owned();

@@ -21,7 +21,7 @@ async fn the_clock_moves_through_the_control_api() {
         ))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let now = control(&server, "GET", "/_mock/clock", "").await;
     assert_eq!(json(&now)["now"], "2030-03-17T17:46:40Z");
     assert_eq!(json(&now)["virtual"], true);
@@ -64,9 +64,7 @@ async fn the_control_api_refuses_signed_requests() {
         "GET /_mock/clock HTTP/1.1\r\nhost: {}\r\nauthorization: AWS4-HMAC-SHA256 Credential=x\r\nconnection: close\r\n\r\n",
         server.address()
     );
-    let r = raw(&server, request.as_bytes())
-        .await
-        .unwrap_or_else(|| panic!("no answer"));
+    let r = raw(&server, request.as_bytes()).await.expect("no answer");
     assert_eq!(r.status, 400);
     assert!(r.body.contains("takes no AWS signature"), "{}", r.body);
 }
@@ -78,7 +76,7 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         .propagation_delay(Duration::from_secs(300))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let admin = iam_admin(&server);
     // Create the user and key, and let that propagate first.
     let key = user_with_key(&admin, "late").await;
@@ -95,11 +93,7 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         "a new key is unknown until it propagates"
     );
     server.clock().advance(Duration::from_secs(301));
-    let denied = ec2.describe_regions().send().await.err();
-    assert_eq!(
-        denied.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
-    );
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 
     admin
         .attach_user_policy()
@@ -107,24 +101,22 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     // IAM reads see the change at once...
     let attached = admin
         .list_attached_user_policies()
         .user_name("late")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(attached.attached_policies().len(), 1);
     // ...authorization only after the delay.
     server.clock().advance(Duration::from_secs(299));
-    assert!(
-        ec2.describe_regions().send().await.is_err(),
-        "allowed before the delay passed"
-    );
+    // Not allowed before the delay passed.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     server.clock().advance(Duration::from_secs(2));
     let regions = ec2.describe_regions().send().await;
-    assert!(regions.is_ok(), "still denied after the delay: {regions:?}");
+    regions.expect("still denied after the delay");
 
     let delay = control(
         &server,
@@ -140,11 +132,9 @@ async fn an_attached_policy_takes_the_propagation_delay_to_work() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        ec2.describe_regions().send().await.is_err(),
-        "with no delay the detach is immediate"
-    );
+        .unwrap();
+    // With no delay the detach is immediate.
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
 }
 
 fn sts_with(server: &MockServer, key: &aws_sdk_iam::types::AccessKey) -> aws_sdk_sts::Client {
@@ -167,23 +157,20 @@ async fn each_kind_of_change_takes_its_own_delay() {
         })
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let admin = iam_admin(&server);
     let first = user_with_key(&admin, "dev").await;
     // The key's own delay is 0, but it belongs to a user still propagating (60 s).
-    assert!(
-        sts_with(&server, &first)
-            .get_caller_identity()
-            .send()
-            .await
-            .is_err()
+    fails_with(
+        sts_with(&server, &first).get_caller_identity().send().await,
+        "InvalidClientTokenId",
     );
     server.clock().advance(Duration::from_secs(60));
     sts_with(&server, &first)
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("the key did not follow its user: {e:?}"));
+        .expect("the key did not follow its user");
 
     admin
         .attach_user_policy()
@@ -191,41 +178,34 @@ async fn each_kind_of_change_takes_its_own_delay() {
         .policy_arn("arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let second = admin
         .create_access_key()
         .user_name("dev")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"))
+        .unwrap()
         .access_key()
         .cloned()
-        .unwrap_or_else(|| panic!("no key"));
+        .expect("no key");
     // The second key works at once, without bringing the slower policy change along.
     sts_with(&server, &second)
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("a key change waited for a policy change: {e:?}"));
+        .expect("a key change waited for a policy change");
     let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
         &server,
         second.access_key_id(),
         second.secret_access_key(),
         "us-east-1",
     ));
-    let denied = ec2.describe_regions().send().await.err();
-    assert_eq!(
-        denied.and_then(|e| code(&e)).as_deref(),
-        Some("UnauthorizedOperation")
-    );
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     server.clock().advance(Duration::from_secs(299));
-    assert!(ec2.describe_regions().send().await.is_err());
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     server.clock().advance(Duration::from_secs(1));
     let regions = ec2.describe_regions().send().await;
-    assert!(
-        regions.is_ok(),
-        "denied after the policies' delay: {regions:?}"
-    );
+    regions.expect("denied after the policies' delay");
 }
 
 /// Seconds until a new user's key works, stepping the virtual clock one second at a time.
@@ -235,12 +215,13 @@ async fn seconds_until_a_new_key_works(propagation: Propagation) -> u64 {
         .propagation(propagation)
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let key = user_with_key(&iam_admin(&server), "jittery").await;
     let sts = sts_with(&server, &key);
     for waited in 0..=120 {
-        if sts.get_caller_identity().send().await.is_ok() {
-            return waited;
+        match sts.get_caller_identity().send().await {
+            Ok(_) => return waited,
+            Err(e) => assert_eq!(code(&e).as_deref(), Some("InvalidClientTokenId"), "{e:?}"),
         }
         server.clock().advance(Duration::from_secs(1));
     }
@@ -320,24 +301,24 @@ async fn the_request_log_records_decisions_without_secrets() {
         "nobody-secret",
         "us-east-1",
     ));
-    sts.get_caller_identity()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    sts.get_caller_identity().send().await.unwrap();
     let ec2 = aws_sdk_ec2::Client::new(&config_with_key(
         &server,
         "AKIANOBODY4444444444",
         "nobody-secret",
         "eu-west-1",
     ));
-    assert!(ec2.describe_regions().send().await.is_err());
+    fails_with(ec2.describe_regions().send().await, "UnauthorizedOperation");
     let wrong = aws_sdk_sts::Client::new(&config_with_key(
         &server,
         "AKIANOBODY4444444444",
         "wrong",
         "us-east-1",
     ));
-    assert!(wrong.get_caller_identity().send().await.is_err());
+    fails_with(
+        wrong.get_caller_identity().send().await,
+        "SignatureDoesNotMatch",
+    );
 
     let log = server.requests();
     assert_eq!(log.len(), 3, "{log:?}");
@@ -391,12 +372,21 @@ async fn the_request_log_names_the_statement_that_decided() {
     let server = server_with(&world).await;
     let describe = |key: &'static str, secret: &'static str| {
         let ec2 = aws_sdk_ec2::Client::new(&config_with_key(&server, key, secret, "us-east-1"));
-        async move { ec2.describe_regions().send().await.is_ok() }
+        async move { ec2.describe_regions().send().await }
     };
-    assert!(describe("AKIACONNECTOR4444444", "connector-secret").await);
-    assert!(!describe("AKIADENIED4444444444", "denied-secret").await);
-    assert!(!describe("AKIADENIEDMANAGED444", "denied-managed-secret").await);
-    assert!(!describe("AKIANOBODY4444444444", "nobody-secret").await);
+    succeeds(describe("AKIACONNECTOR4444444", "connector-secret").await);
+    fails_with(
+        describe("AKIADENIED4444444444", "denied-secret").await,
+        "UnauthorizedOperation",
+    );
+    fails_with(
+        describe("AKIADENIEDMANAGED444", "denied-managed-secret").await,
+        "UnauthorizedOperation",
+    );
+    fails_with(
+        describe("AKIANOBODY4444444444", "nobody-secret").await,
+        "UnauthorizedOperation",
+    );
     let nobody = aws_sdk_sts::Client::new(&config_with_key(
         &server,
         "AKIANOBODY4444444444",
@@ -410,7 +400,7 @@ async fn the_request_log_names_the_statement_that_decided() {
             .role_session_name("connector-test")
             .send()
             .await;
-        assert!(assumed.is_err());
+        fails_with(assumed, "AccessDenied");
     }
 
     let statements: Vec<(String, String)> = server
@@ -444,24 +434,20 @@ async fn reset_returns_to_the_loaded_world() {
         .user_name("made-in-the-test")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     let reset = control(&server, "POST", "/_mock/reset", "").await;
     assert_eq!(reset.status, 200, "{}", reset.body);
     assert!(server.requests().is_empty(), "the request log survived");
-    let gone = admin
-        .get_user()
-        .user_name("made-in-the-test")
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("a user created before the reset survived it"));
-    assert_eq!(code(&gone).as_deref(), Some("NoSuchEntity"));
+    fails_with(
+        admin.get_user().user_name("made-in-the-test").send().await,
+        "NoSuchEntity",
+    );
     admin
         .get_user()
         .user_name(STD.user)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("the world's own user is gone: {e:?}"));
+        .expect("the world's own user is gone");
 }
 
 #[tokio::test]
@@ -481,15 +467,15 @@ async fn worlds_are_dumped_and_loaded_through_the_control_api() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
     assert_eq!(me.arn(), Some("arn:aws:iam::666666666666:user/ci"));
-    let old = sts(STD.access_key_id, STD.secret_access_key)
-        .get_caller_identity()
-        .send()
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("a key of the replaced world still works"));
-    assert_eq!(code(&old).as_deref(), Some("InvalidClientTokenId"));
+    fails_with(
+        sts(STD.access_key_id, STD.secret_access_key)
+            .get_caller_identity()
+            .send()
+            .await,
+        "InvalidClientTokenId",
+    );
 
     for bad in [
         "accounts: [{id: 1}]",
@@ -505,7 +491,7 @@ async fn worlds_are_dumped_and_loaded_through_the_control_api() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 
     // The dump loads back, and becomes what reset returns to.
     let back = control(&server, "POST", "/_mock/world", &dumped.body).await;
@@ -515,7 +501,7 @@ async fn worlds_are_dumped_and_loaded_through_the_control_api() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap();
 }
 
 #[tokio::test]
@@ -551,7 +537,7 @@ async fn reset_gives_back_the_clock_as_it_started_unless_asked_to_keep_it() {
         .get_caller_identity()
         .send()
         .await
-        .unwrap_or_else(|e| panic!("the reset server kept its offset: {e:?}"));
+        .expect("the reset server kept its offset");
 
     // A virtual clock goes back to its start time; `keep_clock` leaves it where it is.
     let start = std::time::UNIX_EPOCH + Duration::from_secs(1_893_456_000);
@@ -559,7 +545,7 @@ async fn reset_gives_back_the_clock_as_it_started_unless_asked_to_keep_it() {
         .clock(Clock::virtual_at(start))
         .start()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     server.clock().advance(Duration::from_secs(600));
     let kept = control(&server, "POST", "/_mock/reset", r#"{"keep_clock": true}"#).await;
     assert_eq!(kept.status, 200, "{}", kept.body);
@@ -572,11 +558,9 @@ async fn reset_gives_back_the_clock_as_it_started_unless_asked_to_keep_it() {
 
     // The typed methods do the same.
     server.clock().advance(Duration::from_secs(60));
-    server
-        .reset_keeping_clock()
-        .unwrap_or_else(|e| panic!("{e}"));
+    server.reset_keeping_clock().unwrap();
     assert_eq!(server.clock().now(), start + Duration::from_secs(60));
-    server.reset().unwrap_or_else(|e| panic!("{e}"));
+    server.reset().unwrap();
     assert_eq!(server.clock().now(), start);
 }
 
@@ -584,11 +568,7 @@ async fn reset_gives_back_the_clock_as_it_started_unless_asked_to_keep_it() {
 async fn the_control_api_capabilities_are_typed_methods_too() {
     let server = MockServer::start().await;
     let admin = iam_admin(&server);
-    admin
-        .list_users()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    admin.list_users().send().await.unwrap();
     assert!(!server.requests().is_empty());
     server.clear_requests();
     assert!(server.requests().is_empty(), "the log was not cleared");
@@ -598,7 +578,7 @@ async fn the_control_api_capabilities_are_typed_methods_too() {
     world.accounts.retain(|a| a.id == STD.account);
     world.accounts[0].users.retain(|u| u.name == STD.user);
     world.accounts[0].users[0].name = "renamed".into();
-    server.load_world(world).unwrap_or_else(|e| panic!("{e}"));
+    server.load_world(world).unwrap();
     let me = aws_sdk_sts::Client::new(&config_with_key(
         &server,
         STD.access_key_id,
@@ -608,7 +588,7 @@ async fn the_control_api_capabilities_are_typed_methods_too() {
     .get_caller_identity()
     .send()
     .await
-    .unwrap_or_else(|e| panic!("{e:?}"));
+    .unwrap();
     assert_eq!(me.arn(), Some("arn:aws:iam::111111111111:user/renamed"));
     let mut broken = server.world();
     let twin = broken.accounts[0].users[0].clone();
@@ -625,7 +605,7 @@ async fn the_control_api_capabilities_are_typed_methods_too() {
             "system:serviceaccount:ci:deployer",
             "sts.amazonaws.com",
         ))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(token.split('.').count(), 3, "not a JWT");
     let mut bad = mock_server::OidcToken::new("http://plain", "s", "a");
     assert!(matches!(

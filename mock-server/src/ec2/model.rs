@@ -1070,18 +1070,42 @@ mod tests {
     #[test]
     fn worlds_with_inconsistent_ec2_resources_are_refused() {
         let refused = [
-            "        vpcs: [{id: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.20.0.0/16}]\n        subnets: [{id: subnet-0b0b0b0b0b0b0b0b0, vpc: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.21.1.0/24}]\n",
-            "        security_groups: [{id: sg-0c0c0c0c0c0c0c0c0, name: default}]\n",
-            "        security_groups: [{id: sg-0c0c0c0c0c0c0c0c1, name: web}, {id: sg-0c0c0c0c0c0c0c0c2, name: web}]\n",
-            "        instances: [{id: i-0aaaaaaaaaaaaaaa1, image: ami-12345678, launched: yesterday}]\n",
-            "        key_pairs: [{name: a}, {name: a}]\n",
-            "        images: [{id: ami-1234567, name: short}]\n",
+            (
+                "        vpcs: [{id: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.20.0.0/16}]\n        subnets: [{id: subnet-0b0b0b0b0b0b0b0b0, vpc: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.21.1.0/24}]\n",
+                "subnet subnet-0b0b0b0b0b0b0b0b0: 10.21.1.0/24 is not inside its VPC's 10.20.0.0/16".to_owned(),
+            ),
+            (
+                "        security_groups: [{id: sg-0c0c0c0c0c0c0c0c0, name: default}]\n",
+                "security group sg-0c0c0c0c0c0c0c0c0: every VPC has its own `default` group already".to_owned(),
+            ),
+            (
+                "        security_groups: [{id: sg-0c0c0c0c0c0c0c0c1, name: web}, {id: sg-0c0c0c0c0c0c0c0c2, name: web}]\n",
+                "security group sg-0c0c0c0c0c0c0c0c2: another group in its VPC is named web".to_owned(),
+            ),
+            (
+                "        instances: [{id: i-0aaaaaaaaaaaaaaa1, image: ami-12345678, launched: yesterday}]\n",
+                "instance i-0aaaaaaaaaaaaaaa1: launched yesterday is not an RFC 3339 time".to_owned(),
+            ),
+            (
+                "        key_pairs: [{name: a}, {name: a}]\n",
+                format!("key pair a: key-0{:016x} is declared twice", fingerprint("a")),
+            ),
+            (
+                "        images: [{id: ami-1234567, name: short}]\n",
+                "ami-1234567 is not a ami id (ami- and 8 or 17 hex digits)".to_owned(),
+            ),
         ];
-        for ec2 in refused {
-            assert!(world(ec2).is_err(), "accepted: {ec2}");
+        for (ec2, expected) in refused {
+            match world(ec2) {
+                Err(WorldError::Invalid { context, message }) => assert_eq!(
+                    (context.as_str(), message),
+                    ("account 111111111111, ec2 region us-east-1", expected)
+                ),
+                other => panic!("{ec2}: expected a refusal, got {other:?}"),
+            }
         }
         let accepted = "        vpcs: [{id: vpc-0a0a0a0a0a0a0a0a0, cidr_block: 10.20.0.0/16}]\n        subnets: [{id: subnet-0b0b0b0b0b0b0b0b0, vpc: vpc-0a0a0a0a0a0a0a0a0}, {id: subnet-0b0b0b0b0b0b0b0b1}]\n";
-        assert!(world(accepted).is_ok());
+        world(accepted).expect("a consistent world is accepted");
     }
 
     #[test]

@@ -882,7 +882,16 @@ mod tests {
     #[test]
     fn opted_in_regions_must_belong_to_the_partition() {
         let yaml = "accounts:\n  - id: '444444444444'\n    partition: aws-us-gov\n    opted_in_regions: [af-south-1]\n";
-        assert!(build(yaml).is_err());
+        match build(yaml) {
+            Err(WorldError::Invalid { context, message }) => assert_eq!(
+                (context.as_str(), message.as_str()),
+                (
+                    "account 444444444444",
+                    "`af-south-1` is not a region of partition aws-us-gov"
+                )
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 
     #[test]
