@@ -21,7 +21,7 @@ use crate::control::ControlToken;
 use crate::delegates::Delegates;
 use crate::error::AwsError;
 use crate::faults::{self, FaultEffect};
-use crate::log::{Decider, Record};
+use crate::log::{Decider, Decision, Record};
 use crate::routing;
 use crate::service::Service;
 use crate::state::State;
@@ -131,9 +131,9 @@ impl Trace {
         error_code: Option<std::borrow::Cow<'static, str>>,
     ) -> Record {
         let decision = match (&error_code, self.denied) {
-            (_, true) => "denied",
-            (None, false) => "allowed",
-            (Some(_), false) => "error",
+            (_, true) => Decision::Denied,
+            (None, false) => Decision::Allowed,
+            (Some(_), false) => Decision::Error,
         };
         Record {
             time: now,

@@ -23,7 +23,7 @@ use http_body_util::Full;
 use serde_json::Value;
 
 use crate::faults::{FaultEffect, Target};
-use crate::log::Record;
+use crate::log::{Decision, Record};
 
 use crate::state::State;
 use crate::wire::Body;
@@ -300,9 +300,9 @@ fn answer(
         region: delegate.region.clone(),
         principal: String::new(),
         decision: if answer.error.is_some() {
-            "error"
+            Decision::Error
         } else {
-            "allowed"
+            Decision::Allowed
         },
         decider: None,
         error_code: answer.error.map(std::borrow::Cow::Borrowed),
