@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::iam::store::Identity;
 use crate::policy::Policy;
 use crate::policy::eval::{self, Evaluation, Layer};
+use crate::service::Endpoint;
 
 /// How many entries a server keeps.
 pub(crate) const CAPACITY: usize = 10_000;
@@ -100,7 +101,8 @@ pub struct Authorized {
 #[derive(Debug, Clone)]
 pub(crate) struct Record {
     pub(crate) time: SystemTime,
-    pub(crate) service: &'static str,
+    /// `None`: the request could not be routed.
+    pub(crate) service: Option<Endpoint>,
     pub(crate) action: String,
     pub(crate) iam_action: &'static str,
     pub(crate) resource: String,
@@ -215,7 +217,11 @@ impl Record {
         LoggedRequest {
             seq,
             time: timestamp(self.time),
-            service: self.service.to_owned(),
+            service: self
+                .service
+                .map(Endpoint::name)
+                .unwrap_or_default()
+                .to_owned(),
             action: self.action.clone(),
             iam_action: self.iam_action.to_owned(),
             resource: self.resource.clone(),

@@ -23,7 +23,7 @@ use crate::error::AwsError;
 use crate::faults::{self, FaultEffect};
 use crate::log::{Decider, Decision, Record};
 use crate::routing;
-use crate::service::Service;
+use crate::service::{Endpoint, Service};
 use crate::state::State;
 use crate::transport::{Dropped, deliver};
 use crate::wire::query::Params;
@@ -137,7 +137,7 @@ impl Trace {
         };
         Record {
             time: now,
-            service: self.service.map(Service::signing_name).unwrap_or_default(),
+            service: self.service.map(Endpoint::Aws),
             action: self.action,
             iam_action: self.iam_action,
             resource: self.resource,
