@@ -15,7 +15,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AwsError;
-use crate::service::Service;
+use crate::service::{Endpoint, Service};
 use crate::wildcard::Pattern;
 
 /// One fault rule: which calls it matches and what happens to them.
@@ -69,10 +69,6 @@ pub enum FaultEffect {
     /// The answer's headers announce the whole body but only half of it is sent.
     TruncateBody,
 }
-
-/// What a rule's `service` may name: the AWS services, and the delegate endpoints
-/// (instance metadata, the container credentials endpoint).
-const SERVICES: [&str; 5] = ["sts", "iam", "ec2", "imds", "ecs"];
 
 /// Why a rule was refused.
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +162,7 @@ impl Faults {
 /// A rule ready to apply, or why it cannot be.
 fn checked(rule: FaultRule) -> Result<Arc<Active>, FaultError> {
     if let Some(s) = &rule.service
-        && !SERVICES.contains(&s.as_str())
+        && !Endpoint::ALL.iter().any(|e| e.name() == s)
     {
         return Err(FaultError::Service(s.clone()));
     }

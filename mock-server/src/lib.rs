@@ -116,7 +116,7 @@ mod world;
 pub use clock::Clock;
 pub use delegates::Delegate;
 pub use faults::{FaultEffect, FaultError, FaultRule};
-pub use log::{Authorized, LoggedRequest};
+pub use log::{Authorized, Decision, LoggedRequest};
 pub use partition::{OptIn, Partition, Region};
 pub use policy::PolicyError;
 pub use propagation::{ChangeKind, Propagation, PropagationError};

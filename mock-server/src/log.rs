@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::iam::store::Identity;
 use crate::policy::Policy;
-use crate::policy::eval::{Decision, Evaluation, Layer};
+use crate::policy::eval::{self, Evaluation, Layer};
+use crate::service::Endpoint;
 
 /// How many entries a server keeps.
 pub(crate) const CAPACITY: usize = 10_000;
@@ -40,7 +41,7 @@ pub struct LoggedRequest {
     /// Who sent it (empty when unauthenticated).
     pub principal: String,
     /// `allowed`, `denied` (authorization refused), or `error`.
-    pub decision: String,
+    pub decision: Decision,
     /// The statement that decided it: the one that allowed or explicitly denied it
     /// (`arn:aws:iam::aws:policy/ReadOnlyAccess Statement[0]`, with its Sid when it has one),
     /// or the one missing (`missing: an Allow in the identity-based policies`). Empty when no
@@ -57,6 +58,36 @@ pub struct LoggedRequest {
     pub also_allowed: Vec<Authorized>,
 }
 
+/// What became of a logged request; written `allowed`, `denied` or `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Served: authorized, or needing no authorization.
+    Allowed,
+    /// Refused by authorization.
+    Denied,
+    /// Failed otherwise (a signature, a parameter, a fault, a delegate's error).
+    Error,
+}
+
+impl Decision {
+    /// How the log writes it: `allowed`, `denied` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Denied => "denied",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    /// As [`Decision::as_str`], padded to the formatter's width.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// An IAM action on a resource.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Authorized {
@@ -70,13 +101,14 @@ pub struct Authorized {
 #[derive(Debug, Clone)]
 pub(crate) struct Record {
     pub(crate) time: SystemTime,
-    pub(crate) service: &'static str,
+    /// `None`: the request could not be routed.
+    pub(crate) service: Option<Endpoint>,
     pub(crate) action: String,
     pub(crate) iam_action: &'static str,
     pub(crate) resource: String,
     pub(crate) region: String,
     pub(crate) principal: String,
-    pub(crate) decision: &'static str,
+    pub(crate) decision: Decision,
     pub(crate) decider: Option<Decider>,
     pub(crate) error_code: Option<Cow<'static, str>>,
     pub(crate) status: u16,
@@ -118,12 +150,12 @@ impl Decider {
     /// identity-based statement that allowed it.
     pub(crate) fn of(evaluation: &Evaluation, caller: &Identity) -> Option<Self> {
         let at = match evaluation.decision {
-            Decision::Allow => evaluation
+            eval::Decision::Allow => evaluation
                 .allowed_by
                 .iter()
                 .find(|s| s.layer == Layer::Identity)?,
-            Decision::ExplicitDeny(ref at) => at,
-            Decision::ImplicitDeny(layer) => {
+            eval::Decision::ExplicitDeny(ref at) => at,
+            eval::Decision::ImplicitDeny(layer) => {
                 return Some(Self::Missing(match layer {
                     Layer::Identity => Missing::Identity,
                     Layer::Boundary => Missing::Boundary(
@@ -185,13 +217,17 @@ impl Record {
         LoggedRequest {
             seq,
             time: crate::times::rfc3339(self.time),
-            service: self.service.to_owned(),
+            service: self
+                .service
+                .map(Endpoint::name)
+                .unwrap_or_default()
+                .to_owned(),
             action: self.action.clone(),
             iam_action: self.iam_action.to_owned(),
             resource: self.resource.clone(),
             region: self.region.clone(),
             principal: self.principal.clone(),
-            decision: self.decision.to_owned(),
+            decision: self.decision,
             statement: self
                 .decider
                 .as_ref()
@@ -249,5 +285,27 @@ impl RequestLog {
     /// Empties the log.
     pub(crate) fn clear(&self) {
         while self.entries.pop().is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_are_written_as_before() {
+        for (decision, text) in [
+            (Decision::Allowed, "allowed"),
+            (Decision::Denied, "denied"),
+            (Decision::Error, "error"),
+        ] {
+            let json = serde_json::to_string(&decision).unwrap_or_default();
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(serde_json::from_str::<Decision>(&json).ok(), Some(decision));
+            assert_eq!(
+                (decision.as_str(), format!("{decision:<8}|")),
+                (text, format!("{text:<8}|"))
+            );
+        }
     }
 }

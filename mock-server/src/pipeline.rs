@@ -21,9 +21,9 @@ use crate::control::ControlToken;
 use crate::delegates::Delegates;
 use crate::error::AwsError;
 use crate::faults::{self, FaultEffect};
-use crate::log::{Decider, Record};
+use crate::log::{Decider, Decision, Record};
 use crate::routing;
-use crate::service::Service;
+use crate::service::{Endpoint, Service};
 use crate::state::State;
 use crate::transport::{Dropped, deliver};
 use crate::wire::query::Params;
@@ -131,13 +131,13 @@ impl Trace {
         error_code: Option<std::borrow::Cow<'static, str>>,
     ) -> Record {
         let decision = match (&error_code, self.denied) {
-            (_, true) => "denied",
-            (None, false) => "allowed",
-            (Some(_), false) => "error",
+            (_, true) => Decision::Denied,
+            (None, false) => Decision::Allowed,
+            (Some(_), false) => Decision::Error,
         };
         Record {
             time: now,
-            service: self.service.map(Service::signing_name).unwrap_or_default(),
+            service: self.service.map(Endpoint::Aws),
             action: self.action,
             iam_action: self.iam_action,
             resource: self.resource,

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::log::LoggedRequest;
+use crate::log::{Decision, LoggedRequest};
 
 /// The report over a whole log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +88,7 @@ pub fn least_privilege(log: &[LoggedRequest]) -> Report {
                 .or_default()
                 .insert(also.resource.clone());
         }
-        if entry.decision == "denied" {
+        if entry.decision == Decision::Denied {
             usage.denied.insert(Denied {
                 action: entry.iam_action.clone(),
                 resource: entry.resource.clone(),
@@ -135,7 +135,7 @@ fn policy(allowed: BTreeMap<String, BTreeSet<String>>) -> PolicyDocument {
 mod tests {
     use super::*;
 
-    fn entry(principal: &str, action: &str, resource: &str, decision: &str) -> LoggedRequest {
+    fn entry(principal: &str, action: &str, resource: &str, decision: Decision) -> LoggedRequest {
         LoggedRequest {
             seq: 0,
             time: String::new(),
@@ -145,7 +145,7 @@ mod tests {
             resource: resource.to_owned(),
             region: String::new(),
             principal: principal.to_owned(),
-            decision: decision.to_owned(),
+            decision,
             statement: String::new(),
             error_code: String::new(),
             status: 200,
@@ -158,18 +158,18 @@ mod tests {
         let user = "arn:aws:iam::111111111111:user/ci";
         let role = "arn:aws:iam::222222222222:role/deploy";
         let log = [
-            entry(user, "ec2:DescribeRegions", "*", "allowed"),
-            entry(user, "sts:AssumeRole", role, "allowed"),
-            entry(user, "sts:AssumeRole", role, "allowed"),
-            entry(user, "iam:ListRoles", "*", "error"),
+            entry(user, "ec2:DescribeRegions", "*", Decision::Allowed),
+            entry(user, "sts:AssumeRole", role, Decision::Allowed),
+            entry(user, "sts:AssumeRole", role, Decision::Allowed),
+            entry(user, "iam:ListRoles", "*", Decision::Error),
             entry(
                 user,
                 "iam:CreateUser",
                 "arn:aws:iam::111111111111:user/x",
-                "denied",
+                Decision::Denied,
             ),
-            entry(user, "sts:GetCallerIdentity", "", "allowed"),
-            entry("", "ec2:DescribeRegions", "*", "error"),
+            entry(user, "sts:GetCallerIdentity", "", Decision::Allowed),
+            entry("", "ec2:DescribeRegions", "*", Decision::Error),
         ];
         let report = least_privilege(&log);
         assert_eq!(report.principals.len(), 1);

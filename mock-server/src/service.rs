@@ -1,4 +1,5 @@
-//! The AWS services this server plays, and how a request names them.
+//! The AWS services this server plays, the delegate endpoints beside them, and how a request
+//! names them.
 //!
 //! A signed request names its service in the SigV4 credential scope (`…/us-east-1/sts/aws4_request`);
 //! an unsigned one only through its `Version` parameter. The Host header is never used:
@@ -63,6 +64,38 @@ impl Service {
     /// region the client has, so any region of the caller's partition is accepted.
     pub fn is_global(self) -> bool {
         self == Service::Iam
+    }
+}
+
+/// What a request is addressed to: a service on the main listener, or a delegate's
+/// credentials endpoint. Named as in the request log and in fault rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// An AWS service.
+    Aws(Service),
+    /// A delegate's instance metadata (`imds`).
+    Imds,
+    /// A delegate's container credentials endpoint (`ecs`).
+    Ecs,
+}
+
+impl Endpoint {
+    /// Every endpoint.
+    pub(crate) const ALL: [Endpoint; 5] = [
+        Endpoint::Aws(Service::Sts),
+        Endpoint::Aws(Service::Iam),
+        Endpoint::Aws(Service::Ec2),
+        Endpoint::Imds,
+        Endpoint::Ecs,
+    ];
+
+    /// Its name: the service's signing name, `imds` or `ecs`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Endpoint::Aws(service) => service.signing_name(),
+            Endpoint::Imds => "imds",
+            Endpoint::Ecs => "ecs",
+        }
     }
 }
 

@@ -609,7 +609,7 @@ async fn passing_a_role_to_an_instance_needs_iam_pass_role() {
     let last = log.last().expect("no log");
     assert_eq!(last.iam_action, "iam:PassRole");
     assert_eq!(last.resource, "arn:aws:iam::555555555555:role/app");
-    assert_eq!(last.decision, "denied");
+    assert_eq!(last.decision, mock_server::Decision::Denied);
     let decoded = decode(&server, &message(&err)).await;
     assert_eq!(decoded["context"]["action"], "iam:PassRole");
     assert_eq!(

@@ -406,7 +406,7 @@ async fn the_request_log_names_the_statement_that_decided() {
     let statements: Vec<(String, String)> = server
         .requests()
         .into_iter()
-        .map(|r| (r.decision, r.statement))
+        .map(|r| (r.decision.as_str().to_owned(), r.statement))
         .collect();
     let expected = [
         ("allowed", "arn:aws:iam::444444444444:policy/HarnessDescribeRegions Statement[0] (Sid VisualEditor0)"),

@@ -23,7 +23,8 @@ use http_body_util::Full;
 use serde_json::Value;
 
 use crate::faults::{FaultEffect, Target};
-use crate::log::Record;
+use crate::log::{Decision, Record};
+use crate::service::Endpoint;
 
 use crate::state::State;
 use crate::wire::Body;
@@ -232,7 +233,7 @@ pub(crate) fn handle(state: &State, parts: &Parts) -> (Response<Body>, Option<Fa
     match world.delegates.iter().find(|d| d.name == name) {
         Some(delegate) if delegate.kind == DelegateKind::Ecs => {
             let action = "GetCredentials";
-            answer(state, delegate, "ecs", action, |now| {
+            answer(state, delegate, Endpoint::Ecs, action, |now| {
                 ecs::serve(
                     &state.iam.store(),
                     &state.sessions,
@@ -263,7 +264,7 @@ pub(crate) fn serve_instance(
     {
         Some(delegate) => {
             let action = imds::action(parts, path);
-            answer(state, delegate, "imds", action, |now| {
+            answer(state, delegate, Endpoint::Imds, action, |now| {
                 imds::serve(
                     &state.iam.store(),
                     &state.sessions,
@@ -284,13 +285,13 @@ pub(crate) fn serve_instance(
 fn answer(
     state: &State,
     delegate: &DelegateSpec,
-    service: &'static str,
+    endpoint: Endpoint,
     action: &'static str,
     serve: impl FnOnce(std::time::SystemTime) -> Answer,
 ) -> (Response<Body>, Option<FaultEffect>) {
     let now = state.clock.now();
     let target = Target {
-        service,
+        service: endpoint.name(),
         action,
         principal: &delegate.name,
         region: &delegate.region,
@@ -307,16 +308,16 @@ fn answer(
     };
     state.requests.push(Record {
         time: now,
-        service,
+        service: Some(endpoint),
         action: answer.action.to_owned(),
         iam_action: "",
         resource: answer.role,
         region: delegate.region.clone(),
         principal: String::new(),
         decision: if answer.error.is_some() {
-            "error"
+            Decision::Error
         } else {
-            "allowed"
+            Decision::Allowed
         },
         decider: None,
         error_code: answer.error.map(std::borrow::Cow::Borrowed),

@@ -18,54 +18,48 @@ use crate::sts::trust::{self, TrustVerdict};
 use crate::sts::{authorization_message, oidc};
 use crate::wire::xml::Node;
 
+/// An STS action row: the IAM action is `sts:` and the action's name; `$kind` names the
+/// [`Authorization`] variant, with its resource function for `Policy`.
+macro_rules! action {
+    ($name:literal, $kind:ident $(($resource:expr))?, $handler:expr) => {
+        ActionSpec {
+            name: $name,
+            iam_action: concat!("sts:", $name),
+            authorization: Authorization::$kind $(($resource))?,
+            handler: $handler,
+        }
+    };
+}
+
 /// The STS actions served.
 pub(crate) const ACTIONS: &[ActionSpec] = &[
-    ActionSpec {
-        name: "GetCallerIdentity",
-        iam_action: "sts:GetCallerIdentity",
-        // "No permissions are required to perform this operation" (STS API reference): even
-        // an explicit deny does not stop it.
-        authorization: Authorization::Always,
-        handler: get_caller_identity,
-    },
-    ActionSpec {
-        name: "AssumeRole",
-        iam_action: "sts:AssumeRole",
-        // The trust policy and the caller's own policies decide together: `sts::trust`.
-        authorization: Authorization::Always,
-        handler: assume_role,
-    },
-    ActionSpec {
-        name: "AssumeRoleWithWebIdentity",
-        iam_action: "sts:AssumeRoleWithWebIdentity",
-        // Unsigned, as on AWS: the web identity token is the credential.
-        authorization: Authorization::Unsigned,
-        handler: assume_role_with_web_identity,
-    },
-    ActionSpec {
-        name: "GetSessionToken",
-        iam_action: "sts:GetSessionToken",
-        authorization: Authorization::Always,
-        handler: get_session_token,
-    },
-    ActionSpec {
-        name: "GetFederationToken",
-        iam_action: "sts:GetFederationToken",
-        authorization: Authorization::Policy(federated_user_resource),
-        handler: get_federation_token,
-    },
-    ActionSpec {
-        name: "GetAccessKeyInfo",
-        iam_action: "sts:GetAccessKeyInfo",
-        authorization: Authorization::Policy(any_resource),
-        handler: get_access_key_info,
-    },
-    ActionSpec {
-        name: "DecodeAuthorizationMessage",
-        iam_action: "sts:DecodeAuthorizationMessage",
-        authorization: Authorization::Policy(any_resource),
-        handler: decode_authorization_message,
-    },
+    // "No permissions are required to perform this operation" (STS API reference): even
+    // an explicit deny does not stop it.
+    action!("GetCallerIdentity", Always, get_caller_identity),
+    // The trust policy and the caller's own policies decide together: `sts::trust`.
+    action!("AssumeRole", Always, assume_role),
+    // Unsigned, as on AWS: the web identity token is the credential.
+    action!(
+        "AssumeRoleWithWebIdentity",
+        Unsigned,
+        assume_role_with_web_identity
+    ),
+    action!("GetSessionToken", Always, get_session_token),
+    action!(
+        "GetFederationToken",
+        Policy(federated_user_resource),
+        get_federation_token
+    ),
+    action!(
+        "GetAccessKeyInfo",
+        Policy(any_resource),
+        get_access_key_info
+    ),
+    action!(
+        "DecodeAuthorizationMessage",
+        Policy(any_resource),
+        decode_authorization_message
+    ),
 ];
 
 fn get_caller_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {

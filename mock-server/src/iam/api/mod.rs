@@ -22,439 +22,253 @@ use crate::world::{AccountSpec, UserSpec, World};
 
 use entity::Entity::{self, Group, Role, User};
 
+/// An IAM action row: the IAM action is `iam:` and the action's name, and the caller's
+/// policies must allow it on the resource `$resource` names. With a fourth argument, the
+/// handler is `$handler` applied to the call and that entity kind (`entity::attach, User`).
+macro_rules! action {
+    ($name:literal, $resource:expr, $handler:path, $entity:expr) => {
+        action!($name, $resource, |c| $handler(c, $entity))
+    };
+    ($name:literal, $resource:expr, $handler:expr) => {
+        ActionSpec {
+            name: $name,
+            iam_action: concat!("iam:", $name),
+            authorization: Authorization::Policy($resource),
+            handler: $handler,
+        }
+    };
+}
+
 /// The IAM actions served.
 pub(crate) const ACTIONS: &[ActionSpec] = &[
-    action(
-        "CreateUser",
-        "iam:CreateUser",
-        user_resource,
-        users::create_user,
-    ),
-    action("GetUser", "iam:GetUser", user_resource, users::get_user),
-    action(
-        "ListUsers",
-        "iam:ListUsers",
-        users_resource,
-        users::list_users,
-    ),
-    action(
-        "DeleteUser",
-        "iam:DeleteUser",
-        user_resource,
-        users::delete_user,
-    ),
-    action(
-        "CreateAccessKey",
-        "iam:CreateAccessKey",
-        user_resource,
-        users::create_access_key,
-    ),
-    action(
-        "ListAccessKeys",
-        "iam:ListAccessKeys",
-        user_resource,
-        users::list_access_keys,
-    ),
-    action(
-        "UpdateAccessKey",
-        "iam:UpdateAccessKey",
-        user_resource,
-        users::update_access_key,
-    ),
-    action(
-        "DeleteAccessKey",
-        "iam:DeleteAccessKey",
-        user_resource,
-        users::delete_access_key,
-    ),
-    action(
-        "CreatePolicy",
-        "iam:CreatePolicy",
-        policy_resource,
-        policies::create_policy,
-    ),
-    action(
-        "GetPolicy",
-        "iam:GetPolicy",
-        policy_resource,
-        policies::get_policy,
-    ),
-    action(
-        "DeletePolicy",
-        "iam:DeletePolicy",
-        policy_resource,
-        policies::delete_policy,
-    ),
-    action(
-        "AttachUserPolicy",
-        "iam:AttachUserPolicy",
-        user_resource,
-        |c| entity::attach(c, User),
-    ),
-    action(
-        "DetachUserPolicy",
-        "iam:DetachUserPolicy",
-        user_resource,
-        |c| entity::detach(c, User),
-    ),
-    action(
+    action!("CreateUser", user_resource, users::create_user),
+    action!("GetUser", user_resource, users::get_user),
+    action!("ListUsers", users_resource, users::list_users),
+    action!("DeleteUser", user_resource, users::delete_user),
+    action!("CreateAccessKey", user_resource, users::create_access_key),
+    action!("ListAccessKeys", user_resource, users::list_access_keys),
+    action!("UpdateAccessKey", user_resource, users::update_access_key),
+    action!("DeleteAccessKey", user_resource, users::delete_access_key),
+    action!("CreatePolicy", policy_resource, policies::create_policy),
+    action!("GetPolicy", policy_resource, policies::get_policy),
+    action!("DeletePolicy", policy_resource, policies::delete_policy),
+    action!("AttachUserPolicy", user_resource, entity::attach, User),
+    action!("DetachUserPolicy", user_resource, entity::detach, User),
+    action!(
         "ListAttachedUserPolicies",
-        "iam:ListAttachedUserPolicies",
         user_resource,
-        |c| entity::list_attached(c, User),
+        entity::list_attached,
+        User
     ),
-    action("PutUserPolicy", "iam:PutUserPolicy", user_resource, |c| {
-        entity::put_inline(c, User)
-    }),
-    action("GetUserPolicy", "iam:GetUserPolicy", user_resource, |c| {
-        entity::get_inline(c, User)
-    }),
-    action(
+    action!("PutUserPolicy", user_resource, entity::put_inline, User),
+    action!("GetUserPolicy", user_resource, entity::get_inline, User),
+    action!(
         "DeleteUserPolicy",
-        "iam:DeleteUserPolicy",
         user_resource,
-        |c| entity::delete_inline(c, User),
+        entity::delete_inline,
+        User
     ),
-    action(
-        "ListUserPolicies",
-        "iam:ListUserPolicies",
-        user_resource,
-        |c| entity::list_inline(c, User),
-    ),
-    action(
+    action!("ListUserPolicies", user_resource, entity::list_inline, User),
+    action!(
         "PutUserPermissionsBoundary",
-        "iam:PutUserPermissionsBoundary",
         user_resource,
-        |c| entity::put_boundary(c, User),
+        entity::put_boundary,
+        User
     ),
-    action(
+    action!(
         "DeleteUserPermissionsBoundary",
-        "iam:DeleteUserPermissionsBoundary",
         user_resource,
-        |c| entity::delete_boundary(c, User),
+        entity::delete_boundary,
+        User
     ),
-    action(
-        "CreateRole",
-        "iam:CreateRole",
-        role_resource,
-        roles::create_role,
-    ),
-    action("GetRole", "iam:GetRole", role_resource, roles::get_role),
-    action(
-        "ListRoles",
-        "iam:ListRoles",
-        roles_resource,
-        roles::list_roles,
-    ),
-    action(
-        "UpdateRole",
-        "iam:UpdateRole",
-        role_resource,
-        roles::update_role,
-    ),
-    action(
+    action!("CreateRole", role_resource, roles::create_role),
+    action!("GetRole", role_resource, roles::get_role),
+    action!("ListRoles", roles_resource, roles::list_roles),
+    action!("UpdateRole", role_resource, roles::update_role),
+    action!(
         "UpdateAssumeRolePolicy",
-        "iam:UpdateAssumeRolePolicy",
         role_resource,
-        roles::update_assume_role_policy,
+        roles::update_assume_role_policy
     ),
-    action(
-        "DeleteRole",
-        "iam:DeleteRole",
-        role_resource,
-        roles::delete_role,
-    ),
-    action(
-        "AttachRolePolicy",
-        "iam:AttachRolePolicy",
-        role_resource,
-        |c| entity::attach(c, Role),
-    ),
-    action(
-        "DetachRolePolicy",
-        "iam:DetachRolePolicy",
-        role_resource,
-        |c| entity::detach(c, Role),
-    ),
-    action(
+    action!("DeleteRole", role_resource, roles::delete_role),
+    action!("AttachRolePolicy", role_resource, entity::attach, Role),
+    action!("DetachRolePolicy", role_resource, entity::detach, Role),
+    action!(
         "ListAttachedRolePolicies",
-        "iam:ListAttachedRolePolicies",
         role_resource,
-        |c| entity::list_attached(c, Role),
+        entity::list_attached,
+        Role
     ),
-    action("PutRolePolicy", "iam:PutRolePolicy", role_resource, |c| {
-        entity::put_inline(c, Role)
-    }),
-    action("GetRolePolicy", "iam:GetRolePolicy", role_resource, |c| {
-        entity::get_inline(c, Role)
-    }),
-    action(
+    action!("PutRolePolicy", role_resource, entity::put_inline, Role),
+    action!("GetRolePolicy", role_resource, entity::get_inline, Role),
+    action!(
         "DeleteRolePolicy",
-        "iam:DeleteRolePolicy",
         role_resource,
-        |c| entity::delete_inline(c, Role),
+        entity::delete_inline,
+        Role
     ),
-    action(
-        "ListRolePolicies",
-        "iam:ListRolePolicies",
-        role_resource,
-        |c| entity::list_inline(c, Role),
-    ),
-    action(
+    action!("ListRolePolicies", role_resource, entity::list_inline, Role),
+    action!(
         "PutRolePermissionsBoundary",
-        "iam:PutRolePermissionsBoundary",
         role_resource,
-        |c| entity::put_boundary(c, Role),
+        entity::put_boundary,
+        Role
     ),
-    action(
+    action!(
         "DeleteRolePermissionsBoundary",
-        "iam:DeleteRolePermissionsBoundary",
         role_resource,
-        |c| entity::delete_boundary(c, Role),
+        entity::delete_boundary,
+        Role
     ),
-    action(
-        "CreateGroup",
-        "iam:CreateGroup",
-        group_resource,
-        groups::create_group,
-    ),
-    action(
-        "GetGroup",
-        "iam:GetGroup",
-        group_resource,
-        groups::get_group,
-    ),
-    action(
-        "DeleteGroup",
-        "iam:DeleteGroup",
-        group_resource,
-        groups::delete_group,
-    ),
-    action(
-        "AddUserToGroup",
-        "iam:AddUserToGroup",
-        group_resource,
-        groups::add_user_to_group,
-    ),
-    action(
+    action!("CreateGroup", group_resource, groups::create_group),
+    action!("GetGroup", group_resource, groups::get_group),
+    action!("DeleteGroup", group_resource, groups::delete_group),
+    action!("AddUserToGroup", group_resource, groups::add_user_to_group),
+    action!(
         "RemoveUserFromGroup",
-        "iam:RemoveUserFromGroup",
         group_resource,
-        groups::remove_user_from_group,
+        groups::remove_user_from_group
     ),
-    action(
+    action!(
         "ListGroupsForUser",
-        "iam:ListGroupsForUser",
         user_resource,
-        groups::list_groups_for_user,
+        groups::list_groups_for_user
     ),
-    action(
-        "AttachGroupPolicy",
-        "iam:AttachGroupPolicy",
-        group_resource,
-        |c| entity::attach(c, Group),
-    ),
-    action(
-        "DetachGroupPolicy",
-        "iam:DetachGroupPolicy",
-        group_resource,
-        |c| entity::detach(c, Group),
-    ),
-    action(
+    action!("AttachGroupPolicy", group_resource, entity::attach, Group),
+    action!("DetachGroupPolicy", group_resource, entity::detach, Group),
+    action!(
         "ListAttachedGroupPolicies",
-        "iam:ListAttachedGroupPolicies",
         group_resource,
-        |c| entity::list_attached(c, Group),
+        entity::list_attached,
+        Group
     ),
-    action(
-        "PutGroupPolicy",
-        "iam:PutGroupPolicy",
-        group_resource,
-        |c| entity::put_inline(c, Group),
-    ),
-    action(
-        "GetGroupPolicy",
-        "iam:GetGroupPolicy",
-        group_resource,
-        |c| entity::get_inline(c, Group),
-    ),
-    action(
+    action!("PutGroupPolicy", group_resource, entity::put_inline, Group),
+    action!("GetGroupPolicy", group_resource, entity::get_inline, Group),
+    action!(
         "DeleteGroupPolicy",
-        "iam:DeleteGroupPolicy",
         group_resource,
-        |c| entity::delete_inline(c, Group),
+        entity::delete_inline,
+        Group
     ),
-    action(
+    action!(
         "ListGroupPolicies",
-        "iam:ListGroupPolicies",
         group_resource,
-        |c| entity::list_inline(c, Group),
+        entity::list_inline,
+        Group
     ),
-    action(
+    action!(
         "CreatePolicyVersion",
-        "iam:CreatePolicyVersion",
         policy_resource,
-        policies::create_policy_version,
+        policies::create_policy_version
     ),
-    action(
+    action!(
         "GetPolicyVersion",
-        "iam:GetPolicyVersion",
         policy_resource,
-        policies::get_policy_version,
+        policies::get_policy_version
     ),
-    action(
+    action!(
         "ListPolicyVersions",
-        "iam:ListPolicyVersions",
         policy_resource,
-        policies::list_policy_versions,
+        policies::list_policy_versions
     ),
-    action(
+    action!(
         "SetDefaultPolicyVersion",
-        "iam:SetDefaultPolicyVersion",
         policy_resource,
-        policies::set_default_policy_version,
+        policies::set_default_policy_version
     ),
-    action(
+    action!(
         "DeletePolicyVersion",
-        "iam:DeletePolicyVersion",
         policy_resource,
-        policies::delete_policy_version,
+        policies::delete_policy_version
     ),
-    action(
-        "ListPolicies",
-        "iam:ListPolicies",
-        policies_resource,
-        policies::list_policies,
-    ),
-    action(
+    action!("ListPolicies", policies_resource, policies::list_policies),
+    action!(
         "ListEntitiesForPolicy",
-        "iam:ListEntitiesForPolicy",
         policy_resource,
-        policies::list_entities_for_policy,
+        policies::list_entities_for_policy
     ),
-    action(
+    action!(
         "CreateInstanceProfile",
-        "iam:CreateInstanceProfile",
         profile_resource,
-        profiles::create_instance_profile,
+        profiles::create_instance_profile
     ),
-    action(
+    action!(
         "GetInstanceProfile",
-        "iam:GetInstanceProfile",
         profile_resource,
-        profiles::get_instance_profile,
+        profiles::get_instance_profile
     ),
-    action(
+    action!(
         "AddRoleToInstanceProfile",
-        "iam:AddRoleToInstanceProfile",
         profile_resource,
-        profiles::add_role_to_instance_profile,
+        profiles::add_role_to_instance_profile
     ),
-    action(
+    action!(
         "RemoveRoleFromInstanceProfile",
-        "iam:RemoveRoleFromInstanceProfile",
         profile_resource,
-        profiles::remove_role_from_instance_profile,
+        profiles::remove_role_from_instance_profile
     ),
-    action(
+    action!(
         "ListInstanceProfilesForRole",
-        "iam:ListInstanceProfilesForRole",
         role_resource,
-        profiles::list_instance_profiles_for_role,
+        profiles::list_instance_profiles_for_role
     ),
-    action(
+    action!(
         "DeleteInstanceProfile",
-        "iam:DeleteInstanceProfile",
         profile_resource,
-        profiles::delete_instance_profile,
+        profiles::delete_instance_profile
     ),
-    action(
+    action!(
         "CreateOpenIDConnectProvider",
-        "iam:CreateOpenIDConnectProvider",
         profiles::provider_resource,
-        profiles::create_open_id_connect_provider,
+        profiles::create_open_id_connect_provider
     ),
-    action(
+    action!(
         "GetOpenIDConnectProvider",
-        "iam:GetOpenIDConnectProvider",
         profiles::provider_resource,
-        profiles::get_open_id_connect_provider,
+        profiles::get_open_id_connect_provider
     ),
-    action(
+    action!(
         "ListOpenIDConnectProviders",
-        "iam:ListOpenIDConnectProviders",
         profiles::provider_resource,
-        profiles::list_open_id_connect_providers,
+        profiles::list_open_id_connect_providers
     ),
-    action(
+    action!(
         "AddClientIDToOpenIDConnectProvider",
-        "iam:AddClientIDToOpenIDConnectProvider",
         profiles::provider_resource,
-        profiles::add_client_id,
+        profiles::add_client_id
     ),
-    action(
+    action!(
         "RemoveClientIDFromOpenIDConnectProvider",
-        "iam:RemoveClientIDFromOpenIDConnectProvider",
         profiles::provider_resource,
-        profiles::remove_client_id,
+        profiles::remove_client_id
     ),
-    action(
+    action!(
         "DeleteOpenIDConnectProvider",
-        "iam:DeleteOpenIDConnectProvider",
         profiles::provider_resource,
-        profiles::delete_open_id_connect_provider,
+        profiles::delete_open_id_connect_provider
     ),
-    action("TagUser", "iam:TagUser", user_resource, |c| {
-        entity::tag(c, User)
-    }),
-    action("UntagUser", "iam:UntagUser", user_resource, |c| {
-        entity::untag(c, User)
-    }),
-    action("ListUserTags", "iam:ListUserTags", user_resource, |c| {
-        entity::list_tags(c, User)
-    }),
-    action("TagRole", "iam:TagRole", role_resource, |c| {
-        entity::tag(c, Role)
-    }),
-    action("UntagRole", "iam:UntagRole", role_resource, |c| {
-        entity::untag(c, Role)
-    }),
-    action("ListRoleTags", "iam:ListRoleTags", role_resource, |c| {
-        entity::list_tags(c, Role)
-    }),
-    action(
+    action!("TagUser", user_resource, entity::tag, User),
+    action!("UntagUser", user_resource, entity::untag, User),
+    action!("ListUserTags", user_resource, entity::list_tags, User),
+    action!("TagRole", role_resource, entity::tag, Role),
+    action!("UntagRole", role_resource, entity::untag, Role),
+    action!("ListRoleTags", role_resource, entity::list_tags, Role),
+    action!(
         "GetAccessKeyLastUsed",
-        "iam:GetAccessKeyLastUsed",
         key_owner_resource,
-        users::get_access_key_last_used,
+        users::get_access_key_last_used
     ),
-    action(
+    action!(
         "SimulatePrincipalPolicy",
-        "iam:SimulatePrincipalPolicy",
         |c| c.params.get("PolicySourceArn").unwrap_or("*").to_owned(),
-        simulate::simulate_principal_policy,
+        simulate::simulate_principal_policy
     ),
-    action(
+    action!(
         "SimulateCustomPolicy",
-        "iam:SimulateCustomPolicy",
         crate::api::any_resource,
-        simulate::simulate_custom_policy,
+        simulate::simulate_custom_policy
     ),
 ];
-
-const fn action(
-    name: &'static str,
-    iam_action: &'static str,
-    resource: fn(&Call<'_>) -> String,
-    handler: crate::api::Handler,
-) -> ActionSpec {
-    ActionSpec {
-        name,
-        iam_action,
-        authorization: Authorization::Policy(resource),
-        handler,
-    }
-}
 
 // ---- parameters and validation ----
 
