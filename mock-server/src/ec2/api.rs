@@ -9,7 +9,7 @@ use crate::partition::Region;
 use crate::policy::context::Context;
 
 use super::filters::dry_run_operation;
-use super::model::{Resources, Tags};
+use super::model::{ResourceKind, Resources, Tags};
 use super::{images, instances, network, regions, tags};
 
 /// An EC2 action named `$name`: its IAM action is `ec2:$name`, and its handler authorizes
@@ -104,17 +104,18 @@ pub(crate) fn write(r: &RwLock<Resources>) -> RwLockWriteGuard<'_, Resources> {
     r.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `arn:PARTITION:ec2:REGION:ACCOUNT:TYPE/ID` (images have no account: they can be public).
-pub(crate) fn arn(call: &Call<'_>, kind: &str, id: &str) -> String {
-    let account = if kind == "image" {
+/// `arn:PARTITION:ec2:REGION:ACCOUNT:KIND/ID` (images have no account: they can be public).
+pub(crate) fn arn(call: &Call<'_>, kind: ResourceKind, id: &str) -> String {
+    let account = if kind == ResourceKind::Image {
         ""
     } else {
         call.caller.account.as_str()
     };
     format!(
-        "arn:{}:ec2:{}:{account}:{kind}/{id}",
+        "arn:{}:ec2:{}:{account}:{}/{id}",
         call.caller.partition.id(),
-        call.region
+        call.region,
+        kind.name()
     )
 }
 

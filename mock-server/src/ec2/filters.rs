@@ -21,7 +21,7 @@ use crate::wildcard::Pattern;
 use crate::wire::fingerprint;
 use crate::wire::query::Params;
 
-use super::model::Tags;
+use super::model::{ResourceKind, Tags, well_formed};
 
 /// EC2 refuses calls with more filter values than this (`FilterLimitExceeded`).
 const MAX_FILTER_VALUES: usize = 200;
@@ -289,8 +289,8 @@ fn decode_token(token: &str, query: u64) -> Option<usize> {
 /// A kind of EC2 id, and how EC2 words a malformed or unknown one.
 #[derive(Debug)]
 pub(crate) struct IdKind {
-    /// `i`, `ami`, …
-    pub(crate) prefix: &'static str,
+    /// The kind of resource these ids name (and their prefix, `i`, `ami`, …).
+    pub(crate) resource: ResourceKind,
     /// The code of a malformed id (`InvalidInstanceID.Malformed`).
     pub(crate) malformed: &'static str,
     /// The code of an unknown id (`InvalidInstanceID.NotFound`).
@@ -300,7 +300,7 @@ pub(crate) struct IdKind {
 }
 
 pub(crate) const INSTANCE: IdKind = IdKind {
-    prefix: "i",
+    resource: ResourceKind::Instance,
     malformed: "InvalidInstanceID.Malformed",
     unknown: "InvalidInstanceID.NotFound",
     not_found: |ids| match ids {
@@ -310,7 +310,7 @@ pub(crate) const INSTANCE: IdKind = IdKind {
 };
 
 pub(crate) const IMAGE: IdKind = IdKind {
-    prefix: "ami",
+    resource: ResourceKind::Image,
     malformed: "InvalidAMIID.Malformed",
     unknown: "InvalidAMIID.NotFound",
     not_found: |ids| match ids {
@@ -320,7 +320,7 @@ pub(crate) const IMAGE: IdKind = IdKind {
 };
 
 pub(crate) const VPC: IdKind = IdKind {
-    prefix: "vpc",
+    resource: ResourceKind::Vpc,
     malformed: "InvalidVpcID.Malformed",
     unknown: "InvalidVpcID.NotFound",
     not_found: |ids| match ids {
@@ -330,7 +330,7 @@ pub(crate) const VPC: IdKind = IdKind {
 };
 
 pub(crate) const SUBNET: IdKind = IdKind {
-    prefix: "subnet",
+    resource: ResourceKind::Subnet,
     malformed: "InvalidSubnetID.Malformed",
     unknown: "InvalidSubnetID.NotFound",
     not_found: |ids| match ids {
@@ -340,7 +340,7 @@ pub(crate) const SUBNET: IdKind = IdKind {
 };
 
 pub(crate) const GROUP: IdKind = IdKind {
-    prefix: "sg",
+    resource: ResourceKind::SecurityGroup,
     malformed: "InvalidGroupId.Malformed",
     unknown: "InvalidGroup.NotFound",
     not_found: |ids| match ids {
@@ -350,7 +350,7 @@ pub(crate) const GROUP: IdKind = IdKind {
 };
 
 pub(crate) const KEY_PAIR: IdKind = IdKind {
-    prefix: "key",
+    resource: ResourceKind::KeyPair,
     malformed: "InvalidKeyPair.Malformed",
     unknown: "InvalidKeyPair.NotFound",
     not_found: |ids| match ids {
@@ -360,7 +360,7 @@ pub(crate) const KEY_PAIR: IdKind = IdKind {
 };
 
 pub(crate) const LAUNCH_TEMPLATE: IdKind = IdKind {
-    prefix: "lt",
+    resource: ResourceKind::LaunchTemplate,
     malformed: "InvalidLaunchTemplateId.Malformed",
     unknown: "InvalidLaunchTemplateId.NotFound",
     not_found: |ids| match ids {
@@ -373,14 +373,14 @@ pub(crate) const LAUNCH_TEMPLATE: IdKind = IdKind {
 /// Validation: each id given to a call is well-formed (`CODE.Malformed`, `Invalid id:
 /// "…"`). Reads no resource, so it comes before authorization.
 pub(crate) fn check_well_formed(ids: &[&str], kind: &IdKind) -> Result<(), AwsError> {
-    match ids
-        .iter()
-        .find(|id| !super::model::well_formed(id, kind.prefix))
-    {
+    match ids.iter().find(|id| !well_formed(id, kind.resource)) {
         Some(bad) => Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             kind.malformed,
-            format!("Invalid id: \"{bad}\" (expecting \"{}-...\")", kind.prefix),
+            format!(
+                "Invalid id: \"{bad}\" (expecting \"{}-...\")",
+                kind.resource.id_prefix()
+            ),
         )),
         None => Ok(()),
     }

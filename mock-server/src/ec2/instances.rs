@@ -18,7 +18,9 @@ use super::filters::{
     check_well_formed, dry_run, dry_run_operation, filters, missing_parameter,
 };
 use super::images::visible_image;
-use super::model::{INITIALIZING, Instance, InstanceState, Lifecycle, PENDING, Resources, Tags};
+use super::model::{
+    INITIALIZING, Instance, InstanceState, Lifecycle, PENDING, ResourceKind, Resources, Tags,
+};
 use super::tags::{MAX_TAGS, tag_limit, tag_set, tags_from};
 use crate::iam::store::Store;
 use crate::policy::context::Context;
@@ -631,10 +633,14 @@ struct Profile {
 }
 
 /// `TagSpecification.N`: tags by resource type.
-type TagSpecs = std::collections::BTreeMap<&'static str, Tags>;
+type TagSpecs = std::collections::BTreeMap<ResourceKind, Tags>;
 
 /// The resource types RunInstances tags.
-const TAGGABLE: [&str; 3] = ["instance", "volume", "network-interface"];
+const TAGGABLE: [ResourceKind; 3] = [
+    ResourceKind::Instance,
+    ResourceKind::Volume,
+    ResourceKind::NetworkInterface,
+];
 
 /// Reads every `TagSpecification.N.ResourceType` and `.Tag.M.Key/Value` in one pass.
 fn tag_specifications(call: &Call<'_>) -> Result<TagSpecs, AwsError> {
@@ -665,11 +671,11 @@ fn tag_specifications(call: &Call<'_>) -> Result<TagSpecs, AwsError> {
     }
     let mut out = TagSpecs::new();
     for (_, (kind, keys, values)) in specs {
-        let kind = kind.unwrap_or_default();
-        let Some(kind) = TAGGABLE.iter().copied().find(|t| *t == kind) else {
+        let name = kind.unwrap_or_default();
+        let Some(kind) = ResourceKind::parse(name).filter(|k| TAGGABLE.contains(k)) else {
             return Err(AwsError::invalid_parameter_value(
                 call.service,
-                format!("'{kind}' is not a valid taggable resource type for this operation."),
+                format!("'{name}' is not a valid taggable resource type for this operation."),
             ));
         };
         let tags = out.entry(kind).or_default();
@@ -747,10 +753,10 @@ pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             r.instances.remove(id);
         }
     }
-    let reservation_id = r.new_id("r");
+    let reservation_id = r.new_reservation_id();
     let mut items = Vec::new();
     for n in 0..count {
-        let id = r.new_id("i");
+        let id = r.new_id(ResourceKind::Instance);
         let private_ip = Resources::private_ip(&launch.subnet, r.serial());
         let instance = Instance {
             id: id.clone(),
@@ -767,7 +773,11 @@ pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             launched: call.now,
             launch_index: u32::try_from(n).unwrap_or(u32::MAX),
             lifecycle: Lifecycle::Started,
-            tags: launch.tags.get("instance").cloned().unwrap_or_default(),
+            tags: launch
+                .tags
+                .get(&ResourceKind::Instance)
+                .cloned()
+                .unwrap_or_default(),
         };
         items.push(instance_item(call, &r, &instance));
         r.instances.insert(id, instance);
@@ -983,7 +993,10 @@ fn instance_profile(
 fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Result<(), AwsError> {
     let action = "ec2:RunInstances";
     let empty = Tags::new();
-    let vpc = launch.subnet.as_ref().map(|s| arn(call, "vpc", &s.vpc_id));
+    let vpc = launch
+        .subnet
+        .as_ref()
+        .map(|s| arn(call, ResourceKind::Vpc, &s.vpc_id));
     let in_vpc = |ctx: &mut Context| {
         if let Some(vpc) = &vpc {
             ctx.set("ec2:Vpc", vpc.clone());
@@ -991,7 +1004,7 @@ fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Resu
     };
     if let Some(id) = &launch.image {
         let image = visible_image(r, id);
-        call.authorize(action, &arn(call, "image", id), |ctx| {
+        call.authorize(action, &arn(call, ResourceKind::Image, id), |ctx| {
             if let Some(image) = image {
                 resource_tags(ctx, &image.tags);
                 ctx.set("ec2:Owner", image.owner_alias.unwrap_or(&image.owner));
@@ -1002,46 +1015,55 @@ fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Resu
     }
     if let Some(id) = &launch.subnet_id {
         let tags = launch.subnet.as_ref().map_or(&empty, |s| &s.tags);
-        call.authorize(action, &arn(call, "subnet", id), |ctx| {
+        call.authorize(action, &arn(call, ResourceKind::Subnet, id), |ctx| {
             resource_tags(ctx, tags);
             in_vpc(ctx);
         })?;
     }
     for g in &launch.groups {
         let tags = r.security_groups.get(g).map_or(&empty, |g| &g.tags);
-        call.authorize(action, &arn(call, "security-group", g), |ctx| {
+        call.authorize(action, &arn(call, ResourceKind::SecurityGroup, g), |ctx| {
             resource_tags(ctx, tags);
             in_vpc(ctx);
         })?;
     }
     if let Some(name) = launch.key_name {
         let tags = r.key_pairs.get(name).map_or(&empty, |k| &k.tags);
-        authorize_existing(call, action, &arn(call, "key-pair", name), tags)?;
+        authorize_existing(call, action, &arn(call, ResourceKind::KeyPair, name), tags)?;
     }
     if let Some(id) = &launch.template {
         let tags = r.launch_templates.get(id).map_or(&empty, |t| &t.tags);
-        authorize_existing(call, action, &arn(call, "launch-template", id), tags)?;
+        authorize_existing(
+            call,
+            action,
+            &arn(call, ResourceKind::LaunchTemplate, id),
+            tags,
+        )?;
     }
-    let requested = |kind: &str| launch.tags.get(kind).unwrap_or(&empty);
-    call.authorize(action, &arn(call, "network-interface", "*"), |ctx| {
-        request_tags(ctx, requested("network-interface"));
-        in_vpc(ctx);
+    let requested = |kind: ResourceKind| launch.tags.get(&kind).unwrap_or(&empty);
+    call.authorize(
+        action,
+        &arn(call, ResourceKind::NetworkInterface, "*"),
+        |ctx| {
+            request_tags(ctx, requested(ResourceKind::NetworkInterface));
+            in_vpc(ctx);
+        },
+    )?;
+    call.authorize(action, &arn(call, ResourceKind::Volume, "*"), |ctx| {
+        request_tags(ctx, requested(ResourceKind::Volume));
     })?;
-    call.authorize(action, &arn(call, "volume", "*"), |ctx| {
-        request_tags(ctx, requested("volume"));
-    })?;
-    call.authorize(action, &arn(call, "instance", "*"), |ctx| {
+    call.authorize(action, &arn(call, ResourceKind::Instance, "*"), |ctx| {
         ctx.set("ec2:InstanceType", launch.instance_type.clone());
         if let Some(p) = &launch.profile {
             ctx.set("ec2:InstanceProfile", p.arn.clone());
         }
-        request_tags(ctx, requested("instance"));
+        request_tags(ctx, requested(ResourceKind::Instance));
     })?;
     for (kind, tags) in &launch.tags {
         if tags.is_empty() {
             continue;
         }
-        call.authorize("ec2:CreateTags", &arn(call, kind, "*"), |ctx| {
+        call.authorize("ec2:CreateTags", &arn(call, *kind, "*"), |ctx| {
             ctx.set("ec2:CreateAction", "RunInstances");
             request_tags(ctx, tags);
         })?;
@@ -1078,7 +1100,7 @@ pub(super) fn terminate_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError
         authorize_existing(
             call,
             "ec2:TerminateInstances",
-            &arn(call, "instance", id),
+            &arn(call, ResourceKind::Instance, id),
             tags,
         )?;
     }

@@ -15,6 +15,7 @@ use super::filters::{
     check_well_formed, dry_run, filters,
 };
 use super::instances::timestamp;
+use super::model::ResourceKind;
 use super::tags::tag_set;
 
 /// The items after filtering and paging, with `nextToken` when there is more.
@@ -128,7 +129,7 @@ pub(super) fn describe_subnets(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         .subnets
         .values()
         .filter(|s| ids.is_empty() || ids.contains(&s.id.as_str()))
-        .map(|s| (s, arn(call, "subnet", &s.id)))
+        .map(|s| (s, arn(call, ResourceKind::Subnet, &s.id)))
         .filter(|(s, subnet_arn)| {
             all_accept(&filters, &s.tags, |name| match name {
                 "subnet-id" => one(&s.id),
@@ -280,7 +281,10 @@ pub(super) fn describe_security_groups(call: &Call<'_>) -> Result<Vec<Node>, Aws
                 Node::leaf("groupName", g.name.clone()),
                 Node::leaf("groupDescription", g.description.clone()),
                 Node::leaf("vpcId", g.vpc_id.clone()),
-                Node::leaf("securityGroupArn", arn(call, "security-group", &g.id)),
+                Node::leaf(
+                    "securityGroupArn",
+                    arn(call, ResourceKind::SecurityGroup, &g.id),
+                ),
                 Node::List("ipPermissions", ingress),
                 Node::List("ipPermissionsEgress", egress),
                 tag_set(&g.tags),

@@ -17,7 +17,7 @@ mod validate;
 pub(crate) use region::Resources;
 pub(crate) use store::Ec2;
 pub(crate) use types::{
-    INITIALIZING, Image, Instance, InstanceState, Lifecycle, PENDING, Subnet, Tags, parse_cidr,
-    resource_type, well_formed, zones,
+    INITIALIZING, Image, Instance, InstanceState, Lifecycle, PENDING, ResourceKind, Subnet, Tags,
+    parse_cidr, well_formed, zones,
 };
 pub(crate) use validate::validate;

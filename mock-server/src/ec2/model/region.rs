@@ -8,8 +8,8 @@ use crate::partition::{Partition, Region};
 use crate::wire::fingerprint;
 
 use super::types::{
-    Image, Instance, KeyPair, LaunchTemplate, SecurityGroup, Subnet, Tags, Vpc, Zone, parse_cidr,
-    resource_type, zones,
+    Image, Instance, KeyPair, LaunchTemplate, ResourceKind, SecurityGroup, Subnet, Tags, Vpc, Zone,
+    parse_cidr, zones,
 };
 
 /// Everything of one account in one region.
@@ -54,8 +54,17 @@ impl Resources {
         }
     }
 
-    /// A new id with `prefix` (17 hex digits, like today's EC2 ids), unique here.
-    pub(crate) fn new_id(&mut self, prefix: &str) -> String {
+    /// A new id of a resource of `kind` (17 hex digits, like today's EC2 ids), unique here.
+    pub(crate) fn new_id(&mut self, kind: ResourceKind) -> String {
+        self.next_id(kind.id_prefix())
+    }
+
+    /// A new reservation id (`r-…`), unique here.
+    pub(crate) fn new_reservation_id(&mut self) -> String {
+        self.next_id("r")
+    }
+
+    fn next_id(&mut self, prefix: &str) -> String {
         self.serial += 1;
         let seed = format!("{}/{}/{prefix}/{}", self.account, self.region, self.serial);
         format!("{prefix}-0{:016x}", fingerprint(&seed))
@@ -88,65 +97,68 @@ impl Resources {
 
     /// The tags of the resource `id`, if it exists here.
     pub(crate) fn tags(&self, id: &str) -> Option<&Tags> {
-        match resource_type(id)? {
-            "instance" => self.instances.get(id).map(|r| &r.tags),
-            "image" => self.images.get(id).map(|r| &r.tags),
-            "vpc" => self.vpcs.get(id).map(|r| &r.tags),
-            "subnet" => self.subnets.get(id).map(|r| &r.tags),
-            "security-group" => self.security_groups.get(id).map(|r| &r.tags),
-            "key-pair" => self
+        match ResourceKind::of_id(id)? {
+            ResourceKind::Instance => self.instances.get(id).map(|r| &r.tags),
+            ResourceKind::Image => self.images.get(id).map(|r| &r.tags),
+            ResourceKind::Vpc => self.vpcs.get(id).map(|r| &r.tags),
+            ResourceKind::Subnet => self.subnets.get(id).map(|r| &r.tags),
+            ResourceKind::SecurityGroup => self.security_groups.get(id).map(|r| &r.tags),
+            ResourceKind::KeyPair => self
                 .key_pairs
                 .values()
                 .find(|k| k.id == id)
                 .map(|r| &r.tags),
-            "launch-template" => self.launch_templates.get(id).map(|r| &r.tags),
-            _ => None,
+            ResourceKind::LaunchTemplate => self.launch_templates.get(id).map(|r| &r.tags),
+            ResourceKind::NetworkInterface | ResourceKind::Volume => None,
         }
     }
 
-    /// Every taggable resource here (instances while visible) with its tags.
-    pub(crate) fn tagged(&self, now: SystemTime) -> impl Iterator<Item = (&str, &Tags)> {
+    /// Every taggable resource here (instances while visible) with its kind and tags.
+    pub(crate) fn tagged(
+        &self,
+        now: SystemTime,
+    ) -> impl Iterator<Item = (ResourceKind, &str, &Tags)> {
+        fn of<'r>(
+            kind: ResourceKind,
+            resources: impl Iterator<Item = (&'r String, &'r Tags)>,
+        ) -> impl Iterator<Item = (ResourceKind, &'r str, &'r Tags)> {
+            resources.map(move |(id, tags)| (kind, id.as_str(), tags))
+        }
         let instances = self
             .instances
             .values()
             .filter(move |i| i.visible(now))
-            .map(|i| (i.id.as_str(), &i.tags));
-        let images = self.images.values().map(|x| (x.id.as_str(), &x.tags));
-        let vpcs = self.vpcs.values().map(|x| (x.id.as_str(), &x.tags));
-        let subnets = self.subnets.values().map(|x| (x.id.as_str(), &x.tags));
-        let groups = self
-            .security_groups
-            .values()
-            .map(|x| (x.id.as_str(), &x.tags));
-        let keys = self.key_pairs.values().map(|x| (x.id.as_str(), &x.tags));
-        let templates = self
-            .launch_templates
-            .values()
-            .map(|x| (x.id.as_str(), &x.tags));
-        instances
-            .chain(images)
-            .chain(vpcs)
-            .chain(subnets)
-            .chain(groups)
-            .chain(keys)
-            .chain(templates)
+            .map(|x| (&x.id, &x.tags));
+        let images = self.images.values().map(|x| (&x.id, &x.tags));
+        let vpcs = self.vpcs.values().map(|x| (&x.id, &x.tags));
+        let subnets = self.subnets.values().map(|x| (&x.id, &x.tags));
+        let groups = self.security_groups.values().map(|x| (&x.id, &x.tags));
+        let keys = self.key_pairs.values().map(|x| (&x.id, &x.tags));
+        let templates = self.launch_templates.values().map(|x| (&x.id, &x.tags));
+        of(ResourceKind::Instance, instances)
+            .chain(of(ResourceKind::Image, images))
+            .chain(of(ResourceKind::Vpc, vpcs))
+            .chain(of(ResourceKind::Subnet, subnets))
+            .chain(of(ResourceKind::SecurityGroup, groups))
+            .chain(of(ResourceKind::KeyPair, keys))
+            .chain(of(ResourceKind::LaunchTemplate, templates))
     }
 
     /// The tags of the resource `id`, to change them.
     pub(crate) fn tags_mut(&mut self, id: &str) -> Option<&mut Tags> {
-        match resource_type(id)? {
-            "instance" => self.instances.get_mut(id).map(|r| &mut r.tags),
-            "image" => self.images.get_mut(id).map(|r| &mut r.tags),
-            "vpc" => self.vpcs.get_mut(id).map(|r| &mut r.tags),
-            "subnet" => self.subnets.get_mut(id).map(|r| &mut r.tags),
-            "security-group" => self.security_groups.get_mut(id).map(|r| &mut r.tags),
-            "key-pair" => self
+        match ResourceKind::of_id(id)? {
+            ResourceKind::Instance => self.instances.get_mut(id).map(|r| &mut r.tags),
+            ResourceKind::Image => self.images.get_mut(id).map(|r| &mut r.tags),
+            ResourceKind::Vpc => self.vpcs.get_mut(id).map(|r| &mut r.tags),
+            ResourceKind::Subnet => self.subnets.get_mut(id).map(|r| &mut r.tags),
+            ResourceKind::SecurityGroup => self.security_groups.get_mut(id).map(|r| &mut r.tags),
+            ResourceKind::KeyPair => self
                 .key_pairs
                 .values_mut()
                 .find(|k| k.id == id)
                 .map(|r| &mut r.tags),
-            "launch-template" => self.launch_templates.get_mut(id).map(|r| &mut r.tags),
-            _ => None,
+            ResourceKind::LaunchTemplate => self.launch_templates.get_mut(id).map(|r| &mut r.tags),
+            ResourceKind::NetworkInterface | ResourceKind::Volume => None,
         }
     }
 

@@ -12,8 +12,8 @@ use crate::world::{
 
 use super::region::Resources;
 use super::types::{
-    INITIALIZING, Image, Instance, KeyPair, LaunchTemplate, Lifecycle, PENDING, SecurityGroup,
-    Subnet, Tags, Vpc, parse_cidr,
+    INITIALIZING, Image, Instance, KeyPair, LaunchTemplate, Lifecycle, PENDING, ResourceKind,
+    SecurityGroup, Subnet, Tags, Vpc, parse_cidr,
 };
 
 /// The account that owns Amazon's public images (Amazon Linux).
@@ -114,7 +114,7 @@ pub(super) fn seed(
         }
     }
     // The default VPC (172.31.0.0/16), a /20 default subnet per zone, its default group.
-    let vpc_id = r.new_id("vpc");
+    let vpc_id = r.new_id(ResourceKind::Vpc);
     r.vpcs.insert(
         vpc_id.clone(),
         Vpc {
@@ -125,7 +125,7 @@ pub(super) fn seed(
         },
     );
     for (i, zone) in r.zones.clone().into_iter().enumerate() {
-        let id = r.new_id("subnet");
+        let id = r.new_id(ResourceKind::Subnet);
         r.subnets.insert(
             id.clone(),
             Subnet {
@@ -160,7 +160,7 @@ pub(super) fn seed(
 }
 
 fn add_default_group(r: &mut Resources, vpc_id: &str, description: &str) {
-    let id = r.new_id("sg");
+    let id = r.new_id(ResourceKind::SecurityGroup);
     r.security_groups.insert(
         id.clone(),
         SecurityGroup {
@@ -268,7 +268,7 @@ fn add_declared(r: &mut Resources, spec: &Ec2RegionSpec, default_vpc: &str, now:
             i.security_groups.clone()
         };
         let profile = i.instance_profile.clone();
-        let reservation_id = r.new_id("r");
+        let reservation_id = r.new_reservation_id();
         let private_ip = Resources::private_ip(&subnet, r.serial());
         r.instances.insert(
             i.id.clone(),
@@ -331,7 +331,7 @@ pub(super) fn add_delegate_instance(r: &mut Resources, d: &DelegateSpec, now: Sy
     for tag in &d.tags {
         tags.insert(format!("trustbench:delegate-selector:{tag}"), String::new());
     }
-    let reservation_id = r.new_id("r");
+    let reservation_id = r.new_reservation_id();
     let private_ip = Resources::private_ip(&subnet, r.serial());
     let groups = r
         .default_group(&subnet.vpc_id)

@@ -221,24 +221,86 @@ impl Instance {
     }
 }
 
-/// The kinds of resource that carry tags, by id prefix (DescribeTags' `resource-type`).
-pub(crate) fn resource_type(id: &str) -> Option<&'static str> {
-    let prefix = id.split_once('-')?.0;
-    Some(match prefix {
-        "i" => "instance",
-        "ami" => "image",
-        "vpc" => "vpc",
-        "subnet" => "subnet",
-        "sg" => "security-group",
-        "key" => "key-pair",
-        "lt" => "launch-template",
-        _ => return None,
-    })
+/// A kind of EC2 resource. EC2 uses one word for a kind in ARNs (`…:security-group/sg-…`),
+/// in DescribeTags' `resource-type` and in `TagSpecification.N.ResourceType`: [`name`].
+/// Declared in the order of those names, so what is kept or authorized by kind comes in the
+/// order it did when kinds were strings.
+///
+/// [`name`]: ResourceKind::name
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ResourceKind {
+    Image,
+    Instance,
+    KeyPair,
+    LaunchTemplate,
+    /// Made by RunInstances for each instance; not kept here.
+    NetworkInterface,
+    SecurityGroup,
+    Subnet,
+    /// Made by RunInstances for each instance; not kept here.
+    Volume,
+    Vpc,
 }
 
-/// Whether `id` is `prefix-` and 8 or 17 lower-case hex digits, as EC2 ids are.
-pub(crate) fn well_formed(id: &str, prefix: &str) -> bool {
-    id.strip_prefix(prefix)
+impl ResourceKind {
+    const ALL: [Self; 9] = [
+        Self::Image,
+        Self::Instance,
+        Self::KeyPair,
+        Self::LaunchTemplate,
+        Self::NetworkInterface,
+        Self::SecurityGroup,
+        Self::Subnet,
+        Self::Volume,
+        Self::Vpc,
+    ];
+
+    /// Its name in ARNs and as a tag `resource-type`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::Instance => "instance",
+            Self::KeyPair => "key-pair",
+            Self::LaunchTemplate => "launch-template",
+            Self::NetworkInterface => "network-interface",
+            Self::SecurityGroup => "security-group",
+            Self::Subnet => "subnet",
+            Self::Volume => "volume",
+            Self::Vpc => "vpc",
+        }
+    }
+
+    /// The prefix of its ids (`sg` for `sg-0123…`).
+    pub(crate) fn id_prefix(self) -> &'static str {
+        match self {
+            Self::Image => "ami",
+            Self::Instance => "i",
+            Self::KeyPair => "key",
+            Self::LaunchTemplate => "lt",
+            Self::NetworkInterface => "eni",
+            Self::SecurityGroup => "sg",
+            Self::Subnet => "subnet",
+            Self::Volume => "vol",
+            Self::Vpc => "vpc",
+        }
+    }
+
+    /// The kind a request names (`TagSpecification.N.ResourceType`), if it is one.
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The kind of resource `id` names, by its prefix.
+    pub(crate) fn of_id(id: &str) -> Option<Self> {
+        let prefix = id.split_once('-')?.0;
+        Self::ALL.into_iter().find(|k| k.id_prefix() == prefix)
+    }
+}
+
+/// Whether `id` is an id of `kind`: its prefix, `-`, and 8 or 17 lower-case hex digits, as
+/// EC2 ids are.
+pub(crate) fn well_formed(id: &str, kind: ResourceKind) -> bool {
+    id.strip_prefix(kind.id_prefix())
         .and_then(|r| r.strip_prefix('-'))
         .is_some_and(|hex| {
             matches!(hex.len(), 8 | 17)
@@ -276,11 +338,28 @@ mod tests {
 
     #[test]
     fn ids_are_checked_for_prefix_and_length() {
-        assert!(well_formed("i-0123456789abcdef0", "i"));
-        assert!(well_formed("i-12345678", "i"));
-        assert!(!well_formed("i-0123456789ABCDEF0", "i"));
-        assert!(!well_formed("i-123", "i"));
-        assert!(!well_formed("ami-12345678", "i"));
+        let instance = ResourceKind::Instance;
+        assert!(well_formed("i-0123456789abcdef0", instance));
+        assert!(well_formed("i-12345678", instance));
+        assert!(!well_formed("i-0123456789ABCDEF0", instance));
+        assert!(!well_formed("i-123", instance));
+        assert!(!well_formed("ami-12345678", instance));
+        assert!(well_formed("ami-12345678", ResourceKind::Image));
+    }
+
+    #[test]
+    fn kinds_are_named_once_and_ordered_by_name() {
+        let names = ResourceKind::ALL.map(ResourceKind::name);
+        assert!(names.is_sorted(), "{names:?}");
+        for kind in ResourceKind::ALL {
+            assert_eq!(ResourceKind::parse(kind.name()), Some(kind));
+            assert_eq!(
+                ResourceKind::of_id(&format!("{}-12345678", kind.id_prefix())),
+                Some(kind)
+            );
+        }
+        assert_eq!(ResourceKind::parse("dedicated-host"), None);
+        assert_eq!(ResourceKind::of_id("r-12345678"), None);
     }
 
     #[test]

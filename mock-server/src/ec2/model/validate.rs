@@ -5,7 +5,7 @@ use crate::partition::{Partition, Region};
 use crate::world::{Ec2RegionSpec, World, WorldError};
 
 use super::seed::{key_pair_id, launch_template_id, parse_time};
-use super::types::{parse_cidr, well_formed, zones};
+use super::types::{ResourceKind, parse_cidr, well_formed, zones};
 
 /// Checks the `ec2` sections of a world: regions of the account's partition, well-formed
 /// and unique ids, references that resolve.
@@ -44,8 +44,9 @@ pub(crate) fn validate(world: &World) -> Result<(), WorldError> {
 
 fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
     let mut seen = std::collections::HashSet::new();
-    let mut check = |id: &str, prefix: &str| {
-        if !well_formed(id, prefix) {
+    let mut check = |id: &str, kind: ResourceKind| {
+        if !well_formed(id, kind) {
+            let prefix = kind.id_prefix();
             return Err(format!(
                 "{id} is not a {prefix} id ({prefix}- and 8 or 17 hex digits)"
             ));
@@ -56,12 +57,12 @@ fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
         Ok(())
     };
     for v in &spec.vpcs {
-        check(&v.id, "vpc")?;
+        check(&v.id, ResourceKind::Vpc)?;
         parse_cidr(&v.cidr_block)
             .ok_or_else(|| format!("vpc {}: {} is not a /16–/28 CIDR", v.id, v.cidr_block))?;
     }
     for s in &spec.subnets {
-        check(&s.id, "subnet")?;
+        check(&s.id, ResourceKind::Subnet)?;
         if let Some(cidr) = &s.cidr_block {
             parse_cidr(cidr)
                 .ok_or_else(|| format!("subnet {}: {cidr} is not a /16–/28 CIDR", s.id))?;
@@ -94,7 +95,7 @@ fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
     }
     let mut group_names = std::collections::HashSet::new();
     for g in &spec.security_groups {
-        check(&g.id, "sg")?;
+        check(&g.id, ResourceKind::SecurityGroup)?;
         if g.name == "default" {
             return Err(format!(
                 "security group {}: every VPC has its own `default` group already",
@@ -117,10 +118,11 @@ fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
         }
     }
     for k in &spec.key_pairs {
-        check(&key_pair_id(k), "key").map_err(|e| format!("key pair {}: {e}", k.name))?;
+        check(&key_pair_id(k), ResourceKind::KeyPair)
+            .map_err(|e| format!("key pair {}: {e}", k.name))?;
     }
     for i in &spec.images {
-        check(&i.id, "ami")?;
+        check(&i.id, ResourceKind::Image)?;
         if let Some(created) = &i.created
             && parse_time(created).is_none()
         {
@@ -131,11 +133,11 @@ fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
         }
     }
     for t in &spec.launch_templates {
-        check(&launch_template_id(t), "lt")
+        check(&launch_template_id(t), ResourceKind::LaunchTemplate)
             .map_err(|e| format!("launch template {}: {e}", t.name))?;
     }
     for i in &spec.instances {
-        check(&i.id, "i")?;
+        check(&i.id, ResourceKind::Instance)?;
         if let Some(launched) = &i.launched
             && parse_time(launched).is_none()
         {
@@ -144,7 +146,7 @@ fn validate_region(spec: &Ec2RegionSpec, region: &str) -> Result<(), String> {
                 i.id
             ));
         }
-        if !well_formed(&i.image, "ami") {
+        if !well_formed(&i.image, ResourceKind::Image) {
             return Err(format!("instance {}: {} is not an image id", i.id, i.image));
         }
         if !matches!(i.state.as_str(), "running" | "stopped") {
