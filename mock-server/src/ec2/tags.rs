@@ -1,7 +1,5 @@
 //! Tags: CreateTags, DeleteTags, DescribeTags, and reading and writing tag sets.
 
-use std::borrow::Cow;
-
 use http::StatusCode;
 
 use crate::api::Call;
@@ -12,8 +10,9 @@ use crate::wire::xml::Node;
 
 use super::api::{arn, authorize_describe, read, request_tags, resource_tags, resources, write};
 use super::filters::{
-    GROUP, IMAGE, INSTANCE, IdKind, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, check_exist,
-    check_well_formed, dry_run, dry_run_operation, filters, missing_parameter,
+    GROUP, IMAGE, INSTANCE, IdKind, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, Table, TagFilters,
+    VPC, Values, all_accept, check_exist, check_well_formed, dry_run, dry_run_operation, filters,
+    missing_parameter, one,
 };
 use super::model::{ResourceKind, Resources, Tags};
 
@@ -278,7 +277,31 @@ pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     Ok(vec![Node::leaf("return", "true")])
 }
 
-const TAG_FILTERS: [&str; 5] = ["key", "value", "resource-id", "resource-type", "tag-key"];
+/// A tag as DescribeTags lists it: the resource it is on, its key and value.
+#[derive(Debug, Clone, Copy)]
+struct Listed<'r> {
+    kind: ResourceKind,
+    id: &'r str,
+    key: &'r str,
+    value: &'r str,
+}
+
+/// The accessor of a DescribeTags filter: the values a tag listed has under it.
+type TagAccessor = for<'a> fn(&'a Listed<'a>) -> Values<'a>;
+
+/// DescribeTags' filters, with what each reads; `tag:KEY` reads the tags of the resource.
+/// `tag-key` is not among AWS's documented names for this call, but has always been taken
+/// here, as `key`.
+const TAG_FILTERS: Table<TagAccessor> = Table {
+    fields: &[
+        ("key", |t| one(t.key)),
+        ("value", |t| one(t.value)),
+        ("resource-id", |t| one(t.id)),
+        ("resource-type", |t| one(t.kind.name())),
+        ("tag-key", |t| one(t.key)),
+    ],
+    tags: TagFilters::KeyValueOnly,
+};
 
 /// `DescribeTags`: every tag of the caller's resources here, by resource then key.
 pub(super) fn describe_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -294,21 +317,13 @@ pub(super) fn describe_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let mut rows: Vec<(String, ResourceKind, String, String)> = Vec::new();
     let mut collect = |kind: ResourceKind, id: &str, tags: &Tags| {
         for (k, v) in tags {
-            let field = |name: &str| -> Vec<Cow<'_, str>> {
-                match name {
-                    "key" | "tag-key" => vec![Cow::Borrowed(k.as_str())],
-                    "value" => vec![Cow::Borrowed(v.as_str())],
-                    "resource-id" => vec![Cow::Borrowed(id)],
-                    _ => vec![Cow::Borrowed(kind.name())],
-                }
+            let listed = Listed {
+                kind,
+                id,
+                key: k,
+                value: v,
             };
-            let pass = filters.iter().all(|f| match f.name.strip_prefix("tag:") {
-                Some(key) => tags
-                    .get(key)
-                    .is_some_and(|value| f.accepts([Cow::Borrowed(value.as_str())])),
-                None => f.accepts(field(f.name)),
-            });
-            if pass {
+            if all_accept(&filters, Some(tags), |field| field(&listed)) {
                 rows.push((id.to_owned(), kind, k.clone(), v.clone()));
             }
         }

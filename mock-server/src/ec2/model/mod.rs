@@ -17,7 +17,7 @@ mod validate;
 pub(crate) use region::Resources;
 pub(crate) use store::Ec2;
 pub(crate) use types::{
-    INITIALIZING, Image, Instance, InstanceState, Lifecycle, PENDING, ResourceKind, Subnet, Tags,
-    parse_cidr, well_formed, zones,
+    INITIALIZING, Image, Instance, InstanceState, KeyPair, LaunchTemplate, Lifecycle, PENDING,
+    ResourceKind, SecurityGroup, Subnet, Tags, Vpc, Zone, parse_cidr, well_formed, zones,
 };
 pub(crate) use validate::validate;
