@@ -9,105 +9,56 @@ use crate::partition::Region;
 use crate::policy::context::Context;
 
 use super::filters::dry_run_operation;
-use super::model::{Resources, Tags};
+use super::model::{ResourceKind, Resources, Tags};
 use super::{images, instances, network, regions, tags};
+
+/// An EC2 action named `$name`: its IAM action is `ec2:$name`, and its handler authorizes
+/// the call itself.
+macro_rules! action {
+    ($name:literal, $handler:path) => {
+        ActionSpec {
+            name: $name,
+            iam_action: concat!("ec2:", $name),
+            authorization: Authorization::Handler,
+            handler: $handler,
+        }
+    };
+}
 
 /// The EC2 actions served. Every handler authorizes the call itself, between validating its
 /// parameters and reading resources (see `filters`): Describe calls on `*` (they cannot be
-/// limited to resources), actions that change resources on each one.
+/// limited to resources, see [`authorize_describe`]), actions that change resources on each
+/// one.
 pub(crate) const ACTIONS: &[ActionSpec] = &[
-    describe(
-        "DescribeRegions",
-        "ec2:DescribeRegions",
-        regions::describe_regions,
-    ),
-    describe(
+    action!("DescribeRegions", regions::describe_regions),
+    action!(
         "DescribeAvailabilityZones",
-        "ec2:DescribeAvailabilityZones",
-        regions::describe_availability_zones,
+        regions::describe_availability_zones
     ),
-    describe(
+    action!(
         "DescribeAccountAttributes",
-        "ec2:DescribeAccountAttributes",
-        regions::describe_account_attributes,
+        regions::describe_account_attributes
     ),
-    describe(
-        "DescribeInstances",
-        "ec2:DescribeInstances",
-        instances::describe_instances,
-    ),
-    describe(
+    action!("DescribeInstances", instances::describe_instances),
+    action!(
         "DescribeInstanceStatus",
-        "ec2:DescribeInstanceStatus",
-        instances::describe_instance_status,
+        instances::describe_instance_status
     ),
-    ActionSpec {
-        name: "RunInstances",
-        iam_action: "ec2:RunInstances",
-        authorization: Authorization::Handler,
-        handler: instances::run_instances,
-    },
-    ActionSpec {
-        name: "TerminateInstances",
-        iam_action: "ec2:TerminateInstances",
-        authorization: Authorization::Handler,
-        handler: instances::terminate_instances,
-    },
-    describe(
-        "DescribeImages",
-        "ec2:DescribeImages",
-        images::describe_images,
-    ),
-    ActionSpec {
-        name: "CreateTags",
-        iam_action: "ec2:CreateTags",
-        authorization: Authorization::Handler,
-        handler: tags::create_tags,
-    },
-    ActionSpec {
-        name: "DeleteTags",
-        iam_action: "ec2:DeleteTags",
-        authorization: Authorization::Handler,
-        handler: tags::delete_tags,
-    },
-    describe("DescribeTags", "ec2:DescribeTags", tags::describe_tags),
-    describe("DescribeVpcs", "ec2:DescribeVpcs", network::describe_vpcs),
-    describe(
-        "DescribeSubnets",
-        "ec2:DescribeSubnets",
-        network::describe_subnets,
-    ),
-    describe(
-        "DescribeSecurityGroups",
-        "ec2:DescribeSecurityGroups",
-        network::describe_security_groups,
-    ),
-    describe(
-        "DescribeKeyPairs",
-        "ec2:DescribeKeyPairs",
-        network::describe_key_pairs,
-    ),
-    describe(
+    action!("RunInstances", instances::run_instances),
+    action!("TerminateInstances", instances::terminate_instances),
+    action!("DescribeImages", images::describe_images),
+    action!("CreateTags", tags::create_tags),
+    action!("DeleteTags", tags::delete_tags),
+    action!("DescribeTags", tags::describe_tags),
+    action!("DescribeVpcs", network::describe_vpcs),
+    action!("DescribeSubnets", network::describe_subnets),
+    action!("DescribeSecurityGroups", network::describe_security_groups),
+    action!("DescribeKeyPairs", network::describe_key_pairs),
+    action!(
         "DescribeLaunchTemplates",
-        "ec2:DescribeLaunchTemplates",
-        network::describe_launch_templates,
+        network::describe_launch_templates
     ),
 ];
-
-/// A Describe action: the handler authorizes it on `*` ([`authorize_describe`]) once its
-/// parameters are valid.
-const fn describe(
-    name: &'static str,
-    iam_action: &'static str,
-    handler: crate::api::Handler,
-) -> ActionSpec {
-    ActionSpec {
-        name,
-        iam_action,
-        authorization: Authorization::Handler,
-        handler,
-    }
-}
 
 /// Step 2 of a Describe call, once its parameters are valid: authorizes `iam_action` on `*`
 /// (Describe calls have no resource-level permissions; the request log records it as when
@@ -153,17 +104,18 @@ pub(crate) fn write(r: &RwLock<Resources>) -> RwLockWriteGuard<'_, Resources> {
     r.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `arn:PARTITION:ec2:REGION:ACCOUNT:TYPE/ID` (images have no account: they can be public).
-pub(crate) fn arn(call: &Call<'_>, kind: &str, id: &str) -> String {
-    let account = if kind == "image" {
+/// `arn:PARTITION:ec2:REGION:ACCOUNT:KIND/ID` (images have no account: they can be public).
+pub(crate) fn arn(call: &Call<'_>, kind: ResourceKind, id: &str) -> String {
+    let account = if kind == ResourceKind::Image {
         ""
     } else {
         call.caller.account.as_str()
     };
     format!(
-        "arn:{}:ec2:{}:{account}:{kind}/{id}",
+        "arn:{}:ec2:{}:{account}:{}/{id}",
         call.caller.partition.id(),
-        call.region
+        call.region,
+        kind.name()
     )
 }
 

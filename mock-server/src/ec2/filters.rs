@@ -1,5 +1,6 @@
-//! The inputs every EC2 Describe call shares: `Filter.N` (names, wildcard values, tag
-//! filters), `MaxResults`/`NextToken` pagination, `DryRun` and id lists.
+//! The inputs every EC2 Describe call shares: `Filter.N` (read against the call's [`Table`]
+//! of filter names and accessors; wildcard values; tag filters, handled here once for every
+//! taggable resource), `MaxResults`/`NextToken` pagination, `DryRun` and id lists.
 //!
 //! Every EC2 handler works in three steps, as EC2 does: (1) validate every parameter
 //! without reading a resource (everything here but [`check_exist`]); (2) authorize, then
@@ -15,76 +16,149 @@ use std::collections::BTreeMap;
 
 use http::StatusCode;
 
+use crate::api::Call;
 use crate::error::AwsError;
 use crate::service::Service;
 use crate::wildcard::Pattern;
 use crate::wire::fingerprint;
 use crate::wire::query::Params;
 
-use super::model::Tags;
+use super::model::{ResourceKind, Resources, Tags, well_formed};
 
 /// EC2 refuses calls with more filter values than this (`FilterLimitExceeded`).
 const MAX_FILTER_VALUES: usize = 200;
 /// … and filter values longer than this (ansible-collections/amazon.aws#2393).
 const MAX_FILTER_VALUE_CHARS: usize = 255;
 
-/// A `Filter.N`: its name and compiled value patterns (EC2 values take `*` and `?`).
+/// The values an item has under one filter (none: no value of the filter matches it).
+pub(crate) type Values<'a> = Vec<Cow<'a, str>>;
+
+/// The filters one Describe call takes: each name AWS documents for the call (that this
+/// server keeps) paired with the accessor `A` that reads an item's values under it, and the
+/// tag filters the call takes. The one list of what a call accepts and of what it reads: a
+/// name not here is refused, so no filter is accepted that the items lack.
 #[derive(Debug)]
-pub(crate) struct Filter<'a> {
-    pub(crate) name: &'a str,
-    pub(crate) values: Vec<Pattern>,
+pub(crate) struct Table<A: 'static> {
+    pub(crate) fields: &'static [(&'static str, A)],
+    pub(crate) tags: TagFilters,
 }
 
-impl Filter<'_> {
-    /// Whether any of `fields` (the values the filtered item has for this filter) matches
+/// The tag filters a Describe call takes, read from the tags of each item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TagFilters {
+    /// None: the call's items carry no tags.
+    Untagged,
+    /// `tag:KEY`, `tag-key` and `tag-value`, as every taggable resource takes them.
+    Tagged,
+    /// `tag:KEY` alone: DescribeTags, whose items are the tags themselves (their `key` and
+    /// `value` are fields).
+    KeyValueOnly,
+}
+
+/// What a resource's accessor reads besides the resource: the call (its time, IAM's
+/// store, ARNs) and the caller's resources in the region (the owner, related resources).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) call: &'a Call<'a>,
+    pub(crate) r: &'a Resources,
+}
+
+/// The accessor of a resource filter: the values a resource `T` has under it.
+pub(crate) type Accessor<T> = for<'a> fn(&'a T, Ctx<'a>) -> Values<'a>;
+
+/// One value.
+pub(crate) fn one(s: &str) -> Values<'_> {
+    vec![Cow::Borrowed(s)]
+}
+
+/// One value made for the filter (a number, a time, an ARN).
+pub(crate) fn owned(s: String) -> Values<'static> {
+    vec![Cow::Owned(s)]
+}
+
+/// A yes/no field, as EC2 writes it.
+pub(crate) fn flag(b: bool) -> Values<'static> {
+    one(if b { "true" } else { "false" })
+}
+
+/// Each of several values (none, one or many).
+pub(crate) fn each<'a>(values: impl IntoIterator<Item = &'a str>) -> Values<'a> {
+    values.into_iter().map(Cow::Borrowed).collect()
+}
+
+/// A `Filter.N` of a call: what it tests, and its compiled value patterns (EC2 values take
+/// `*` and `?`).
+#[derive(Debug)]
+pub(crate) struct Filter<'p, A> {
+    test: Test<'p, A>,
+    values: Vec<Pattern>,
+}
+
+/// What a filter tests.
+#[derive(Debug)]
+enum Test<'p, A> {
+    /// A field of the item, through the table's accessor.
+    Field(A),
+    /// `tag:KEY`: the value of the item's tag `KEY`.
+    Tag(&'p str),
+    /// `tag-key`: the keys of the item's tags.
+    TagKey,
+    /// `tag-value`: the values of the item's tags.
+    TagValue,
+}
+
+impl<A: Copy> Table<A> {
+    /// What the filter `name` tests, if the call takes it (`tag:` with a key).
+    fn test<'p>(&self, name: &'p str) -> Option<Test<'p, A>> {
+        if let Some((_, read)) = self.fields.iter().find(|(field, _)| *field == name) {
+            return Some(Test::Field(*read));
+        }
+        let tag = name.strip_prefix("tag:").filter(|key| !key.is_empty());
+        match (self.tags, name, tag) {
+            (TagFilters::Untagged, ..) => None,
+            (_, _, Some(key)) => Some(Test::Tag(key)),
+            (TagFilters::Tagged, "tag-key", None) => Some(Test::TagKey),
+            (TagFilters::Tagged, "tag-value", None) => Some(Test::TagValue),
+            _ => None,
+        }
+    }
+}
+
+impl<A: Copy> Filter<'_, A> {
+    /// Whether the item passes: a tag filter reads its `tags`, a field filter its values
+    /// under the filter (`read` applies the accessor to it); any value of the item matching
     /// any of the filter's values.
-    pub(crate) fn accepts<'v>(&self, fields: impl IntoIterator<Item = Cow<'v, str>>) -> bool {
-        fields
-            .into_iter()
-            .any(|f| self.values.iter().any(|p| p.matches(&f)))
-    }
-
-    /// For the tag filters (`tag:KEY`, `tag-key`, `tag-value`), whether `tags` pass;
-    /// `None` when this is not a tag filter.
-    pub(crate) fn accepts_tags(&self, tags: &Tags) -> Option<bool> {
-        let fields: Vec<Cow<'_, str>> = if let Some(key) = self.name.strip_prefix("tag:") {
-            tags.get(key)
-                .map(|v| Cow::Borrowed(v.as_str()))
-                .into_iter()
-                .collect()
-        } else if self.name == "tag-key" {
-            tags.keys().map(|k| Cow::Borrowed(k.as_str())).collect()
-        } else if self.name == "tag-value" {
-            tags.values().map(|v| Cow::Borrowed(v.as_str())).collect()
-        } else {
-            return None;
-        };
-        Some(self.accepts(fields))
+    fn accepts<'v>(&self, tags: Option<&Tags>, read: impl Fn(A) -> Values<'v>) -> bool {
+        let matches = |field: &str| self.values.iter().any(|p| p.matches(field));
+        match self.test {
+            Test::Field(accessor) => read(accessor).iter().any(|v| matches(v)),
+            Test::Tag(key) => tags.and_then(|t| t.get(key)).is_some_and(|v| matches(v)),
+            Test::TagKey => tags.is_some_and(|t| t.keys().any(|k| matches(k))),
+            Test::TagValue => tags.is_some_and(|t| t.values().any(|v| matches(v))),
+        }
     }
 }
 
-/// Whether every filter accepts the item: tag filters read `tags`, the others ask `field`
-/// for the item's values under that filter name.
-pub(crate) fn all_accept<'v>(
-    filters: &[Filter<'_>],
-    tags: &Tags,
-    field: impl Fn(&str) -> Vec<Cow<'v, str>>,
+/// Whether every filter accepts an item: tag filters read its `tags` (`None` for an item
+/// without tags), field filters its values through their accessor, which `read` applies to
+/// the item.
+pub(crate) fn all_accept<'v, A: Copy>(
+    filters: &[Filter<'_, A>],
+    tags: Option<&Tags>,
+    read: impl Fn(A) -> Values<'v>,
 ) -> bool {
-    filters.iter().all(|f| match f.accepts_tags(tags) {
-        Some(pass) => pass,
-        None => f.accepts(field(f.name)),
-    })
+    filters.iter().all(|f| f.accepts(tags, &read))
 }
 
 /// Reads `Filter.N.Name` / `Filter.N.Value.M` in one pass over the parameters and compiles
-/// each value once. `known` lists the filter names the action supports; `tag:KEY` is known
-/// when `tag-key` is.
-pub(crate) fn filters<'a>(
+/// each value once. `table` holds the filters the action takes (`The filter 'X' is
+/// invalid` for any other).
+pub(crate) fn filters<'p, A: Copy>(
     service: Service,
-    params: &'a Params,
-    known: &[&str],
-) -> Result<Vec<Filter<'a>>, AwsError> {
-    let mut by_index: BTreeMap<u32, (Option<&'a str>, Vec<&'a str>)> = BTreeMap::new();
+    params: &'p Params,
+    table: &Table<A>,
+) -> Result<Vec<Filter<'p, A>>, AwsError> {
+    let mut by_index: BTreeMap<u32, (Option<&'p str>, Vec<&'p str>)> = BTreeMap::new();
     let mut value_count = 0;
     for (key, value) in params.iter() {
         let Some((n, field)) = key.strip_prefix("Filter.").and_then(|r| r.split_once('.')) else {
@@ -111,7 +185,6 @@ pub(crate) fn filters<'a>(
             ),
         ));
     }
-    let tags_known = known.contains(&"tag-key");
     by_index
         .into_iter()
         .map(|(n, (name, values))| {
@@ -121,13 +194,12 @@ pub(crate) fn filters<'a>(
                     format!("The filter Filter.{n} has values but no Name"),
                 ));
             };
-            let tag_key = name.strip_prefix("tag:").filter(|_| tags_known);
-            if !known.contains(&name) && tag_key.is_none_or(str::is_empty) {
+            let Some(test) = table.test(name) else {
                 return Err(AwsError::invalid_parameter_value(
                     service,
                     format!("The filter '{name}' is invalid"),
                 ));
-            }
+            };
             // A filter without values matches nothing (`describe-subnets --filters
             // Name=vpc-id` lists no subnet: moto#8570); too long a value is refused.
             if values.iter().any(|v| v.chars().count() > MAX_FILTER_VALUE_CHARS) {
@@ -140,7 +212,7 @@ pub(crate) fn filters<'a>(
                 ));
             }
             Ok(Filter {
-                name,
+                test,
                 values: values.into_iter().map(Pattern::exact_case).collect(),
             })
         })
@@ -289,8 +361,8 @@ fn decode_token(token: &str, query: u64) -> Option<usize> {
 /// A kind of EC2 id, and how EC2 words a malformed or unknown one.
 #[derive(Debug)]
 pub(crate) struct IdKind {
-    /// `i`, `ami`, …
-    pub(crate) prefix: &'static str,
+    /// The kind of resource these ids name (and their prefix, `i`, `ami`, …).
+    pub(crate) resource: ResourceKind,
     /// The code of a malformed id (`InvalidInstanceID.Malformed`).
     pub(crate) malformed: &'static str,
     /// The code of an unknown id (`InvalidInstanceID.NotFound`).
@@ -300,7 +372,7 @@ pub(crate) struct IdKind {
 }
 
 pub(crate) const INSTANCE: IdKind = IdKind {
-    prefix: "i",
+    resource: ResourceKind::Instance,
     malformed: "InvalidInstanceID.Malformed",
     unknown: "InvalidInstanceID.NotFound",
     not_found: |ids| match ids {
@@ -310,7 +382,7 @@ pub(crate) const INSTANCE: IdKind = IdKind {
 };
 
 pub(crate) const IMAGE: IdKind = IdKind {
-    prefix: "ami",
+    resource: ResourceKind::Image,
     malformed: "InvalidAMIID.Malformed",
     unknown: "InvalidAMIID.NotFound",
     not_found: |ids| match ids {
@@ -320,7 +392,7 @@ pub(crate) const IMAGE: IdKind = IdKind {
 };
 
 pub(crate) const VPC: IdKind = IdKind {
-    prefix: "vpc",
+    resource: ResourceKind::Vpc,
     malformed: "InvalidVpcID.Malformed",
     unknown: "InvalidVpcID.NotFound",
     not_found: |ids| match ids {
@@ -330,7 +402,7 @@ pub(crate) const VPC: IdKind = IdKind {
 };
 
 pub(crate) const SUBNET: IdKind = IdKind {
-    prefix: "subnet",
+    resource: ResourceKind::Subnet,
     malformed: "InvalidSubnetID.Malformed",
     unknown: "InvalidSubnetID.NotFound",
     not_found: |ids| match ids {
@@ -340,7 +412,7 @@ pub(crate) const SUBNET: IdKind = IdKind {
 };
 
 pub(crate) const GROUP: IdKind = IdKind {
-    prefix: "sg",
+    resource: ResourceKind::SecurityGroup,
     malformed: "InvalidGroupId.Malformed",
     unknown: "InvalidGroup.NotFound",
     not_found: |ids| match ids {
@@ -350,7 +422,7 @@ pub(crate) const GROUP: IdKind = IdKind {
 };
 
 pub(crate) const KEY_PAIR: IdKind = IdKind {
-    prefix: "key",
+    resource: ResourceKind::KeyPair,
     malformed: "InvalidKeyPair.Malformed",
     unknown: "InvalidKeyPair.NotFound",
     not_found: |ids| match ids {
@@ -360,7 +432,7 @@ pub(crate) const KEY_PAIR: IdKind = IdKind {
 };
 
 pub(crate) const LAUNCH_TEMPLATE: IdKind = IdKind {
-    prefix: "lt",
+    resource: ResourceKind::LaunchTemplate,
     malformed: "InvalidLaunchTemplateId.Malformed",
     unknown: "InvalidLaunchTemplateId.NotFound",
     not_found: |ids| match ids {
@@ -373,14 +445,14 @@ pub(crate) const LAUNCH_TEMPLATE: IdKind = IdKind {
 /// Validation: each id given to a call is well-formed (`CODE.Malformed`, `Invalid id:
 /// "…"`). Reads no resource, so it comes before authorization.
 pub(crate) fn check_well_formed(ids: &[&str], kind: &IdKind) -> Result<(), AwsError> {
-    match ids
-        .iter()
-        .find(|id| !super::model::well_formed(id, kind.prefix))
-    {
+    match ids.iter().find(|id| !well_formed(id, kind.resource)) {
         Some(bad) => Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             kind.malformed,
-            format!("Invalid id: \"{bad}\" (expecting \"{}-...\")", kind.prefix),
+            format!(
+                "Invalid id: \"{bad}\" (expecting \"{}-...\")",
+                kind.resource.id_prefix()
+            ),
         )),
         None => Ok(()),
     }
@@ -446,15 +518,58 @@ mod tests {
         assert!(Page::of(Service::Ec2, &other, (5, 1000), None).is_err());
     }
 
+    /// The accessor of the test table: its item is a word.
+    type Word = fn(&str) -> Values<'_>;
+
+    const WORDS: Table<Word> = Table {
+        fields: &[("word", one)],
+        tags: TagFilters::Tagged,
+    };
+
     #[test]
     fn a_filter_without_values_matches_nothing_and_long_values_are_refused() {
-        let p = params("Filter.1.Name=vpc-id");
-        let f = filters(Service::Ec2, &p, &["vpc-id"]).expect("valid");
-        assert!(!f[0].accepts([Cow::Borrowed("vpc-12345678")]));
+        let p = params("Filter.1.Name=word");
+        let f = filters(Service::Ec2, &p, &WORDS).expect("valid");
+        assert!(!all_accept(&f, None, |field| field("vpc-12345678")));
         let long = "x".repeat(256);
-        let p = params(&format!("Filter.1.Name=vpc-id&Filter.1.Value.1={long}"));
-        let err = filters(Service::Ec2, &p, &["vpc-id"]).err();
+        let p = params(&format!("Filter.1.Name=word&Filter.1.Value.1={long}"));
+        let err = filters(Service::Ec2, &p, &WORDS).err();
         assert_eq!(err.map(|e| e.code).as_deref(), Some("FilterLimitExceeded"));
+    }
+
+    #[test]
+    fn a_call_takes_the_names_of_its_table_and_its_tag_filters_only() {
+        let tags = Tags::from([("env".to_owned(), "prod".to_owned())]);
+        let pass = |table: &Table<Word>, name: &str, value: &str| {
+            let p = params(&format!("Filter.1.Name={name}&Filter.1.Value.1={value}"));
+            let f = filters(Service::Ec2, &p, table).map_err(|e| e.message)?;
+            Ok::<_, String>(all_accept(&f, Some(&tags), |field| field("a-word")))
+        };
+        assert_eq!(pass(&WORDS, "word", "a-*"), Ok(true));
+        assert_eq!(pass(&WORDS, "word", "b*"), Ok(false));
+        assert_eq!(pass(&WORDS, "tag:env", "prod"), Ok(true));
+        assert_eq!(pass(&WORDS, "tag:env", "dev"), Ok(false));
+        assert_eq!(pass(&WORDS, "tag:team", "*"), Ok(false));
+        assert_eq!(pass(&WORDS, "tag-key", "env"), Ok(true));
+        assert_eq!(pass(&WORDS, "tag-value", "p?od"), Ok(true));
+        for unknown in ["other", "tag:", "Word"] {
+            let refused = format!("The filter '{unknown}' is invalid");
+            assert_eq!(pass(&WORDS, unknown, "x"), Err(refused));
+        }
+        let untagged = Table {
+            fields: WORDS.fields,
+            tags: TagFilters::Untagged,
+        };
+        for name in ["tag:env", "tag-key", "tag-value"] {
+            assert!(pass(&untagged, name, "x").is_err(), "{name}");
+        }
+        let key_value = Table {
+            fields: WORDS.fields,
+            tags: TagFilters::KeyValueOnly,
+        };
+        assert_eq!(pass(&key_value, "tag:env", "prod"), Ok(true));
+        assert!(pass(&key_value, "tag-key", "env").is_err());
+        assert!(pass(&key_value, "tag-value", "prod").is_err());
     }
 
     #[test]

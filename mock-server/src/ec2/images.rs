@@ -1,13 +1,14 @@
 //! Images: DescribeImages, and which images an account may see and launch.
 
-use std::borrow::Cow;
-
 use crate::api::Call;
 use crate::error::AwsError;
 use crate::wire::xml::Node;
 
 use super::api::{authorize_describe, read, resources};
-use super::filters::{IMAGE, Page, all_accept, check_exist, check_well_formed, dry_run, filters};
+use super::filters::{
+    Accessor, Ctx, IMAGE, Page, Table, TagFilters, all_accept, check_exist, check_well_formed,
+    dry_run, each, filters, flag, one,
+};
 use super::model::{Image, Resources};
 use super::tags::tag_set;
 
@@ -16,45 +17,24 @@ pub(crate) fn visible_image<'r>(r: &'r Resources, id: &str) -> Option<&'r Image>
     r.images.get(id).or_else(|| r.public_images.get(id))
 }
 
-const IMAGE_FILTERS: [&str; 14] = [
-    "image-id",
-    "name",
-    "description",
-    "owner-id",
-    "owner-alias",
-    "state",
-    "architecture",
-    "is-public",
-    "image-type",
-    "root-device-type",
-    "virtualization-type",
-    "creation-date",
-    "tag-key",
-    "tag-value",
-];
-
-fn image_field<'a>(i: &'a Image, name: &str) -> Vec<Cow<'a, str>> {
-    let one = |s: &'a str| vec![Cow::Borrowed(s)];
-    match name {
-        "image-id" => one(&i.id),
-        "name" => one(&i.name),
-        "description" => i
-            .description
-            .iter()
-            .map(|d| Cow::Borrowed(d.as_str()))
-            .collect(),
-        "owner-id" => one(&i.owner),
-        "owner-alias" => i.owner_alias.iter().map(|a| Cow::Borrowed(*a)).collect(),
-        "state" => one(&i.state),
-        "architecture" => one(&i.architecture),
-        "is-public" => one(if i.public { "true" } else { "false" }),
-        "image-type" => one("machine"),
-        "root-device-type" => one("ebs"),
-        "virtualization-type" => one("hvm"),
-        "creation-date" => one(&i.created),
-        _ => Vec::new(),
-    }
-}
+/// DescribeImages' filters, with what each reads.
+const IMAGE_FILTERS: Table<Accessor<Image>> = Table {
+    fields: &[
+        ("image-id", |i, _| one(&i.id)),
+        ("name", |i, _| one(&i.name)),
+        ("description", |i, _| each(i.description.as_deref())),
+        ("owner-id", |i, _| one(&i.owner)),
+        ("owner-alias", |i, _| each(i.owner_alias)),
+        ("state", |i, _| one(&i.state)),
+        ("architecture", |i, _| one(&i.architecture)),
+        ("is-public", |i, _| flag(i.public)),
+        ("image-type", |_, _| one("machine")),
+        ("root-device-type", |_, _| one("ebs")),
+        ("virtualization-type", |_, _| one("hvm")),
+        ("creation-date", |i, _| one(&i.created)),
+    ],
+    tags: TagFilters::Tagged,
+};
 
 /// `DescribeImages`: the account's images and those it may launch, narrowed by
 /// `ImageId.N`, `Owner.N` (`self`, `amazon`, account ids) and `Filter.N`.
@@ -73,6 +53,7 @@ pub(super) fn describe_images(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let r = read(&region);
     check_exist(&ids, &IMAGE, |id| visible_image(&r, id).is_some())?;
     let account = r.account.as_str();
+    let ctx = Ctx { call, r: &r };
     let owned_by = |i: &Image, owner: &str| match owner {
         "self" => i.owner == account,
         "amazon" => i.owner_alias == Some("amazon"),
@@ -84,7 +65,7 @@ pub(super) fn describe_images(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         .chain(r.public_images.values())
         .filter(|i| ids.is_empty() || ids.contains(&i.id.as_str()))
         .filter(|i| owners.is_empty() || owners.iter().any(|o| owned_by(i, o)))
-        .filter(|i| all_accept(&filters, &i.tags, |name| image_field(i, name)))
+        .filter(|i| all_accept(&filters, Some(&i.tags), |field| field(i, ctx)))
         .collect();
     let (selected, next) = page.cut(selected);
     let items = selected

@@ -1,6 +1,5 @@
 //! Instances: DescribeInstances, DescribeInstanceStatus, RunInstances, TerminateInstances.
 
-use std::borrow::Cow;
 use std::time::SystemTime;
 
 use http::StatusCode;
@@ -14,13 +13,16 @@ use super::api::{
     write,
 };
 use super::filters::{
-    self, GROUP, IMAGE, INSTANCE, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, all_accept, check_exist,
-    check_well_formed, dry_run, dry_run_operation, filters, missing_parameter,
+    self, Accessor, Ctx, GROUP, IMAGE, INSTANCE, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, Table,
+    TagFilters, Values, all_accept, check_exist, check_well_formed, dry_run, dry_run_operation,
+    each, filters, missing_parameter, one, owned,
 };
 use super::images::visible_image;
-use super::model::{INITIALIZING, Instance, InstanceState, Lifecycle, PENDING, Resources, Tags};
+use super::model::{
+    INITIALIZING, Instance, InstanceState, Lifecycle, PENDING, ResourceKind, Resources, Tags,
+};
 use super::tags::{MAX_TAGS, tag_limit, tag_set, tags_from};
-use crate::iam::store::Store;
+use crate::iam::store::InstanceProfile;
 use crate::policy::context::Context;
 
 /// Instances one account may run (DescribeAccountAttributes' `max-instances`).
@@ -28,87 +30,61 @@ pub(crate) const MAX_INSTANCES: usize = 20;
 /// Terminated instances kept for Describe calls (beyond these, the oldest are forgotten).
 const MAX_TERMINATED: usize = 200;
 
-const INSTANCE_FILTERS: [&str; 23] = [
-    "instance-id",
-    "instance-state-name",
-    "instance-state-code",
-    "instance-type",
-    "image-id",
-    "vpc-id",
-    "subnet-id",
-    "availability-zone",
-    "iam-instance-profile.arn",
-    "iam-instance-profile.id",
-    "key-name",
-    "reservation-id",
-    "owner-id",
-    "private-ip-address",
-    "instance.group-id",
-    "instance.group-name",
-    "group-id",
-    "group-name",
-    "architecture",
-    "launch-time",
-    "ami-launch-index",
-    "tag-key",
-    "tag-value",
-];
+/// DescribeInstances' filters, with what each reads.
+const INSTANCE_FILTERS: Table<Accessor<Instance>> = Table {
+    fields: &[
+        ("instance-id", |i, _| one(&i.id)),
+        ("instance-state-name", |i, c| {
+            one(i.state(c.call.now).name())
+        }),
+        ("instance-state-code", |i, c| {
+            owned(i.state(c.call.now).code().to_string())
+        }),
+        ("instance-type", |i, _| one(&i.instance_type)),
+        ("image-id", |i, _| one(&i.image_id)),
+        ("vpc-id", |i, _| one(&i.vpc_id)),
+        ("subnet-id", |i, _| one(&i.subnet_id)),
+        ("availability-zone", |i, _| one(&i.zone)),
+        ("iam-instance-profile.arn", |i, c| {
+            each(profile(i, c).map(|p| p.arn.as_str()))
+        }),
+        ("iam-instance-profile.id", |i, c| {
+            each(profile(i, c).map(|p| p.id.as_str()))
+        }),
+        ("key-name", |i, _| each(i.key_name.as_deref())),
+        ("reservation-id", |i, _| one(&i.reservation_id)),
+        ("owner-id", |_, c| one(&c.r.account)),
+        ("private-ip-address", |i, _| one(&i.private_ip)),
+        ("instance.group-id", group_ids),
+        ("instance.group-name", group_names),
+        ("group-id", group_ids),
+        ("group-name", group_names),
+        ("architecture", |i, c| one(architecture(c.r, &i.image_id))),
+        ("launch-time", |i, _| owned(timestamp(i.launched))),
+        ("ami-launch-index", |i, _| owned(i.launch_index.to_string())),
+    ],
+    tags: TagFilters::Tagged,
+};
 
-/// The value(s) an instance has for a DescribeInstances filter.
-fn instance_field<'a>(
-    i: &'a Instance,
-    r: &'a Resources,
-    store: &'a Store,
-    name: &str,
-    now: SystemTime,
-) -> Vec<Cow<'a, str>> {
-    let profile = || {
-        i.profile
-            .as_deref()
-            .and_then(|name| store.instance_profile(&r.account, name))
-    };
-    let one = |s: &'a str| vec![Cow::Borrowed(s)];
-    match name {
-        "instance-id" => one(&i.id),
-        "instance-state-name" => one(i.state(now).name()),
-        "instance-state-code" => vec![Cow::Owned(i.state(now).code().to_string())],
-        "instance-type" => one(&i.instance_type),
-        "image-id" => one(&i.image_id),
-        "vpc-id" => one(&i.vpc_id),
-        "subnet-id" => one(&i.subnet_id),
-        "availability-zone" => one(&i.zone),
-        "iam-instance-profile.arn" => profile()
-            .map(|p| Cow::Borrowed(p.arn.as_str()))
-            .into_iter()
-            .collect(),
-        "iam-instance-profile.id" => profile()
-            .map(|p| Cow::Borrowed(p.id.as_str()))
-            .into_iter()
-            .collect(),
-        "key-name" => i
-            .key_name
+/// The instance profile of an instance, as IAM has it.
+fn profile<'a>(i: &'a Instance, c: Ctx<'a>) -> Option<&'a InstanceProfile> {
+    let name = i.profile.as_deref()?;
+    c.call.store.instance_profile(&c.r.account, name)
+}
+
+/// The ids of an instance's security groups.
+fn group_ids<'a>(i: &'a Instance, _: Ctx<'a>) -> Values<'a> {
+    each(i.security_groups.iter().map(String::as_str))
+}
+
+/// The names of an instance's security groups.
+fn group_names<'a>(i: &'a Instance, c: Ctx<'a>) -> Values<'a> {
+    each(
+        i.security_groups
             .iter()
-            .map(|k| Cow::Borrowed(k.as_str()))
-            .collect(),
-        "reservation-id" => one(&i.reservation_id),
-        "owner-id" => one(&r.account),
-        "private-ip-address" => one(&i.private_ip),
-        "instance.group-id" | "group-id" => i
-            .security_groups
-            .iter()
-            .map(|g| Cow::Borrowed(g.as_str()))
-            .collect(),
-        "instance.group-name" | "group-name" => i
-            .security_groups
-            .iter()
-            .filter_map(|g| r.security_groups.get(g))
-            .map(|g| Cow::Borrowed(g.name.as_str()))
-            .collect(),
-        "architecture" => one(architecture(r, &i.image_id)),
-        "launch-time" => vec![Cow::Owned(timestamp(i.launched))],
-        "ami-launch-index" => vec![Cow::Owned(i.launch_index.to_string())],
-        _ => Vec::new(),
-    }
+            .filter_map(|g| c.r.security_groups.get(g))
+            .map(|g| g.name.as_str()),
+    )
 }
 
 fn architecture<'r>(r: &'r Resources, image: &str) -> &'r str {
@@ -165,16 +141,13 @@ pub(super) fn describe_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
     let r = read(&region);
     check_instances_exist(call, &r, &ids)?;
     let now = call.now;
+    let ctx = Ctx { call, r: &r };
     let mut selected: Vec<&Instance> = r
         .instances
         .values()
         .filter(|i| i.visible(now))
         .filter(|i| ids.is_empty() || ids.contains(&i.id.as_str()))
-        .filter(|i| {
-            all_accept(&filters, &i.tags, |name| {
-                instance_field(i, &r, call.store, name, now)
-            })
-        })
+        .filter(|i| all_accept(&filters, Some(&i.tags), |field| field(i, ctx)))
         .collect();
     selected.sort_by(|a, b| {
         (a.launched, &a.reservation_id, a.launch_index).cmp(&(
@@ -306,11 +279,7 @@ fn instance_item(call: &Call<'_>, r: &Resources, i: &Instance) -> Vec<Node> {
         Node::leaf("ebsOptimized", "false"),
         Node::leaf("enaSupport", "true"),
     ]);
-    let profile = i
-        .profile
-        .as_deref()
-        .and_then(|name| call.store.instance_profile(&r.account, name));
-    if let Some(p) = profile {
+    if let Some(p) = profile(i, Ctx { call, r }) {
         out.push(Node::Branch(
             "iamInstanceProfile",
             vec![
@@ -337,13 +306,39 @@ fn instance_item(call: &Call<'_>, r: &Resources, i: &Instance) -> Vec<Node> {
     out
 }
 
-const STATUS_FILTERS: [&str; 5] = [
-    "availability-zone",
-    "instance-state-name",
-    "instance-state-code",
-    "instance-status.status",
-    "system-status.status",
-];
+/// DescribeInstanceStatus' filters, with what each reads.
+const STATUS_FILTERS: Table<Accessor<Instance>> = Table {
+    fields: &[
+        ("availability-zone", |i, _| one(&i.zone)),
+        ("instance-state-name", |i, c| {
+            one(i.state(c.call.now).name())
+        }),
+        ("instance-state-code", |i, c| {
+            owned(i.state(c.call.now).code().to_string())
+        }),
+        ("instance-status.status", |i, c| {
+            one(status_checks(i, c.call.now).0)
+        }),
+        ("system-status.status", |i, c| {
+            one(status_checks(i, c.call.now).0)
+        }),
+    ],
+    tags: TagFilters::Untagged,
+};
+
+/// An instance's status checks at `now` (one answer for both the instance and the system):
+/// the summary status, and the detail of its reachability check (empty when there is none).
+fn status_checks(i: &Instance, now: SystemTime) -> (&'static str, &'static str) {
+    match i.state(now) {
+        InstanceState::Running
+            if now.duration_since(i.launched).unwrap_or_default() < PENDING + INITIALIZING =>
+        {
+            ("initializing", "initializing")
+        }
+        InstanceState::Running => ("ok", "passed"),
+        _ => ("not-applicable", ""),
+    }
+}
 
 /// `DescribeInstanceStatus`: status checks of running instances (every instance with
 /// `IncludeAllInstances=true`): `initializing` for the first minute, then `ok`.
@@ -359,32 +354,15 @@ pub(super) fn describe_instance_status(call: &Call<'_>) -> Result<Vec<Node>, Aws
     let r = read(&region);
     check_instances_exist(call, &r, &ids)?;
     let now = call.now;
-    let check = |i: &Instance| match i.state(now) {
-        InstanceState::Running
-            if now.duration_since(i.launched).unwrap_or_default() < PENDING + INITIALIZING =>
-        {
-            ("initializing", "initializing")
-        }
-        InstanceState::Running => ("ok", "passed"),
-        _ => ("not-applicable", ""),
-    };
+    let check = |i: &Instance| status_checks(i, now);
+    let ctx = Ctx { call, r: &r };
     let selected: Vec<&Instance> = r
         .instances
         .values()
         .filter(|i| i.visible(now))
         .filter(|i| ids.is_empty() || ids.contains(&i.id.as_str()))
         .filter(|i| all || i.state(now) == InstanceState::Running)
-        .filter(|i| {
-            filters.iter().all(|f| {
-                let value: Cow<'_, str> = match f.name {
-                    "availability-zone" => Cow::Borrowed(&i.zone),
-                    "instance-state-name" => Cow::Borrowed(i.state(now).name()),
-                    "instance-state-code" => Cow::Owned(i.state(now).code().to_string()),
-                    _ => Cow::Borrowed(check(i).0),
-                };
-                f.accepts([value])
-            })
-        })
+        .filter(|i| all_accept(&filters, None, |field| field(i, ctx)))
         .collect();
     let (selected, next) = page.cut(selected);
     let status = |name: &'static str, (summary, detail): (&'static str, &'static str)| {
@@ -631,10 +609,14 @@ struct Profile {
 }
 
 /// `TagSpecification.N`: tags by resource type.
-type TagSpecs = std::collections::BTreeMap<&'static str, Tags>;
+type TagSpecs = std::collections::BTreeMap<ResourceKind, Tags>;
 
 /// The resource types RunInstances tags.
-const TAGGABLE: [&str; 3] = ["instance", "volume", "network-interface"];
+const TAGGABLE: [ResourceKind; 3] = [
+    ResourceKind::Instance,
+    ResourceKind::Volume,
+    ResourceKind::NetworkInterface,
+];
 
 /// Reads every `TagSpecification.N.ResourceType` and `.Tag.M.Key/Value` in one pass.
 fn tag_specifications(call: &Call<'_>) -> Result<TagSpecs, AwsError> {
@@ -665,11 +647,11 @@ fn tag_specifications(call: &Call<'_>) -> Result<TagSpecs, AwsError> {
     }
     let mut out = TagSpecs::new();
     for (_, (kind, keys, values)) in specs {
-        let kind = kind.unwrap_or_default();
-        let Some(kind) = TAGGABLE.iter().copied().find(|t| *t == kind) else {
+        let name = kind.unwrap_or_default();
+        let Some(kind) = ResourceKind::parse(name).filter(|k| TAGGABLE.contains(k)) else {
             return Err(AwsError::invalid_parameter_value(
                 call.service,
-                format!("'{kind}' is not a valid taggable resource type for this operation."),
+                format!("'{name}' is not a valid taggable resource type for this operation."),
             ));
         };
         let tags = out.entry(kind).or_default();
@@ -747,10 +729,10 @@ pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             r.instances.remove(id);
         }
     }
-    let reservation_id = r.new_id("r");
+    let reservation_id = r.new_reservation_id();
     let mut items = Vec::new();
     for n in 0..count {
-        let id = r.new_id("i");
+        let id = r.new_id(ResourceKind::Instance);
         let private_ip = Resources::private_ip(&launch.subnet, r.serial());
         let instance = Instance {
             id: id.clone(),
@@ -767,7 +749,11 @@ pub(super) fn run_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             launched: call.now,
             launch_index: u32::try_from(n).unwrap_or(u32::MAX),
             lifecycle: Lifecycle::Started,
-            tags: launch.tags.get("instance").cloned().unwrap_or_default(),
+            tags: launch
+                .tags
+                .get(&ResourceKind::Instance)
+                .cloned()
+                .unwrap_or_default(),
         };
         items.push(instance_item(call, &r, &instance));
         r.instances.insert(id, instance);
@@ -983,7 +969,10 @@ fn instance_profile(
 fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Result<(), AwsError> {
     let action = "ec2:RunInstances";
     let empty = Tags::new();
-    let vpc = launch.subnet.as_ref().map(|s| arn(call, "vpc", &s.vpc_id));
+    let vpc = launch
+        .subnet
+        .as_ref()
+        .map(|s| arn(call, ResourceKind::Vpc, &s.vpc_id));
     let in_vpc = |ctx: &mut Context| {
         if let Some(vpc) = &vpc {
             ctx.set("ec2:Vpc", vpc.clone());
@@ -991,7 +980,7 @@ fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Resu
     };
     if let Some(id) = &launch.image {
         let image = visible_image(r, id);
-        call.authorize(action, &arn(call, "image", id), |ctx| {
+        call.authorize(action, &arn(call, ResourceKind::Image, id), |ctx| {
             if let Some(image) = image {
                 resource_tags(ctx, &image.tags);
                 ctx.set("ec2:Owner", image.owner_alias.unwrap_or(&image.owner));
@@ -1002,46 +991,55 @@ fn authorize_launch(call: &Call<'_>, r: &Resources, launch: &Launch<'_>) -> Resu
     }
     if let Some(id) = &launch.subnet_id {
         let tags = launch.subnet.as_ref().map_or(&empty, |s| &s.tags);
-        call.authorize(action, &arn(call, "subnet", id), |ctx| {
+        call.authorize(action, &arn(call, ResourceKind::Subnet, id), |ctx| {
             resource_tags(ctx, tags);
             in_vpc(ctx);
         })?;
     }
     for g in &launch.groups {
         let tags = r.security_groups.get(g).map_or(&empty, |g| &g.tags);
-        call.authorize(action, &arn(call, "security-group", g), |ctx| {
+        call.authorize(action, &arn(call, ResourceKind::SecurityGroup, g), |ctx| {
             resource_tags(ctx, tags);
             in_vpc(ctx);
         })?;
     }
     if let Some(name) = launch.key_name {
         let tags = r.key_pairs.get(name).map_or(&empty, |k| &k.tags);
-        authorize_existing(call, action, &arn(call, "key-pair", name), tags)?;
+        authorize_existing(call, action, &arn(call, ResourceKind::KeyPair, name), tags)?;
     }
     if let Some(id) = &launch.template {
         let tags = r.launch_templates.get(id).map_or(&empty, |t| &t.tags);
-        authorize_existing(call, action, &arn(call, "launch-template", id), tags)?;
+        authorize_existing(
+            call,
+            action,
+            &arn(call, ResourceKind::LaunchTemplate, id),
+            tags,
+        )?;
     }
-    let requested = |kind: &str| launch.tags.get(kind).unwrap_or(&empty);
-    call.authorize(action, &arn(call, "network-interface", "*"), |ctx| {
-        request_tags(ctx, requested("network-interface"));
-        in_vpc(ctx);
+    let requested = |kind: ResourceKind| launch.tags.get(&kind).unwrap_or(&empty);
+    call.authorize(
+        action,
+        &arn(call, ResourceKind::NetworkInterface, "*"),
+        |ctx| {
+            request_tags(ctx, requested(ResourceKind::NetworkInterface));
+            in_vpc(ctx);
+        },
+    )?;
+    call.authorize(action, &arn(call, ResourceKind::Volume, "*"), |ctx| {
+        request_tags(ctx, requested(ResourceKind::Volume));
     })?;
-    call.authorize(action, &arn(call, "volume", "*"), |ctx| {
-        request_tags(ctx, requested("volume"));
-    })?;
-    call.authorize(action, &arn(call, "instance", "*"), |ctx| {
+    call.authorize(action, &arn(call, ResourceKind::Instance, "*"), |ctx| {
         ctx.set("ec2:InstanceType", launch.instance_type.clone());
         if let Some(p) = &launch.profile {
             ctx.set("ec2:InstanceProfile", p.arn.clone());
         }
-        request_tags(ctx, requested("instance"));
+        request_tags(ctx, requested(ResourceKind::Instance));
     })?;
     for (kind, tags) in &launch.tags {
         if tags.is_empty() {
             continue;
         }
-        call.authorize("ec2:CreateTags", &arn(call, kind, "*"), |ctx| {
+        call.authorize("ec2:CreateTags", &arn(call, *kind, "*"), |ctx| {
             ctx.set("ec2:CreateAction", "RunInstances");
             request_tags(ctx, tags);
         })?;
@@ -1078,7 +1076,7 @@ pub(super) fn terminate_instances(call: &Call<'_>) -> Result<Vec<Node>, AwsError
         authorize_existing(
             call,
             "ec2:TerminateInstances",
-            &arn(call, "instance", id),
+            &arn(call, ResourceKind::Instance, id),
             tags,
         )?;
     }

@@ -1,8 +1,6 @@
 //! Network and launch reads: DescribeVpcs, DescribeSubnets, DescribeSecurityGroups,
 //! DescribeKeyPairs, DescribeLaunchTemplates.
 
-use std::borrow::Cow;
-
 use http::StatusCode;
 
 use crate::api::Call;
@@ -11,10 +9,13 @@ use crate::wire::xml::Node;
 
 use super::api::{arn, authorize_describe, read, resources};
 use super::filters::{
-    GROUP, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, all_accept, check_exist,
-    check_well_formed, dry_run, filters,
+    Accessor, Ctx, GROUP, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, Table, TagFilters, VPC,
+    all_accept, check_exist, check_well_formed, dry_run, filters, flag, one, owned,
 };
 use super::instances::timestamp;
+use super::model::{
+    InstanceState, KeyPair, LaunchTemplate, ResourceKind, SecurityGroup, Subnet, Vpc, parse_cidr,
+};
 use super::tags::tag_set;
 
 /// The items after filtering and paging, with `nextToken` when there is more.
@@ -26,20 +27,20 @@ fn listed(name: &'static str, items: Vec<Vec<Node>>, next: Option<String>) -> Ve
     out
 }
 
-fn one(s: &str) -> Vec<Cow<'_, str>> {
-    vec![Cow::Borrowed(s)]
-}
-
-const VPC_FILTERS: [&str; 8] = [
-    "vpc-id",
-    "state",
-    "cidr",
-    "cidr-block-association.cidr-block",
-    "is-default",
-    "owner-id",
-    "tag-key",
-    "tag-value",
-];
+/// DescribeVpcs' filters, with what each reads.
+const VPC_FILTERS: Table<Accessor<Vpc>> = Table {
+    fields: &[
+        ("vpc-id", |v, _| one(&v.id)),
+        ("state", |_, _| one("available")),
+        ("cidr", |v, _| one(&v.cidr_block)),
+        ("cidr-block-association.cidr-block", |v, _| {
+            one(&v.cidr_block)
+        }),
+        ("is-default", |v, _| flag(v.is_default)),
+        ("owner-id", |_, c| one(&c.r.account)),
+    ],
+    tags: TagFilters::Tagged,
+};
 
 /// `DescribeVpcs`
 pub(super) fn describe_vpcs(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -55,19 +56,12 @@ pub(super) fn describe_vpcs(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let region = resources(call)?;
     let r = read(&region);
     check_exist(&ids, &VPC, |id| r.vpcs.contains_key(id))?;
+    let ctx = Ctx { call, r: &r };
     let selected: Vec<_> = r
         .vpcs
         .values()
         .filter(|v| ids.is_empty() || ids.contains(&v.id.as_str()))
-        .filter(|v| {
-            all_accept(&filters, &v.tags, |name| match name {
-                "vpc-id" => one(&v.id),
-                "state" => one("available"),
-                "cidr" | "cidr-block-association.cidr-block" => one(&v.cidr_block),
-                "is-default" => one(if v.is_default { "true" } else { "false" }),
-                _ => one(&r.account),
-            })
-        })
+        .filter(|v| all_accept(&filters, Some(&v.tags), |field| field(v, ctx)))
         .collect();
     let (selected, next) = page.cut(selected);
     let items = selected
@@ -96,19 +90,23 @@ pub(super) fn describe_vpcs(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     Ok(listed("vpcSet", items, next))
 }
 
-const SUBNET_FILTERS: [&str; 11] = [
-    "subnet-id",
-    "vpc-id",
-    "availability-zone",
-    "availability-zone-id",
-    "cidr-block",
-    "default-for-az",
-    "state",
-    "owner-id",
-    "subnet-arn",
-    "tag-key",
-    "tag-value",
-];
+/// DescribeSubnets' filters, with what each reads.
+const SUBNET_FILTERS: Table<Accessor<Subnet>> = Table {
+    fields: &[
+        ("subnet-id", |s, _| one(&s.id)),
+        ("vpc-id", |s, _| one(&s.vpc_id)),
+        ("availability-zone", |s, _| one(&s.zone.name)),
+        ("availability-zone-id", |s, _| one(&s.zone.id)),
+        ("cidr-block", |s, _| one(&s.cidr_block)),
+        ("default-for-az", |s, _| flag(s.default_for_az)),
+        ("state", |_, _| one("available")),
+        ("owner-id", |_, c| one(&c.r.account)),
+        ("subnet-arn", |s, c| {
+            owned(arn(c.call, ResourceKind::Subnet, &s.id))
+        }),
+    ],
+    tags: TagFilters::Tagged,
+};
 
 /// `DescribeSubnets`
 pub(super) fn describe_subnets(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -124,42 +122,27 @@ pub(super) fn describe_subnets(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let region = resources(call)?;
     let r = read(&region);
     check_exist(&ids, &SUBNET, |id| r.subnets.contains_key(id))?;
+    let ctx = Ctx { call, r: &r };
     let selected: Vec<_> = r
         .subnets
         .values()
         .filter(|s| ids.is_empty() || ids.contains(&s.id.as_str()))
-        .map(|s| (s, arn(call, "subnet", &s.id)))
-        .filter(|(s, subnet_arn)| {
-            all_accept(&filters, &s.tags, |name| match name {
-                "subnet-id" => one(&s.id),
-                "vpc-id" => one(&s.vpc_id),
-                "availability-zone" => one(&s.zone.name),
-                "availability-zone-id" => one(&s.zone.id),
-                "cidr-block" => one(&s.cidr_block),
-                "default-for-az" => one(if s.default_for_az { "true" } else { "false" }),
-                "state" => one("available"),
-                "subnet-arn" => one(subnet_arn),
-                _ => one(&r.account),
-            })
-        })
+        .filter(|s| all_accept(&filters, Some(&s.tags), |field| field(s, ctx)))
         .collect();
     let (selected, next) = page.cut(selected);
     let items = selected
         .into_iter()
-        .map(|(s, subnet_arn)| {
-            let size = super::model::parse_cidr(&s.cidr_block)
-                .map_or(256, |(_, bits)| 1u64 << (32 - u32::from(bits)));
+        .map(|s| {
+            let size =
+                parse_cidr(&s.cidr_block).map_or(256, |(_, bits)| 1u64 << (32 - u32::from(bits)));
             let instances = r
                 .instances
                 .values()
-                .filter(|i| {
-                    i.subnet_id == s.id
-                        && i.state(call.now) != super::model::InstanceState::Terminated
-                })
+                .filter(|i| i.subnet_id == s.id && i.state(call.now) != InstanceState::Terminated)
                 .count() as u64;
             vec![
                 Node::leaf("subnetId", s.id.clone()),
-                Node::leaf("subnetArn", subnet_arn),
+                Node::leaf("subnetArn", arn(call, ResourceKind::Subnet, &s.id)),
                 Node::leaf("state", "available"),
                 Node::leaf("ownerId", r.account.clone()),
                 Node::leaf("vpcId", s.vpc_id.clone()),
@@ -186,15 +169,17 @@ pub(super) fn describe_subnets(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     Ok(listed("subnetSet", items, next))
 }
 
-const GROUP_FILTERS: [&str; 7] = [
-    "group-id",
-    "group-name",
-    "vpc-id",
-    "owner-id",
-    "description",
-    "tag-key",
-    "tag-value",
-];
+/// DescribeSecurityGroups' filters, with what each reads.
+const GROUP_FILTERS: Table<Accessor<SecurityGroup>> = Table {
+    fields: &[
+        ("group-id", |g, _| one(&g.id)),
+        ("group-name", |g, _| one(&g.name)),
+        ("vpc-id", |g, _| one(&g.vpc_id)),
+        ("owner-id", |_, c| one(&c.r.account)),
+        ("description", |g, _| one(&g.description)),
+    ],
+    tags: TagFilters::Tagged,
+};
 
 /// `DescribeSecurityGroups`
 pub(super) fn describe_security_groups(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -211,6 +196,7 @@ pub(super) fn describe_security_groups(call: &Call<'_>) -> Result<Vec<Node>, Aws
     let region = resources(call)?;
     let r = read(&region);
     check_exist(&ids, &GROUP, |id| r.security_groups.contains_key(id))?;
+    let ctx = Ctx { call, r: &r };
     // Names are looked up in the default VPC, as EC2 does.
     let default_vpc = r.default_vpc().map(|v| v.id.clone()).unwrap_or_default();
     for name in &names {
@@ -235,15 +221,7 @@ pub(super) fn describe_security_groups(call: &Call<'_>) -> Result<Vec<Node>, Aws
         .filter(|g| {
             names.is_empty() || (g.vpc_id == default_vpc && names.contains(&g.name.as_str()))
         })
-        .filter(|g| {
-            all_accept(&filters, &g.tags, |name| match name {
-                "group-id" => one(&g.id),
-                "group-name" => one(&g.name),
-                "vpc-id" => one(&g.vpc_id),
-                "description" => one(&g.description),
-                _ => one(&r.account),
-            })
-        })
+        .filter(|g| all_accept(&filters, Some(&g.tags), |field| field(g, ctx)))
         .collect();
     let (selected, next) = page.cut(selected);
     let items = selected
@@ -280,7 +258,10 @@ pub(super) fn describe_security_groups(call: &Call<'_>) -> Result<Vec<Node>, Aws
                 Node::leaf("groupName", g.name.clone()),
                 Node::leaf("groupDescription", g.description.clone()),
                 Node::leaf("vpcId", g.vpc_id.clone()),
-                Node::leaf("securityGroupArn", arn(call, "security-group", &g.id)),
+                Node::leaf(
+                    "securityGroupArn",
+                    arn(call, ResourceKind::SecurityGroup, &g.id),
+                ),
                 Node::List("ipPermissions", ingress),
                 Node::List("ipPermissionsEgress", egress),
                 tag_set(&g.tags),
@@ -290,13 +271,15 @@ pub(super) fn describe_security_groups(call: &Call<'_>) -> Result<Vec<Node>, Aws
     Ok(listed("securityGroupInfo", items, next))
 }
 
-const KEY_PAIR_FILTERS: [&str; 5] = [
-    "key-name",
-    "key-pair-id",
-    "fingerprint",
-    "tag-key",
-    "tag-value",
-];
+/// DescribeKeyPairs' filters, with what each reads.
+const KEY_PAIR_FILTERS: Table<Accessor<KeyPair>> = Table {
+    fields: &[
+        ("key-name", |k, _| one(&k.name)),
+        ("key-pair-id", |k, _| one(&k.id)),
+        ("fingerprint", |k, _| one(&k.fingerprint)),
+    ],
+    tags: TagFilters::Tagged,
+};
 
 /// `DescribeKeyPairs` (not paginated).
 pub(super) fn describe_key_pairs(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -311,6 +294,7 @@ pub(super) fn describe_key_pairs(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
     // 3. Look up: key pairs by name, then by id.
     let region = resources(call)?;
     let r = read(&region);
+    let ctx = Ctx { call, r: &r };
     check_exist(&names, &KEY_PAIR, |name| r.key_pairs.contains_key(name))?;
     check_exist(&ids, &KEY_PAIR, |id| {
         r.key_pairs.values().any(|k| k.id == id)
@@ -320,13 +304,7 @@ pub(super) fn describe_key_pairs(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
         .values()
         .filter(|k| names.is_empty() || names.contains(&k.name.as_str()))
         .filter(|k| ids.is_empty() || ids.contains(&k.id.as_str()))
-        .filter(|k| {
-            all_accept(&filters, &k.tags, |name| match name {
-                "key-name" => one(&k.name),
-                "key-pair-id" => one(&k.id),
-                _ => one(&k.fingerprint),
-            })
-        })
+        .filter(|k| all_accept(&filters, Some(&k.tags), |field| field(k, ctx)))
         .map(|k| {
             vec![
                 Node::leaf("keyPairId", k.id.clone()),
@@ -341,12 +319,14 @@ pub(super) fn describe_key_pairs(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
     Ok(vec![Node::List("keySet", items)])
 }
 
-const TEMPLATE_FILTERS: [&str; 4] = [
-    "launch-template-name",
-    "create-time",
-    "tag-key",
-    "tag-value",
-];
+/// DescribeLaunchTemplates' filters, with what each reads.
+const TEMPLATE_FILTERS: Table<Accessor<LaunchTemplate>> = Table {
+    fields: &[
+        ("launch-template-name", |t, _| one(&t.name)),
+        ("create-time", |t, _| owned(timestamp(t.created))),
+    ],
+    tags: TagFilters::Tagged,
+};
 
 /// `DescribeLaunchTemplates`
 pub(super) fn describe_launch_templates(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -362,6 +342,7 @@ pub(super) fn describe_launch_templates(call: &Call<'_>) -> Result<Vec<Node>, Aw
     // 3. Look up: templates by id, then by name.
     let region = resources(call)?;
     let r = read(&region);
+    let ctx = Ctx { call, r: &r };
     check_exist(&ids, &LAUNCH_TEMPLATE, |id| {
         r.launch_templates.contains_key(id)
     })?;
@@ -380,12 +361,7 @@ pub(super) fn describe_launch_templates(call: &Call<'_>) -> Result<Vec<Node>, Aw
         .values()
         .filter(|t| ids.is_empty() || ids.contains(&t.id.as_str()))
         .filter(|t| names.is_empty() || names.contains(&t.name.as_str()))
-        .filter(|t| {
-            all_accept(&filters, &t.tags, |name| match name {
-                "launch-template-name" => one(&t.name),
-                _ => vec![Cow::Owned(timestamp(t.created))],
-            })
-        })
+        .filter(|t| all_accept(&filters, Some(&t.tags), |field| field(t, ctx)))
         .collect();
     let (selected, next) = page.cut(selected);
     let created_by = format!("arn:{}:iam::{}:root", r.partition.id(), r.account);

@@ -1,33 +1,35 @@
 //! The places EC2 runs in: DescribeRegions, DescribeAvailabilityZones and
 //! DescribeAccountAttributes.
 
-use std::borrow::Cow;
-
 use crate::api::Call;
 use crate::error::AwsError;
 use crate::partition::{OptIn, Region};
 use crate::wire::xml::Node;
 
 use super::api::authorize_describe;
-use super::filters::{self, Filter, dry_run, filters};
-use super::model::zones;
+use super::filters::{self, Filter, Table, TagFilters, Values, all_accept, dry_run, filters, one};
+use super::model::{Zone, zones};
 
-/// The filter names DescribeRegions knows.
-const REGION_FILTERS: [&str; 3] = ["region-name", "endpoint", "opt-in-status"];
-
-/// The field of a region a DescribeRegions filter reads.
-fn region_field<'r>(
-    filter: &str,
-    region: &'r Region,
+/// A region as DescribeRegions lists it: the region, and its opt-in status for the
+/// account.
+#[derive(Debug, Clone, Copy)]
+struct Listed {
+    region: &'static Region,
     opt_in_status: &'static str,
-) -> Option<&'r str> {
-    match filter {
-        "region-name" => Some(region.name),
-        "endpoint" => Some(region.ec2_endpoint),
-        "opt-in-status" => Some(opt_in_status),
-        _ => None,
-    }
 }
+
+/// The accessor of a DescribeRegions filter: the values a region listed has under it.
+type RegionAccessor = fn(&Listed) -> Values<'static>;
+
+/// DescribeRegions' filters, with what each reads.
+const REGION_FILTERS: Table<RegionAccessor> = Table {
+    fields: &[
+        ("region-name", |l| one(l.region.name)),
+        ("endpoint", |l| one(l.region.ec2_endpoint)),
+        ("opt-in-status", |l| one(l.opt_in_status)),
+    ],
+    tags: TagFilters::Untagged,
+};
 
 /// `DescribeRegions`: the regions of the caller's partition. Without `AllRegions=true`, only
 /// the regions enabled for the account; `RegionName.N` and `Filter.N` narrow the list.
@@ -76,7 +78,7 @@ fn region_items(
     account: Option<&crate::iam::store::Account>,
     all: bool,
     names: &[&str],
-    filters: &[Filter<'_>],
+    filters: &[Filter<'_, RegionAccessor>],
 ) -> Vec<Node> {
     let mut items = Vec::new();
     for region in partition.regions() {
@@ -91,10 +93,11 @@ fn region_items(
         } else {
             names.contains(&region.name)
         };
-        let selected = listed
-            && filters
-                .iter()
-                .all(|f| f.accepts(region_field(f.name, region, opt_in_status).map(Cow::Borrowed)));
+        let row = Listed {
+            region,
+            opt_in_status,
+        };
+        let selected = listed && all_accept(filters, None, |field| field(&row));
         if selected {
             items.push(vec![
                 Node::leaf("regionName", region.name),
@@ -106,16 +109,24 @@ fn region_items(
     vec![Node::List("regionInfo", items)]
 }
 
-/// The filter names DescribeAvailabilityZones knows.
-const ZONE_FILTERS: [&str; 7] = [
-    "zone-name",
-    "zone-id",
-    "zone-type",
-    "region-name",
-    "state",
-    "opt-in-status",
-    "group-name",
-];
+/// The accessor of a DescribeAvailabilityZones filter: the values a zone has under it (the
+/// name of its region is the second argument).
+type ZoneAccessor = for<'a> fn(&'a Zone, &'a str) -> Values<'a>;
+
+/// DescribeAvailabilityZones' filters, with what each reads.
+const ZONE_FILTERS: Table<ZoneAccessor> = Table {
+    fields: &[
+        ("zone-name", |z, _| one(&z.name)),
+        ("zone-id", |z, _| one(&z.id)),
+        ("zone-type", |_, _| one("availability-zone")),
+        ("region-name", |_, region| one(region)),
+        ("state", |_, _| one("available")),
+        ("opt-in-status", |_, _| one("opt-in-not-required")),
+        // A zone's group is its region (local zones have groups of their own).
+        ("group-name", |_, region| one(region)),
+    ],
+    tags: TagFilters::Untagged,
+};
 
 /// `DescribeAvailabilityZones`: the zones of the region the call was signed for, narrowed
 /// by `ZoneName.N`, `ZoneId.N` and `Filter.N`.
@@ -147,19 +158,7 @@ pub(super) fn describe_availability_zones(call: &Call<'_>) -> Result<Vec<Node>, 
                 || names.contains(&z.name.as_str())
                 || ids.contains(&z.id.as_str())
         })
-        .filter(|z| {
-            filters.iter().all(|f| {
-                let field = match f.name {
-                    "zone-name" => z.name.as_str(),
-                    "zone-id" => z.id.as_str(),
-                    "zone-type" => "availability-zone",
-                    "state" => "available",
-                    "opt-in-status" => "opt-in-not-required",
-                    _ => region,
-                };
-                f.accepts([Cow::Borrowed(field)])
-            })
-        })
+        .filter(|z| all_accept(&filters, None, |field| field(z, region)))
         .map(|z| {
             vec![
                 Node::leaf("zoneState", "available"),

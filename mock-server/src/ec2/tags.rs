@@ -1,7 +1,5 @@
 //! Tags: CreateTags, DeleteTags, DescribeTags, and reading and writing tag sets.
 
-use std::borrow::Cow;
-
 use http::StatusCode;
 
 use crate::api::Call;
@@ -12,10 +10,11 @@ use crate::wire::xml::Node;
 
 use super::api::{arn, authorize_describe, read, request_tags, resource_tags, resources, write};
 use super::filters::{
-    GROUP, IMAGE, INSTANCE, IdKind, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, VPC, check_exist,
-    check_well_formed, dry_run, dry_run_operation, filters, missing_parameter,
+    GROUP, IMAGE, INSTANCE, IdKind, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, Table, TagFilters,
+    VPC, Values, all_accept, check_exist, check_well_formed, dry_run, dry_run_operation, filters,
+    missing_parameter, one,
 };
-use super::model::{Resources, Tags, resource_type};
+use super::model::{ResourceKind, Resources, Tags};
 
 /// Tags a resource may carry, as EC2 limits them.
 pub(crate) const MAX_TAGS: usize = 50;
@@ -82,17 +81,18 @@ pub(crate) fn tag_limit() -> AwsError {
     )
 }
 
-/// The kind of id a tagged resource id is, for its errors (`InvalidID` when it is none).
+/// The kind of id a tagged resource id is, for its errors (`InvalidID` when it is not of a
+/// kind kept here).
 fn kind_of(id: &str) -> Result<&'static IdKind, AwsError> {
-    Ok(match resource_type(id) {
-        Some("instance") => &INSTANCE,
-        Some("image") => &IMAGE,
-        Some("vpc") => &VPC,
-        Some("subnet") => &SUBNET,
-        Some("security-group") => &GROUP,
-        Some("launch-template") => &LAUNCH_TEMPLATE,
-        Some("key-pair") => &KEY_PAIR,
-        _ => {
+    Ok(match ResourceKind::of_id(id) {
+        Some(ResourceKind::Instance) => &INSTANCE,
+        Some(ResourceKind::Image) => &IMAGE,
+        Some(ResourceKind::Vpc) => &VPC,
+        Some(ResourceKind::Subnet) => &SUBNET,
+        Some(ResourceKind::SecurityGroup) => &GROUP,
+        Some(ResourceKind::LaunchTemplate) => &LAUNCH_TEMPLATE,
+        Some(ResourceKind::KeyPair) => &KEY_PAIR,
+        Some(ResourceKind::NetworkInterface | ResourceKind::Volume) | None => {
             return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidID",
@@ -102,9 +102,16 @@ fn kind_of(id: &str) -> Result<&'static IdKind, AwsError> {
     })
 }
 
+/// A resource a tagging call names: its id, and the kind of id it is.
+#[derive(Debug, Clone, Copy)]
+struct Named<'p> {
+    id: &'p str,
+    kind: &'static IdKind,
+}
+
 /// The distinct `ResourceId.N` of a tagging call (at least one, at most [`MAX_RESOURCES`]),
 /// each a well-formed id of a taggable kind.
-fn resource_ids(params: &Params) -> Result<Vec<&str>, AwsError> {
+fn resource_ids(params: &Params) -> Result<Vec<Named<'_>>, AwsError> {
     let mut ids = params.list("ResourceId");
     if ids.is_empty() {
         return Err(missing_parameter("resourceIdSet"));
@@ -117,10 +124,13 @@ fn resource_ids(params: &Params) -> Result<Vec<&str>, AwsError> {
             format!("The request may name at most {MAX_RESOURCES} resources"),
         ));
     }
-    for id in &ids {
-        check_well_formed(&[id], kind_of(id)?)?;
-    }
-    Ok(ids)
+    ids.into_iter()
+        .map(|id| {
+            let kind = kind_of(id)?;
+            check_well_formed(&[id], kind)?;
+            Ok(Named { id, kind })
+        })
+        .collect()
 }
 
 /// The tags of the resource `id` if it is one of the caller's here that can be tagged
@@ -134,42 +144,42 @@ fn taggable<'r>(r: &'r Resources, id: &str, now: std::time::SystemTime) -> Optio
 /// here, in the order given.
 fn check_resources_exist(
     r: &Resources,
-    ids: &[&str],
+    named: &[Named<'_>],
     now: std::time::SystemTime,
 ) -> Result<(), AwsError> {
-    for id in ids {
-        check_exist(&[id], kind_of(id)?, |id| taggable(r, id, now).is_some())?;
+    for n in named {
+        check_exist(&[n.id], n.kind, |id| taggable(r, id, now).is_some())?;
     }
     Ok(())
 }
 
-/// The ARN a tagging call authorizes for `id` (key pairs are named by name in ARNs).
-fn tagged_arn(call: &Call<'_>, r: &Resources, id: &str) -> String {
-    let kind = resource_type(id).unwrap_or_default();
-    let key_name = (kind == "key-pair")
-        .then(|| r.key_pairs.values().find(|k| k.id == id))
+/// The ARN a tagging call authorizes for a resource (key pairs are named by name in ARNs).
+fn tagged_arn(call: &Call<'_>, r: &Resources, named: Named<'_>) -> String {
+    let kind = named.kind.resource;
+    let key_name = (kind == ResourceKind::KeyPair)
+        .then(|| r.key_pairs.values().find(|k| k.id == named.id))
         .flatten();
     match key_name {
         Some(key) => arn(call, kind, &key.name),
-        None => arn(call, kind, id),
+        None => arn(call, kind, named.id),
     }
 }
 
-/// Authorizes `action` on each resource `ids` names, with its tags as
+/// Authorizes `action` on each resource `named`, with its tags as
 /// `ec2:ResourceTag/…` and what `extra` adds from them. The resources are read for their
 /// tags, as EC2 must to evaluate tag conditions; one that does not exist is authorized
 /// without tags (and refused as not found afterwards, when the caller is allowed).
 fn authorize_each(
     call: &Call<'_>,
     r: &Resources,
-    ids: &[&str],
+    named: &[Named<'_>],
     action: &'static str,
     extra: impl Fn(&Tags, &mut Context),
 ) -> Result<(), AwsError> {
     let empty = Tags::new();
-    for id in ids {
-        let existing = taggable(r, id, call.now).unwrap_or(&empty);
-        call.authorize(action, &tagged_arn(call, r, id), |ctx| {
+    for n in named {
+        let existing = taggable(r, n.id, call.now).unwrap_or(&empty);
+        call.authorize(action, &tagged_arn(call, r, *n), |ctx| {
             resource_tags(ctx, existing);
             extra(existing, ctx);
         })?;
@@ -181,7 +191,7 @@ fn authorize_each(
 /// `ec2:CreateTags` with the tags requested (`aws:RequestTag/…`, `aws:TagKeys`) and its own.
 pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     // 1. Validate.
-    let ids = resource_ids(call.params)?;
+    let named = resource_ids(call.params)?;
     let tags = parse_tags(call.params, "Tag")?;
     if tags.is_empty() {
         return Err(missing_parameter("tagSet"));
@@ -193,12 +203,12 @@ pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     // may carry counts its tags, so it is checked there too.
     let region = resources(call)?;
     let mut r = write(&region);
-    authorize_each(call, &r, &ids, "ec2:CreateTags", |_, ctx| {
+    authorize_each(call, &r, &named, "ec2:CreateTags", |_, ctx| {
         request_tags(ctx, &tags);
     })?;
-    check_resources_exist(&r, &ids, call.now)?;
-    for id in &ids {
-        let total = r.tags(id).map_or(tags.len(), |t| {
+    check_resources_exist(&r, &named, call.now)?;
+    for n in &named {
+        let total = r.tags(n.id).map_or(tags.len(), |t| {
             t.len() + tags.keys().filter(|k| !t.contains_key(*k)).count()
         });
         if total > MAX_TAGS {
@@ -208,8 +218,8 @@ pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     if dry {
         return Err(dry_run_operation());
     }
-    for id in &ids {
-        if let Some(t) = r.tags_mut(id) {
+    for n in &named {
+        if let Some(t) = r.tags_mut(n.id) {
             t.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
     }
@@ -220,7 +230,7 @@ pub(super) fn create_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
 /// value only when its value is that one).
 pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     // 1. Validate.
-    let ids = resource_ids(call.params)?;
+    let resources_named = resource_ids(call.params)?;
     let keys = call.params.indexed("Tag", ".Key");
     if keys.len() > MAX_TAGS {
         return Err(tag_limit());
@@ -234,20 +244,26 @@ pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     // as for CreateTags.
     let region = resources(call)?;
     let mut r = write(&region);
-    authorize_each(call, &r, &ids, "ec2:DeleteTags", |existing, ctx| {
-        let deleted = if keys.is_empty() {
-            existing.keys().cloned().collect()
-        } else {
-            named.clone()
-        };
-        ctx.set_values("aws:TagKeys", deleted);
-    })?;
-    check_resources_exist(&r, &ids, call.now)?;
+    authorize_each(
+        call,
+        &r,
+        &resources_named,
+        "ec2:DeleteTags",
+        |existing, ctx| {
+            let deleted = if keys.is_empty() {
+                existing.keys().cloned().collect()
+            } else {
+                named.clone()
+            };
+            ctx.set_values("aws:TagKeys", deleted);
+        },
+    )?;
+    check_resources_exist(&r, &resources_named, call.now)?;
     if dry {
         return Err(dry_run_operation());
     }
-    for id in &ids {
-        let Some(t) = r.tags_mut(id) else { continue };
+    for n in &resources_named {
+        let Some(t) = r.tags_mut(n.id) else { continue };
         if keys.is_empty() {
             t.clear();
         }
@@ -261,7 +277,31 @@ pub(super) fn delete_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     Ok(vec![Node::leaf("return", "true")])
 }
 
-const TAG_FILTERS: [&str; 5] = ["key", "value", "resource-id", "resource-type", "tag-key"];
+/// A tag as DescribeTags lists it: the resource it is on, its key and value.
+#[derive(Debug, Clone, Copy)]
+struct Listed<'r> {
+    kind: ResourceKind,
+    id: &'r str,
+    key: &'r str,
+    value: &'r str,
+}
+
+/// The accessor of a DescribeTags filter: the values a tag listed has under it.
+type TagAccessor = for<'a> fn(&'a Listed<'a>) -> Values<'a>;
+
+/// DescribeTags' filters, with what each reads; `tag:KEY` reads the tags of the resource.
+/// `tag-key` is not among AWS's documented names for this call, but has always been taken
+/// here, as `key`.
+const TAG_FILTERS: Table<TagAccessor> = Table {
+    fields: &[
+        ("key", |t| one(t.key)),
+        ("value", |t| one(t.value)),
+        ("resource-id", |t| one(t.id)),
+        ("resource-type", |t| one(t.kind.name())),
+        ("tag-key", |t| one(t.key)),
+    ],
+    tags: TagFilters::KeyValueOnly,
+};
 
 /// `DescribeTags`: every tag of the caller's resources here, by resource then key.
 pub(super) fn describe_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -274,33 +314,22 @@ pub(super) fn describe_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     // 3. Look up.
     let region = resources(call)?;
     let r = read(&region);
-    let mut rows: Vec<(String, &'static str, String, String)> = Vec::new();
-    let mut collect = |id: &str, tags: &Tags| {
-        let Some(kind) = resource_type(id) else {
-            return;
-        };
+    let mut rows: Vec<(String, ResourceKind, String, String)> = Vec::new();
+    let mut collect = |kind: ResourceKind, id: &str, tags: &Tags| {
         for (k, v) in tags {
-            let field = |name: &str| -> Vec<Cow<'_, str>> {
-                match name {
-                    "key" | "tag-key" => vec![Cow::Borrowed(k.as_str())],
-                    "value" => vec![Cow::Borrowed(v.as_str())],
-                    "resource-id" => vec![Cow::Borrowed(id)],
-                    _ => vec![Cow::Borrowed(kind)],
-                }
+            let listed = Listed {
+                kind,
+                id,
+                key: k,
+                value: v,
             };
-            let pass = filters.iter().all(|f| match f.name.strip_prefix("tag:") {
-                Some(key) => tags
-                    .get(key)
-                    .is_some_and(|value| f.accepts([Cow::Borrowed(value.as_str())])),
-                None => f.accepts(field(f.name)),
-            });
-            if pass {
+            if all_accept(&filters, Some(tags), |field| field(&listed)) {
                 rows.push((id.to_owned(), kind, k.clone(), v.clone()));
             }
         }
     };
-    for (id, tags) in r.tagged(call.now) {
-        collect(id, tags);
+    for (kind, id, tags) in r.tagged(call.now) {
+        collect(kind, id, tags);
     }
     rows.sort();
     let (rows, next) = page.cut(rows);
@@ -310,7 +339,7 @@ pub(super) fn describe_tags(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             .map(|(id, kind, k, v)| {
                 vec![
                     Node::leaf("resourceId", id),
-                    Node::leaf("resourceType", kind),
+                    Node::leaf("resourceType", kind.name()),
                     Node::leaf("key", k),
                     Node::leaf("value", v),
                 ]
