@@ -34,6 +34,14 @@ pub(crate) fn iso_unix(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// EC2's format, UTC, to the millisecond: `2026-11-24T15:00:00.000Z`.
+pub(crate) fn ec2(t: SystemTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    OffsetDateTime::from(t).format(format).unwrap_or_default()
+}
+
 /// An RFC 3339 time, if `text` is one.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
@@ -66,6 +74,7 @@ mod tests {
         assert_eq!(iso(t), "2030-01-01T00:00:00Z");
         assert_eq!(iso_unix(1_893_456_000), "2030-01-01T00:00:00Z");
         assert_eq!(rfc3339(t), "2030-01-01T00:00:00.25Z");
+        assert_eq!(ec2(t), "2030-01-01T00:00:00.250Z");
         assert_eq!(
             parse_rfc3339("2030-01-01T00:00:00Z").map(|t| t.unix_timestamp()),
             Some(1_893_456_000)

@@ -111,11 +111,12 @@ pub(crate) fn arn(call: &Call<'_>, kind: ResourceKind, id: &str) -> String {
     } else {
         call.caller.account.as_str()
     };
-    format!(
-        "arn:{}:ec2:{}:{account}:{}/{id}",
-        call.caller.partition.id(),
+    crate::arn::arn(
+        call.caller.partition,
+        "ec2",
         call.region,
-        kind.name()
+        account,
+        format_args!("{}/{id}", kind.name()),
     )
 }
 

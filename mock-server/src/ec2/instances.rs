@@ -60,7 +60,7 @@ const INSTANCE_FILTERS: Table<Accessor<Instance>> = Table {
         ("group-id", group_ids),
         ("group-name", group_names),
         ("architecture", |i, c| one(architecture(c.r, &i.image_id))),
-        ("launch-time", |i, _| owned(timestamp(i.launched))),
+        ("launch-time", |i, _| owned(crate::times::ec2(i.launched))),
         ("ami-launch-index", |i, _| owned(i.launch_index.to_string())),
     ],
     tags: TagFilters::Tagged,
@@ -89,16 +89,6 @@ fn group_names<'a>(i: &'a Instance, c: Ctx<'a>) -> Values<'a> {
 
 fn architecture<'r>(r: &'r Resources, image: &str) -> &'r str {
     visible_image(r, image).map_or("x86_64", |i| i.architecture.as_str())
-}
-
-/// EC2's time format: `2026-01-24T10:15:00.000Z`.
-pub(crate) fn timestamp(t: SystemTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    time::OffsetDateTime::from(t)
-        .format(format)
-        .unwrap_or_default()
 }
 
 /// The instance `id` if it is the caller's here and still in view.
@@ -246,7 +236,7 @@ fn instance_item(call: &Call<'_>, r: &Resources, i: &Instance) -> Vec<Node> {
         Node::leaf("amiLaunchIndex", i.launch_index.to_string()),
         Node::List("productCodes", Vec::new()),
         Node::leaf("instanceType", i.instance_type.clone()),
-        Node::leaf("launchTime", timestamp(i.launched)),
+        Node::leaf("launchTime", crate::times::ec2(i.launched)),
         Node::Branch(
             "placement",
             vec![
@@ -933,9 +923,10 @@ fn instance_profile(
         (Some(name), _) => (Some(name), "name", name),
         (None, Some(arn)) => {
             let name = arn
-                .strip_prefix(&format!(
-                    "arn:{}:iam::{account}:instance-profile/",
-                    call.caller.partition.id()
+                .strip_prefix(&crate::arn::iam(
+                    call.caller.partition,
+                    account,
+                    "instance-profile/",
                 ))
                 .and_then(|rest| rest.rsplit('/').next());
             (name, "arn", arn)

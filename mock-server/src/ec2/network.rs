@@ -12,7 +12,6 @@ use super::filters::{
     Accessor, Ctx, GROUP, KEY_PAIR, LAUNCH_TEMPLATE, Page, SUBNET, Table, TagFilters, VPC,
     all_accept, check_exist, check_well_formed, dry_run, filters, flag, one, owned,
 };
-use super::instances::timestamp;
 use super::model::{
     InstanceState, KeyPair, LaunchTemplate, ResourceKind, SecurityGroup, Subnet, Vpc, parse_cidr,
 };
@@ -311,7 +310,7 @@ pub(super) fn describe_key_pairs(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
                 Node::leaf("keyName", k.name.clone()),
                 Node::leaf("keyFingerprint", k.fingerprint.clone()),
                 Node::leaf("keyType", "rsa"),
-                Node::leaf("createTime", timestamp(k.created)),
+                Node::leaf("createTime", crate::times::ec2(k.created)),
                 tag_set(&k.tags),
             ]
         })
@@ -323,7 +322,7 @@ pub(super) fn describe_key_pairs(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
 const TEMPLATE_FILTERS: Table<Accessor<LaunchTemplate>> = Table {
     fields: &[
         ("launch-template-name", |t, _| one(&t.name)),
-        ("create-time", |t, _| owned(timestamp(t.created))),
+        ("create-time", |t, _| owned(crate::times::ec2(t.created))),
     ],
     tags: TagFilters::Tagged,
 };
@@ -364,14 +363,14 @@ pub(super) fn describe_launch_templates(call: &Call<'_>) -> Result<Vec<Node>, Aw
         .filter(|t| all_accept(&filters, Some(&t.tags), |field| field(t, ctx)))
         .collect();
     let (selected, next) = page.cut(selected);
-    let created_by = format!("arn:{}:iam::{}:root", r.partition.id(), r.account);
+    let created_by = crate::arn::root(r.partition, &r.account);
     let items = selected
         .into_iter()
         .map(|t| {
             vec![
                 Node::leaf("launchTemplateId", t.id.clone()),
                 Node::leaf("launchTemplateName", t.name.clone()),
-                Node::leaf("createTime", timestamp(t.created)),
+                Node::leaf("createTime", crate::times::ec2(t.created)),
                 Node::leaf("createdBy", created_by.clone()),
                 Node::leaf("defaultVersionNumber", "1"),
                 Node::leaf("latestVersionNumber", "1"),

@@ -29,10 +29,7 @@ pub(crate) struct ManagedPolicy {
 impl ManagedPolicy {
     /// The policy's ARN in `partition`.
     pub(crate) fn arn(&self, partition: Partition) -> String {
-        format!(
-            "arn:{partition}:iam::aws:policy{}{}",
-            self.path, self.policy_name
-        )
+        crate::arn::iam_entity(partition, "aws", "policy", &self.path, &self.policy_name)
     }
 }
 

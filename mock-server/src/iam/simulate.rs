@@ -67,10 +67,8 @@ fn managed_source(account: &AccountSpec, partition: Partition, reference: &str) 
     }
     let p = account.policies.iter().find(|p| {
         p.name == reference
-            || format!(
-                "arn:{partition}:iam::{}:policy{}{}",
-                account.id, p.path, p.name
-            ) == reference
+            || crate::arn::iam_entity(partition, &account.id, "policy", &p.path, &p.name)
+                == reference
     })?;
     Some(Source {
         id: p.name.clone(),
@@ -105,7 +103,7 @@ fn principal_sources(
         .iter()
         .find(|a| a.id == call.caller.account)
         .ok_or_else(not_found)?;
-    let prefix = format!("arn:{partition}:iam::{}:", account.id);
+    let prefix = crate::arn::iam(partition, &account.id, "");
     let rest = arn.strip_prefix(&prefix).ok_or_else(not_found)?;
     let name = rest.rsplit('/').next().unwrap_or_default();
     let managed = |refs: &[String]| -> Vec<Source> {

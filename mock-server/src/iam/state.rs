@@ -328,11 +328,7 @@ impl Iam {
 
 /// The clock's now to the second, RFC 3339: the creation date of entities a world leaves undated.
 fn creation_stamp(clock: &Clock) -> String {
-    let now = time::OffsetDateTime::from(clock.now());
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    crate::times::iso(clock.now())
 }
 
 fn stamp_creation_dates(world: &mut World, created: &str) {

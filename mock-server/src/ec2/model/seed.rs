@@ -21,18 +21,12 @@ const AMAZON_OWNER: &str = "137112412989";
 
 /// A time a world declares (RFC 3339); `validate` refuses worlds with one it cannot read.
 pub(super) fn parse_time(text: &str) -> Option<SystemTime> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(SystemTime::from)
+    crate::times::parse_rfc3339(text).map(SystemTime::from)
 }
 
 /// An image's creation date, as EC2 writes it (RFC 3339, whole seconds).
 fn format_time(t: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(t);
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    crate::times::iso(t)
 }
 
 /// Amazon's public images in a region (Amazon Linux 2023, x86_64 and arm64), which every

@@ -213,7 +213,7 @@ mod tests {
             ),
             (
                 "        key_pairs: [{name: a}, {name: a}]\n",
-                format!("key pair a: key-0{:016x} is declared twice", fingerprint("a")),
+                format!("key pair a: key-0{:016x} is declared twice", crate::wire::fingerprint("a")),
             ),
             (
                 "        images: [{id: ami-1234567, name: short}]\n",

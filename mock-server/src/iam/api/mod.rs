@@ -439,42 +439,23 @@ pub(super) fn partition(call: &Call<'_>) -> crate::partition::Partition {
 }
 
 pub(super) fn user_arn(call: &Call<'_>, path: &str, name: &str) -> String {
-    format!(
-        "arn:{}:iam::{}:user{path}{name}",
-        partition(call),
-        call.caller.account
-    )
+    crate::arn::iam_entity(partition(call), &call.caller.account, "user", path, name)
 }
 
 pub(super) fn policy_arn(call: &Call<'_>, path: &str, name: &str) -> String {
-    format!(
-        "arn:{}:iam::{}:policy{path}{name}",
-        partition(call),
-        call.caller.account
-    )
+    crate::arn::iam_entity(partition(call), &call.caller.account, "policy", path, name)
 }
 
 /// The server clock's now, as IAM dates are written.
 pub(super) fn now_iso(call: &Call<'_>) -> String {
-    time::OffsetDateTime::from(call.now)
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+    crate::times::iso(call.now)
 }
 
 // ---- resources for authorization ----
 
 /// The ARN of an entity of the caller's account, by kind, path and name.
 pub(super) fn entity_arn(call: &Call<'_>, kind: &str, path: &str, name: &str) -> String {
-    format!(
-        "arn:{}:iam::{}:{kind}{path}{name}",
-        partition(call),
-        call.caller.account
-    )
+    crate::arn::iam_entity(partition(call), &call.caller.account, kind, path, name)
 }
 
 /// The resource of a call about one role or group: its ARN, with the path the world has
@@ -525,15 +506,11 @@ fn key_owner_resource(call: &Call<'_>) -> String {
 }
 
 fn policies_resource(call: &Call<'_>) -> String {
-    format!(
-        "arn:{}:iam::{}:policy/",
-        partition(call),
-        call.caller.account
-    )
+    crate::arn::iam(partition(call), &call.caller.account, "policy/")
 }
 
 fn roles_resource(call: &Call<'_>) -> String {
-    format!("arn:{}:iam::{}:role/", partition(call), call.caller.account)
+    crate::arn::iam(partition(call), &call.caller.account, "role/")
 }
 
 fn user_resource(call: &Call<'_>) -> String {
@@ -560,7 +537,7 @@ fn user_resource(call: &Call<'_>) -> String {
 }
 
 pub(super) fn users_resource(call: &Call<'_>) -> String {
-    format!("arn:{}:iam::{}:user/", partition(call), call.caller.account)
+    crate::arn::iam(partition(call), &call.caller.account, "user/")
 }
 
 pub(super) fn policy_resource(call: &Call<'_>) -> String {

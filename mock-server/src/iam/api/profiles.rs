@@ -185,11 +185,10 @@ pub(super) fn delete_instance_profile(call: &Call<'_>) -> Result<Vec<Node>, AwsE
 
 /// The provider ARN: `arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH` (the URL without scheme).
 fn provider_arn(call: &Call<'_>, url: &str) -> String {
-    format!(
-        "arn:{}:iam::{}:oidc-provider/{}",
+    crate::arn::oidc_provider(
         partition(call),
-        call.caller.account,
-        url.trim_start_matches("https://")
+        &call.caller.account,
+        url.trim_start_matches("https://"),
     )
 }
 
@@ -359,10 +358,6 @@ pub(super) fn provider_resource(call: &Call<'_>) -> String {
     ) {
         (Some(arn), _) => arn.to_owned(),
         (None, Some(url)) => provider_arn(call, url),
-        (None, None) => format!(
-            "arn:{}:iam::{}:oidc-provider/",
-            partition(call),
-            call.caller.account
-        ),
+        (None, None) => crate::arn::oidc_provider(partition(call), &call.caller.account, ""),
     }
 }

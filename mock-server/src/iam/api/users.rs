@@ -260,13 +260,7 @@ pub(super) fn get_access_key_last_used(call: &Call<'_>) -> Result<Vec<Node>, Aws
         .and_then(|k| k.last_used.load_full());
     let details = match last {
         Some(u) => {
-            let date = time::OffsetDateTime::from_unix_timestamp(u.minute.saturating_mul(60))
-                .ok()
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                })
-                .unwrap_or_default();
+            let date = crate::times::iso_unix(u.minute.saturating_mul(60));
             vec![
                 Node::leaf("LastUsedDate", date),
                 Node::leaf("ServiceName", u.service),

@@ -35,7 +35,7 @@ struct Adding<'a> {
 impl Adding<'_> {
     /// The ARN of an IAM resource of the account (`user/NAME`, `role/PATH/NAME`).
     fn arn(&self, resource: &str) -> String {
-        format!("arn:{}:iam::{}:{resource}", self.partition, self.spec.id)
+        crate::arn::iam(self.partition, &self.spec.id, resource)
     }
 
     /// An entity's managed policies, then its inline ones (`owner`: `user/NAME`, …).
@@ -372,10 +372,7 @@ fn customer_policies(
                 "the policy name is used twice in the account".into(),
             ));
         }
-        let arn = format!(
-            "arn:{partition}:iam::{}:policy{}{}",
-            spec.id, p.path, p.name
-        );
+        let arn = crate::arn::iam_entity(partition, &spec.id, "policy", &p.path, &p.name);
         let attached = IdentityPolicy::managed(arn.clone(), parse(&p.document, &ctx)?);
         out.insert(p.name.clone(), attached.clone());
         out.insert(arn, attached);
