@@ -26,7 +26,9 @@ use crate::faults::{FaultEffect, Target};
 use crate::log::{Decision, Record};
 use crate::service::Endpoint;
 
+use crate::iam::store::Store;
 use crate::state::State;
+use crate::sts::session::SessionKeys;
 use crate::wire::Body;
 use crate::world::delegates::prepared;
 use crate::world::{DelegateKind, DelegateSpec, WorldError};
@@ -233,16 +235,13 @@ pub(crate) fn handle(state: &State, parts: &Parts) -> (Response<Body>, Option<Fa
     match world.delegates.iter().find(|d| d.name == name) {
         Some(delegate) if delegate.kind == DelegateKind::Ecs => {
             let action = "GetCredentials";
-            answer(state, delegate, Endpoint::Ecs, action, |now| {
-                ecs::serve(
-                    &state.iam.store(),
-                    &state.sessions,
-                    delegate,
-                    parts,
-                    path,
-                    now,
-                )
-            })
+            answer(
+                state,
+                delegate,
+                Endpoint::Ecs,
+                action,
+                |store, sessions, now| ecs::serve(store, sessions, delegate, parts, path, now),
+            )
         }
         // Instance metadata is at the root of the delegate's own port; EKS has no endpoint.
         _ => (text(StatusCode::NOT_FOUND, "Not Found"), None),
@@ -264,16 +263,13 @@ pub(crate) fn serve_instance(
     {
         Some(delegate) => {
             let action = imds::action(parts, path);
-            answer(state, delegate, Endpoint::Imds, action, |now| {
-                imds::serve(
-                    &state.iam.store(),
-                    &state.sessions,
-                    delegate,
-                    parts,
-                    path,
-                    now,
-                )
-            })
+            answer(
+                state,
+                delegate,
+                Endpoint::Imds,
+                action,
+                |store, sessions, now| imds::serve(store, sessions, delegate, parts, path, now),
+            )
         }
         // The delegate went while a connection to its port was open.
         None => (text(StatusCode::NOT_FOUND, "Not Found"), None),
@@ -287,7 +283,7 @@ fn answer(
     delegate: &DelegateSpec,
     endpoint: Endpoint,
     action: &'static str,
-    serve: impl FnOnce(std::time::SystemTime) -> Answer,
+    serve: impl FnOnce(&Store, &SessionKeys, std::time::SystemTime) -> Answer,
 ) -> (Response<Body>, Option<FaultEffect>) {
     let now = state.clock.now();
     let target = Target {
@@ -304,7 +300,7 @@ fn answer(
             role: String::new(),
             error: Some(status.canonical_reason().unwrap_or("Error")),
         },
-        None => serve(now),
+        None => serve(&state.iam.store(), &state.sessions, now),
     };
     state.requests.push(Record {
         time: now,
