@@ -822,3 +822,25 @@ async fn a_delegate_for_a_role_still_propagating_waits_for_the_role() {
     let listed = imds(&server, "fresh-box", "GET", roles, &headers).await;
     assert_eq!((listed.status, listed.body.as_str()), (200, "fresh"));
 }
+
+#[tokio::test]
+async fn the_instance_profile_made_for_a_declared_delegate_has_a_creation_date() {
+    let server = propagating_server().await;
+    let added = control(
+        &server,
+        "POST",
+        "/_mock/delegates",
+        r#"{"name": "task-box", "kind": "ec2", "account": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/task-role"}"#,
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let admin = harness::sdk::config_for(&server, &mock_server::DEFAULT_IDENTITIES[0], "us-east-1");
+    let profile = aws_sdk_iam::Client::new(&admin)
+        .get_instance_profile()
+        .instance_profile_name("task-role")
+        .send()
+        .await
+        .expect("the SDK parses the profile, its CreateDate included");
+    let created = profile.instance_profile().map(|p| p.create_date().secs());
+    assert_eq!(created, Some(1_893_456_000), "{profile:?}");
+}

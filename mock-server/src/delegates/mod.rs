@@ -63,7 +63,7 @@ impl Delegates {
     /// delegates (after a world load, a reset, a declared delegate, a clock move).
     pub(crate) fn world_changed(&self, state: &State) {
         eks::refresh(state, &self.files);
-        if let Err(e) = self.ports.sync(&state.iam.world()) {
+        if let Err(e) = self.ports.sync(&state.iam) {
             tracing::error!(error = %e, "cannot bind an instance metadata port");
         }
     }
@@ -86,17 +86,22 @@ pub(crate) fn env(
     match d.kind {
         DelegateKind::Ec2 => {
             // An instance learns its region from instance metadata, not the environment.
-            // Its metadata is at the root of its own port (none before the server listens).
-            if let Some(ports) = delegates.ports.endpoint(&d.name) {
-                let (address, mode) = match ports.ipv6 {
-                    Some(v6) => (v6, "IPv6"),
-                    None => (ports.ipv4, "IPv4"),
-                };
-                set(
-                    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                    format!("http://{address}"),
-                );
-                set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", mode.into());
+            // Its metadata is at the root of its own port.
+            match delegates.ports.endpoint(&d.name) {
+                Some(ports) => {
+                    let (address, mode) = match ports.ipv6 {
+                        Some(v6) => (v6, "IPv6"),
+                        None => (ports.ipv4, "IPv4"),
+                    };
+                    set(
+                        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                        format!("http://{address}"),
+                    );
+                    set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", mode.into());
+                }
+                // Its port could not be bound (logged): an SDK must not fall back to the
+                // machine's own instance metadata, which may be a real instance's.
+                None => set("AWS_EC2_METADATA_DISABLED", "true".into()),
             }
         }
         DelegateKind::Ecs => {
@@ -352,4 +357,30 @@ pub(crate) fn json(status: StatusCode, body: &Value) -> Response<Body> {
         HeaderValue::from_static("application/json"),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::propagation::Propagation;
+    use crate::world::World;
+
+    #[test]
+    fn an_instance_without_a_port_never_points_at_a_real_instances_metadata() {
+        let world = World::from_yaml(
+            "accounts: [{id: '111111111111'}]\ndelegates: [{name: box, kind: ec2, account: '111111111111'}]\n",
+        )
+        .expect("test world parses");
+        let state = State::new(world, Clock::real(), Propagation::default()).expect("valid");
+        // Nothing is bound (no server listens), as when a port could not be bound.
+        let delegates = Delegates::new("http://127.0.0.1:1".into()).expect("token files");
+        let listed = list(&state, &delegates);
+        let env = &listed[0].env;
+        assert!(
+            !env.contains_key("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+            "{env:?}"
+        );
+        assert_eq!(env["AWS_EC2_METADATA_DISABLED"], "true");
+    }
 }

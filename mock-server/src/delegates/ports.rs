@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::iam::state::Iam;
 use crate::state::State;
 use crate::transport;
-use crate::world::{DelegateKind, World};
+use crate::world::DelegateKind;
 
 /// The ports of one server's `ec2` delegates.
 #[derive(Debug, Default)]
@@ -67,16 +68,19 @@ impl Ports {
         };
         // A second start (there is none) would keep the first one's settings.
         let _ = self.serving.set(serving);
-        self.sync(&state.iam.world())
+        self.sync(&state.iam)
     }
 
-    /// Opens the ports of `world`'s `ec2` delegates that have none and closes the others.
-    /// Fails when a port cannot be bound; the delegates bound before it keep theirs.
-    pub(crate) fn sync(&self, world: &World) -> std::io::Result<()> {
+    /// Opens the ports of the world's `ec2` delegates that have none and closes the others.
+    /// Fails (with the first error) when a port cannot be bound; every other delegate still
+    /// gets its port.
+    pub(crate) fn sync(&self, iam: &Iam) -> std::io::Result<()> {
         let Some(serving) = self.serving.get() else {
             return Ok(());
         };
         let mut bound = self.lock();
+        // Read under the lock: of two syncs racing, the later sees the later world.
+        let world = iam.world();
         bound.retain(|name, b| {
             world.delegates.iter().any(|d| {
                 &d.name == name
@@ -84,6 +88,7 @@ impl Ports {
                     && d.ipv6_endpoint() == b.ipv6.is_some()
             })
         });
+        let mut failed = Ok(());
         for d in world
             .delegates
             .iter()
@@ -92,10 +97,16 @@ impl Ports {
             if bound.contains_key(&d.name) {
                 continue;
             }
-            let b = serving.bind(&d.name, d.ipv6_endpoint())?;
-            bound.insert(d.name.clone(), b);
+            match serving.bind(&d.name, d.ipv6_endpoint()) {
+                Ok(b) => {
+                    bound.insert(d.name.clone(), b);
+                }
+                // The others still get theirs; this one's environment disables instance
+                // metadata (see `delegates::env`), so no SDK falls back to a real one.
+                Err(e) => failed = failed.and(Err(e)),
+            }
         }
-        Ok(())
+        failed
     }
 
     /// Where the delegate `name`'s instance metadata is served, if it has a port.

@@ -146,6 +146,17 @@ impl Change {
         Self(edits)
     }
 
+    /// Whether the two changes edit any entity in common.
+    pub(crate) fn touches(&self, other: &Change) -> bool {
+        self.0.iter().filter_map(Edit::entity).any(|ours| {
+            other
+                .0
+                .iter()
+                .filter_map(Edit::entity)
+                .any(|theirs| theirs == ours)
+        })
+    }
+
     /// Whether this change creates or deletes an entity `later` edits: then `later` must not
     /// take effect before it (it would edit the entity this change then replaces).
     pub(crate) fn recreates_what(&self, later: &Change) -> bool {

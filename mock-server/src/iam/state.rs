@@ -291,6 +291,8 @@ impl Iam {
         let before = self.world.load_full();
         let mut next = World::clone(&before);
         change(&mut next)?;
+        // What the change makes (a delegate's instance profile) is created now.
+        stamp_creation_dates(&mut next, &creation_stamp(&self.clock));
         let store = Store::build(&next)
             .map_err(|e| AwsError::new(StatusCode::BAD_REQUEST, "InvalidWorld", e.to_string()))?;
         let next = Arc::new(next);
@@ -299,23 +301,32 @@ impl Iam {
             Some((next, store))
         } else {
             let edits = Change::between(&before, &next);
-            match edits
-                .apply(&writers.effective)
-                .ok()
-                .and_then(|w| Store::build(&w).ok().map(|s| (Arc::new(w), s)))
-            {
-                Some(applied) => Some(applied),
-                None => {
-                    // It needs a change still waiting: it goes with the last of them.
-                    let due = writers.pending.iter().map(|p| p.due).max();
-                    writers.pending.push(Pending {
-                        due: due.unwrap_or_else(|| self.clock.now()),
-                        kind: ChangeKind::Entities,
-                        change: edits,
-                    });
-                    None
-                }
+            // An entity a waiting change also edits (a profile being deleted) must not be
+            // overtaken by it: then this change waits behind those, in order.
+            let behind = writers
+                .pending
+                .iter()
+                .filter(|p| p.change.touches(&edits))
+                .map(|p| p.due)
+                .max();
+            let applied = match behind {
+                Some(_) => None,
+                None => edits
+                    .apply(&writers.effective)
+                    .ok()
+                    .and_then(|w| Store::build(&w).ok().map(|s| (Arc::new(w), s))),
+            };
+            if applied.is_none() {
+                // Behind the changes it touches; or, when it needs one still waiting (a
+                // role still propagating) without naming which, behind the last of them.
+                let due = behind.or_else(|| writers.pending.iter().map(|p| p.due).max());
+                writers.pending.push(Pending {
+                    due: due.unwrap_or_else(|| self.clock.now()),
+                    kind: ChangeKind::Entities,
+                    change: edits,
+                });
             }
+            applied
         };
         if let Some((world, store)) = in_effect {
             store.carry_last_use(&self.store.load());
@@ -401,6 +412,46 @@ mod tests {
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+
+    #[test]
+    fn a_control_write_waits_behind_a_pending_change_to_the_same_entity() {
+        let (iam, clock) = iam(&[(ChangeKind::Entities, 10.0), (ChangeKind::Policies, 60.0)]);
+        let profile = crate::world::InstanceProfileSpec {
+            name: "p".into(),
+            path: "/".into(),
+            roles: vec!["r".into()],
+            created: None,
+        };
+        let again = profile.clone();
+        write(&iam, ChangeKind::Entities, |w| {
+            w.accounts[0].instance_profiles.push(profile)
+        });
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(effective(&iam).accounts[0].instance_profiles.len(), 1);
+        // The profile is deleted (due in 10 s), something slow waits too (60 s), and a
+        // delegate declared now re-creates the profile at once for IAM reads.
+        write(&iam, ChangeKind::Entities, |w| {
+            w.accounts[0].instance_profiles.clear()
+        });
+        write(&iam, ChangeKind::Policies, |w| {
+            w.accounts[0].users[0]
+                .managed_policies
+                .push("AdministratorAccess".into())
+        });
+        iam.write_now(|w| {
+            w.accounts[0].instance_profiles.push(again);
+            Ok(())
+        })
+        .expect("a valid control write");
+        // The deletion must not overtake it: once the deletion is due, the profile is back.
+        clock.advance(Duration::from_secs(10));
+        let profiles = &effective(&iam).accounts[0].instance_profiles;
+        assert_eq!(profiles.len(), 1, "the deletion overtook the control write");
+        assert!(
+            profiles[0].created.is_some(),
+            "the re-created profile has no date"
+        );
     }
 
     #[test]
