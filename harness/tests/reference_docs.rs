@@ -95,6 +95,20 @@ fn the_catalogue_table_is_current() {
                         };
                         return Some(format!("launch: {expect}"));
                     }
+                    Step::DeploymentCheck(d) => {
+                        let deployment = serde_json::to_value(d.deployment).unwrap_or_default();
+                        let missing = if d.missing.is_empty() {
+                            "nothing missing".to_owned()
+                        } else {
+                            let actions: Vec<String> =
+                                d.missing.iter().map(|a| format!("`{a}`")).collect();
+                            format!("missing {}", actions.join(", "))
+                        };
+                        return Some(format!(
+                            "deployment check ({}): {missing}",
+                            deployment.as_str().unwrap_or_default()
+                        ));
+                    }
                     _ => return None,
                 };
                 let expect = serde_json::to_value(&check.expect).unwrap_or_default();

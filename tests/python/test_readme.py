@@ -94,7 +94,7 @@ def test_every_link_leads_to_a_file():
     for target in re.findall(r"\]\(([^)#]+)\)", README):
         if not target.startswith("http"):
             assert (REPO / target).exists(), target
-    for page in (REPO / "docs").glob("*.md"):
+    for page in [*(REPO / "docs").glob("*.md"), REPO / "scenarios" / "README.md"]:
         for target in re.findall(r"\]\(([^)#]+)\)", page.read_text()):
             if not target.startswith("http"):
                 assert (page.parent / target).exists(), f"{page.name}: {target}"
