@@ -727,9 +727,14 @@ fn assume_role_hint(code: Option<&str>, cross: &CrossAccount) -> String {
 
 fn describe_regions_hint(code: Option<&str>, region: &str) -> String {
     let govcloud = region.starts_with("us-gov-");
+    // AWS answers a call in an opt-in region the account has not enabled exactly as one with
+    // unknown credentials (EC2: 401 `AuthFailure`, STS: 403 `InvalidClientTokenId`).
+    let opt_in =
+        mock_server::Region::find(region).is_some_and(|r| r.opt_in == mock_server::OptIn::Required);
     match code {
         Some("UnauthorizedOperation") => "add ec2:DescribeRegions to a policy of the connector's principal: it is required for all AWS connectors; policy changes can take up to 5 minutes to take effect".into(),
         Some("AuthFailure" | "InvalidClientTokenId") if govcloud => "standard AWS credentials cannot reach GovCloud regions: use GovCloud credentials, or a standard test region".into(),
+        Some("AuthFailure" | "InvalidClientTokenId") if opt_in => format!("{region} is an opt-in region: if the account has not enabled it, AWS refuses the credentials there as unknown (AuthFailure); enable the region for the account, or choose a test region enabled by default such as us-east-1"),
         Some("AuthFailure" | "InvalidClientTokenId") => "the credentials are not valid in the test region: GovCloud credentials need a GovCloud test region (us-gov-west-1 or us-gov-east-1); otherwise the access key is wrong, inactive, or not yet propagated (up to 5 minutes)".into(),
         Some("RequestExpired" | "SignatureDoesNotMatch") => "the signature time is over 15 minutes from AWS's, or the temporary credentials expired: fix the delegate host's clock, or resolve the credentials again (a provider refreshes them; a copy does not)".into(),
         Some("RequestLimitExceeded" | "Throttling") => "AWS throttled DescribeRegions beyond the SDK's retries: retry later".into(),
