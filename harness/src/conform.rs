@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::connector::{self, ConnectorConfig, CredentialOption, Failure, Stage};
-use crate::deployments::DeploymentType;
-use crate::scenario::{FileError, Scenario, auditor_key};
+use crate::deployments::{self, DeploymentType};
+use crate::scenario::{DeploymentStep, FileError, Scenario, auditor_key};
 
 /// The protocol's identifier.
-pub const PROTOCOL: &str = "trustbench-connector/1";
+pub const PROTOCOL: &str = "trustbench-connector/2";
 
 /// A connector under test: a command line, run with `sh -c`.
 #[derive(Debug, Clone)]
@@ -108,6 +108,8 @@ struct Reply {
     #[serde(default)]
     missing_actions: Option<Vec<String>>,
     #[serde(default)]
+    trusted: Option<bool>,
+    #[serde(default)]
     stage: Option<Stage>,
     #[serde(default)]
     code: Option<String>,
@@ -125,16 +127,18 @@ pub struct Answer {
     pub regions: Vec<String>,
     /// The actions missing, for a deployment check.
     pub missing: Option<Vec<String>>,
+    /// For a deployment check of a role that must trust a service: whether it does.
+    pub trusted: Option<bool>,
 }
 
 impl External {
-    /// Runs one operation of `scenario` (a connection test, or a deployment check of
+    /// Runs one operation of `scenario` (a connection test, or the deployment check
     /// `deployment`) against `server`.
     pub async fn invoke(
         &self,
         server: &MockServer,
         scenario: &Scenario,
-        deployment: Option<DeploymentType>,
+        deployment: Option<&DeploymentStep>,
     ) -> Outcome {
         let delegate = connector::chosen_delegate(server, &scenario.connector);
         let request = Request::new(
@@ -227,6 +231,7 @@ impl External {
             "success" => Ok(Ok(Answer {
                 regions: reply.regions,
                 missing: reply.missing_actions,
+                trusted: reply.trusted,
             })),
             "failure" => {
                 let stage = reply
@@ -293,8 +298,9 @@ pub struct RequestCheck {
     /// The deployment type.
     #[serde(rename = "type")]
     pub deployment: DeploymentType,
-    /// The actions to simulate.
-    pub actions: Vec<String>,
+    /// The principal and the simulations.
+    #[serde(flatten)]
+    pub check: deployments::Check,
     /// Per account id, root credentials that may read its IAM.
     pub auditors: BTreeMap<String, Key>,
 }
@@ -313,9 +319,13 @@ impl Request {
     fn new(
         scenario: &Scenario,
         delegate: Option<&str>,
-        deployment: Option<DeploymentType>,
+        deployment: Option<&DeploymentStep>,
     ) -> Self {
         let config = &scenario.connector;
+        let test_region = config
+            .test_region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".into());
         let connectivity = match &config.connectivity {
             connector::Connectivity::Platform => RequestConnectivity::Platform,
             connector::Connectivity::Delegate { selectors } => RequestConnectivity::Delegate {
@@ -324,12 +334,11 @@ impl Request {
             },
         };
         let deployment_check = deployment.map(|d| RequestCheck {
-            deployment: d,
-            actions: d
-                .required_actions()
-                .iter()
-                .map(|a| (*a).to_owned())
-                .collect(),
+            deployment: d.deployment,
+            check: d
+                .deployment
+                .requirement()
+                .check(d.role.as_deref(), &d.resources, &test_region),
             auditors: scenario
                 .world()
                 .accounts
@@ -358,10 +367,7 @@ impl Request {
             connector: RequestConnector {
                 credentials: config.credentials.clone(),
                 cross_account: config.cross_account.clone(),
-                test_region: config
-                    .test_region
-                    .clone()
-                    .unwrap_or_else(|| "us-east-1".into()),
+                test_region,
                 connectivity,
             },
             deployment_check,

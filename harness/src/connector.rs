@@ -16,7 +16,7 @@
 //! `iam:SimulatePrincipalPolicy` whether the connector's principal holds every action a
 //! deployment type needs ("the connection test passes but the pipeline fails").
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ use aws_smithy_types::error::ErrorMetadata;
 use mock_server::{MockServer, Partition};
 use serde::{Deserialize, Serialize};
 
-use crate::deployments::DeploymentType;
+use crate::deployments;
 use crate::{errors, sdk};
 
 /// How the connector is configured.
@@ -176,6 +176,40 @@ pub struct Connection {
     clock: sdk::ServerTime,
 }
 
+/// What a deployment check found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// The required actions the principal is not allowed.
+    pub missing: BTreeSet<String>,
+    /// For a role the docs say must trust a service: whether its trust policy does.
+    pub trusted: Option<bool>,
+}
+
+/// Whether a trust policy (as IAM returns it: URL-encoded JSON) lets `service` assume the
+/// role: an `Allow` statement for `sts:AssumeRole` (or a wildcard covering it) whose
+/// `Service` principal names it.
+pub fn trusts_service(document: &str, service: &str) -> bool {
+    let text = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
+    let Ok(policy) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        one => vec![one.clone()],
+    };
+    let names = |v: &serde_json::Value, wanted: &dyn Fn(&str) -> bool| match v {
+        serde_json::Value::String(s) => wanted(s),
+        serde_json::Value::Array(list) => list.iter().any(|x| x.as_str().is_some_and(wanted)),
+        _ => false,
+    };
+    let assume = mock_server::Wildcard::ignoring_case;
+    statements.iter().any(|s| {
+        s["Effect"] == "Allow"
+            && names(&s["Principal"]["Service"], &|p| p == service)
+            && names(&s["Action"], &|a| assume(a).matches("sts:AssumeRole"))
+    })
+}
+
 /// Where the connector runs: the AWS endpoint it talks to, the environment of the delegate
 /// its selectors chose (none: on the platform, or no delegate matched), and its clock.
 #[derive(Debug, Clone)]
@@ -309,14 +343,15 @@ impl Connection {
             })
     }
 
-    /// The deployment check: the actions `deployment` needs that the connector's principal
-    /// does not hold, asked of `iam:SimulatePrincipalPolicy` by `auditor` (credentials that
-    /// may read IAM in the principal's account).
-    pub async fn missing_actions(
+    /// The deployment check: what `check`'s principal (the connector's, or a role of its
+    /// account) lacks, asked of `iam:SimulatePrincipalPolicy` by `auditor` (credentials that
+    /// may read IAM in the principal's account), and, for a role that must trust a service,
+    /// whether its trust policy does.
+    pub async fn check_deployment(
         &self,
-        deployment: DeploymentType,
+        check: &deployments::Check,
         auditor: Credentials,
-    ) -> Result<Vec<String>, Failure> {
+    ) -> Result<Verdict, Failure> {
         let config = sdk::sdk_config_at(&self.endpoint, auditor, &self.region, self.clock.clone());
         let iam = aws_sdk_iam::Client::new(&config);
         let fail = |code: Option<&str>, message: String| Failure {
@@ -325,26 +360,58 @@ impl Connection {
             message,
             hint: "the deployment check reads IAM with the account's root credentials".into(),
         };
-        let source = principal_arn(&iam, &self.principal)
-            .await
-            .map_err(|(code, message)| fail(code.as_deref(), message))?;
-        let mut missing = Vec::new();
-        for chunk in deployment.required_actions().chunks(50) {
-            let out = iam
+        let (source, trusted) = match &check.role {
+            None => (
+                principal_arn(&iam, &self.principal)
+                    .await
+                    .map_err(|(code, message)| fail(code.as_deref(), message))?,
+                None,
+            ),
+            Some(name) => {
+                let out = iam
+                    .get_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| fail(e.code(), error_text(&e)))?;
+                let role = out.role();
+                let trusted = check.trusts.as_deref().map(|service| {
+                    role.and_then(|r| r.assume_role_policy_document())
+                        .is_some_and(|doc| trusts_service(doc, service))
+                });
+                (
+                    role.map(|r| r.arn().to_owned()).unwrap_or_default(),
+                    trusted,
+                )
+            }
+        };
+        let account = source.split(':').nth(4).unwrap_or_default();
+        let mut missing = BTreeSet::new();
+        for simulation in &check.simulations {
+            let resources = (simulation.resource_arns != ["*"]).then(|| {
+                simulation
+                    .resource_arns
+                    .iter()
+                    .map(|arn| arn.replace(deployments::ACCOUNT, account))
+                    .collect()
+            });
+            let mut results = iam
                 .simulate_principal_policy()
                 .policy_source_arn(&source)
-                .set_action_names(Some(chunk.iter().map(|a| (*a).to_owned()).collect()))
-                .send()
-                .await
-                .map_err(|e| fail(e.code(), error_text(&e)))?;
-            missing.extend(
-                out.evaluation_results()
-                    .iter()
-                    .filter(|r| r.eval_decision().as_str() != "allowed")
-                    .map(|r| r.eval_action_name().to_owned()),
-            );
+                .set_action_names(Some(simulation.actions.clone()))
+                .set_resource_arns(resources)
+                .max_items(1000)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(result) = results.next().await {
+                let result = result.map_err(|e| fail(e.code(), error_text(&e)))?;
+                if result.eval_decision().as_str() != "allowed" {
+                    missing.insert(result.eval_action_name().to_owned());
+                }
+            }
         }
-        Ok(missing)
+        Ok(Verdict { missing, trusted })
     }
 
     /// Asks EC2 whether the connection's credentials may launch `instance_type` instances

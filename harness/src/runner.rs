@@ -1,6 +1,7 @@
 //! Runs scenarios: each on its own in-process server with a virtual clock, steps in order,
 //! each outcome compared with what the scenario expects.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -9,7 +10,7 @@ use mock_server::{Clock, LoggedRequest, MockServer, Partition};
 use serde::Serialize;
 
 use crate::conform::{self, Answer, External};
-use crate::connector::{self, Connection, Failure};
+use crate::connector::{self, Connection, Failure, Verdict};
 use crate::scenario::{
     Check, DeploymentStep, Expectation, IamChange, IamStep, LaunchExpectation, LaunchStep,
     Scenario, Step, auditor_key,
@@ -205,32 +206,20 @@ async fn play(
             }
         }
         (Step::DeploymentCheck(check), Driver::External(external)) => {
-            let step = format!("deployment_check {:?}", check.deployment);
-            let expected = missing_text(&check.missing);
-            match external
-                .invoke(server, scenario, Some(check.deployment))
-                .await
-            {
+            let verdict = match external.invoke(server, scenario, Some(check)).await {
                 Ok(Ok(Answer {
                     missing: Some(missing),
+                    trusted,
                     ..
-                })) => StepResult {
-                    passed: sorted(&missing) == sorted(&check.missing),
-                    actual: missing_text(&missing),
-                    expected,
-                    step,
-                },
-                Ok(Ok(_)) => {
-                    connector_error(&step, &expected, "a success without missing_actions".into())
-                }
-                Ok(Err(failure)) => StepResult {
-                    step,
-                    expected,
-                    actual: failure.to_string(),
-                    passed: false,
-                },
-                Err(e) => connector_error(&step, &expected, e),
-            }
+                })) => Ok(Verdict {
+                    missing: missing.into_iter().collect(),
+                    trusted,
+                }),
+                Ok(Ok(_)) => Err("connector error: a success without missing_actions".into()),
+                Ok(Err(failure)) => Err(failure.to_string()),
+                Err(e) => Err(format!("connector error: {e}")),
+            };
+            judge_deployment(check, verdict)
         }
         (Step::ConnectionTest(check), Driver::Reference) => {
             let place = connector::Place::on(server, &scenario.connector);
@@ -323,14 +312,6 @@ fn connector_error(step: &str, expected: &str, error: String) -> StepResult {
     }
 }
 
-fn missing_text(missing: &[String]) -> String {
-    if missing.is_empty() {
-        "every action held".to_owned()
-    } else {
-        format!("missing {}", sorted(missing).join(" "))
-    }
-}
-
 /// Compares a connection test's (or pipeline step's) outcome with the expectation.
 fn judge(
     step: &str,
@@ -400,22 +381,59 @@ fn describe_expectation(check: &Check) -> String {
 async fn deployment(c: &Connection, check: &DeploymentStep) -> StepResult {
     let account = c.principal.split(':').nth(4).unwrap_or_default();
     let (id, secret) = auditor_key(account);
+    let spec =
+        check
+            .deployment
+            .requirement()
+            .check(check.role.as_deref(), &check.resources, &c.region);
+    let verdict = c
+        .check_deployment(&spec, sdk::access_key(&id, &secret))
+        .await;
+    judge_deployment(check, verdict.map_err(|e| e.to_string()))
+}
+
+/// Compares a deployment check's verdict with the expectation: the same missing actions
+/// (the expectation's patterns expanded against the requirement) and the same trust.
+fn judge_deployment(check: &DeploymentStep, verdict: Result<Verdict, String>) -> StepResult {
+    let requirement = check.deployment.requirement();
     let step = format!("deployment_check {:?}", check.deployment);
-    let expected = missing_text(&check.missing);
-    match c
-        .missing_actions(check.deployment, sdk::access_key(&id, &secret))
-        .await
-    {
-        Ok(missing) => StepResult {
-            step,
-            passed: sorted(&missing) == sorted(&check.missing),
-            expected,
-            actual: missing_text(&missing),
-        },
+    let describe = |missing: &BTreeSet<String>, untrusted: bool| {
+        let mut text = if missing.is_empty() {
+            "every action held".to_owned()
+        } else {
+            format!("missing {}", requirement.summarize(missing).join(" "))
+        };
+        if untrusted {
+            text.push_str(", the role does not trust the service the docs name");
+        }
+        text
+    };
+    let expected = match requirement.select(&check.missing) {
+        Ok(set) => set,
+        Err(e) => {
+            return StepResult {
+                step,
+                expected: format!("missing {}", check.missing.join(" ")),
+                actual: format!("the expectation is wrong: {e}"),
+                passed: false,
+            };
+        }
+    };
+    let expected_text = describe(&expected, check.untrusted);
+    match verdict {
+        Ok(verdict) => {
+            let untrusted = verdict.trusted == Some(false);
+            StepResult {
+                step,
+                passed: verdict.missing == expected && untrusted == check.untrusted,
+                actual: describe(&verdict.missing, untrusted),
+                expected: expected_text,
+            }
+        }
         Err(e) => StepResult {
             step,
-            expected,
-            actual: e.to_string(),
+            expected: expected_text,
+            actual: e,
             passed: false,
         },
     }
@@ -469,12 +487,6 @@ async fn launch(c: &Connection, check: &LaunchStep) -> StepResult {
         actual,
         passed,
     }
-}
-
-fn sorted(items: &[String]) -> Vec<String> {
-    let mut v = items.to_vec();
-    v.sort();
-    v
 }
 
 async fn iam(server: &MockServer, scenario: &Scenario, step: &IamStep) -> StepResult {
@@ -672,10 +684,16 @@ pub async fn run_all(
     let total = loaded.len();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    // What a task runs, to report it failed if it panics.
+    let mut running = std::collections::HashMap::new();
     for (index, item) in loaded.into_iter().enumerate() {
         let permits = std::sync::Arc::clone(&permits);
         let driver = std::sync::Arc::clone(&driver);
-        tasks.spawn(async move {
+        let (name, file) = match &item {
+            Ok(s) => (s.name.clone(), s.path.clone()),
+            Err((file, _)) => (String::new(), file.clone()),
+        };
+        let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let result = match item {
                 Ok(scenario) => run_with(&scenario, &driver).await,
@@ -696,6 +714,7 @@ pub async fn run_all(
             };
             (index, result)
         });
+        running.insert(task.id(), (index, name, file));
     }
     let mut results: Vec<Option<ScenarioResult>> = (0..total).map(|_| None).collect();
     let mut finished = 0;
@@ -708,7 +727,26 @@ pub async fn run_all(
                     *slot = Some(result);
                 }
             }
-            Err(e) => tracing::error!(error = %e, "a scenario task panicked"),
+            Err(e) => {
+                tracing::error!(error = %e, "a scenario task panicked");
+                if let Some((index, name, file)) = running.remove(&e.id()) {
+                    let result = ScenarioResult {
+                        name,
+                        file: file.display().to_string(),
+                        description: String::new(),
+                        steps: Vec::new(),
+                        passed: false,
+                        error: Some(format!("the runner panicked: {e}")),
+                        skipped: None,
+                        requests: Vec::new(),
+                        millis: 0,
+                    };
+                    done(&result, finished, total);
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(result);
+                    }
+                }
+            }
         }
     }
     results.into_iter().flatten().collect()

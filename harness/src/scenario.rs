@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::connector::{ConnectorConfig, Stage};
-use crate::deployments::DeploymentType;
+use crate::deployments::{DeploymentType, Resources};
 
 /// One scenario.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -145,16 +145,32 @@ pub struct ExpectedFailure {
     pub hint: Option<String>,
 }
 
-/// A deployment check and the actions expected missing (none: the principal holds all).
+/// A deployment check and what it must find: the actions missing (none: the principal
+/// holds all) and, for a role the docs say must trust a service, whether it does.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentStep {
     /// The deployment type.
     #[serde(rename = "type")]
     pub deployment: DeploymentType,
-    /// The actions expected missing, in any order.
+    /// For the types checked on a role of the account (the ECS instance and service
+    /// roles): the role, instead of the one the docs name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The deployment's resources, to simulate scoped grants on.
+    #[serde(default, skip_serializing_if = "is_unscoped")]
+    pub resources: Resources,
+    /// The actions expected missing, in any order: actions or IAM wildcards naming required
+    /// actions (`autoscaling:*` for all of that statement's).
     #[serde(default)]
     pub missing: Vec<String>,
+    /// The role is expected not to trust the service the docs say it must.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub untrusted: bool,
+}
+
+fn is_unscoped(resources: &Resources) -> bool {
+    *resources == Resources::default()
 }
 
 /// A dry-run launch: the image, type and instance profile an EC2 deployment would launch.

@@ -5,7 +5,7 @@
 
 /// A compiled pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Pattern {
+pub struct Pattern {
     kind: Kind,
     case_insensitive: bool,
 }
@@ -24,12 +24,12 @@ enum Kind {
 
 impl Pattern {
     /// Compiles a pattern that ignores ASCII case (IAM action names).
-    pub(crate) fn ignoring_case(raw: &str) -> Self {
+    pub fn ignoring_case(raw: &str) -> Self {
         Self::compile(&raw.to_ascii_lowercase(), true)
     }
 
     /// Compiles a case-sensitive pattern (ARNs, EC2 filter values).
-    pub(crate) fn exact_case(raw: &str) -> Self {
+    pub fn exact_case(raw: &str) -> Self {
         Self::compile(raw, false)
     }
 
@@ -50,7 +50,7 @@ impl Pattern {
     }
 
     /// Whether `value` matches.
-    pub(crate) fn matches(&self, value: &str) -> bool {
+    pub fn matches(&self, value: &str) -> bool {
         let ci = self.case_insensitive;
         match &self.kind {
             Kind::Any => true,

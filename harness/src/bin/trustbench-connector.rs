@@ -79,8 +79,13 @@ async fn operate(request: &Request, env: BTreeMap<String, String>) -> Value {
             });
         };
         let auditor = sdk::access_key(&auditor.access_key_id, &auditor.secret_access_key);
-        match connection.missing_actions(check.deployment, auditor).await {
-            Ok(missing) => result["missing_actions"] = json!(missing),
+        match connection.check_deployment(&check.check, auditor).await {
+            Ok(verdict) => {
+                result["missing_actions"] = json!(verdict.missing);
+                if let Some(trusted) = verdict.trusted {
+                    result["trusted"] = json!(trusted);
+                }
+            }
             Err(f) => return failure(&f),
         }
     }
