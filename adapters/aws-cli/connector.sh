@@ -22,14 +22,19 @@ values = {
     "duration": str(x.get("session_duration_seconds") or ""),
     "region": c["test_region"], "connectivity": conn["type"],
     "delegate": conn.get("delegate") or "",
-    "actions": " ".join(check.get("actions") or []),
+    "simulations": "\n".join(
+        " ".join(sim["resource_arns"]) + "\t" + " ".join(sim["actions"])
+        for sim in check.get("simulations") or []
+    ),
+    "check_role": check.get("role") or "", "trusts": check.get("trusts") or "",
     "auditors": json.dumps(check.get("auditors") or {}),
 }
 for k, v in values.items():
     print(f"{k}={shlex.quote(v)}")
 ' "$request")"
 
-# Prints the result JSON: success REGIONS PRINCIPAL [MISSING] or failure STAGE CODE MESSAGE.
+# Prints the result JSON: success REGIONS PRINCIPAL [MISSING [TRUSTED]] or failure STAGE CODE
+# MESSAGE.
 result() {
   python3 -c '
 import json, sys
@@ -37,7 +42,9 @@ a = sys.argv[1:]
 if a[0] == "success":
     out = {"status": "success", "regions": a[1].split(), "principal": a[2]}
     if len(a) > 3:
-        out["missing_actions"] = a[3].split()
+        out["missing_actions"] = sorted(set(a[3].split()))
+    if len(a) > 4 and a[4]:
+        out["trusted"] = a[4] == "true"
 else:
     out = {"status": "failure", "stage": a[1], "code": a[2] or None, "message": a[3]}
 print(json.dumps(out))
@@ -134,18 +141,53 @@ print("audit_secret=" + shlex.quote(a.get("secret_access_key", "")))
   export AWS_CONFIG_FILE="$work/empty" AWS_ACCESS_KEY_ID="$audit_id" AWS_SECRET_ACCESS_KEY="$audit_secret"
   : > "$AWS_CONFIG_FILE"
   source_arn="$principal"
-  if [[ "$principal" == *:assumed-role/* ]]; then
+  trusted=""
+  if [[ -n "$check_role" ]]; then
+    source_arn=$(aws --output text --region "$region" iam get-role --role-name "$check_role" --query Role.Arn 2>"$work/err") \
+      || result failure deployment_check "" "$(cat "$work/err")"
+    if [[ -n "$trusts" ]]; then
+      # The CLI decodes the trust policy; python3 only reads it.
+      trust=$(aws --output json --region "$region" iam get-role --role-name "$check_role" \
+        --query Role.AssumeRolePolicyDocument 2>"$work/err") \
+        || result failure deployment_check "" "$(cat "$work/err")"
+      trusted=$(python3 -c '
+import fnmatch, json, sys
+doc, service = json.loads(sys.argv[1]), sys.argv[2]
+statements = doc.get("Statement", [])
+statements = [statements] if isinstance(statements, dict) else statements
+def names(value, wanted):
+    return any(isinstance(v, str) and wanted(v) for v in (value if isinstance(value, list) else [value]))
+print(str(any(
+    s.get("Effect") == "Allow" and isinstance(s.get("Principal"), dict)
+    and names(s["Principal"].get("Service", []), lambda p: p == service)
+    and names(s.get("Action", []), lambda a: fnmatch.fnmatchcase("sts:assumerole", a.lower()))
+    for s in statements)).lower())
+' "$trust" "$trusts")
+    fi
+  elif [[ "$principal" == *:assumed-role/* ]]; then
     role_name=${principal#*:assumed-role/}
     role_name=${role_name%%/*}
     source_arn=$(aws --output text --region "$region" iam get-role --role-name "$role_name" --query Role.Arn 2>"$work/err") \
       || result failure deployment_check "" "$(cat "$work/err")"
   fi
-  # shellcheck disable=SC2086
-  missing=$(aws --output text --region "$region" iam simulate-principal-policy \
-    --policy-source-arn "$source_arn" --action-names $actions \
-    --query "EvaluationResults[?EvalDecision!='allowed'].EvalActionName" 2>"$work/err") \
-    || result failure deployment_check "" "$(cat "$work/err")"
-  [[ "$missing" == None ]] && missing=""
-  result success "$regions" "$principal" "$missing"
+  source_account=$(cut -d: -f5 <<<"$source_arn")
+  missing=""
+  while IFS=$'\t' read -r arns actions; do
+    [[ -z "$actions" ]] && continue
+    resources=()
+    if [[ "$arns" != "*" ]]; then
+      # shellcheck disable=SC2086
+      resources=(--resource-arns ${arns//'${Account}'/$source_account})
+    fi
+    # The CLI follows every page itself.
+    # shellcheck disable=SC2086
+    found=$(aws --output text --region "$region" iam simulate-principal-policy \
+      --policy-source-arn "$source_arn" --action-names $actions "${resources[@]}" \
+      --query "EvaluationResults[?EvalDecision!='allowed'].EvalActionName" 2>"$work/err") \
+      || result failure deployment_check "" "$(cat "$work/err")"
+    [[ "$found" == None ]] && found=""
+    missing="$missing $found"
+  done <<<"$simulations"
+  result success "$regions" "$principal" "$missing" "$trusted"
 fi
 result success "$regions" "$principal"

@@ -151,7 +151,27 @@ async function connectionTest(request) {
   }
 }
 
-async function missingActions(request, principal) {
+// Whether a trust policy lets `service` assume the role: an Allow statement for
+// sts:AssumeRole (or a wildcard covering it) whose Service principal names it.
+function trusts(document, service) {
+  const policy = JSON.parse(decodeURIComponent(document));
+  const statements = [policy.Statement ?? []].flat();
+  const names = (value, wanted) => [value ?? []].flat().some((v) => typeof v === "string" && wanted(v));
+  const covers = (pattern) =>
+    new RegExp(
+      "^" + pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$"
+    ).test("sts:assumerole");
+  return statements.some(
+    (s) =>
+      s.Effect === "Allow" &&
+      names(s.Principal?.Service, (p) => p === service) &&
+      names(s.Action, covers)
+  );
+}
+
+// The check's verdict: the actions its principal is not allowed (and, for a role that must
+// trust a service, whether it does), from SimulatePrincipalPolicy.
+async function deploymentCheck(request, principal) {
   const check = request.deployment_check;
   const account = principal.split(":")[4];
   const auditor = (check.auditors ?? {})[account];
@@ -164,23 +184,39 @@ async function missingActions(request, principal) {
       secretAccessKey: auditor.secret_access_key,
     },
   });
+  const verdict = {};
   let source = principal;
-  if (principal.includes(":assumed-role/")) {
+  if (check.role) {
+    const role = (await iam.send(new GetRoleCommand({ RoleName: check.role }))).Role;
+    source = role.Arn;
+    if (check.trusts) verdict.trusted = trusts(role.AssumeRolePolicyDocument, check.trusts);
+  } else if (principal.includes(":assumed-role/")) {
     const role = principal.split(":assumed-role/")[1].split("/")[0];
     source = (await iam.send(new GetRoleCommand({ RoleName: role }))).Role.Arn;
   }
-  const missing = [];
-  let Marker;
-  do {
-    const page = await iam.send(
-      new SimulatePrincipalPolicyCommand({ PolicySourceArn: source, ActionNames: check.actions, Marker })
-    );
-    for (const r of page.EvaluationResults ?? []) {
-      if (r.EvalDecision !== "allowed") missing.push(r.EvalActionName);
-    }
-    Marker = page.IsTruncated ? page.Marker : undefined;
-  } while (Marker);
-  return missing;
+  const sourceAccount = source.split(":")[4];
+  const missing = new Set();
+  for (const simulation of check.simulations) {
+    const arns = simulation.resource_arns.map((a) => a.replaceAll("${Account}", sourceAccount));
+    const ResourceArns = arns.length === 1 && arns[0] === "*" ? undefined : arns;
+    let Marker;
+    do {
+      const page = await iam.send(
+        new SimulatePrincipalPolicyCommand({
+          PolicySourceArn: source,
+          ActionNames: simulation.actions,
+          ResourceArns,
+          Marker,
+        })
+      );
+      for (const r of page.EvaluationResults ?? []) {
+        if (r.EvalDecision !== "allowed") missing.add(r.EvalActionName);
+      }
+      Marker = page.IsTruncated ? page.Marker : undefined;
+    } while (Marker);
+  }
+  verdict.missing_actions = [...missing].sort();
+  return verdict;
 }
 
 async function main() {
@@ -190,7 +226,7 @@ async function main() {
   let { result } = await connectionTest(request);
   if (result.status === "success" && request.operation === "deployment_check") {
     try {
-      result.missing_actions = await missingActions(request, result.principal);
+      Object.assign(result, await deploymentCheck(request, result.principal));
     } catch (error) {
       console.error("deployment_check:", error);
       result = fail("deployment_check", awsCode(error), describe(error));

@@ -9,6 +9,7 @@ identity); cross-account access is a generated config profile (role_arn, externa
 and source_profile or credential_source), as a user would write it.
 """
 
+import fnmatch
 import json
 import os
 import sys
@@ -130,22 +131,63 @@ def connection_test(request, workdir):
     return {"status": "success", "regions": regions, "principal": principal}, session
 
 
-def missing_actions(request, principal):
+def trusts(document, service):
+    """Whether a trust policy lets `service` assume the role (an Allow statement for
+    sts:AssumeRole, or a wildcard covering it, whose Service principal names it)."""
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+
+    def names(value, wanted):
+        values = value if isinstance(value, list) else [value]
+        return any(isinstance(v, str) and wanted(v) for v in values)
+
+    return any(
+        s.get("Effect") == "Allow"
+        and names((s.get("Principal") or {}).get("Service", []), lambda p: p == service)
+        and names(s.get("Action", []), lambda a: fnmatch.fnmatchcase("sts:assumerole", a.lower()))
+        for s in statements
+        if isinstance(s.get("Principal"), dict)
+    )
+
+
+def deployment_check(request, principal):
+    """The check's verdict: the actions its principal is not allowed (and, for a role that
+    must trust a service, whether it does), from SimulatePrincipalPolicy."""
     check = request["deployment_check"]
-    auditor = check["auditors"][principal.split(":")[4]]
+    account = principal.split(":")[4]
+    auditor = check["auditors"][account]
     iam = boto3.session.Session(
         aws_access_key_id=auditor["access_key_id"],
         aws_secret_access_key=auditor["secret_access_key"],
         region_name=request["connector"]["test_region"],
     ).client("iam")
-    source = principal
-    if ":assumed-role/" in principal:
-        role = principal.split(":assumed-role/", 1)[1].split("/")[0]
-        source = iam.get_role(RoleName=role)["Role"]["Arn"]
-    results = iam.simulate_principal_policy(
-        PolicySourceArn=source, ActionNames=check["actions"]
-    )["EvaluationResults"]
-    return [r["EvalActionName"] for r in results if r["EvalDecision"] != "allowed"]
+    verdict = {}
+    if check.get("role"):
+        role = iam.get_role(RoleName=check["role"])["Role"]
+        source = role["Arn"]
+        if check.get("trusts"):
+            # boto3 decodes the URL-encoded document into a dict.
+            verdict["trusted"] = trusts(role["AssumeRolePolicyDocument"], check["trusts"])
+    else:
+        source = principal
+        if ":assumed-role/" in principal:
+            name = principal.split(":assumed-role/", 1)[1].split("/")[0]
+            source = iam.get_role(RoleName=name)["Role"]["Arn"]
+    account = source.split(":")[4]
+    missing = set()
+    paginator = iam.get_paginator("simulate_principal_policy")
+    for simulation in check["simulations"]:
+        arns = [a.replace("${Account}", account) for a in simulation["resource_arns"]]
+        kwargs = {"PolicySourceArn": source, "ActionNames": simulation["actions"]}
+        if arns != ["*"]:
+            kwargs["ResourceArns"] = arns
+        for page in paginator.paginate(**kwargs):
+            missing.update(
+                r["EvalActionName"] for r in page["EvaluationResults"] if r["EvalDecision"] != "allowed"
+            )
+    verdict["missing_actions"] = sorted(missing)
+    return verdict
 
 
 def main():
@@ -154,7 +196,7 @@ def main():
         result, _ = connection_test(request, workdir)
         if result["status"] == "success" and request["operation"] == "deployment_check":
             try:
-                result["missing_actions"] = missing_actions(request, result["principal"])
+                result.update(deployment_check(request, result["principal"]))
             except (ClientError, BotoCoreError) as e:
                 code = client_code(e) if isinstance(e, ClientError) else None
                 result = fail("deployment_check", code, str(e))

@@ -34,7 +34,7 @@ pub struct External {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    /// `trustbench-connector/1`.
+    /// `trustbench-connector/2`.
     pub protocol: String,
     /// The scenarios it does not support.
     #[serde(default)]

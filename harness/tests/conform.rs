@@ -66,7 +66,7 @@ fn a_manifest_declares_unsupported_scenarios() {
     let manifest = dir.join("manifest.yaml");
     std::fs::write(
         &manifest,
-        "protocol: trustbench-connector/1\nunsupported:\n  - {scenario: access-key-succeeds, reason: static keys are not offered}\n",
+        "protocol: trustbench-connector/2\nunsupported:\n  - {scenario: access-key-succeeds, reason: static keys are not offered}\n",
     )
     .unwrap();
     let manifest_arg = manifest.display().to_string();
@@ -87,6 +87,6 @@ fn a_manifest_declares_unsupported_scenarios() {
     std::fs::write(&manifest, "protocol: trustbench-connector/0\n").unwrap();
     let (code, out) = conform("exit 9", &["--manifest", &manifest_arg]);
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("is not `trustbench-connector/1`"), "{out}");
+    assert!(out.contains("is not `trustbench-connector/2`"), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }

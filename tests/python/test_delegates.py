@@ -159,7 +159,7 @@ def js_connection_test(env: dict, region: str) -> dict:
     """The JavaScript adapter's connection test with the delegate's credentials (its SDK's
     default chain, `fromNodeProviderChain`), in exactly the delegate's environment."""
     request = {
-        "protocol": "trustbench-connector/1",
+        "protocol": "trustbench-connector/2",
         "scenario": "issue-17",
         "operation": "connection_test",
         "connector": {
