@@ -337,3 +337,39 @@ fn every_control_route_is_documented() {
         "control routes missing from docs/control-api.md: {undocumented:?}"
     );
 }
+
+#[test]
+fn the_seed_coverage_table_names_every_scenario_and_only_existing_ones() {
+    let table = doc("seed-coverage.md");
+    let scenarios: std::collections::BTreeSet<String> = discover(&[repo().join("scenarios")])
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    let mut named = std::collections::BTreeSet::new();
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.chars().nth(2).is_some_and(|c| c.is_ascii_digit()))
+        .collect();
+    assert!(rows.len() >= 30, "{} rows", rows.len());
+    for row in rows {
+        let in_row: Vec<&str> = row
+            .split("](../scenarios/")
+            .skip(1)
+            .filter_map(|rest| rest.split(".yaml)").next())
+            .collect();
+        assert!(!in_row.is_empty(), "a row names no scenario: {row}");
+        for name in in_row {
+            assert!(
+                scenarios.contains(name),
+                "docs/seed-coverage.md names `{name}`, which is not in scenarios/"
+            );
+            named.insert(name.to_owned());
+        }
+    }
+    let absent: Vec<&String> = scenarios.difference(&named).collect();
+    assert!(
+        absent.is_empty(),
+        "scenarios in no row of docs/seed-coverage.md: {absent:?}"
+    );
+}
