@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, every Rust test (unit, property, end-to-end with
-# the real AWS SDKs), then boto3, the aws CLI and the AWS SDK for JavaScript v3 against
-# `trustbench serve`. Needs the Rust toolchain, python3 and Node.js with npm; Python packages
-# go into ./.venv, npm packages into adapters/javascript/node_modules.
+# the real AWS SDKs, the server image in a container), then boto3, the aws CLI and the AWS
+# SDK for JavaScript v3 against `trustbench serve`. Needs the Rust toolchain, python3 and
+# Node.js with npm; Python packages go into ./.venv, npm packages into
+# adapters/javascript/node_modules; as root on Debian it installs and starts a Docker engine
+# when none answers (ci/container.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +16,19 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "Container engine and runtime base image (ci/container.sh up)"
+# A Docker engine (Debian's docker.io, started here and stopped at exit when none answers)
+# and a runtime base image made from Debian's packages: the container tests run for real.
+ci/container.sh up
+trap 'ci/container.sh down' EXIT
+
+step "cargo build"
+# Everything once, including target/debug/trustbench for the image and the Python tests.
+cargo build --workspace --all-targets --locked
+ci/container.sh image
+export TRUSTBENCH_REQUIRE_CONTAINER=1
+
 step "cargo test"
-# One invocation builds everything once, including target/debug/trustbench for the
-# Python tests below.
 cargo test --workspace --locked
 
 step "Python clients (boto3, aws CLI) in .venv"
