@@ -581,6 +581,28 @@ async fn iam(server: &MockServer, scenario: &Scenario, step: &IamStep) -> StepRe
             .await
             .map(|_| ())
             .map_err(sdk_error),
+        IamChange::RemoveRoleFromInstanceProfile {
+            instance_profile_name,
+            role_name,
+        } => client
+            .remove_role_from_instance_profile()
+            .instance_profile_name(instance_profile_name)
+            .role_name(role_name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk_error),
+        IamChange::AddRoleToInstanceProfile {
+            instance_profile_name,
+            role_name,
+        } => client
+            .add_role_to_instance_profile()
+            .instance_profile_name(instance_profile_name)
+            .role_name(role_name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk_error),
         IamChange::CreatePolicy {
             policy_name,
             document,
@@ -626,6 +648,8 @@ fn change_name(change: &IamChange) -> &'static str {
         IamChange::PutRolePolicy { .. } => "PutRolePolicy",
         IamChange::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
         IamChange::UpdateAccessKey { .. } => "UpdateAccessKey",
+        IamChange::RemoveRoleFromInstanceProfile { .. } => "RemoveRoleFromInstanceProfile",
+        IamChange::AddRoleToInstanceProfile { .. } => "AddRoleToInstanceProfile",
         IamChange::CreatePolicy { .. } => "CreatePolicy",
     }
 }

@@ -265,6 +265,20 @@ pub enum IamChange {
         /// `Active` or `Inactive`.
         status: KeyStatus,
     },
+    /// `RemoveRoleFromInstanceProfile`: an instance loses the profile's role.
+    RemoveRoleFromInstanceProfile {
+        /// The instance profile.
+        instance_profile_name: String,
+        /// The role.
+        role_name: String,
+    },
+    /// `AddRoleToInstanceProfile`: the profile's instances get the role.
+    AddRoleToInstanceProfile {
+        /// The instance profile.
+        instance_profile_name: String,
+        /// The role.
+        role_name: String,
+    },
     /// `CreatePolicy`: a customer managed policy.
     CreatePolicy {
         /// The policy name.
