@@ -245,7 +245,11 @@ pub async fn connection_test(
             let message = e.message().map_or_else(|| error_text(&e), str::to_owned);
             Failure {
                 stage: Stage::DescribeRegions,
-                hint: describe_regions_hint(code.as_deref(), &region),
+                hint: if unreachable(&e) {
+                    unreachable_hint("EC2")
+                } else {
+                    describe_regions_hint(code.as_deref(), &region)
+                },
                 code,
                 message,
             }
@@ -559,7 +563,11 @@ async fn assume(
             let (code, message) = code_and_message(&e);
             Err(Failure {
                 stage: Stage::AssumeRole,
-                hint: assume_role_hint(code.as_deref(), cross),
+                hint: if unreachable(&e) {
+                    unreachable_hint("STS")
+                } else {
+                    assume_role_hint(code.as_deref(), cross)
+                },
                 message,
                 code,
             })
@@ -608,6 +616,11 @@ enum ProviderFailure {
     ImdsUnauthorized,
     /// The container credentials endpoint answered with an error.
     ContainerEndpoint,
+    /// Instance metadata did not answer in time (the client timed out), as the IMDSv2 token
+    /// request from a container beyond the instance's `HttpPutResponseHopLimit`.
+    ImdsTimeout,
+    /// STS could not be reached for the web identity (no AWS answer: a network failure).
+    StsUnreachable,
 }
 
 impl DelegateSource {
@@ -639,7 +652,12 @@ impl DelegateSource {
             Some(ImdsError::ErrorResponse(r)) => Some(r.response().status().as_u16()),
             _ => None,
         };
+        // `aws-config` reports a token request that timed out as the metadata request's
+        // dispatch failure: a timeout is all there is to read.
+        let timed_out = errors::find::<ConnectorError>(e).is_some_and(ConnectorError::is_timeout);
         match (self, e) {
+            (Self::InstanceMetadata, _) if timed_out => Some(ProviderFailure::ImdsTimeout),
+            (Self::WebIdentity, _) if unreachable(e) => Some(ProviderFailure::StsUnreachable),
             (Self::InstanceMetadata, _) if imds_status == Some(401) => {
                 Some(ProviderFailure::ImdsUnauthorized)
             }
@@ -689,6 +707,12 @@ fn credentials_hint(
         (_, _, Some(ProviderFailure::ImdsUnauthorized)) => {
             "the instance requires IMDSv2 tokens: use a client that fetches a token first"
         }
+        (_, _, Some(ProviderFailure::ImdsTimeout)) => {
+            "instance metadata did not answer in time: from a container (an EKS pod without IRSA, a Docker container on the instance) the token's response travels one hop more than EC2's default HttpPutResponseHopLimit of 1 allows; use IRSA for the pod, or set the instance's hop limit to 2 (ModifyInstanceMetadataOptions); otherwise instance metadata is slow or down"
+        }
+        (_, _, Some(ProviderFailure::StsUnreachable)) => {
+            return unreachable_hint("STS");
+        }
         (_, _, Some(ProviderFailure::ContainerEndpoint)) => {
             "the ECS task has no usable role: check the task role, its trust policy (ecs-tasks.amazonaws.com) and the container's authorization token"
         }
@@ -698,6 +722,20 @@ fn credentials_hint(
         _ => "check the credentials with the AWS CLI or the IAM policy simulator",
     };
     hint.to_owned()
+}
+
+/// Whether `e` is a network failure: the request never got an answer (connection refused,
+/// reset or timed out), so AWS gave no error code.
+fn unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    errors::aws_error(e).is_none()
+        && errors::find::<ConnectorError>(e).is_some_and(|c| c.is_io() || c.is_timeout())
+}
+
+fn unreachable_hint(service: &str) -> String {
+    format!(
+        "the delegate could not reach the {service} endpoint (connection refused or timed out): a network failure, not an authentication failure; check the delegate's network route, firewall, proxy or VPC endpoint to {service}"
+    )
 }
 
 fn assume_role_hint(code: Option<&str>, cross: &CrossAccount) -> String {

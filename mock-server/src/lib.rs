@@ -127,7 +127,7 @@ pub use service::Service;
 pub use sts::oidc::{OidcError, OidcToken};
 pub use world::{
     AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, DelegateKind, DelegateSpec,
-    Ec2RegionSpec, GroupSpec, HttpTokens, ImageSpec, InstanceProfileSpec, InstanceSpec,
+    Ec2RegionSpec, GroupSpec, HttpTokens, ImageSpec, InstanceProfileSpec, InstanceSpec, ReachableService,
     KeyPairSpec, KeyStatus, LaunchTemplateSpec, ManagedPolicySpec, OidcProviderSpec,
     PolicyVersionSpec, RoleSpec, SecurityGroupSpec, SubnetSpec, UserSpec, VpcSpec, World,
     WorldError,
