@@ -137,6 +137,19 @@ impl External {
         deployment: Option<DeploymentType>,
     ) -> Outcome {
         let delegate = connector::chosen_delegate(server, &scenario.connector);
+        self.invoke_on(server, scenario, deployment, delegate).await
+    }
+
+    /// [`invoke`](Self::invoke) on `delegate`, one of those the selectors match (none: on
+    /// the platform, or no delegate matched): the request names it and the connector runs
+    /// in its environment.
+    pub async fn invoke_on(
+        &self,
+        server: &MockServer,
+        scenario: &Scenario,
+        deployment: Option<DeploymentType>,
+        delegate: Option<mock_server::Delegate>,
+    ) -> Outcome {
         let request = Request::new(
             scenario,
             delegate.as_ref().map(|d| d.name.as_str()),

@@ -192,26 +192,46 @@ impl Place {
     /// Where `config` puts the connector on `server`: the first delegate with all its
     /// selector tags, on the server clock plus the configured skew.
     pub fn on(server: &MockServer, config: &ConnectorConfig) -> Self {
+        Self::on_delegate(server, config, chosen_delegate(server, config))
+    }
+
+    /// The connector on `delegate` (none: on the platform, or no delegate matched).
+    pub fn on_delegate(
+        server: &MockServer,
+        config: &ConnectorConfig,
+        delegate: Option<mock_server::Delegate>,
+    ) -> Self {
         Self {
             endpoint: server.endpoint(),
-            delegate: chosen_delegate(server, config).map(|d| d.env),
+            delegate: delegate.map(|d| d.env),
             time: sdk::ServerTime::skewed(server.clock(), config.clock_skew_seconds),
         }
     }
 }
 
-/// The delegate the connector's selectors choose on `server`, when it connects through one.
+/// Every delegate with all the connector's selector tags on `server`, in the world's order
+/// (none through the platform; no selectors: every delegate, "any available delegate").
+pub fn matching_delegates(
+    server: &MockServer,
+    config: &ConnectorConfig,
+) -> Vec<mock_server::Delegate> {
+    match &config.connectivity {
+        Connectivity::Platform => Vec::new(),
+        Connectivity::Delegate { selectors } => server
+            .delegates()
+            .into_iter()
+            .filter(|d| selectors.iter().all(|s| d.tags.contains(s)))
+            .collect(),
+    }
+}
+
+/// The delegate the connector's selectors choose on `server`, when it connects through one:
+/// the first that matches.
 pub fn chosen_delegate(
     server: &MockServer,
     config: &ConnectorConfig,
 ) -> Option<mock_server::Delegate> {
-    match &config.connectivity {
-        Connectivity::Platform => None,
-        Connectivity::Delegate { selectors } => server
-            .delegates()
-            .into_iter()
-            .find(|d| selectors.iter().all(|s| d.tags.contains(s))),
-    }
+    matching_delegates(server, config).into_iter().next()
 }
 
 /// The connection test: configuration, credentials, cross-account role, DescribeRegions.

@@ -1,6 +1,7 @@
 //! Runs scenarios: each on its own in-process server with a virtual clock, steps in order,
 //! each outcome compared with what the scenario expects.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -193,6 +194,12 @@ async fn play(
     driver: &Driver,
 ) -> StepResult {
     match (step, driver) {
+        (Step::ConnectionTest(check), _)
+            if !check.delegates.is_empty()
+                || connector::matching_delegates(server, &scenario.connector).len() > 1 =>
+        {
+            each_delegate(server, scenario, check, connection, driver).await
+        }
         (Step::ConnectionTest(check), Driver::External(external)) => {
             match external.invoke(server, scenario, None).await {
                 Ok(outcome) => judge(
@@ -285,6 +292,83 @@ async fn play(
             server.clear_faults();
             done("clear_faults".into())
         }
+    }
+}
+
+/// A connection test on each delegate the selectors match, in the world's order ("any
+/// available delegate" may be any of them): each judged against its own expectation in
+/// `delegates`, or `expect`. Later steps use the first delegate's connection.
+async fn each_delegate(
+    server: &MockServer,
+    scenario: &Scenario,
+    check: &Check,
+    connection: &mut Option<Connection>,
+    driver: &Driver,
+) -> StepResult {
+    let delegates = connector::matching_delegates(server, &scenario.connector);
+    let mut results = Vec::new();
+    for (index, delegate) in delegates.into_iter().enumerate() {
+        let name = delegate.name.clone();
+        let single = Check {
+            expect: check.delegates.get(&name).unwrap_or(&check.expect).clone(),
+            regions: check.regions.clone(),
+            delegates: BTreeMap::new(),
+        };
+        let result = match driver {
+            Driver::Reference => {
+                let place =
+                    connector::Place::on_delegate(server, &scenario.connector, Some(delegate));
+                let outcome = connector::connection_test(&place, &scenario.connector).await;
+                let actual = outcome
+                    .as_ref()
+                    .map(|c| c.regions.clone())
+                    .map_err(Clone::clone);
+                let result = judge("connection_test", &single, &actual, Hints::Compared);
+                if let (0, Ok(c)) = (index, outcome) {
+                    *connection = Some(c);
+                }
+                result
+            }
+            Driver::External(external) => {
+                match external
+                    .invoke_on(server, scenario, None, Some(delegate))
+                    .await
+                {
+                    Ok(outcome) => judge(
+                        "connection_test",
+                        &single,
+                        &outcome.map(|a| a.regions),
+                        Hints::Ignored,
+                    ),
+                    Err(e) => connector_error("connection_test", &describe_expectation(&single), e),
+                }
+            }
+        };
+        results.push((name, result));
+    }
+    // Expectations for delegates the selectors do not match are mistakes.
+    let strays: Vec<&str> = check
+        .delegates
+        .keys()
+        .filter(|n| !results.iter().any(|(name, _)| name == *n))
+        .map(String::as_str)
+        .collect();
+    let each = |text: fn(&StepResult) -> &str| {
+        results
+            .iter()
+            .map(|(name, r)| format!("{name}: {}", text(r)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut expected = each(|r| &r.expected);
+    if !strays.is_empty() {
+        expected.push_str(&format!("; also {} (not matched)", strays.join(", ")));
+    }
+    StepResult {
+        step: format!("connection_test on each of {} delegates", results.len()),
+        expected,
+        actual: each(|r| &r.actual),
+        passed: strays.is_empty() && results.iter().all(|(_, r)| r.passed),
     }
 }
 

@@ -14,6 +14,7 @@
 //!   - connection_test: {expect: {stage: describe_regions, code: UnauthorizedOperation}}
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mock_server::{AccessKeySpec, AccountSpec, FaultRule, KeyStatus, World, WorldError};
@@ -111,6 +112,10 @@ pub struct Check {
     /// On success, regions the answer must list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    /// A connection test whose selectors match several delegates runs on each: what a
+    /// delegate must give when it differs from `expect`, by delegate name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub delegates: BTreeMap<String, Expectation>,
 }
 
 /// `success` or an expected failure.
