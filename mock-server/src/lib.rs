@@ -127,8 +127,8 @@ pub use service::Service;
 pub use sts::oidc::{OidcError, OidcToken};
 pub use world::{
     AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, DelegateKind, DelegateSpec,
-    Ec2RegionSpec, GroupSpec, HttpTokens, ImageSpec, InstanceProfileSpec, InstanceSpec, ReachableService,
+    Ec2RegionSpec, GroupSpec, HttpTokens, ImageSpec, InstanceProfileSpec, InstanceSpec,
     KeyPairSpec, KeyStatus, LaunchTemplateSpec, ManagedPolicySpec, OidcProviderSpec,
-    PolicyVersionSpec, RoleSpec, SecurityGroupSpec, SubnetSpec, UserSpec, VpcSpec, World,
-    WorldError,
+    PolicyVersionSpec, ReachableService, RoleSpec, SecurityGroupSpec, SubnetSpec, UserSpec,
+    VpcSpec, World, WorldError,
 };

@@ -121,8 +121,7 @@ fn check(world: &World) -> Result<(), WorldError> {
                 ));
             }
         }
-        if d
-            .http_put_response_hop_limit
+        if d.http_put_response_hop_limit
             .is_some_and(|hops| !(1..=64).contains(&hops))
         {
             return Err(invalid(
