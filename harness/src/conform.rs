@@ -93,6 +93,13 @@ pub fn not_applicable(scenario: &Scenario) -> Option<String> {
     {
         return Some("a launch check reuses in-process credentials".into());
     }
+    if scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s, crate::scenario::Step::RunStep(_)))
+    {
+        return Some("a run step's script runs on the delegate in process".into());
+    }
     if scenario.connector.clock_skew_seconds != 0 {
         return Some("a connector clock skew needs control of the connector's clock".into());
     }

@@ -432,6 +432,48 @@ impl Connection {
     }
 }
 
+/// A pipeline "Run" step's script on a delegate (its environment `env`): the delegate's
+/// default credentials chain, the role `role_arn` assumed with them if given, then `call`.
+/// Errors are AWS's code (`none` when AWS never answered) and message.
+pub async fn run_script(
+    env: &BTreeMap<String, String>,
+    time: sdk::ServerTime,
+    role_arn: Option<&str>,
+    call: crate::scenario::RunCall,
+) -> Result<(), (String, String)> {
+    use crate::scenario::RunCall;
+    let fail = |code: Option<&str>, message: String| (code.unwrap_or("none").to_owned(), message);
+    let mut config = sdk::delegate_config(env, time).await;
+    if let Some(role) = role_arn {
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name("trustbench-run-step")
+            .configure(&config)
+            .build()
+            .await;
+        config = with_credentials(&config, SharedCredentialsProvider::new(provider));
+    }
+    match call {
+        RunCall::DescribeInstances => aws_sdk_ec2::Client::new(&config)
+            .describe_instances()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(e.code(), error_text(&e))),
+        RunCall::DescribeRegions => aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(e.code(), error_text(&e))),
+        RunCall::GetCallerIdentity => aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(e.code(), error_text(&e))),
+    }
+}
+
 /// The IAM ARN behind a caller ARN: a user's own, or the role of an assumed-role session
 /// (with its path, from `GetRole`).
 async fn principal_arn(

@@ -13,7 +13,7 @@ use crate::conform::{self, Answer, External};
 use crate::connector::{self, Connection, Failure};
 use crate::scenario::{
     Check, DeploymentStep, Expectation, IamChange, IamStep, LaunchExpectation, LaunchStep,
-    Scenario, Step, auditor_key,
+    RunExpectation, RunStep, Scenario, Step, auditor_key,
 };
 use crate::sdk;
 
@@ -269,6 +269,7 @@ async fn play(
             Some(c) => launch(c, check).await,
             None => no_connection("launch_check"),
         },
+        (Step::RunStep(run), _) => run_step(server, scenario, run).await,
         (Step::Iam(change), _) => iam(server, scenario, change).await,
         (Step::Advance(seconds), _) => {
             server.clock().advance(Duration::from_secs(*seconds));
@@ -553,6 +554,56 @@ async fn launch(c: &Connection, check: &LaunchStep) -> StepResult {
         actual,
         passed,
     }
+}
+
+/// A "Run" step's script on the connector's delegate, judged against the expectation.
+async fn run_step(server: &MockServer, scenario: &Scenario, run: &RunStep) -> StepResult {
+    let call = serde_json::to_value(run.call)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let step = match &run.role_arn {
+        Some(role) => format!("run_step {call} as {role}"),
+        None => format!("run_step {call}"),
+    };
+    let expected = match &run.expect {
+        RunExpectation::Success(_) => "success".to_owned(),
+        RunExpectation::Refused(r) => r.code.clone(),
+    };
+    let Some(delegate) = connector::chosen_delegate(server, &scenario.connector) else {
+        return StepResult {
+            step,
+            expected,
+            actual: "no delegate: a run step runs on the connector's delegate".into(),
+            passed: false,
+        };
+    };
+    let outcome = connector::run_script(
+        &delegate.env,
+        sdk::ServerTime::new(server.clock()),
+        run.role_arn.as_deref(),
+        run.call,
+    )
+    .await;
+    let (passed, actual) = match (&run.expect, &outcome) {
+        (RunExpectation::Success(_), Ok(())) => (true, "success".to_owned()),
+        (RunExpectation::Refused(r), Err((code, _))) => (
+            *code == r.code,
+            format!("{code}: {}", outcome_text(&outcome)),
+        ),
+        (_, Ok(())) => (false, "success".to_owned()),
+        (_, Err((code, _))) => (false, format!("{code}: {}", outcome_text(&outcome))),
+    };
+    StepResult {
+        step,
+        expected,
+        actual,
+        passed,
+    }
+}
+
+fn outcome_text(outcome: &Result<(), (String, String)>) -> &str {
+    outcome.as_ref().err().map_or("", |(_, message)| message)
 }
 
 fn sorted(items: &[String]) -> Vec<String> {
