@@ -154,7 +154,8 @@ async fn health_check_reaches_healthy() -> Result<(), Failed> {
 /// `GET path` on `url` with an optional bearer token: the status code.
 fn get(url: &str, path: &str, token: Option<&str>) -> Result<u16, Failed> {
     let address = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).map_err(|e| Failed::from(e.to_string()))?;
+    let mut stream =
+        std::net::TcpStream::connect(address).map_err(|e| Failed::from(e.to_string()))?;
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         stream,
@@ -285,7 +286,10 @@ fn main() {
         asynchronous("container_stops_cleanly_on_docker_stop", || {
             Box::pin(stops_cleanly_on_docker_stop())
         }),
-        Trial::test("container_image_keeps_its_properties", image_keeps_its_properties),
+        Trial::test(
+            "container_image_keeps_its_properties",
+            image_keeps_its_properties,
+        ),
     ];
     let trials = trials
         .into_iter()

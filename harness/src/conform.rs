@@ -93,6 +93,13 @@ pub fn not_applicable(scenario: &Scenario) -> Option<String> {
     {
         return Some("a launch check reuses in-process credentials".into());
     }
+    if scenario
+        .steps
+        .iter()
+        .any(|s| matches!(s, crate::scenario::Step::RunStep(_)))
+    {
+        return Some("a run step's script runs on the delegate in process".into());
+    }
     if scenario.connector.clock_skew_seconds != 0 {
         return Some("a connector clock skew needs control of the connector's clock".into());
     }
@@ -141,6 +148,19 @@ impl External {
         deployment: Option<&DeploymentStep>,
     ) -> Outcome {
         let delegate = connector::chosen_delegate(server, &scenario.connector);
+        self.invoke_on(server, scenario, deployment, delegate).await
+    }
+
+    /// [`invoke`](Self::invoke) on `delegate`, one of those the selectors match (none: on
+    /// the platform, or no delegate matched): the request names it and the connector runs
+    /// in its environment.
+    pub async fn invoke_on(
+        &self,
+        server: &MockServer,
+        scenario: &Scenario,
+        deployment: Option<&DeploymentStep>,
+        delegate: Option<mock_server::Delegate>,
+    ) -> Outcome {
         let request = Request::new(
             scenario,
             delegate.as_ref().map(|d| d.name.as_str()),

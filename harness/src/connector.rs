@@ -226,26 +226,46 @@ impl Place {
     /// Where `config` puts the connector on `server`: the first delegate with all its
     /// selector tags, on the server clock plus the configured skew.
     pub fn on(server: &MockServer, config: &ConnectorConfig) -> Self {
+        Self::on_delegate(server, config, chosen_delegate(server, config))
+    }
+
+    /// The connector on `delegate` (none: on the platform, or no delegate matched).
+    pub fn on_delegate(
+        server: &MockServer,
+        config: &ConnectorConfig,
+        delegate: Option<mock_server::Delegate>,
+    ) -> Self {
         Self {
             endpoint: server.endpoint(),
-            delegate: chosen_delegate(server, config).map(|d| d.env),
+            delegate: delegate.map(|d| d.env),
             time: sdk::ServerTime::skewed(server.clock(), config.clock_skew_seconds),
         }
     }
 }
 
-/// The delegate the connector's selectors choose on `server`, when it connects through one.
+/// Every delegate with all the connector's selector tags on `server`, in the world's order
+/// (none through the platform; no selectors: every delegate, "any available delegate").
+pub fn matching_delegates(
+    server: &MockServer,
+    config: &ConnectorConfig,
+) -> Vec<mock_server::Delegate> {
+    match &config.connectivity {
+        Connectivity::Platform => Vec::new(),
+        Connectivity::Delegate { selectors } => server
+            .delegates()
+            .into_iter()
+            .filter(|d| selectors.iter().all(|s| d.tags.contains(s)))
+            .collect(),
+    }
+}
+
+/// The delegate the connector's selectors choose on `server`, when it connects through one:
+/// the first that matches.
 pub fn chosen_delegate(
     server: &MockServer,
     config: &ConnectorConfig,
 ) -> Option<mock_server::Delegate> {
-    match &config.connectivity {
-        Connectivity::Platform => None,
-        Connectivity::Delegate { selectors } => server
-            .delegates()
-            .into_iter()
-            .find(|d| selectors.iter().all(|s| d.tags.contains(s))),
-    }
+    matching_delegates(server, config).into_iter().next()
 }
 
 /// The connection test: configuration, credentials, cross-account role, DescribeRegions.
@@ -279,7 +299,11 @@ pub async fn connection_test(
             let message = e.message().map_or_else(|| error_text(&e), str::to_owned);
             Failure {
                 stage: Stage::DescribeRegions,
-                hint: describe_regions_hint(code.as_deref(), &region),
+                hint: if unreachable(&e) {
+                    unreachable_hint("EC2")
+                } else {
+                    describe_regions_hint(code.as_deref(), &region)
+                },
                 code,
                 message,
             }
@@ -475,6 +499,48 @@ impl Connection {
     }
 }
 
+/// A pipeline "Run" step's script on a delegate (its environment `env`): the delegate's
+/// default credentials chain, the role `role_arn` assumed with them if given, then `call`.
+/// Errors are AWS's code (`none` when AWS never answered) and message.
+pub async fn run_script(
+    env: &BTreeMap<String, String>,
+    time: sdk::ServerTime,
+    role_arn: Option<&str>,
+    call: crate::scenario::RunCall,
+) -> Result<(), (String, String)> {
+    use crate::scenario::RunCall;
+    let fail = |code: Option<&str>, message: String| (code.unwrap_or("none").to_owned(), message);
+    let mut config = sdk::delegate_config(env, time).await;
+    if let Some(role) = role_arn {
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name("trustbench-run-step")
+            .configure(&config)
+            .build()
+            .await;
+        config = with_credentials(&config, SharedCredentialsProvider::new(provider));
+    }
+    match call {
+        RunCall::DescribeInstances => aws_sdk_ec2::Client::new(&config)
+            .describe_instances()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(e.code(), error_text(&e))),
+        RunCall::DescribeRegions => aws_sdk_ec2::Client::new(&config)
+            .describe_regions()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(e.code(), error_text(&e))),
+        RunCall::GetCallerIdentity => aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail(e.code(), error_text(&e))),
+    }
+}
+
 /// The IAM ARN behind a caller ARN: a user's own, or the role of an assumed-role session
 /// (with its path, from `GetRole`).
 async fn principal_arn(
@@ -626,7 +692,11 @@ async fn assume(
             let (code, message) = code_and_message(&e);
             Err(Failure {
                 stage: Stage::AssumeRole,
-                hint: assume_role_hint(code.as_deref(), cross),
+                hint: if unreachable(&e) {
+                    unreachable_hint("STS")
+                } else {
+                    assume_role_hint(code.as_deref(), cross)
+                },
                 message,
                 code,
             })
@@ -675,6 +745,11 @@ enum ProviderFailure {
     ImdsUnauthorized,
     /// The container credentials endpoint answered with an error.
     ContainerEndpoint,
+    /// Instance metadata did not answer in time (the client timed out), as the IMDSv2 token
+    /// request from a container beyond the instance's `HttpPutResponseHopLimit`.
+    ImdsTimeout,
+    /// STS could not be reached for the web identity (no AWS answer: a network failure).
+    StsUnreachable,
 }
 
 impl DelegateSource {
@@ -706,7 +781,12 @@ impl DelegateSource {
             Some(ImdsError::ErrorResponse(r)) => Some(r.response().status().as_u16()),
             _ => None,
         };
+        // `aws-config` reports a token request that timed out as the metadata request's
+        // dispatch failure: a timeout is all there is to read.
+        let timed_out = errors::find::<ConnectorError>(e).is_some_and(ConnectorError::is_timeout);
         match (self, e) {
+            (Self::InstanceMetadata, _) if timed_out => Some(ProviderFailure::ImdsTimeout),
+            (Self::WebIdentity, _) if unreachable(e) => Some(ProviderFailure::StsUnreachable),
             (Self::InstanceMetadata, _) if imds_status == Some(401) => {
                 Some(ProviderFailure::ImdsUnauthorized)
             }
@@ -756,6 +836,12 @@ fn credentials_hint(
         (_, _, Some(ProviderFailure::ImdsUnauthorized)) => {
             "the instance requires IMDSv2 tokens: use a client that fetches a token first"
         }
+        (_, _, Some(ProviderFailure::ImdsTimeout)) => {
+            "instance metadata did not answer in time: from a container (an EKS pod without IRSA, a Docker container on the instance) the token's response travels one hop more than EC2's default HttpPutResponseHopLimit of 1 allows; use IRSA for the pod, or set the instance's hop limit to 2 (ModifyInstanceMetadataOptions); otherwise instance metadata is slow or down"
+        }
+        (_, _, Some(ProviderFailure::StsUnreachable)) => {
+            return unreachable_hint("STS");
+        }
         (_, _, Some(ProviderFailure::ContainerEndpoint)) => {
             "the ECS task has no usable role: check the task role, its trust policy (ecs-tasks.amazonaws.com) and the container's authorization token"
         }
@@ -765,6 +851,20 @@ fn credentials_hint(
         _ => "check the credentials with the AWS CLI or the IAM policy simulator",
     };
     hint.to_owned()
+}
+
+/// Whether `e` is a network failure: the request never got an answer (connection refused,
+/// reset or timed out), so AWS gave no error code.
+fn unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    errors::aws_error(e).is_none()
+        && errors::find::<ConnectorError>(e).is_some_and(|c| c.is_io() || c.is_timeout())
+}
+
+fn unreachable_hint(service: &str) -> String {
+    format!(
+        "the delegate could not reach the {service} endpoint (connection refused or timed out): a network failure, not an authentication failure; check the delegate's network route, firewall, proxy or VPC endpoint to {service}"
+    )
 }
 
 fn assume_role_hint(code: Option<&str>, cross: &CrossAccount) -> String {

@@ -1,7 +1,7 @@
 //! Runs scenarios: each on its own in-process server with a virtual clock, steps in order,
 //! each outcome compared with what the scenario expects.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +13,7 @@ use crate::conform::{self, Answer, External};
 use crate::connector::{self, Connection, Failure, Verdict};
 use crate::scenario::{
     Check, DeploymentStep, Expectation, IamChange, IamStep, LaunchExpectation, LaunchStep,
-    Scenario, Step, auditor_key,
+    RunExpectation, RunStep, Scenario, Step, auditor_key,
 };
 use crate::sdk;
 
@@ -194,6 +194,12 @@ async fn play(
     driver: &Driver,
 ) -> StepResult {
     match (step, driver) {
+        (Step::ConnectionTest(check), _)
+            if !check.delegates.is_empty()
+                || connector::matching_delegates(server, &scenario.connector).len() > 1 =>
+        {
+            each_delegate(server, scenario, check, connection, driver).await
+        }
         (Step::ConnectionTest(check), Driver::External(external)) => {
             match external.invoke(server, scenario, None).await {
                 Ok(outcome) => judge(
@@ -251,6 +257,7 @@ async fn play(
             Some(c) => launch(c, check).await,
             None => no_connection("launch_check"),
         },
+        (Step::RunStep(run), _) => run_step(server, scenario, run).await,
         (Step::Iam(change), _) => iam(server, scenario, change).await,
         (Step::Advance(seconds), _) => {
             server.clock().advance(Duration::from_secs(*seconds));
@@ -274,6 +281,83 @@ async fn play(
             server.clear_faults();
             done("clear_faults".into())
         }
+    }
+}
+
+/// A connection test on each delegate the selectors match, in the world's order ("any
+/// available delegate" may be any of them): each judged against its own expectation in
+/// `delegates`, or `expect`. Later steps use the first delegate's connection.
+async fn each_delegate(
+    server: &MockServer,
+    scenario: &Scenario,
+    check: &Check,
+    connection: &mut Option<Connection>,
+    driver: &Driver,
+) -> StepResult {
+    let delegates = connector::matching_delegates(server, &scenario.connector);
+    let mut results = Vec::new();
+    for (index, delegate) in delegates.into_iter().enumerate() {
+        let name = delegate.name.clone();
+        let single = Check {
+            expect: check.delegates.get(&name).unwrap_or(&check.expect).clone(),
+            regions: check.regions.clone(),
+            delegates: BTreeMap::new(),
+        };
+        let result = match driver {
+            Driver::Reference => {
+                let place =
+                    connector::Place::on_delegate(server, &scenario.connector, Some(delegate));
+                let outcome = connector::connection_test(&place, &scenario.connector).await;
+                let actual = outcome
+                    .as_ref()
+                    .map(|c| c.regions.clone())
+                    .map_err(Clone::clone);
+                let result = judge("connection_test", &single, &actual, Hints::Compared);
+                if let (0, Ok(c)) = (index, outcome) {
+                    *connection = Some(c);
+                }
+                result
+            }
+            Driver::External(external) => {
+                match external
+                    .invoke_on(server, scenario, None, Some(delegate))
+                    .await
+                {
+                    Ok(outcome) => judge(
+                        "connection_test",
+                        &single,
+                        &outcome.map(|a| a.regions),
+                        Hints::Ignored,
+                    ),
+                    Err(e) => connector_error("connection_test", &describe_expectation(&single), e),
+                }
+            }
+        };
+        results.push((name, result));
+    }
+    // Expectations for delegates the selectors do not match are mistakes.
+    let strays: Vec<&str> = check
+        .delegates
+        .keys()
+        .filter(|n| !results.iter().any(|(name, _)| name == *n))
+        .map(String::as_str)
+        .collect();
+    let each = |text: fn(&StepResult) -> &str| {
+        results
+            .iter()
+            .map(|(name, r)| format!("{name}: {}", text(r)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut expected = each(|r| &r.expected);
+    if !strays.is_empty() {
+        expected.push_str(&format!("; also {} (not matched)", strays.join(", ")));
+    }
+    StepResult {
+        step: format!("connection_test on each of {} delegates", results.len()),
+        expected,
+        actual: each(|r| &r.actual),
+        passed: strays.is_empty() && results.iter().all(|(_, r)| r.passed),
     }
 }
 
@@ -489,6 +573,56 @@ async fn launch(c: &Connection, check: &LaunchStep) -> StepResult {
     }
 }
 
+/// A "Run" step's script on the connector's delegate, judged against the expectation.
+async fn run_step(server: &MockServer, scenario: &Scenario, run: &RunStep) -> StepResult {
+    let call = serde_json::to_value(run.call)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let step = match &run.role_arn {
+        Some(role) => format!("run_step {call} as {role}"),
+        None => format!("run_step {call}"),
+    };
+    let expected = match &run.expect {
+        RunExpectation::Success(_) => "success".to_owned(),
+        RunExpectation::Refused(r) => r.code.clone(),
+    };
+    let Some(delegate) = connector::chosen_delegate(server, &scenario.connector) else {
+        return StepResult {
+            step,
+            expected,
+            actual: "no delegate: a run step runs on the connector's delegate".into(),
+            passed: false,
+        };
+    };
+    let outcome = connector::run_script(
+        &delegate.env,
+        sdk::ServerTime::new(server.clock()),
+        run.role_arn.as_deref(),
+        run.call,
+    )
+    .await;
+    let (passed, actual) = match (&run.expect, &outcome) {
+        (RunExpectation::Success(_), Ok(())) => (true, "success".to_owned()),
+        (RunExpectation::Refused(r), Err((code, _))) => (
+            *code == r.code,
+            format!("{code}: {}", outcome_text(&outcome)),
+        ),
+        (_, Ok(())) => (false, "success".to_owned()),
+        (_, Err((code, _))) => (false, format!("{code}: {}", outcome_text(&outcome))),
+    };
+    StepResult {
+        step,
+        expected,
+        actual,
+        passed,
+    }
+}
+
+fn outcome_text(outcome: &Result<(), (String, String)>) -> &str {
+    outcome.as_ref().err().map_or("", |(_, message)| message)
+}
+
 async fn iam(server: &MockServer, scenario: &Scenario, step: &IamStep) -> StepResult {
     let (id, secret) = auditor_key(&step.account);
     // IAM is global within a partition: sign for the account's partition.
@@ -593,6 +727,28 @@ async fn iam(server: &MockServer, scenario: &Scenario, step: &IamStep) -> StepRe
             .await
             .map(|_| ())
             .map_err(sdk_error),
+        IamChange::RemoveRoleFromInstanceProfile {
+            instance_profile_name,
+            role_name,
+        } => client
+            .remove_role_from_instance_profile()
+            .instance_profile_name(instance_profile_name)
+            .role_name(role_name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk_error),
+        IamChange::AddRoleToInstanceProfile {
+            instance_profile_name,
+            role_name,
+        } => client
+            .add_role_to_instance_profile()
+            .instance_profile_name(instance_profile_name)
+            .role_name(role_name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk_error),
         IamChange::CreatePolicy {
             policy_name,
             document,
@@ -638,6 +794,8 @@ fn change_name(change: &IamChange) -> &'static str {
         IamChange::PutRolePolicy { .. } => "PutRolePolicy",
         IamChange::UpdateAssumeRolePolicy { .. } => "UpdateAssumeRolePolicy",
         IamChange::UpdateAccessKey { .. } => "UpdateAccessKey",
+        IamChange::RemoveRoleFromInstanceProfile { .. } => "RemoveRoleFromInstanceProfile",
+        IamChange::AddRoleToInstanceProfile { .. } => "AddRoleToInstanceProfile",
         IamChange::CreatePolicy { .. } => "CreatePolicy",
     }
 }

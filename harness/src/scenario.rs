@@ -14,6 +14,7 @@
 //!   - connection_test: {expect: {stage: describe_regions, code: UnauthorizedOperation}}
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mock_server::{AccessKeySpec, AccountSpec, FaultRule, KeyStatus, World, WorldError};
@@ -92,6 +93,9 @@ pub enum Step {
     /// (`RunInstances` with `DryRun`), as a deployment's launch step and permission
     /// checkers do.
     LaunchCheck(LaunchStep),
+    /// A pipeline "Run" step: a script on the connector's delegate making one AWS call with
+    /// the delegate's own credentials (or a role it assumes), not the connector's.
+    RunStep(RunStep),
     /// Change IAM through the real IAM API, as the account's root user.
     Iam(IamStep),
     /// Move the server clock forward this many seconds.
@@ -111,6 +115,10 @@ pub struct Check {
     /// On success, regions the answer must list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    /// A connection test whose selectors match several delegates runs on each: what a
+    /// delegate must give when it differs from `expect`, by delegate name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub delegates: BTreeMap<String, Expectation>,
 }
 
 /// `success` or an expected failure.
@@ -211,6 +219,53 @@ pub struct LaunchRefusal {
     pub action: Option<String>,
 }
 
+/// A "Run" step's script: one call with the delegate's default credentials chain, after
+/// assuming `role_arn` if given.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunStep {
+    /// A role the script assumes first (none: the delegate's own credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The call the script makes.
+    pub call: RunCall,
+    /// `success`, or the refusal expected.
+    pub expect: RunExpectation,
+}
+
+/// The calls a "Run" step's script can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum RunCall {
+    /// `aws ec2 describe-instances`.
+    #[serde(rename = "ec2:DescribeInstances")]
+    DescribeInstances,
+    /// `aws ec2 describe-regions`.
+    #[serde(rename = "ec2:DescribeRegions")]
+    DescribeRegions,
+    /// `aws sts get-caller-identity`.
+    #[serde(rename = "sts:GetCallerIdentity")]
+    GetCallerIdentity,
+}
+
+/// What a "Run" step's call must give.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RunExpectation {
+    /// `success`.
+    Success(Success),
+    /// A refusal.
+    Refused(RunRefusal),
+}
+
+/// An expected refusal of a "Run" step's call.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRefusal {
+    /// AWS's error code (`UnauthorizedOperation`, `AccessDenied`, …; `none`: the
+    /// credentials could not be resolved, so AWS never answered).
+    pub code: String,
+}
+
 /// An IAM change, made with the real IAM client as the root user of `account`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct IamStep {
@@ -280,6 +335,20 @@ pub enum IamChange {
         access_key_id: String,
         /// `Active` or `Inactive`.
         status: KeyStatus,
+    },
+    /// `RemoveRoleFromInstanceProfile`: an instance loses the profile's role.
+    RemoveRoleFromInstanceProfile {
+        /// The instance profile.
+        instance_profile_name: String,
+        /// The role.
+        role_name: String,
+    },
+    /// `AddRoleToInstanceProfile`: the profile's instances get the role.
+    AddRoleToInstanceProfile {
+        /// The instance profile.
+        instance_profile_name: String,
+        /// The role.
+        role_name: String,
     },
     /// `CreatePolicy`: a customer managed policy.
     CreatePolicy {

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use harness::scenario::{LaunchExpectation, Scenario, Step, discover};
+use harness::scenario::{LaunchExpectation, RunExpectation, Scenario, Step, discover};
 use harness::signing::{Target, signed_post};
 use mock_server::{DefaultIdentity, MockServer, Service, World, supported_actions};
 
@@ -94,6 +94,17 @@ fn the_catalogue_table_is_current() {
                             },
                         };
                         return Some(format!("launch: {expect}"));
+                    }
+                    Step::RunStep(r) => {
+                        let call = serde_json::to_value(r.call).unwrap_or_default();
+                        let expect = match &r.expect {
+                            RunExpectation::Success(_) => "success".to_owned(),
+                            RunExpectation::Refused(refusal) => format!("`{}`", refusal.code),
+                        };
+                        return Some(format!(
+                            "run step (`{}`): {expect}",
+                            call.as_str().unwrap_or_default()
+                        ));
                     }
                     Step::DeploymentCheck(d) => {
                         let deployment = serde_json::to_value(d.deployment).unwrap_or_default();

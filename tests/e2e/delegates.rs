@@ -844,3 +844,78 @@ async fn the_instance_profile_made_for_a_declared_delegate_has_a_creation_date()
     let created = profile.instance_profile().map(|p| p.create_date().secs());
     assert_eq!(created, Some(1_893_456_000), "{profile:?}");
 }
+
+#[tokio::test]
+async fn a_pod_beyond_the_node_hop_limit_never_gets_a_token_but_imdsv1_works() {
+    let server = server().await;
+    let pod = imds_address(&server, "pod-on-v1box");
+    assert_ne!(
+        pod,
+        imds_address(&server, "v1box"),
+        "a pod has a port of its own"
+    );
+    // The token's response never arrives from one hop further than the limit of 1 ...
+    let token = tokio::time::timeout(
+        Duration::from_millis(300),
+        http_to(
+            pod,
+            "PUT",
+            "/latest/api/token",
+            &[("x-aws-ec2-metadata-token-ttl-seconds", "21600")],
+        ),
+    )
+    .await;
+    assert!(token.is_err(), "a token reached the pod: {token:?}");
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.action == "GetToken" && r.error_code == "HopLimitExceeded"),
+        "the dropped token response is logged"
+    );
+    // ... while the node itself gets one, and IMDSv1 GETs (no hop limit) reach the pod.
+    assert_eq!(imds_token(&server, "v1box", "21600").await.status, 200);
+    let v1 = http_to(pod, "GET", "/latest/meta-data/instance-id", &[]).await;
+    assert_eq!(v1.status, 200);
+    assert_eq!(v1.body, format!("i-0{:016x}", fingerprint("v1box")));
+    // aws-config, which never falls back to IMDSv1, times out on the token and has no
+    // credentials.
+    let env = env_of(&server, "pod-on-v1box");
+    let err = caller_arn(&config_on(&server, &env).await)
+        .await
+        .expect_err("credentials beyond the hop limit");
+    let timed_out = harness::errors::links(&err)
+        .filter_map(|e| e.downcast_ref::<ConnectorError>())
+        .any(ConnectorError::is_timeout);
+    assert!(timed_out, "{err:?}");
+}
+
+#[tokio::test]
+async fn a_pod_within_the_node_hop_limit_uses_the_node_role() {
+    let server = server().await;
+    let env = env_of(&server, "pod-on-hop2-node");
+    assert!(!env.contains_key("AWS_ROLE_ARN"), "no IRSA: {env:?}");
+    let arn = caller_arn(&config_on(&server, &env).await).await.unwrap();
+    let node = format!("i-0{:016x}", fingerprint("hop2-node"));
+    assert_eq!(
+        arn,
+        format!("arn:aws:sts::111111111111:assumed-role/delegate-role/{node}")
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_refuses_connections_and_others_still_work() {
+    let server = server().await;
+    let env = env_of(&server, "walled");
+    assert_eq!(env["AWS_ENDPOINT_URL_STS"], "http://127.0.0.1:1");
+    let config = config_on(&server, &env).await;
+    let err = caller_arn(&config).await.expect_err("STS is unreachable");
+    let refused = matches!(&err, SdkError::DispatchFailure(d) if d.is_io());
+    assert!(refused, "{err:?}");
+    // EC2 is reached, with the instance role's credentials from instance metadata.
+    aws_sdk_ec2::Client::new(&config)
+        .describe_regions()
+        .send()
+        .await
+        .unwrap();
+}

@@ -104,6 +104,26 @@ def test_a_pod_exchanges_its_token_for_the_annotated_role(delegates):
     assert on(delegates["unannotated"]).get("error") == "NoCredentialsError"
 
 
+def test_a_pod_beyond_the_node_hop_limit_falls_back_to_imdsv1(delegates):
+    # The token request from the pod times out (botocore's 1 s); botocore then asks without
+    # a token, which the node allows (http_tokens: optional): the node's role. aws-config,
+    # which never falls back, has no credentials there (tests/e2e/delegates.rs).
+    got = on(delegates["pod-on-v1box"])
+    assert got.get("arn", "").startswith(
+        "arn:aws:sts::111111111111:assumed-role/delegate-role/i-"
+    ), got
+    # Within the hop limit the token flow works from the pod.
+    got = on(delegates["pod-on-hop2-node"])
+    assert got.get("arn", "").startswith(
+        "arn:aws:sts::111111111111:assumed-role/delegate-role/i-"
+    ), got
+
+
+def test_an_unreachable_sts_endpoint_is_a_connection_error(delegates):
+    got = on(delegates["walled"], AWS_DEFAULT_REGION="us-east-1")
+    assert got.get("error") == "EndpointConnectionError", got
+
+
 def post(url: str, path: str, body: dict) -> dict:
     request = urllib.request.Request(
         f"{url}{path}", data=json.dumps(body).encode(), method="POST"

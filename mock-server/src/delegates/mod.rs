@@ -36,6 +36,10 @@ use crate::world::{DelegateKind, DelegateSpec, WorldError};
 /// Every delegate endpoint path starts with this.
 pub(crate) const PREFIX: &str = "/_delegate/";
 
+/// Where a delegate's environment points a service it cannot reach: a closed loopback port
+/// (port 1, which nothing listens on), so connections are refused at once.
+const UNREACHABLE: &str = "http://127.0.0.1:1";
+
 /// What a server keeps for its delegates beside the world: the token files and instance
 /// metadata ports (both follow the world's delegates), and the server's endpoint.
 #[derive(Debug)]
@@ -83,27 +87,31 @@ pub(crate) fn env(
         env.insert(k.to_owned(), v);
     };
     set("AWS_ENDPOINT_URL", endpoint.to_owned());
-    match d.kind {
-        DelegateKind::Ec2 => {
-            // An instance learns its region from instance metadata, not the environment.
-            // Its metadata is at the root of its own port.
-            match delegates.ports.endpoint(&d.name) {
-                Some(ports) => {
-                    let (address, mode) = match ports.ipv6 {
-                        Some(v6) => (v6, "IPv6"),
-                        None => (ports.ipv4, "IPv4"),
-                    };
-                    set(
-                        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                        format!("http://{address}"),
-                    );
-                    set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", mode.into());
-                }
-                // Its port could not be bound (logged): an SDK must not fall back to the
-                // machine's own instance metadata, which may be a real instance's.
-                None => set("AWS_EC2_METADATA_DISABLED", "true".into()),
+    for service in &d.unreachable {
+        set(service.endpoint_variable(), UNREACHABLE.to_owned());
+    }
+    // An instance learns its region from instance metadata, not the environment. Its
+    // metadata (or, for a pod, its node's) is at the root of the delegate's own port.
+    if d.has_instance_metadata() {
+        match delegates.ports.endpoint(&d.name) {
+            Some(ports) => {
+                let (address, mode) = match ports.ipv6 {
+                    Some(v6) => (v6, "IPv6"),
+                    None => (ports.ipv4, "IPv4"),
+                };
+                set(
+                    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                    format!("http://{address}"),
+                );
+                set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", mode.into());
             }
+            // Its port could not be bound (logged): an SDK must not fall back to the
+            // machine's own instance metadata, which may be a real instance's.
+            None => set("AWS_EC2_METADATA_DISABLED", "true".into()),
         }
+    }
+    match d.kind {
+        DelegateKind::Ec2 => {}
         DelegateKind::Ecs => {
             set("AWS_REGION", d.region.clone());
             set("AWS_DEFAULT_REGION", d.region.clone());
@@ -253,32 +261,74 @@ pub(crate) fn handle(state: &State, parts: &Parts) -> (Response<Body>, Option<Fa
     }
 }
 
-/// Serves a request to the instance metadata port of the `ec2` delegate `name`.
-pub(crate) fn serve_instance(
-    state: &State,
-    name: &str,
-    parts: &Parts,
-) -> (Response<Body>, Option<FaultEffect>) {
+/// How an instance metadata answer reaches the process that asked.
+pub(crate) enum Delivery {
+    /// The answer, and the fault to apply, if a rule struck.
+    Answered(Response<Body>, Option<FaultEffect>),
+    /// The IMDSv2 token's response needs more hops than the instance's
+    /// `HttpPutResponseHopLimit`: its packets expire on the way and never arrive.
+    BeyondHopLimit,
+}
+
+/// Serves a request to the instance metadata port of the delegate `name`: an `ec2`
+/// delegate's own metadata, or, for a pod on a node, the node's one hop further away.
+pub(crate) fn serve_instance(state: &State, name: &str, parts: &Parts) -> Delivery {
     let path = parts.uri.path().trim_start_matches('/');
     let world = state.iam.world();
-    match world
-        .delegates
-        .iter()
-        .find(|d| d.name == name && d.kind == DelegateKind::Ec2)
-    {
-        Some(delegate) => {
+    let asking = world.delegates.iter().find(|d| d.name == name);
+    // The instance whose metadata answers, and how many hops away the asker is.
+    let instance = asking.and_then(|d| match (d.kind, &d.node) {
+        (DelegateKind::Ec2, _) => Some((d, 1)),
+        (DelegateKind::Eks, Some(node)) => world
+            .delegates
+            .iter()
+            .find(|n| &n.name == node && n.kind == DelegateKind::Ec2)
+            .map(|n| (n, 2)),
+        _ => None,
+    });
+    match instance {
+        Some((delegate, hops)) => {
             let action = imds::action(parts, path);
-            answer(
+            if action == "GetToken" && hops > delegate.hop_limit() {
+                log_beyond_hop_limit(state, delegate, hops);
+                return Delivery::BeyondHopLimit;
+            }
+            let (response, fault) = answer(
                 state,
                 delegate,
                 Endpoint::Imds,
                 action,
                 |store, sessions, now| imds::serve(store, sessions, delegate, parts, path, now),
-            )
+            );
+            Delivery::Answered(response, fault)
         }
-        // The delegate went while a connection to its port was open.
-        None => (text(StatusCode::NOT_FOUND, "Not Found"), None),
+        // The delegate (or the pod's node) went while a connection to its port was open.
+        None => Delivery::Answered(text(StatusCode::NOT_FOUND, "Not Found"), None),
     }
+}
+
+/// Logs a token request whose response could not reach the asker.
+fn log_beyond_hop_limit(state: &State, instance: &DelegateSpec, hops: u8) {
+    tracing::debug!(
+        instance = instance.name,
+        hops,
+        limit = instance.hop_limit(),
+        "IMDSv2 token response beyond the hop limit"
+    );
+    state.requests.push(Record {
+        time: state.clock.now(),
+        service: Some(Endpoint::Imds),
+        action: "GetToken".to_owned(),
+        iam_action: "",
+        resource: String::new(),
+        region: instance.region.clone(),
+        principal: String::new(),
+        decision: Decision::Error,
+        decider: None,
+        error_code: Some(std::borrow::Cow::Borrowed("HopLimitExceeded")),
+        status: StatusCode::OK.as_u16(),
+        also_allowed: Vec::new(),
+    });
 }
 
 /// Answers one delegate endpoint request: a fault rule's status if one strikes, else

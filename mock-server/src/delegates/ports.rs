@@ -1,5 +1,6 @@
-//! Instance metadata at the root of a port of its own, one per `ec2` delegate, as at
-//! `169.254.169.254` on an instance.
+//! Instance metadata at the root of a port of its own, one per `ec2` delegate (and per pod
+//! on a node: its node's metadata, one hop further away), as at `169.254.169.254` on an
+//! instance.
 //!
 //! SDKs differ in what they keep of `AWS_EC2_METADATA_SERVICE_ENDPOINT`: botocore and
 //! aws-config join `latest/api/token` to a path in it, the AWS SDK for JavaScript v3 keeps
@@ -20,7 +21,6 @@ use tokio::sync::watch;
 use crate::iam::state::Iam;
 use crate::state::State;
 use crate::transport;
-use crate::world::DelegateKind;
 
 /// The ports of one server's `ec2` delegates.
 #[derive(Debug, Default)]
@@ -84,16 +84,12 @@ impl Ports {
         bound.retain(|name, b| {
             world.delegates.iter().any(|d| {
                 &d.name == name
-                    && d.kind == DelegateKind::Ec2
+                    && d.has_instance_metadata()
                     && d.ipv6_endpoint() == b.ipv6.is_some()
             })
         });
         let mut failed = Ok(());
-        for d in world
-            .delegates
-            .iter()
-            .filter(|d| d.kind == DelegateKind::Ec2)
-        {
+        for d in world.delegates.iter().filter(|d| d.has_instance_metadata()) {
             if bound.contains_key(&d.name) {
                 continue;
             }
@@ -159,6 +155,7 @@ impl Serving {
         let _entered = self.runtime.enter();
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let state = Weak::clone(&self.state);
+        let idle = self.idle;
         tracing::debug!(delegate = name, %addr, "instance metadata listening");
         let name: Arc<str> = Arc::from(name);
         self.runtime.spawn(transport::accept_loop(
@@ -172,8 +169,18 @@ impl Serving {
                     match state.upgrade() {
                         Some(state) => {
                             let (parts, _body) = req.into_parts();
-                            let (response, fault) = super::serve_instance(&state, &name, &parts);
-                            transport::deliver(response, fault).await
+                            match super::serve_instance(&state, &name, &parts) {
+                                super::Delivery::Answered(response, fault) => {
+                                    transport::deliver(response, fault).await
+                                }
+                                // Nothing arrives: the asker times out and goes; the
+                                // connection is dropped once it has been idle that long.
+                                super::Delivery::BeyondHopLimit => {
+                                    drop(state);
+                                    tokio::time::sleep(idle).await;
+                                    Err(transport::Dropped)
+                                }
+                            }
                         }
                         None => Err(transport::Dropped),
                     }

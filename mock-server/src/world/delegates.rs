@@ -74,6 +74,11 @@ fn check(world: &World) -> Result<(), WorldError> {
                 d.http_protocol_ipv6,
                 DelegateKind::Ec2,
             ),
+            (
+                "http_put_response_hop_limit",
+                d.http_put_response_hop_limit.is_some(),
+                DelegateKind::Ec2,
+            ),
             ("auth_token", d.auth_token.is_some(), DelegateKind::Ecs),
             (
                 "auth_token_in_file",
@@ -87,6 +92,7 @@ fn check(world: &World) -> Result<(), WorldError> {
                 d.service_account.is_some(),
                 DelegateKind::Eks,
             ),
+            ("node", d.node.is_some(), DelegateKind::Eks),
         ]
         .into_iter()
         .filter(|(_, set, kind)| *set && *kind != d.kind)
@@ -114,6 +120,23 @@ fn check(world: &World) -> Result<(), WorldError> {
                     "an eks delegate needs `namespace` and `service_account`".into(),
                 ));
             }
+        }
+        if d.http_put_response_hop_limit
+            .is_some_and(|hops| !(1..=64).contains(&hops))
+        {
+            return Err(invalid(
+                "http_put_response_hop_limit is 1 to 64 (EC2's HttpPutResponseHopLimit)".into(),
+            ));
+        }
+        if let Some(node) = &d.node
+            && !world
+                .delegates
+                .iter()
+                .any(|n| &n.name == node && n.kind == DelegateKind::Ec2)
+        {
+            return Err(invalid(format!(
+                "node {node} is not an ec2 delegate of the world (the instance the pod runs on)"
+            )));
         }
         if let Some(id) = &d.instance_id {
             let hex = id.strip_prefix("i-").unwrap_or_default();

@@ -80,6 +80,30 @@ pub enum HttpTokens {
     Optional,
 }
 
+/// An AWS service endpoint a delegate may be unable to reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReachableService {
+    /// STS (`AWS_ENDPOINT_URL_STS`).
+    Sts,
+    /// EC2 (`AWS_ENDPOINT_URL_EC2`).
+    Ec2,
+    /// IAM (`AWS_ENDPOINT_URL_IAM`).
+    Iam,
+}
+
+impl ReachableService {
+    /// The environment variable that sets the service's endpoint for every SDK
+    /// (`AWS_ENDPOINT_URL_<SERVICE ID>`).
+    pub fn endpoint_variable(self) -> &'static str {
+        match self {
+            ReachableService::Sts => "AWS_ENDPOINT_URL_STS",
+            ReachableService::Ec2 => "AWS_ENDPOINT_URL_EC2",
+            ReachableService::Iam => "AWS_ENDPOINT_URL_IAM",
+        }
+    }
+}
+
 /// A delegate: an EC2 instance, ECS task or EKS pod in one account and region.
 #[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +135,11 @@ pub struct DelegateSpec {
     /// (`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub http_protocol_ipv6: bool,
+    /// ec2: how many network hops the IMDSv2 token's response may travel (EC2's
+    /// `HttpPutResponseHopLimit`, 1 to 64; default 1): a container on the instance is one
+    /// hop further than the instance, so with 1 its token requests go unanswered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_put_response_hop_limit: Option<u8>,
     /// ecs: the authorization token the endpoint expects (default: derived from the name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
@@ -127,6 +156,15 @@ pub struct DelegateSpec {
     /// eks: the pod's service account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
+    /// eks: the `ec2` delegate (the node) the pod runs on. A pod without IRSA falls through
+    /// its SDK's default chain to the node's instance metadata, one hop further away than
+    /// the node itself (see `http_put_response_hop_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Service endpoints the delegate cannot reach (a firewall, a missing route or VPC
+    /// endpoint): its environment points them at a closed loopback port.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<ReachableService>,
     /// The delegate's tags, which a connector's delegate selectors match.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -143,6 +181,17 @@ impl DelegateSpec {
     /// Whether its instance metadata has the IPv6 endpoint (an `ec2` delegate only).
     pub(crate) fn ipv6_endpoint(&self) -> bool {
         self.kind == DelegateKind::Ec2 && self.http_protocol_ipv6
+    }
+
+    /// Whether a process on it reaches instance metadata: an instance's own, or a pod's
+    /// node's.
+    pub(crate) fn has_instance_metadata(&self) -> bool {
+        self.kind == DelegateKind::Ec2 || (self.kind == DelegateKind::Eks && self.node.is_some())
+    }
+
+    /// The hops an IMDSv2 token's response may travel (`HttpPutResponseHopLimit`).
+    pub(crate) fn hop_limit(&self) -> u8 {
+        self.http_put_response_hop_limit.unwrap_or(1)
     }
 }
 
