@@ -25,6 +25,9 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::operation::describe_regions::DescribeRegionsError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::ErrorMetadata;
 use mock_server::{MockServer, Partition};
 use serde::{Deserialize, Serialize};
@@ -51,10 +54,35 @@ pub struct ConnectorConfig {
     /// seconds: a delegate host with a wrong clock.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub clock_skew_seconds: i64,
+    /// What a pipeline step does with the connection's credentials: `refresh` them as a
+    /// long-running delegate does (default), or reuse the `frozen` ones of the connection
+    /// test.
+    #[serde(default, skip_serializing_if = "CredentialsCache::is_refresh")]
+    pub credentials_cache: CredentialsCache,
 }
 
 fn is_zero(n: &i64) -> bool {
     *n == 0
+}
+
+/// How a pipeline step gets its credentials after the connection test.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialsCache {
+    /// Through the connection's provider and `aws-config`'s identity cache, on the
+    /// connector's clock: expired (or nearly expired) credentials are resolved again: the
+    /// cross-account role assumed again, the web identity token file read again.
+    #[default]
+    Refresh,
+    /// The credentials the connection test resolved, as a step that copied them holds on to
+    /// them: temporary ones stop working when their session ends.
+    Frozen,
+}
+
+impl CredentialsCache {
+    fn is_refresh(&self) -> bool {
+        *self == Self::Refresh
+    }
 }
 
 /// The three credential options.
@@ -172,6 +200,13 @@ pub struct Connection {
     pub regions: Vec<String>,
     /// The caller ARN of the credentials (`GetCallerIdentity`).
     pub principal: String,
+    /// The SDK configuration of the connection test's final credentials: its identity
+    /// cache holds them until they are due for a refresh.
+    sdk: SdkConfig,
+    /// The source credentials, before cross-account access.
+    source: SharedCredentialsProvider,
+    settings: ConnectorConfig,
+    env: BTreeMap<String, String>,
     endpoint: String,
     clock: sdk::ServerTime,
 }
@@ -228,32 +263,17 @@ pub async fn connection_test(
     let base = base_config(&place.endpoint, &env, &region, &clock).await;
     let source = source_credentials(config, &base, &env).await?;
     let provider = match &config.cross_account {
-        None => source,
-        Some(cross) => assume(&base, source, cross, &region).await?,
+        None => source.clone(),
+        Some(cross) => assume(&base, source.clone(), cross, &region).await?,
     };
     let resolved = provider
         .provide_credentials()
         .await
         .map_err(|e| credentials_failure(config, &env, Stage::Credentials, &e))?;
     let final_config = with_credentials(&base, provider.clone());
-    let regions = aws_sdk_ec2::Client::new(&final_config)
-        .describe_regions()
-        .send()
+    let regions = describe_regions(&final_config)
         .await
-        .map_err(|e| {
-            let code = e.code().map(str::to_owned);
-            let message = e.message().map_or_else(|| error_text(&e), str::to_owned);
-            Failure {
-                stage: Stage::DescribeRegions,
-                hint: describe_regions_hint(code.as_deref(), &region),
-                code,
-                message,
-            }
-        })?
-        .regions()
-        .iter()
-        .filter_map(|r| r.region_name().map(str::to_owned))
-        .collect();
+        .map_err(|e| describe_regions_failure(&e, &region))?;
     let principal = aws_sdk_sts::Client::new(&final_config)
         .get_caller_identity()
         .send()
@@ -273,40 +293,90 @@ pub async fn connection_test(
         region,
         regions,
         principal,
+        sdk: final_config,
+        source,
+        settings: config.clone(),
+        env,
         endpoint: place.endpoint.clone(),
         clock,
     })
 }
 
+/// `ec2:DescribeRegions` with `config`: the region names it lists.
+async fn describe_regions(
+    config: &SdkConfig,
+) -> Result<Vec<String>, SdkError<DescribeRegionsError, HttpResponse>> {
+    let out = aws_sdk_ec2::Client::new(config)
+        .describe_regions()
+        .send()
+        .await?;
+    Ok(out
+        .regions()
+        .iter()
+        .filter_map(|r| r.region_name().map(str::to_owned))
+        .collect())
+}
+
+fn describe_regions_failure(
+    e: &SdkError<DescribeRegionsError, HttpResponse>,
+    region: &str,
+) -> Failure {
+    let code = e.code().map(str::to_owned);
+    Failure {
+        stage: Stage::DescribeRegions,
+        hint: describe_regions_hint(code.as_deref(), region),
+        message: e.message().map_or_else(|| error_text(e), str::to_owned),
+        code,
+    }
+}
+
 impl Connection {
-    /// A pipeline step that reuses the credentials the connection test resolved (not a
-    /// refreshing provider): `DescribeRegions` with them, now.
+    /// A pipeline step: `DescribeRegions`, now, with the connection's credentials as the
+    /// connector's `credentials_cache` keeps them: refreshed through the provider when due,
+    /// or the frozen ones of the connection test.
     pub async fn pipeline_step(&self) -> Result<Vec<String>, Failure> {
-        let config = sdk::sdk_config_at(
-            &self.endpoint,
-            self.resolved.clone(),
-            &self.region,
-            self.clock.clone(),
-        );
-        aws_sdk_ec2::Client::new(&config)
-            .describe_regions()
-            .send()
-            .await
-            .map(|out| {
-                out.regions()
-                    .iter()
-                    .filter_map(|r| r.region_name().map(str::to_owned))
-                    .collect()
-            })
-            .map_err(|e| {
-                let code = e.code().map(str::to_owned);
+        let config = match self.settings.credentials_cache {
+            CredentialsCache::Refresh => self.sdk.clone(),
+            CredentialsCache::Frozen => sdk::sdk_config_at(
+                &self.endpoint,
+                self.resolved.clone(),
+                &self.region,
+                self.clock.clone(),
+            ),
+        };
+        match describe_regions(&config).await {
+            Ok(regions) => Ok(regions),
+            Err(e) => match errors::find::<CredentialsError>(&e) {
+                Some(refresh) => Err(self.refresh_failure(refresh).await),
+                None => Err(describe_regions_failure(&e, &self.region)),
+            },
+        }
+    }
+
+    /// Why refreshing the credentials failed: at the credentials stage when the source
+    /// credentials cannot be resolved again, at the cross-account role otherwise.
+    async fn refresh_failure(&self, e: &CredentialsError) -> Failure {
+        let source = match &self.settings.cross_account {
+            Some(_) => self.source.provide_credentials().await.err(),
+            None => None,
+        };
+        match (&self.settings.cross_account, source) {
+            (Some(cross), None) => {
+                let (code, message) = code_and_message(e);
                 Failure {
-                    stage: Stage::DescribeRegions,
-                    hint: describe_regions_hint(code.as_deref(), &self.region),
-                    message: e.message().map_or_else(|| error_text(&e), str::to_owned),
+                    stage: Stage::AssumeRole,
+                    hint: assume_role_hint(code.as_deref(), cross),
+                    message,
                     code,
                 }
-            })
+            }
+            (_, source) => credentials_failure(
+                &self.settings,
+                &self.env,
+                Stage::Credentials,
+                source.as_ref().unwrap_or(e),
+            ),
+        }
     }
 
     /// The deployment check: the actions `deployment` needs that the connector's principal
