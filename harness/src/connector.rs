@@ -144,6 +144,8 @@ pub enum Stage {
     AssumeRole,
     /// `ec2:DescribeRegions` failed.
     DescribeRegions,
+    /// `sts:GetCallerIdentity` (who the credentials are) failed after `DescribeRegions`.
+    CallerIdentity,
     /// The deployment check could not run.
     DeploymentCheck,
 }
@@ -155,6 +157,7 @@ impl fmt::Display for Stage {
             Stage::Credentials => "credentials",
             Stage::AssumeRole => "assume_role",
             Stage::DescribeRegions => "describe_regions",
+            Stage::CallerIdentity => "caller_identity",
             Stage::DeploymentCheck => "deployment_check",
         })
     }
@@ -278,11 +281,14 @@ pub async fn connection_test(
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| Failure {
-            stage: Stage::DescribeRegions,
-            code: e.code().map(str::to_owned),
-            message: error_text(&e),
-            hint: "the credentials stopped working between calls".into(),
+        .map_err(|e| {
+            let code = e.code().map(str::to_owned);
+            Failure {
+                stage: Stage::CallerIdentity,
+                hint: caller_identity_hint(code.as_deref()),
+                message: e.message().map_or_else(|| error_text(&e), str::to_owned),
+                code,
+            }
         })?
         .arn()
         .unwrap_or_default()
@@ -515,6 +521,9 @@ fn environment(
             "choose a region of the credentials' partition (us-east-1 by default; a GovCloud region for GovCloud credentials)",
         ));
     }
+    if let Some(failure) = partition_mismatch(config, region) {
+        return Err(failure);
+    }
     match (&config.connectivity, &place.delegate) {
         (Connectivity::Platform, _) => match config.credentials {
             CredentialOption::AccessKey { .. } => Ok(BTreeMap::new()),
@@ -529,6 +538,26 @@ fn environment(
             "install a delegate with these tags, or change the connector's delegate selectors",
         )),
     }
+}
+
+/// A cross-account Role ARN of another partition than the test region's: AWS GovCloud is
+/// reached with GovCloud credentials only, and standard regions with standard ones (the
+/// docs' GovCloud restrictions), so no session of that role can work there.
+fn partition_mismatch(config: &ConnectorConfig, region: &str) -> Option<Failure> {
+    let arn = &config.cross_account.as_ref()?.role_arn;
+    let role = arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(Partition::from_id)?;
+    let test = Partition::of_region(region)?;
+    (role != test).then(|| Failure {
+        stage: Stage::Configuration,
+        code: None,
+        message: format!(
+            "the Role ARN {arn} is in partition {role}, the test region {region} in {test}"
+        ),
+        hint: "the Role ARN's partition must match the test region's: a GovCloud role (arn:aws-us-gov:) needs a GovCloud test region (Override Default Region) and GovCloud credentials, a standard role (arn:aws:) a standard region; GovCloud cannot be reached with standard AWS credentials, nor standard regions with GovCloud credentials".into(),
+    })
 }
 
 /// The SDK configuration of the connector's process: the delegate's environment (or, on
@@ -814,6 +843,14 @@ fn describe_regions_hint(code: Option<&str>, region: &str) -> String {
     }
 }
 
+fn caller_identity_hint(code: Option<&str>) -> String {
+    match code {
+        Some("Throttling") => "AWS throttled sts:GetCallerIdentity beyond the SDK's retries (STS limits calls per account and region): retry later".into(),
+        Some("InternalFailure" | "ServiceUnavailable") => "STS failed or was unavailable beyond the SDK's retries: retry later".into(),
+        _ => "sts:GetCallerIdentity needs no permission and no policy can deny it: after DescribeRegions passed, either STS is unreachable in the test region or the credentials stopped working between the calls".into(),
+    }
+}
+
 /// AWS's error code and message from an error's chain (see [`errors::aws_error`]); without
 /// a message, the whole chain as text.
 fn code_and_message(e: &(dyn std::error::Error + 'static)) -> (Option<String>, String) {
@@ -855,6 +892,64 @@ mod tests {
 
     fn failure(env: &BTreeMap<String, String>, e: &CredentialsError) -> Option<ProviderFailure> {
         DelegateSource::of(env).and_then(|source| source.failure(e))
+    }
+
+    fn with_role(role_arn: &str, test_region: Option<&str>) -> ConnectorConfig {
+        ConnectorConfig {
+            credentials: CredentialOption::DelegateRole,
+            cross_account: Some(CrossAccount {
+                role_arn: role_arn.into(),
+                external_id: None,
+                session_duration_seconds: None,
+            }),
+            test_region: test_region.map(str::to_owned),
+            connectivity: Connectivity::Platform,
+            clock_skew_seconds: 0,
+            credentials_cache: CredentialsCache::Refresh,
+        }
+    }
+
+    #[test]
+    fn a_role_arn_of_another_partition_than_the_test_region_is_a_configuration_error() {
+        let gov_role = with_role("arn:aws-us-gov:iam::444444444444:role/r", None);
+        let standard_role = with_role("arn:aws:iam::222222222222:role/r", Some("us-gov-west-1"));
+
+        for (config, region) in [(gov_role, "us-east-1"), (standard_role, "us-gov-west-1")] {
+            let failure = partition_mismatch(&config, region);
+            assert_eq!(
+                failure.as_ref().map(|f| f.stage),
+                Some(Stage::Configuration)
+            );
+            assert_eq!(failure.and_then(|f| f.code), None);
+        }
+    }
+
+    #[test]
+    fn a_role_arn_of_the_test_region_s_partition_or_of_no_known_partition_passes_the_check() {
+        let same = with_role("arn:aws-us-gov:iam::444444444444:role/r", None);
+        let malformed = with_role("deploy", None);
+        let unknown = with_role("arn:aws-iso:iam::444444444444:role/r", None);
+
+        assert_eq!(partition_mismatch(&same, "us-gov-east-1"), None);
+        assert_eq!(partition_mismatch(&malformed, "us-east-1"), None);
+        assert_eq!(partition_mismatch(&unknown, "us-east-1"), None);
+    }
+
+    #[test]
+    fn the_credentials_cache_refreshes_unless_frozen_and_is_named_in_snake_case() {
+        let config: ConnectorConfig =
+            serde_json::from_str(r#"{"credentials": "irsa"}"#).unwrap_or_else(|e| panic!("{e}"));
+        let frozen: ConnectorConfig =
+            serde_json::from_str(r#"{"credentials": "irsa", "credentials_cache": "frozen"}"#)
+                .unwrap_or_else(|e| panic!("{e}"));
+
+        assert_eq!(config.credentials_cache, CredentialsCache::Refresh);
+        assert_eq!(frozen.credentials_cache, CredentialsCache::Frozen);
+        assert!(
+            !serde_json::to_string(&config)
+                .unwrap_or_default()
+                .contains("credentials_cache")
+        );
     }
 
     #[test]
