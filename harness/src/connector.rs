@@ -10,9 +10,11 @@
 //! - Connectivity through the platform or a delegate (chosen by selector tags); the
 //!   delegate's role and IRSA need a delegate, a configuration error otherwise.
 //!
-//! The connection test resolves credentials, assumes the cross-account role if set, and
-//! calls `ec2:DescribeRegions` in the test region; a failure names its stage, AWS's error
-//! code and message, and a hint from the docs. The deployment check asks
+//! The connection test checks the configuration, resolves credentials, assumes the
+//! cross-account role if set, calls `ec2:DescribeRegions` in the test region and asks
+//! `sts:GetCallerIdentity` who it is; a failure names its stage, AWS's error code and
+//! message, and a hint from the docs. A later pipeline step refreshes the credentials
+//! through the provider, as a long-running delegate does, or reuses a frozen copy. The deployment check asks
 //! `iam:SimulatePrincipalPolicy` whether the connector's principal holds every action a
 //! deployment type needs ("the connection test passes but the pipeline fails").
 
@@ -252,7 +254,8 @@ pub fn chosen_delegate(
     }
 }
 
-/// The connection test: configuration, credentials, cross-account role, DescribeRegions.
+/// The connection test: configuration, credentials, cross-account role, DescribeRegions,
+/// GetCallerIdentity.
 pub async fn connection_test(
     place: &Place,
     config: &ConnectorConfig,
