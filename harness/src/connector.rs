@@ -779,8 +779,11 @@ fn credentials_hint(
         (_, Some("InvalidIdentityToken"), _) if message.contains("audience") => {
             "the IAM OIDC provider's audiences must include the token's (sts.amazonaws.com)"
         }
-        (_, Some("InvalidIdentityToken" | "ExpiredTokenException"), _) => {
-            "the service-account token is invalid or expired: check the pod's projected token"
+        (_, Some("ExpiredTokenException"), _) => {
+            "the service-account token expired: the kubelet must keep rotating the pod's projected token file (it rewrites it after 80 % of its lifetime); a token that is not rotated, or a copy of it, stops working"
+        }
+        (_, Some("InvalidIdentityToken"), _) => {
+            "the service-account token is invalid: check the pod's projected token"
         }
         (_, _, Some(ProviderFailure::InstanceRoleUntrusted)) => {
             "the delegate's instance role must trust ec2.amazonaws.com (its trust policy)"

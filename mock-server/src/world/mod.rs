@@ -127,6 +127,10 @@ pub struct DelegateSpec {
     /// eks: the pod's service account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
+    /// eks: the projected token file is never rewritten (a kubelet that does not rotate it,
+    /// or a token copied at start), so it expires a day after it was issued.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unrotated_token: bool,
     /// The delegate's tags, which a connector's delegate selectors match.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
