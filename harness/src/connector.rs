@@ -14,7 +14,8 @@
 //! cross-account role if set, calls `ec2:DescribeRegions` in the test region and asks
 //! `sts:GetCallerIdentity` who it is; a failure names its stage, AWS's error code and
 //! message, and a hint from the docs. A later pipeline step refreshes the credentials
-//! through the provider, as a long-running delegate does, or reuses a frozen copy. The deployment check asks
+//! through the provider, as a long-running delegate does, or reuses a frozen copy (the
+//! connector's `credentials_cache`). The deployment check asks
 //! `iam:SimulatePrincipalPolicy` whether the connector's principal holds every action a
 //! deployment type needs ("the connection test passes but the pipeline fails").
 
@@ -365,27 +366,27 @@ impl Connection {
     /// Why refreshing the credentials failed: at the credentials stage when the source
     /// credentials cannot be resolved again, at the cross-account role otherwise.
     async fn refresh_failure(&self, e: &CredentialsError) -> Failure {
-        let source = match &self.settings.cross_account {
-            Some(_) => self.source.provide_credentials().await.err(),
+        let source_error = match &self.settings.cross_account {
             None => None,
-        };
-        match (&self.settings.cross_account, source) {
-            (Some(cross), None) => {
-                let (code, message) = code_and_message(e);
-                Failure {
-                    stage: Stage::AssumeRole,
-                    hint: assume_role_hint(code.as_deref(), cross),
-                    message,
-                    code,
+            Some(cross) => match self.source.provide_credentials().await {
+                Err(source_error) => Some(source_error),
+                Ok(_) => {
+                    let (code, message) = code_and_message(e);
+                    return Failure {
+                        stage: Stage::AssumeRole,
+                        hint: assume_role_hint(code.as_deref(), cross),
+                        message,
+                        code,
+                    };
                 }
-            }
-            (_, source) => credentials_failure(
-                &self.settings,
-                &self.env,
-                Stage::Credentials,
-                source.as_ref().unwrap_or(e),
-            ),
-        }
+            },
+        };
+        credentials_failure(
+            &self.settings,
+            &self.env,
+            Stage::Credentials,
+            source_error.as_ref().unwrap_or(e),
+        )
     }
 
     /// The deployment check: the actions `deployment` needs that the connector's principal
