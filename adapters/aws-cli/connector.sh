@@ -56,6 +56,19 @@ if [[ "$kind" != access_key || "$connectivity" == delegate ]]; then
   if [[ "$connectivity" != delegate ]]; then result failure configuration "" "$kind needs a delegate"; fi
   if [[ -z "$delegate" ]]; then result failure configuration "" "no delegate matches the selectors"; fi
 fi
+# A cross-account Role ARN must be in the test region's partition: GovCloud and standard AWS
+# do not reach each other.
+if [[ "$role_arn" =~ ^arn:(aws|aws-us-gov|aws-cn): ]]; then
+  role_partition=$(cut -d: -f2 <<<"$role_arn")
+  case "$region" in
+    us-gov-*) region_partition=aws-us-gov ;;
+    cn-*) region_partition=aws-cn ;;
+    *) region_partition=aws ;;
+  esac
+  if [[ "$role_partition" != "$region_partition" ]]; then
+    result failure configuration "" "the Role ARN is in partition $role_partition, the test region $region is not"
+  fi
+fi
 if [[ "$kind" == irsa && ( -z "${AWS_ROLE_ARN:-}" || -z "${AWS_WEB_IDENTITY_TOKEN_FILE:-}" ) ]]; then
   result failure credentials "" "no web identity on this delegate"
 fi
@@ -113,6 +126,7 @@ call() {
   case "$operation" in
     AssumeRole) stage=$([[ -n "$role_arn" ]] && echo assume_role || echo credentials) ;;
     AssumeRoleWithWebIdentity) stage=credentials ;;
+    GetCallerIdentity) stage=caller_identity ;;
   esac
   if [[ -z "$operation" ]]; then stage=credentials; fi
   (result failure "$stage" "$code" "$err") > "$work/failure"

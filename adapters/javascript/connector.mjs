@@ -74,7 +74,29 @@ function configurationFailure(connector, kind) {
   if (kind !== "access_key" && kind !== "delegate_role" && kind !== "irsa") {
     return fail("configuration", null, `unknown credentials ${JSON.stringify(kind)}`);
   }
-  return null;
+  return partitionMismatch(connector);
+}
+
+/** The partition of a region name (the protocol's regions are aws, aws-us-gov, aws-cn). */
+function partitionOfRegion(region) {
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  if (region.startsWith("cn-")) return "aws-cn";
+  return "aws";
+}
+
+/** A failure when the cross-account Role ARN is in another partition than the test region:
+ * GovCloud and standard AWS do not reach each other. */
+function partitionMismatch(connector) {
+  const parts = connector.cross_account ? connector.cross_account.role_arn.split(":") : [];
+  if (parts.length < 2 || parts[0] !== "arn") return null;
+  if (!["aws", "aws-us-gov", "aws-cn"].includes(parts[1])) return null;
+  const region = connector.test_region;
+  if (parts[1] === partitionOfRegion(region)) return null;
+  return fail(
+    "configuration",
+    null,
+    `the Role ARN is in partition ${parts[1]}, the test region ${region} is not`
+  );
 }
 
 // What the SDK's credential providers say as they go (each link of the default chain logs
@@ -137,17 +159,20 @@ async function connectionTest(request) {
   }
 
   const config = { ...clientConfig, credentials };
+  let regions;
   try {
-    const ec2 = new EC2Client(config);
-    const { Regions = [] } = await ec2.send(new DescribeRegionsCommand({}));
-    const sts = new STSClient(config);
-    const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
-    return {
-      result: { status: "success", regions: Regions.map((r) => r.RegionName), principal: Arn },
-    };
+    const { Regions = [] } = await new EC2Client(config).send(new DescribeRegionsCommand({}));
+    regions = Regions.map((r) => r.RegionName);
   } catch (error) {
     console.error("describe_regions:", error);
     return { result: fail("describe_regions", awsCode(error), describe(error)) };
+  }
+  try {
+    const { Arn } = await new STSClient(config).send(new GetCallerIdentityCommand({}));
+    return { result: { status: "success", regions, principal: Arn } };
+  } catch (error) {
+    console.error("caller_identity:", error);
+    return { result: fail("caller_identity", awsCode(error), describe(error)) };
   }
 }
 

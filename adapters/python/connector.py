@@ -27,6 +27,32 @@ def client_code(error):
     return error.response.get("Error", {}).get("Code")
 
 
+def partition_of_region(region):
+    """The partition of a region name (the protocol's regions are aws, aws-us-gov, aws-cn)."""
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws"
+
+
+def partition_mismatch(connector):
+    """A failure when the cross-account Role ARN is in another partition than the test
+    region: GovCloud and standard AWS do not reach each other."""
+    cross = connector.get("cross_account")
+    parts = cross["role_arn"].split(":") if cross else []
+    if len(parts) < 2 or parts[0] != "arn" or parts[1] not in ("aws", "aws-us-gov", "aws-cn"):
+        return None
+    region = connector["test_region"]
+    if parts[1] != partition_of_region(region):
+        return fail(
+            "configuration",
+            None,
+            f"the Role ARN is in partition {parts[1]}, the test region {region} is not",
+        )
+    return None
+
+
 def credential_kind(credentials):
     """`access_key`, `delegate_role` or `irsa` (`{"access_key": {...}}` or a plain word)."""
     return credentials if isinstance(credentials, str) else next(iter(credentials))
@@ -95,6 +121,9 @@ def connection_test(request, workdir):
             return fail("configuration", None, "no delegate matches the selectors"), None
     elif connectivity["type"] == "delegate" and connectivity.get("delegate") is None:
         return fail("configuration", None, "no delegate matches the selectors"), None
+    mismatch = partition_mismatch(connector)
+    if mismatch:
+        return mismatch, None
     if kind == "irsa" and not (
         "AWS_ROLE_ARN" in os.environ and "AWS_WEB_IDENTITY_TOKEN_FILE" in os.environ
     ):
@@ -123,11 +152,16 @@ def connection_test(request, workdir):
         return fail("assume_role" if cross else "credentials", None, str(e)), None
     try:
         regions = [r["RegionName"] for r in session.client("ec2").describe_regions()["Regions"]]
-        principal = session.client("sts").get_caller_identity()["Arn"]
     except ClientError as e:
         return fail("describe_regions", client_code(e), str(e)), None
     except BotoCoreError as e:
         return fail("describe_regions", None, str(e)), None
+    try:
+        principal = session.client("sts").get_caller_identity()["Arn"]
+    except ClientError as e:
+        return fail("caller_identity", client_code(e), str(e)), None
+    except BotoCoreError as e:
+        return fail("caller_identity", None, str(e)), None
     return {"status": "success", "regions": regions, "principal": principal}, session
 
 

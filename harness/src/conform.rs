@@ -409,6 +409,7 @@ impl Request {
                 }
             },
             clock_skew_seconds: 0,
+            credentials_cache: connector::CredentialsCache::default(),
         }
     }
 }

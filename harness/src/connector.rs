@@ -10,9 +10,12 @@
 //! - Connectivity through the platform or a delegate (chosen by selector tags); the
 //!   delegate's role and IRSA need a delegate, a configuration error otherwise.
 //!
-//! The connection test resolves credentials, assumes the cross-account role if set, and
-//! calls `ec2:DescribeRegions` in the test region; a failure names its stage, AWS's error
-//! code and message, and a hint from the docs. The deployment check asks
+//! The connection test checks the configuration, resolves credentials, assumes the
+//! cross-account role if set, calls `ec2:DescribeRegions` in the test region and asks
+//! `sts:GetCallerIdentity` who it is; a failure names its stage, AWS's error code and
+//! message, and a hint from the docs. A later pipeline step refreshes the credentials
+//! through the provider, as a long-running delegate does, or reuses a frozen copy (the
+//! connector's `credentials_cache`). The deployment check asks
 //! `iam:SimulatePrincipalPolicy` whether the connector's principal holds every action a
 //! deployment type needs ("the connection test passes but the pipeline fails").
 
@@ -25,6 +28,9 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::operation::describe_regions::DescribeRegionsError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::ErrorMetadata;
 use mock_server::{MockServer, Partition};
 use serde::{Deserialize, Serialize};
@@ -51,10 +57,35 @@ pub struct ConnectorConfig {
     /// seconds: a delegate host with a wrong clock.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub clock_skew_seconds: i64,
+    /// What a pipeline step does with the connection's credentials: `refresh` them as a
+    /// long-running delegate does (default), or reuse the `frozen` ones of the connection
+    /// test.
+    #[serde(default, skip_serializing_if = "CredentialsCache::is_refresh")]
+    pub credentials_cache: CredentialsCache,
 }
 
 fn is_zero(n: &i64) -> bool {
     *n == 0
+}
+
+/// How a pipeline step gets its credentials after the connection test.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialsCache {
+    /// Through the connection's provider and `aws-config`'s identity cache, on the
+    /// connector's clock: expired (or nearly expired) credentials are resolved again: the
+    /// cross-account role assumed again, the web identity token file read again.
+    #[default]
+    Refresh,
+    /// The credentials the connection test resolved, as a step that copied them holds on to
+    /// them: temporary ones stop working when their session ends.
+    Frozen,
+}
+
+impl CredentialsCache {
+    fn is_refresh(&self) -> bool {
+        *self == Self::Refresh
+    }
 }
 
 /// The three credential options.
@@ -116,6 +147,8 @@ pub enum Stage {
     AssumeRole,
     /// `ec2:DescribeRegions` failed.
     DescribeRegions,
+    /// `sts:GetCallerIdentity` (who the credentials are) failed after `DescribeRegions`.
+    CallerIdentity,
     /// The deployment check could not run.
     DeploymentCheck,
 }
@@ -127,6 +160,7 @@ impl fmt::Display for Stage {
             Stage::Credentials => "credentials",
             Stage::AssumeRole => "assume_role",
             Stage::DescribeRegions => "describe_regions",
+            Stage::CallerIdentity => "caller_identity",
             Stage::DeploymentCheck => "deployment_check",
         })
     }
@@ -172,6 +206,13 @@ pub struct Connection {
     pub regions: Vec<String>,
     /// The caller ARN of the credentials (`GetCallerIdentity`).
     pub principal: String,
+    /// The SDK configuration of the connection test's final credentials: its identity
+    /// cache holds them until they are due for a refresh.
+    sdk: SdkConfig,
+    /// The source credentials, before cross-account access.
+    source: SharedCredentialsProvider,
+    settings: ConnectorConfig,
+    env: BTreeMap<String, String>,
     endpoint: String,
     clock: sdk::ServerTime,
 }
@@ -268,7 +309,8 @@ pub fn chosen_delegate(
     matching_delegates(server, config).into_iter().next()
 }
 
-/// The connection test: configuration, credentials, cross-account role, DescribeRegions.
+/// The connection test: configuration, credentials, cross-account role, DescribeRegions,
+/// GetCallerIdentity.
 pub async fn connection_test(
     place: &Place,
     config: &ConnectorConfig,
@@ -282,45 +324,29 @@ pub async fn connection_test(
     let base = base_config(&place.endpoint, &env, &region, &clock).await;
     let source = source_credentials(config, &base, &env).await?;
     let provider = match &config.cross_account {
-        None => source,
-        Some(cross) => assume(&base, source, cross, &region).await?,
+        None => source.clone(),
+        Some(cross) => assume(&base, source.clone(), cross, &region).await?,
     };
     let resolved = provider
         .provide_credentials()
         .await
         .map_err(|e| credentials_failure(config, &env, Stage::Credentials, &e))?;
     let final_config = with_credentials(&base, provider.clone());
-    let regions = aws_sdk_ec2::Client::new(&final_config)
-        .describe_regions()
-        .send()
+    let regions = describe_regions(&final_config)
         .await
-        .map_err(|e| {
-            let code = e.code().map(str::to_owned);
-            let message = e.message().map_or_else(|| error_text(&e), str::to_owned);
-            Failure {
-                stage: Stage::DescribeRegions,
-                hint: if unreachable(&e) {
-                    unreachable_hint("EC2")
-                } else {
-                    describe_regions_hint(code.as_deref(), &region)
-                },
-                code,
-                message,
-            }
-        })?
-        .regions()
-        .iter()
-        .filter_map(|r| r.region_name().map(str::to_owned))
-        .collect();
+        .map_err(|e| describe_regions_failure(&e, &region))?;
     let principal = aws_sdk_sts::Client::new(&final_config)
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| Failure {
-            stage: Stage::DescribeRegions,
-            code: e.code().map(str::to_owned),
-            message: error_text(&e),
-            hint: "the credentials stopped working between calls".into(),
+        .map_err(|e| {
+            let code = e.code().map(str::to_owned);
+            Failure {
+                stage: Stage::CallerIdentity,
+                hint: caller_identity_hint(code.as_deref()),
+                message: e.message().map_or_else(|| error_text(&e), str::to_owned),
+                code,
+            }
         })?
         .arn()
         .unwrap_or_default()
@@ -331,40 +357,94 @@ pub async fn connection_test(
         region,
         regions,
         principal,
+        sdk: final_config,
+        source,
+        settings: config.clone(),
+        env,
         endpoint: place.endpoint.clone(),
         clock,
     })
 }
 
+/// `ec2:DescribeRegions` with `config`: the region names it lists.
+async fn describe_regions(
+    config: &SdkConfig,
+) -> Result<Vec<String>, SdkError<DescribeRegionsError, HttpResponse>> {
+    let out = aws_sdk_ec2::Client::new(config)
+        .describe_regions()
+        .send()
+        .await?;
+    Ok(out
+        .regions()
+        .iter()
+        .filter_map(|r| r.region_name().map(str::to_owned))
+        .collect())
+}
+
+fn describe_regions_failure(
+    e: &SdkError<DescribeRegionsError, HttpResponse>,
+    region: &str,
+) -> Failure {
+    let code = e.code().map(str::to_owned);
+    Failure {
+        stage: Stage::DescribeRegions,
+        hint: if unreachable(e) {
+            unreachable_hint("EC2")
+        } else {
+            describe_regions_hint(code.as_deref(), region)
+        },
+        message: e.message().map_or_else(|| error_text(e), str::to_owned),
+        code,
+    }
+}
+
 impl Connection {
-    /// A pipeline step that reuses the credentials the connection test resolved (not a
-    /// refreshing provider): `DescribeRegions` with them, now.
+    /// A pipeline step: `DescribeRegions`, now, with the connection's credentials as the
+    /// connector's `credentials_cache` keeps them: refreshed through the provider when due,
+    /// or the frozen ones of the connection test.
     pub async fn pipeline_step(&self) -> Result<Vec<String>, Failure> {
-        let config = sdk::sdk_config_at(
-            &self.endpoint,
-            self.resolved.clone(),
-            &self.region,
-            self.clock.clone(),
-        );
-        aws_sdk_ec2::Client::new(&config)
-            .describe_regions()
-            .send()
-            .await
-            .map(|out| {
-                out.regions()
-                    .iter()
-                    .filter_map(|r| r.region_name().map(str::to_owned))
-                    .collect()
-            })
-            .map_err(|e| {
-                let code = e.code().map(str::to_owned);
-                Failure {
-                    stage: Stage::DescribeRegions,
-                    hint: describe_regions_hint(code.as_deref(), &self.region),
-                    message: e.message().map_or_else(|| error_text(&e), str::to_owned),
-                    code,
+        let config = match self.settings.credentials_cache {
+            CredentialsCache::Refresh => self.sdk.clone(),
+            CredentialsCache::Frozen => sdk::sdk_config_at(
+                &self.endpoint,
+                self.resolved.clone(),
+                &self.region,
+                self.clock.clone(),
+            ),
+        };
+        match describe_regions(&config).await {
+            Ok(regions) => Ok(regions),
+            Err(e) => match errors::find::<CredentialsError>(&e) {
+                Some(refresh) => Err(self.refresh_failure(refresh).await),
+                None => Err(describe_regions_failure(&e, &self.region)),
+            },
+        }
+    }
+
+    /// Why refreshing the credentials failed: at the credentials stage when the source
+    /// credentials cannot be resolved again, at the cross-account role otherwise.
+    async fn refresh_failure(&self, e: &CredentialsError) -> Failure {
+        let source_error = match &self.settings.cross_account {
+            None => None,
+            Some(cross) => match self.source.provide_credentials().await {
+                Err(source_error) => Some(source_error),
+                Ok(_) => {
+                    let (code, message) = code_and_message(e);
+                    return Failure {
+                        stage: Stage::AssumeRole,
+                        hint: assume_role_hint(code.as_deref(), cross),
+                        message,
+                        code,
+                    };
                 }
-            })
+            },
+        };
+        credentials_failure(
+            &self.settings,
+            &self.env,
+            Stage::Credentials,
+            source_error.as_ref().unwrap_or(e),
+        )
     }
 
     /// The deployment check: what `check`'s principal (the connector's, or a role of its
@@ -578,6 +658,9 @@ fn environment(
             "choose a region of the credentials' partition (us-east-1 by default; a GovCloud region for GovCloud credentials)",
         ));
     }
+    if let Some(failure) = partition_mismatch(config, region) {
+        return Err(failure);
+    }
     match (&config.connectivity, &place.delegate) {
         (Connectivity::Platform, _) => match config.credentials {
             CredentialOption::AccessKey { .. } => Ok(BTreeMap::new()),
@@ -592,6 +675,26 @@ fn environment(
             "install a delegate with these tags, or change the connector's delegate selectors",
         )),
     }
+}
+
+/// A cross-account Role ARN of another partition than the test region's: AWS GovCloud is
+/// reached with GovCloud credentials only, and standard regions with standard ones (the
+/// docs' GovCloud restrictions), so no session of that role can work there.
+fn partition_mismatch(config: &ConnectorConfig, region: &str) -> Option<Failure> {
+    let arn = &config.cross_account.as_ref()?.role_arn;
+    let role = arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(Partition::from_id)?;
+    let test = Partition::of_region(region)?;
+    (role != test).then(|| Failure {
+        stage: Stage::Configuration,
+        code: None,
+        message: format!(
+            "the Role ARN {arn} is in partition {role}, the test region {region} in {test}"
+        ),
+        hint: "the Role ARN's partition must match the test region's: a GovCloud role (arn:aws-us-gov:) needs a GovCloud test region (Override Default Region) and GovCloud credentials, a standard role (arn:aws:) a standard region; GovCloud cannot be reached with standard AWS credentials, nor standard regions with GovCloud credentials".into(),
+    })
 }
 
 /// The SDK configuration of the connector's process: the delegate's environment (or, on
@@ -824,8 +927,11 @@ fn credentials_hint(
         (_, Some("InvalidIdentityToken"), _) if message.contains("audience") => {
             "the IAM OIDC provider's audiences must include the token's (sts.amazonaws.com)"
         }
-        (_, Some("InvalidIdentityToken" | "ExpiredTokenException"), _) => {
-            "the service-account token is invalid or expired: check the pod's projected token"
+        (_, Some("ExpiredTokenException"), _) => {
+            "the service-account token expired: the kubelet must keep rotating the pod's projected token file (it rewrites it after 80 % of its lifetime); a token that is not rotated, or a copy of it, stops working"
+        }
+        (_, Some("InvalidIdentityToken"), _) => {
+            "the service-account token is invalid: check the pod's projected token"
         }
         (_, _, Some(ProviderFailure::InstanceRoleUntrusted)) => {
             "the delegate's instance role must trust ec2.amazonaws.com (its trust policy)"
@@ -911,6 +1017,14 @@ fn describe_regions_hint(code: Option<&str>, region: &str) -> String {
     }
 }
 
+fn caller_identity_hint(code: Option<&str>) -> String {
+    match code {
+        Some("Throttling") => "AWS throttled sts:GetCallerIdentity beyond the SDK's retries (STS limits calls per account and region): retry later".into(),
+        Some("InternalFailure" | "ServiceUnavailable") => "STS failed or was unavailable beyond the SDK's retries: retry later".into(),
+        _ => "sts:GetCallerIdentity needs no permission and no policy can deny it: after DescribeRegions passed, either STS is unreachable in the test region or the credentials stopped working between the calls".into(),
+    }
+}
+
 /// AWS's error code and message from an error's chain (see [`errors::aws_error`]); without
 /// a message, the whole chain as text.
 fn code_and_message(e: &(dyn std::error::Error + 'static)) -> (Option<String>, String) {
@@ -952,6 +1066,64 @@ mod tests {
 
     fn failure(env: &BTreeMap<String, String>, e: &CredentialsError) -> Option<ProviderFailure> {
         DelegateSource::of(env).and_then(|source| source.failure(e))
+    }
+
+    fn with_role(role_arn: &str, test_region: Option<&str>) -> ConnectorConfig {
+        ConnectorConfig {
+            credentials: CredentialOption::DelegateRole,
+            cross_account: Some(CrossAccount {
+                role_arn: role_arn.into(),
+                external_id: None,
+                session_duration_seconds: None,
+            }),
+            test_region: test_region.map(str::to_owned),
+            connectivity: Connectivity::Platform,
+            clock_skew_seconds: 0,
+            credentials_cache: CredentialsCache::Refresh,
+        }
+    }
+
+    #[test]
+    fn a_role_arn_of_another_partition_than_the_test_region_is_a_configuration_error() {
+        let gov_role = with_role("arn:aws-us-gov:iam::444444444444:role/r", None);
+        let standard_role = with_role("arn:aws:iam::222222222222:role/r", Some("us-gov-west-1"));
+
+        for (config, region) in [(gov_role, "us-east-1"), (standard_role, "us-gov-west-1")] {
+            let failure = partition_mismatch(&config, region);
+            assert_eq!(
+                failure.as_ref().map(|f| f.stage),
+                Some(Stage::Configuration)
+            );
+            assert_eq!(failure.and_then(|f| f.code), None);
+        }
+    }
+
+    #[test]
+    fn a_role_arn_of_the_test_region_s_partition_or_of_no_known_partition_passes_the_check() {
+        let same = with_role("arn:aws-us-gov:iam::444444444444:role/r", None);
+        let malformed = with_role("deploy", None);
+        let unknown = with_role("arn:aws-iso:iam::444444444444:role/r", None);
+
+        assert_eq!(partition_mismatch(&same, "us-gov-east-1"), None);
+        assert_eq!(partition_mismatch(&malformed, "us-east-1"), None);
+        assert_eq!(partition_mismatch(&unknown, "us-east-1"), None);
+    }
+
+    #[test]
+    fn the_credentials_cache_refreshes_unless_frozen_and_is_named_in_snake_case() {
+        let config: ConnectorConfig =
+            serde_json::from_str(r#"{"credentials": "irsa"}"#).unwrap_or_else(|e| panic!("{e}"));
+        let frozen: ConnectorConfig =
+            serde_json::from_str(r#"{"credentials": "irsa", "credentials_cache": "frozen"}"#)
+                .unwrap_or_else(|e| panic!("{e}"));
+
+        assert_eq!(config.credentials_cache, CredentialsCache::Refresh);
+        assert_eq!(frozen.credentials_cache, CredentialsCache::Frozen);
+        assert!(
+            !serde_json::to_string(&config)
+                .unwrap_or_default()
+                .contains("credentials_cache")
+        );
     }
 
     #[test]

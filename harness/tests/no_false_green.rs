@@ -162,6 +162,7 @@ async fn a_sample_of_a_type_s_actions_is_reported_missing_the_rest() {
             test_region: None,
             connectivity: connector::Connectivity::Platform,
             clock_skew_seconds: 0,
+            credentials_cache: Default::default(),
         };
         let connection = connector::connection_test(&Place::on(&server, &config), &config)
             .await

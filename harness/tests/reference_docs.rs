@@ -78,6 +78,9 @@ fn the_catalogue_table_is_current() {
         if connector.get("cross_account").is_some() {
             credentials.push_str(" + cross-account role");
         }
+        if let Some(cache) = connector.get("credentials_cache").and_then(|c| c.as_str()) {
+            credentials.push_str(&format!(" ({cache} in pipeline steps)"));
+        }
         let checks: Vec<String> = scenario
             .steps
             .iter()

@@ -4,8 +4,9 @@
 //! file the pod identity webhook would mount: a JWT from the cluster's issuer with
 //! `sub: system:serviceaccount:NS:SA`, `aud: sts.amazonaws.com` and the `kubernetes.io`
 //! claims, valid for a day and rewritten once 80 % of that has passed on the server clock
-//! (as the kubelet does). SDKs read it and call `AssumeRoleWithWebIdentity`; whether that
-//! works is up to the account's IAM OIDC provider and the role's trust policy.
+//! (as the kubelet does; never for an `unrotated_token`). SDKs read it and call
+//! `AssumeRoleWithWebIdentity`; whether that works is up to the account's IAM OIDC provider
+//! and the role's trust policy.
 
 use serde_json::{Map, Value, json};
 
@@ -33,7 +34,7 @@ pub(crate) fn refresh(state: &State, files: &Files) {
                 let issuer = d.issuer.as_deref().unwrap_or_default();
                 let namespace = d.namespace.as_deref().unwrap_or_default();
                 let account = d.service_account.as_deref().unwrap_or_default();
-                let fingerprint = format!("{issuer}|{namespace}|{account}");
+                let fingerprint = format!("{issuer}|{namespace}|{account}|{}", d.unrotated_token);
                 let path = files.token_path(&d.name);
                 if !files.stale(&path, &fingerprint, now) {
                     continue;
@@ -61,13 +62,18 @@ pub(crate) fn refresh(state: &State, files: &Files) {
                 .as_object()
                 .cloned()
                 .unwrap_or_default();
+                let due = if d.unrotated_token {
+                    i64::MAX
+                } else {
+                    now + TOKEN_TTL * 8 / 10
+                };
                 state
                     .issuers
                     .mint(issuer, now, TOKEN_TTL, claims)
                     .map_err(|e| e.to_string())
                     .and_then(|token| {
                         files
-                            .write(&path, &token, &fingerprint, now + TOKEN_TTL * 8 / 10)
+                            .write(&path, &token, &fingerprint, due)
                             .map_err(|e| e.to_string())
                     })
             }

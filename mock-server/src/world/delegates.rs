@@ -93,6 +93,7 @@ fn check(world: &World) -> Result<(), WorldError> {
                 DelegateKind::Eks,
             ),
             ("node", d.node.is_some(), DelegateKind::Eks),
+            ("unrotated_token", d.unrotated_token, DelegateKind::Eks),
         ]
         .into_iter()
         .filter(|(_, set, kind)| *set && *kind != d.kind)
@@ -191,5 +192,29 @@ fn kind_name(kind: DelegateKind) -> &'static str {
         DelegateKind::Ec2 => "ec2",
         DelegateKind::Ecs => "ecs",
         DelegateKind::Eks => "eks",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(delegate: &str) -> World {
+        World::from_yaml(&format!(
+            "accounts: [{{id: '111111111111'}}]\ndelegates: [{delegate}]\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_unrotated_token_is_an_eks_setting_only() {
+        let eks = world(
+            "{name: pod, kind: eks, account: '111111111111', issuer: 'https://oidc.example', namespace: ns, service_account: sa, unrotated_token: true}",
+        );
+        let ec2 = world("{name: box, kind: ec2, account: '111111111111', unrotated_token: true}");
+
+        assert!(check(&eks).is_ok());
+        let refused = check(&ec2).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("unrotated_token"), "{refused}");
     }
 }

@@ -165,6 +165,10 @@ pub struct DelegateSpec {
     /// endpoint): its environment points them at a closed loopback port.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreachable: Vec<ReachableService>,
+    /// eks: the projected token file is never rewritten (a kubelet that does not rotate it,
+    /// or a token copied at start), so it expires a day after it was issued.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unrotated_token: bool,
     /// The delegate's tags, which a connector's delegate selectors match.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
