@@ -44,6 +44,12 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 npm ci --prefix adapters/javascript --no-audit --no-fund --loglevel=error
 
+step "Chromium and its driver for the HTML report's browser test (Debian's packages)"
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; }
+fi
+
 export TRUSTBENCH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/trustbench"
 .venv/bin/python -m pytest -q tests/python
 

@@ -46,7 +46,7 @@ pub enum Command {
     Bench(BenchArgs),
     /// Print the least-privilege report of a saved request log (the JSON of
     /// `GET /_mock/requests`): per principal, the policy that would have allowed its calls,
-    /// and the calls it was denied.
+    /// and the calls it was denied. With `--html`, merge saved results into one page.
     Report(ReportArgs),
     /// Check that a server answers its health check (`GET /_mock/health`): exit 0 when it
     /// does, 1 when not. For container health checks and scripts that wait for `serve`.
@@ -83,9 +83,12 @@ pub struct RunArgs {
     /// Also write the results as JUnit XML here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Also write the results as JSON here.
+    /// Also write the results as JSON here (`trustbench report --html` merges such files).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write the results as one self-contained HTML page here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Options of `trustbench conform`.
@@ -95,6 +98,9 @@ pub struct ConformArgs {
     /// `.venv/bin/python adapters/python/connector.py`.
     #[arg(long, value_name = "CMD")]
     pub connector: String,
+    /// What the results and reports call it (default: the command), e.g. `boto3`.
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
     /// Its manifest: the scenarios it does not support, with the reasons.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
@@ -109,9 +115,14 @@ pub struct ConformArgs {
 /// Options of `trustbench report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The saved request log; `-` reads standard input.
-    #[arg(value_name = "FILE")]
-    pub log: PathBuf,
+    /// The saved request log (`-` reads standard input); with `--html`, the JSON results of
+    /// `run` and `conform` runs (`--json`) to merge into one page.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write one HTML page of the results files here: every scenario, and a conformance
+    /// matrix of the implementations they come from.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Options of `trustbench bench`.

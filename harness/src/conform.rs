@@ -24,6 +24,8 @@ pub const PROTOCOL: &str = "trustbench-connector/2";
 pub struct External {
     /// The command.
     pub command: String,
+    /// What reports call it (default: the command).
+    pub label: String,
     /// How long one operation may take.
     pub timeout: Duration,
     /// Scenarios it declares it does not support, with the reason.

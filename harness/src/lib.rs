@@ -13,6 +13,7 @@ pub mod conform;
 pub mod connector;
 pub mod deployments;
 pub mod errors;
+pub mod html;
 pub mod output;
 pub mod report;
 pub mod runner;
@@ -50,6 +51,9 @@ pub enum HarnessError {
     /// A benchmark request could not be signed.
     #[error(transparent)]
     Signing(#[from] signing::SigningError),
+    /// `trustbench report` was given files it cannot use.
+    #[error("{0}")]
+    Results(String),
 }
 
 /// Runs a parsed command line. `Ok` carries the exit code: 0 when everything passed, 1 when
@@ -68,7 +72,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, HarnessError> {
         )
         .await
         .map(|_| ExitCode::SUCCESS),
-        Command::Report(args) => report::print(&args.log).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => report::report(&args).map(|()| ExitCode::SUCCESS),
         Command::Health(args) => Ok(serve::health(&args).await),
         Command::Run(args) => output::run(args).await,
         Command::Conform(args) => output::conform(args).await,

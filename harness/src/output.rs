@@ -43,6 +43,7 @@ pub async fn conform(args: ConformArgs) -> Result<ExitCode, HarnessError> {
     };
     let external = External {
         command: args.connector.clone(),
+        label: args.label.clone().unwrap_or_else(|| args.connector.clone()),
         timeout: std::time::Duration::from_secs(args.timeout),
         unsupported,
     };
@@ -51,6 +52,10 @@ pub async fn conform(args: ConformArgs) -> Result<ExitCode, HarnessError> {
 
 async fn report(args: &RunArgs, driver: Driver) -> Result<ExitCode, HarnessError> {
     let conformance = matches!(driver, Driver::External(_));
+    let title = match &driver {
+        Driver::Reference => "trustbench run".to_owned(),
+        Driver::External(external) => format!("trustbench conform: {}", external.label),
+    };
     let paths = if args.paths.is_empty() {
         default_paths()
     } else {
@@ -107,6 +112,12 @@ async fn report(args: &RunArgs, driver: Driver) -> Result<ExitCode, HarnessError
     }
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(
+            path,
+            crate::html::page(&title, std::slice::from_ref(&results)),
+        )?;
     }
     Ok(if !results.iter().any(ScenarioResult::failed) {
         ExitCode::SUCCESS

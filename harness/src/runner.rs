@@ -6,8 +6,8 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use mock_server::{Clock, LoggedRequest, MockServer, Partition};
-use serde::Serialize;
+use mock_server::{ChangeKind, Clock, LoggedRequest, MockServer, Partition};
+use serde::{Deserialize, Serialize};
 
 use crate::conform::{self, Answer, External};
 use crate::connector::{self, Connection, Failure, Verdict};
@@ -21,7 +21,7 @@ use crate::sdk;
 const START: Duration = Duration::from_secs(1_893_456_000); // 2030-01-01T00:00:00Z
 
 /// The outcome of one step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepResult {
     /// The step, as the scenario has it (`connection_test`, `advance 300`, …).
     pub step: String,
@@ -34,7 +34,7 @@ pub struct StepResult {
 }
 
 /// The outcome of one scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioResult {
     /// The scenario's name.
     pub name: String,
@@ -42,19 +42,31 @@ pub struct ScenarioResult {
     pub file: String,
     /// What it shows.
     pub description: String,
+    /// Who played the connector: `reference connector`, or the connector under test's label.
+    #[serde(default)]
+    pub implementation: String,
+    /// The connector's credential option (`access_key`, `delegate_role`, `irsa`).
+    #[serde(default)]
+    pub credentials: String,
+    /// The partition of its test region (`aws`, `aws-us-gov`).
+    #[serde(default)]
+    pub partition: String,
     /// Each step run (a scenario stops at its first mismatch).
     pub steps: Vec<StepResult>,
+    /// For each step, the requests it made: the `seq` range `[first, end)` of `requests`.
+    #[serde(default)]
+    pub step_requests: Vec<[u64; 2]>,
     /// Whether every step agreed.
     pub passed: bool,
     /// Why it could not run at all, if it could not.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Why it was not run for this connector (not applicable to the protocol, or declared
     /// not supported): neither passed nor failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
-    /// The server's request log, kept when the scenario did not pass.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The server's request log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requests: Vec<LoggedRequest>,
     /// Wall time, in milliseconds.
     pub millis: u128,
@@ -67,13 +79,48 @@ pub const NOT_SUPPORTED: &str = "not supported";
 
 impl ScenarioResult {
     fn empty(scenario: &Scenario) -> Self {
+        let config = &scenario.connector;
+        let credentials = serde_json::to_value(&config.credentials)
+            .ok()
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s),
+                serde_json::Value::Object(map) => map.keys().next().cloned(),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let region = config.test_region.as_deref().unwrap_or("us-east-1");
         Self {
             name: scenario.name.clone(),
             file: scenario.path.display().to_string(),
             description: scenario.description.clone(),
+            implementation: String::new(),
+            credentials,
+            partition: Partition::of_region(region)
+                .map(|p| p.id().to_owned())
+                .unwrap_or_default(),
             steps: Vec::new(),
+            step_requests: Vec::new(),
             passed: false,
             error: None,
+            skipped: None,
+            requests: Vec::new(),
+            millis: 0,
+        }
+    }
+
+    /// A scenario that could not run at all (its file unreadable, the runner panicked).
+    fn broken(name: String, file: &std::path::Path, error: String, implementation: &str) -> Self {
+        Self {
+            name,
+            file: file.display().to_string(),
+            description: String::new(),
+            implementation: implementation.to_owned(),
+            credentials: String::new(),
+            partition: String::new(),
+            steps: Vec::new(),
+            step_requests: Vec::new(),
+            passed: false,
+            error: Some(error),
             skipped: None,
             requests: Vec::new(),
             millis: 0,
@@ -106,6 +153,19 @@ pub enum Driver {
     External(External),
 }
 
+impl Driver {
+    /// What results and reports call it.
+    pub fn label(&self) -> &str {
+        match self {
+            Driver::Reference => REFERENCE,
+            Driver::External(external) => &external.label,
+        }
+    }
+}
+
+/// The reference connector's label in results.
+pub const REFERENCE: &str = "reference connector";
+
 /// Runs one scenario with the reference connector.
 pub async fn run(scenario: &Scenario) -> ScenarioResult {
     run_with(scenario, &Driver::Reference).await
@@ -124,6 +184,7 @@ pub async fn run_with(scenario: &Scenario, driver: &Driver) -> ScenarioResult {
             });
         if skip.is_some() {
             return ScenarioResult {
+                implementation: driver.label().to_owned(),
                 skipped: skip,
                 ..ScenarioResult::empty(scenario)
             };
@@ -144,6 +205,7 @@ pub async fn run_with(scenario: &Scenario, driver: &Driver) -> ScenarioResult {
         Ok(s) => s,
         Err(e) => {
             return ScenarioResult {
+                implementation: driver.label().to_owned(),
                 error: Some(error_chain(&e)),
                 ..ScenarioResult::empty(scenario)
             };
@@ -151,26 +213,23 @@ pub async fn run_with(scenario: &Scenario, driver: &Driver) -> ScenarioResult {
     };
     let mut connection: Option<Connection> = None;
     let mut steps = Vec::new();
+    let mut step_requests = Vec::new();
     for step in &scenario.steps {
+        let first = server.next_request_seq();
         let result = play(&server, scenario, step, &mut connection, driver).await;
+        step_requests.push([first, server.next_request_seq()]);
         let passed = result.passed;
         steps.push(result);
         if !passed {
             break;
         }
     }
-    let passed = steps.iter().all(|s| s.passed);
     ScenarioResult {
-        name: scenario.name.clone(),
-        file: scenario.path.display().to_string(),
-        description: scenario.description.clone(),
-        requests: if passed {
-            Vec::new()
-        } else {
-            server.requests()
-        },
+        implementation: driver.label().to_owned(),
+        passed: steps.iter().all(|s| s.passed),
+        requests: server.requests(),
         steps,
-        passed,
+        step_requests,
         millis: started.elapsed().as_millis(),
         ..ScenarioResult::empty(scenario)
     }
@@ -766,9 +825,33 @@ async fn iam(server: &MockServer, scenario: &Scenario, step: &IamStep) -> StepRe
         .expect_error
         .as_deref()
         .map_or_else(|| "done".to_owned(), |c| format!("error {c}"));
+    // Where the change stands: when the server's propagation settings let it take effect.
+    let propagation = server.propagation();
+    let kind = change_kind(&step.change);
+    let delay = propagation
+        .kinds
+        .get(&kind)
+        .copied()
+        .unwrap_or(propagation.delay_seconds);
+    let done = if delay > 0.0 || propagation.jitter_seconds > 0.0 {
+        format!(
+            "done; takes effect {delay} s later (propagation of {}{})",
+            serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            if propagation.jitter_seconds > 0.0 {
+                format!(", plus up to {} s jitter", propagation.jitter_seconds)
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        "done; in effect at once (no propagation delay)".to_owned()
+    };
     let (passed, actual) = match (&result, step.expect_error.as_deref()) {
-        (Ok(()), None) => (true, "done".to_owned()),
-        (Ok(()), Some(_)) => (false, "done".to_owned()),
+        (Ok(()), None) => (true, done),
+        (Ok(()), Some(_)) => (false, done),
         (Err((code, message)), want) => (
             want.is_some() && code.as_deref() == want,
             format!(
@@ -782,6 +865,22 @@ async fn iam(server: &MockServer, scenario: &Scenario, step: &IamStep) -> StepRe
         expected,
         actual,
         passed,
+    }
+}
+
+/// The kind of IAM change, as propagation delays are set per kind.
+fn change_kind(change: &IamChange) -> ChangeKind {
+    match change {
+        IamChange::AttachUserPolicy { .. }
+        | IamChange::DetachUserPolicy { .. }
+        | IamChange::AttachRolePolicy { .. }
+        | IamChange::DetachRolePolicy { .. }
+        | IamChange::PutRolePolicy { .. }
+        | IamChange::CreatePolicy { .. } => ChangeKind::Policies,
+        IamChange::UpdateAssumeRolePolicy { .. } => ChangeKind::TrustPolicies,
+        IamChange::UpdateAccessKey { .. } => ChangeKind::AccessKeys,
+        IamChange::RemoveRoleFromInstanceProfile { .. }
+        | IamChange::AddRoleToInstanceProfile { .. } => ChangeKind::Entities,
     }
 }
 
@@ -855,20 +954,13 @@ pub async fn run_all(
             let _permit = permits.acquire_owned().await;
             let result = match item {
                 Ok(scenario) => run_with(&scenario, &driver).await,
-                Err((file, error)) => ScenarioResult {
-                    name: file
+                Err((file, error)) => {
+                    let name = file
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                    file: file.display().to_string(),
-                    description: String::new(),
-                    steps: Vec::new(),
-                    passed: false,
-                    error: Some(error),
-                    skipped: None,
-                    requests: Vec::new(),
-                    millis: 0,
-                },
+                        .unwrap_or_default();
+                    ScenarioResult::broken(name, &file, error, driver.label())
+                }
             };
             (index, result)
         });
@@ -888,17 +980,8 @@ pub async fn run_all(
             Err(e) => {
                 tracing::error!(error = %e, "a scenario task panicked");
                 if let Some((index, name, file)) = running.remove(&e.id()) {
-                    let result = ScenarioResult {
-                        name,
-                        file: file.display().to_string(),
-                        description: String::new(),
-                        steps: Vec::new(),
-                        passed: false,
-                        error: Some(format!("the runner panicked: {e}")),
-                        skipped: None,
-                        requests: Vec::new(),
-                        millis: 0,
-                    };
+                    let error = format!("the runner panicked: {e}");
+                    let result = ScenarioResult::broken(name, &file, error, driver.label());
                     done(&result, finished, total);
                     if let Some(slot) = results.get_mut(index) {
                         *slot = Some(result);

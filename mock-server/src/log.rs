@@ -286,6 +286,11 @@ impl RequestLog {
     pub(crate) fn clear(&self) {
         while self.entries.pop().is_some() {}
     }
+
+    /// The `seq` the next entry gets: how many were ever recorded.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 #[cfg(test)]

@@ -329,6 +329,12 @@ impl MockServer {
         self.site.state.mint_token(token)
     }
 
+    /// The `seq` the next logged request gets (how many were ever logged, cleared ones
+    /// included): requests logged from now on have a `seq` at least this.
+    pub fn next_request_seq(&self) -> u64 {
+        self.site.state.requests.next_seq()
+    }
+
     /// Empties the request log (`DELETE /_mock/requests`).
     pub fn clear_requests(&self) {
         self.site.state.requests.clear();

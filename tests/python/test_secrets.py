@@ -1,7 +1,7 @@
 """No secret ever leaves in output (issue 20): the whole catalogue, played once as it is and
 once with every successful connection test expected to fail (so each prints its mismatch
-and its scenario's request log), with `--json` and `--junit`, shows no secret access key of
-any world, no session token and no JWT in the terminal output, the JSON, the JUnit XML or
+and its scenario's request log), with `--json`, `--junit` and `--html`, shows no secret access key of
+any world, no session token and no JWT in the terminal output, the JSON, the JUnit XML, the HTML report or
 the request logs they carry."""
 
 import re
@@ -52,8 +52,10 @@ def test_the_catalogue_prints_no_secret_anywhere(tmp_path):
     assert len(secrets) >= 5, secrets
 
     json_out, junit_out = tmp_path / "run.json", tmp_path / "run.xml"
+    html_out = tmp_path / "run.html"
     done = subprocess.run(
-        [str(_binary()), "run", str(played), "--json", str(json_out), "--junit", str(junit_out)],
+        [str(_binary()), "run", str(played), "--json", str(json_out), "--junit", str(junit_out),
+         "--html", str(html_out)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -64,6 +66,7 @@ def test_the_catalogue_prints_no_secret_anywhere(tmp_path):
         "stderr": done.stderr,
         "json": json_out.read_text(),
         "junit": junit_out.read_text(),
+        "html": html_out.read_text(),
     }
     # The mismatches really printed their request logs (the part most likely to leak).
     assert outputs["stdout"].count("request log") >= flipped or '"requests"' in outputs["json"]
