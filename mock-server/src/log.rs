@@ -133,6 +133,8 @@ pub(crate) enum Decider {
 /// Where an `Allow` was missing.
 #[derive(Debug, Clone)]
 pub(crate) enum Missing {
+    /// The service control policies of the caller's organization, at some level.
+    Organization,
     /// The identity-based policies.
     Identity,
     /// The permissions boundary, by name.
@@ -157,6 +159,7 @@ impl Decider {
             eval::Decision::ExplicitDeny(ref at) => at,
             eval::Decision::ImplicitDeny(layer) => {
                 return Some(Self::Missing(match layer {
+                    Layer::Organization => Missing::Organization,
                     Layer::Identity => Missing::Identity,
                     Layer::Boundary => Missing::Boundary(
                         caller
@@ -190,6 +193,9 @@ impl Decider {
                 Some(sid) => format!("{policy} Statement[{index}] (Sid {sid})"),
                 None => format!("{policy} Statement[{index}]"),
             },
+            Self::Missing(Missing::Organization) => {
+                "missing: an Allow in the service control policies at every level of the organization".to_owned()
+            }
             Self::Missing(Missing::Identity) => {
                 "missing: an Allow in the identity-based policies".to_owned()
             }
