@@ -269,3 +269,51 @@ async fn a_govcloud_organization_has_its_own_scps() {
             .await,
     );
 }
+
+#[tokio::test]
+async fn an_scp_change_takes_effect_after_propagation() {
+    let server = MockServer::builder()
+        .world(World::from_yaml(WORLD).unwrap())
+        .clock(Clock::virtual_now())
+        .propagation(mock_server::Propagation {
+            kinds: [(mock_server::ChangeKind::Organizations, 120.0)].into(),
+            ..mock_server::Propagation::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let r = control(&server, "GET", "/_mock/organizations", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut organizations: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    // Detach the region allow-list from the Workloads OU.
+    let workloads = &mut organizations["organizations"][0]["root"]["units"][0];
+    assert_eq!(workloads["name"], "Workloads");
+    workloads["policies"] = serde_json::json!(["FullAWSAccess"]);
+    let r = control(
+        &server,
+        "POST",
+        "/_mock/organizations",
+        &organizations.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let connector = ec2(&server, CONNECTOR, "us-east-1");
+    fails_with(
+        connector.describe_regions().send().await,
+        "UnauthorizedOperation",
+    );
+    server.clock().advance(std::time::Duration::from_secs(119));
+    fails_with(
+        connector.describe_regions().send().await,
+        "UnauthorizedOperation",
+    );
+    server.clock().advance(std::time::Duration::from_secs(1));
+    succeeds(connector.describe_regions().send().await);
+
+    // An inconsistent organization is refused and changes nothing.
+    let bad = serde_json::json!({"organizations": [{"management_account": "999999999999"}]});
+    let r = control(&server, "POST", "/_mock/organizations", &bad.to_string()).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("not an account of the world"), "{}", r.body);
+    succeeds(connector.describe_regions().send().await);
+}
