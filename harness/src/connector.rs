@@ -279,7 +279,8 @@ pub async fn connection_test(
             let message = e.message().map_or_else(|| error_text(&e), str::to_owned);
             Failure {
                 stage: Stage::DescribeRegions,
-                hint: describe_regions_hint(code.as_deref(), &region),
+                hint: scp_hint(&message)
+                    .unwrap_or_else(|| describe_regions_hint(code.as_deref(), &region)),
                 code,
                 message,
             }
@@ -334,10 +335,12 @@ impl Connection {
             })
             .map_err(|e| {
                 let code = e.code().map(str::to_owned);
+                let message = e.message().map_or_else(|| error_text(&e), str::to_owned);
                 Failure {
                     stage: Stage::DescribeRegions,
-                    hint: describe_regions_hint(code.as_deref(), &self.region),
-                    message: e.message().map_or_else(|| error_text(&e), str::to_owned),
+                    hint: scp_hint(&message)
+                        .unwrap_or_else(|| describe_regions_hint(code.as_deref(), &self.region)),
+                    message,
                     code,
                 }
             })
@@ -626,7 +629,8 @@ async fn assume(
             let (code, message) = code_and_message(&e);
             Err(Failure {
                 stage: Stage::AssumeRole,
-                hint: assume_role_hint(code.as_deref(), cross),
+                hint: scp_hint(&message)
+                    .unwrap_or_else(|| assume_role_hint(code.as_deref(), cross)),
                 message,
                 code,
             })
@@ -790,6 +794,14 @@ fn assume_role_hint(code: Option<&str>, cross: &CrossAccount) -> String {
         }
         _ => "check the Role ARN and the source credentials".into(),
     }
+}
+
+/// When AWS says a service control policy refused the call: no change to the connector's
+/// own policies fixes that.
+fn scp_hint(message: &str) -> Option<String> {
+    message.contains("service control policy").then(|| {
+        "a service control policy (SCP) of the account's AWS Organizations organization refuses this call (a region allow-list, a denied action): no policy of the connector's principal can allow it; ask the organization's administrator to change the SCP, or use a test region and actions it allows".to_owned()
+    })
 }
 
 fn describe_regions_hint(code: Option<&str>, region: &str) -> String {
