@@ -317,3 +317,34 @@ async fn an_scp_change_takes_effect_after_propagation() {
     assert!(r.body.contains("not an account of the world"), "{}", r.body);
     succeeds(connector.describe_regions().send().await);
 }
+
+#[tokio::test]
+async fn the_least_privilege_report_says_which_denials_an_scp_made() {
+    let server = server().await;
+    fails_with(
+        ec2(&server, CONNECTOR, "us-east-1")
+            .describe_regions()
+            .send()
+            .await,
+        "UnauthorizedOperation",
+    );
+    fails_with(
+        iam(&server, IN_ORG_ONLY).list_users().send().await,
+        "AccessDenied",
+    );
+    let report = server.least_privilege_report();
+    let denied = |principal: &str| {
+        report
+            .principals
+            .iter()
+            .find(|p| p.principal == principal)
+            .map(|p| p.denied.clone())
+            .unwrap_or_default()
+    };
+    let by_scp = denied("arn:aws:iam::100000000002:user/connector");
+    assert_eq!(by_scp.len(), 1, "{by_scp:?}");
+    assert!(by_scp[0].service_control_policy, "{by_scp:?}");
+    let by_policy = denied("arn:aws:iam::100000000003:user/in-org-only");
+    assert_eq!(by_policy.len(), 1, "{by_policy:?}");
+    assert!(!by_policy[0].service_control_policy, "{by_policy:?}");
+}
