@@ -386,14 +386,15 @@ fn describe_regions_failure(
     region: &str,
 ) -> Failure {
     let code = e.code().map(str::to_owned);
+    let message = e.message().map_or_else(|| error_text(e), str::to_owned);
     Failure {
         stage: Stage::DescribeRegions,
         hint: if unreachable(e) {
             unreachable_hint("EC2")
         } else {
-            describe_regions_hint(code.as_deref(), region)
+            scp_hint(&message).unwrap_or_else(|| describe_regions_hint(code.as_deref(), region))
         },
-        message: e.message().map_or_else(|| error_text(e), str::to_owned),
+        message,
         code,
     }
 }
@@ -996,6 +997,14 @@ fn assume_role_hint(code: Option<&str>, cross: &CrossAccount) -> String {
         }
         _ => "check the Role ARN and the source credentials".into(),
     }
+}
+
+/// When AWS says a service control policy refused the call: no change to the connector's
+/// own policies fixes that.
+fn scp_hint(message: &str) -> Option<String> {
+    message.contains("service control policy").then(|| {
+        "a service control policy (SCP) of the account's AWS Organizations organization refuses this call (a region allow-list, a denied action): no policy of the connector's principal can allow it; ask the organization's administrator to change the SCP, or use a test region and actions it allows".to_owned()
+    })
 }
 
 fn describe_regions_hint(code: Option<&str>, region: &str) -> String {

@@ -462,7 +462,7 @@ pub fn auditor_key(account: &str) -> (String, String) {
 }
 
 /// Merges `changes` into `world`: accounts by id (their entities by name), delegates by
-/// name; propagation and faults replace the base's when given.
+/// name; propagation, faults and organizations replace the base's when given.
 fn merge(world: &mut World, changes: World) {
     for account in changes.accounts {
         match world.accounts.iter_mut().find(|a| a.id == account.id) {
@@ -479,6 +479,9 @@ fn merge(world: &mut World, changes: World) {
     }
     if !changes.faults.is_empty() {
         world.faults = changes.faults;
+    }
+    if !changes.organizations.is_empty() {
+        world.organizations = changes.organizations;
     }
 }
 

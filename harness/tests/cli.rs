@@ -346,8 +346,8 @@ fn report_turns_a_saved_request_log_into_a_policy() {
     let _ = std::fs::remove_file(saved);
 }
 
-/// The documented scenario examples (the schema example of docs/scenarios.md and the
-/// README's customer case) run and pass.
+/// The documented scenario examples (the schema example of docs/scenarios.md, the README's
+/// customer case and its organizations example) run and pass.
 #[test]
 fn the_documented_scenario_examples_pass() {
     let readme = [
@@ -374,14 +374,14 @@ fn the_documented_scenario_examples_pass() {
         }
     }
     assert_eq!(
-        written, 2,
+        written, 3,
         "the documented scenario examples were not found"
     );
     let out = invoke("run", &dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(
-        stdout.contains("2 of 2 scenarios behaved as expected"),
+        stdout.contains("3 of 3 scenarios behaved as expected"),
         "{stdout}"
     );
     let _ = std::fs::remove_dir_all(dir);

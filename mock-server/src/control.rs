@@ -10,13 +10,15 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::delegates::Delegates;
+use crate::error::AwsError;
 use crate::faults::FaultRule;
-use crate::propagation::Propagation;
+use crate::iam::store::Store;
+use crate::propagation::{ChangeKind, Propagation};
 use crate::state::State;
 use crate::sts::oidc::{OidcError, OidcToken, host_path};
 use crate::times::{parse_rfc3339, rfc3339};
 use crate::wire::Body;
-use crate::world::World;
+use crate::world::{OrganizationSpec, World};
 
 /// Every control path starts with this.
 pub(crate) const PREFIX: &str = "/_mock/";
@@ -123,6 +125,11 @@ pub(crate) fn handle(
             json!({ "delegates": crate::delegates::list(state, delegates) }),
         ),
         (&Method::POST, "/_mock/delegates") => add_delegate(state, body),
+        (&Method::GET, "/_mock/organizations") => json(
+            StatusCode::OK,
+            json!({ "organizations": &state.iam.world().organizations }),
+        ),
+        (&Method::POST, "/_mock/organizations") => set_organizations(state, body),
         (&Method::GET, "/_mock/propagation") => propagation(state),
         (&Method::POST, "/_mock/propagation") => set_propagation(state, body),
         (&Method::GET, "/_mock/health") => json(StatusCode::OK, json!({ "status": "ok" })),
@@ -269,6 +276,34 @@ fn load_world(state: &State, body: &[u8]) -> Response<Body> {
     match loaded {
         Ok(()) => json(StatusCode::OK, json!({ "status": "loaded" })),
         Err(message) => error(StatusCode::BAD_REQUEST, message),
+    }
+}
+
+/// `POST /_mock/organizations`: replaces the organizations (`{"organizations": [...]}`, the
+/// world file's schema). Like an IAM write, it shows in `GET /_mock/world` at once and takes
+/// effect after the `organizations` propagation delay.
+fn set_organizations(state: &State, body: &[u8]) -> Response<Body> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Organizations {
+        organizations: Vec<OrganizationSpec>,
+    }
+    let organizations = match serde_json::from_slice::<Organizations>(body) {
+        Ok(b) => b.organizations,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("not organizations: {e}")),
+    };
+    let written = state.iam.write(ChangeKind::Organizations, |world| {
+        world.organizations = organizations;
+        Store::build(world)
+            .map(|_| ())
+            .map_err(|e| AwsError::new(StatusCode::BAD_REQUEST, "InvalidWorld", e.to_string()))
+    });
+    match written {
+        Ok(()) => json(
+            StatusCode::OK,
+            json!({ "organizations": &state.iam.world().organizations }),
+        ),
+        Err(e) => error(e.status, e.message),
     }
 }
 

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use http::StatusCode;
 
+use crate::policy::eval::Layer;
 use crate::service::Service;
 
 /// Who is at fault, the `<Type>` of a query-protocol error.
@@ -25,17 +26,42 @@ pub(crate) enum Fault {
 /// Why authorization refused a call, as AWS words it at the end of the denial message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Denial<'a> {
-    /// No identity-based statement allowed it.
-    NoAllow,
-    /// The permissions boundary allowed nothing that covers it.
-    NoBoundaryAllow,
-    /// The session policies allowed nothing that covers it.
-    NoSessionAllow,
-    /// A `Deny` statement matched, in the managed policy with this ARN (`None`: inline).
+    /// No statement of this layer allowed it.
+    NoAllow(Layer),
+    /// A `Deny` statement of this layer matched, in the policy with this ARN (`None`:
+    /// inline, or a session's own policy).
     ExplicitDeny {
-        /// The managed policy's ARN; AWS names it, inline policies have none.
+        /// The kind of policy.
+        layer: Layer,
+        /// The policy's ARN; AWS names it, inline policies have none.
         policy_arn: Option<&'a str>,
     },
+}
+
+impl Denial<'_> {
+    /// The layer that refused.
+    fn layer(self) -> Layer {
+        match self {
+            Denial::NoAllow(layer) | Denial::ExplicitDeny { layer, .. } => layer,
+        }
+    }
+}
+
+/// The kind of policy with its article: "an identity-based policy", "a session policy".
+fn with_article(layer: Layer) -> String {
+    let kind = policy_kind(layer);
+    let article = if kind.starts_with('i') { "an" } else { "a" };
+    format!("{article} {kind}")
+}
+
+/// How AWS names a kind of policy in denial messages.
+fn policy_kind(layer: Layer) -> &'static str {
+    match layer {
+        Layer::Organization => "service control policy",
+        Layer::Identity => "identity-based policy",
+        Layer::Boundary => "permissions boundary",
+        Layer::Session => "session policy",
+    }
 }
 
 /// An AWS error response: status, code and message, before it is put on the wire.
@@ -176,28 +202,32 @@ impl AwsError {
         encoded: &str,
     ) -> Self {
         let reason = match why {
-            Denial::NoAllow => {
-                format!("because no identity-based policy allows the {action} action")
-            }
-            Denial::NoBoundaryAllow => {
-                format!("because no permissions boundary allows the {action} action")
-            }
-            Denial::NoSessionAllow => {
-                format!("because no session policy allows the {action} action")
-            }
-            Denial::ExplicitDeny { policy_arn: None } => {
-                "with an explicit deny in an identity-based policy".to_owned()
-            }
+            Denial::NoAllow(layer) => format!(
+                "because no {} allows the {action} action",
+                policy_kind(layer)
+            ),
             Denial::ExplicitDeny {
+                layer,
+                policy_arn: None,
+            } => format!("with an explicit deny in {}", with_article(layer)),
+            Denial::ExplicitDeny {
+                layer,
                 policy_arn: Some(arn),
-            } => format!("with an explicit deny in an identity-based policy: {arn}"),
+            } => format!("with an explicit deny in {}: {arn}", with_article(layer)),
         };
+        let sentence = format!(
+            "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {reason}"
+        );
         match service {
-            Service::Sts | Service::Iam => Self::new(
+            Service::Sts | Service::Iam => {
+                Self::new(StatusCode::FORBIDDEN, "AccessDenied", sentence)
+            }
+            // EC2 words a service control policy's denial too, before the encoded message.
+            Service::Ec2 if why.layer() == Layer::Organization => Self::new(
                 StatusCode::FORBIDDEN,
-                "AccessDenied",
+                "UnauthorizedOperation",
                 format!(
-                    "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {reason}"
+                    "You are not authorized to perform this operation. {sentence}. Encoded authorization failure message: {encoded}"
                 ),
             ),
             Service::Ec2 => Self::new(

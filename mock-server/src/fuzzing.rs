@@ -16,7 +16,7 @@ use crate::auth::sigv4::{self, Location, Scope, Signature, SignedRequest};
 use crate::clock::Clock;
 use crate::pipeline;
 use crate::policy::context::Context;
-use crate::policy::eval::{Request, evaluate, missing_context_keys};
+use crate::policy::eval::{Levels, Request, evaluate, missing_context_keys};
 use crate::policy::parse::parse_identity_policy;
 use crate::policy::trust::parse_trust_policy;
 use crate::propagation::Propagation;
@@ -115,8 +115,17 @@ pub fn policy(data: &[u8]) {
                 context: &context,
             };
             let policies = [&policy];
-            let _ = evaluate::<_, &crate::policy::Policy, &crate::policy::Policy>(
-                &policies, None, None, &req,
+            // The document as an identity policy and as the SCP of a one-level organization.
+            let levels = Levels {
+                policies: &policies,
+                ends: &[1],
+            };
+            let _ = evaluate::<_, _, &crate::policy::Policy, &crate::policy::Policy>(
+                Some(levels),
+                Some(&policies),
+                None,
+                None,
+                &req,
             );
             let _ = missing_context_keys([&policy], &req);
         }

@@ -130,6 +130,7 @@ pub use world::{
     AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, DelegateKind, DelegateSpec,
     Ec2RegionSpec, GroupSpec, HttpTokens, ImageSpec, InstanceProfileSpec, InstanceSpec,
     KeyPairSpec, KeyStatus, LaunchTemplateSpec, ManagedPolicySpec, OidcProviderSpec,
-    PolicyVersionSpec, ReachableService, RoleSpec, SecurityGroupSpec, SubnetSpec, UserSpec,
-    VpcSpec, World, WorldError,
+    OrgAccountSpec, OrgPolicySpec, OrgUnitSpec, OrganizationSpec, PolicyVersionSpec,
+    ReachableService, RoleSpec, SecurityGroupSpec, SubnetSpec, UserSpec, VpcSpec, World,
+    WorldError,
 };

@@ -48,6 +48,10 @@ pub struct LoggedRequest {
     /// policy was evaluated (unsigned calls, the root user, actions every caller may call).
     #[serde(default)]
     pub statement: String,
+    /// Whether a service control policy of the caller's organization decided it (denied:
+    /// no change to the caller's own policies would allow it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_control_policy: bool,
     /// The AWS error code, when it failed.
     pub error_code: String,
     /// The HTTP status.
@@ -125,6 +129,8 @@ pub(crate) enum Decider {
         policy: Arc<str>,
         document: Arc<Policy>,
         index: usize,
+        /// A service control policy's statement.
+        scp: bool,
     },
     /// Nothing in this layer allowed it.
     Missing(Missing),
@@ -133,6 +139,8 @@ pub(crate) enum Decider {
 /// Where an `Allow` was missing.
 #[derive(Debug, Clone)]
 pub(crate) enum Missing {
+    /// The service control policies of the caller's organization, at some level.
+    Organization,
     /// The identity-based policies.
     Identity,
     /// The permissions boundary, by name.
@@ -157,6 +165,7 @@ impl Decider {
             eval::Decision::ExplicitDeny(ref at) => at,
             eval::Decision::ImplicitDeny(layer) => {
                 return Some(Self::Missing(match layer {
+                    Layer::Organization => Missing::Organization,
                     Layer::Identity => Missing::Identity,
                     Layer::Boundary => Missing::Boundary(
                         caller
@@ -173,7 +182,16 @@ impl Decider {
             policy: Arc::clone(&policy.label),
             document: Arc::clone(&policy.policy),
             index: at.statement,
+            scp: at.layer == Layer::Organization,
         })
+    }
+
+    /// Whether a service control policy decided (by a statement, or by allowing nothing).
+    fn by_organization(&self) -> bool {
+        matches!(
+            self,
+            Self::Statement { scp: true, .. } | Self::Missing(Missing::Organization)
+        )
     }
 
     fn describe(&self) -> String {
@@ -182,6 +200,7 @@ impl Decider {
                 policy,
                 document,
                 index,
+                ..
             } => match document
                 .statements
                 .get(*index)
@@ -190,6 +209,9 @@ impl Decider {
                 Some(sid) => format!("{policy} Statement[{index}] (Sid {sid})"),
                 None => format!("{policy} Statement[{index}]"),
             },
+            Self::Missing(Missing::Organization) => {
+                "missing: an Allow in the service control policies at every level of the organization".to_owned()
+            }
             Self::Missing(Missing::Identity) => {
                 "missing: an Allow in the identity-based policies".to_owned()
             }
@@ -233,6 +255,7 @@ impl Record {
                 .as_ref()
                 .map(Decider::describe)
                 .unwrap_or_default(),
+            service_control_policy: self.decider.as_ref().is_some_and(Decider::by_organization),
             error_code: self.error_code.as_deref().unwrap_or_default().to_owned(),
             status: self.status,
             also_allowed: self

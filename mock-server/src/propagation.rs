@@ -27,6 +27,9 @@ pub enum ChangeKind {
     Boundaries,
     /// Users added to or removed from groups.
     GroupMembership,
+    /// Organizations changed (`POST /_mock/organizations`): service control policies edited,
+    /// attached or detached, accounts moved.
+    Organizations,
 }
 
 /// How IAM changes propagate: a delay per kind of change, plus a seeded jitter.

@@ -1,6 +1,7 @@
 //! The least-privilege report: from a request log, the smallest identity policy per principal
 //! that would have allowed what it did (actions and the resources they were used on), and
-//! what was denied. What a connector author needs for the "policies required" section of
+//! what was denied, and whether a service control policy denied it (then no policy change on
+//! the principal fixes it). What a connector author needs for the "policies required" section of
 //! their docs.
 //!
 //! Only requests that IAM authorizes count: calls that need no permission
@@ -64,6 +65,11 @@ pub struct Denied {
     pub action: String,
     /// The resource it was asked for.
     pub resource: String,
+    /// A service control policy of the principal's organization refused it: no policy
+    /// change on the principal fixes it (the organization's administrator must change the
+    /// SCP).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_control_policy: bool,
 }
 
 #[derive(Default)]
@@ -92,6 +98,7 @@ pub fn least_privilege(log: &[LoggedRequest]) -> Report {
             usage.denied.insert(Denied {
                 action: entry.iam_action.clone(),
                 resource: entry.resource.clone(),
+                service_control_policy: entry.service_control_policy,
             });
         } else {
             usage
@@ -147,6 +154,7 @@ mod tests {
             principal: principal.to_owned(),
             decision,
             statement: String::new(),
+            service_control_policy: false,
             error_code: String::new(),
             status: 200,
             also_allowed: Vec::new(),
@@ -195,6 +203,7 @@ mod tests {
             vec![Denied {
                 action: "iam:CreateUser".into(),
                 resource: "arn:aws:iam::111111111111:user/x".into(),
+                service_control_policy: false,
             }]
         );
     }

@@ -15,6 +15,7 @@ mod faults;
 mod iam;
 mod identity;
 mod irsa;
+mod organizations;
 mod policies;
 mod regions;
 mod report;

@@ -81,6 +81,18 @@ def test_the_customer_case_reproduces_as_written(tmp_path):
     assert "1 of 1 scenarios behaved as expected" in done.stdout, done.stdout
 
 
+def test_the_organizations_example_reproduces_as_written(tmp_path):
+    example = section("### Organizations and service control policies")
+    case = next(b for b in blocks(example, "yaml") if b.startswith("# case-scp.yaml"))
+    (tmp_path / "case-scp.yaml").write_text(case)
+    path_block = blocks(section("## Quick start"), "sh")[0]
+    done = run_bash(
+        f"cd {REPO}\n{path_block}\ncd {tmp_path}\ntrustbench run case-scp.yaml", tmp_path
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 of 1 scenarios behaved as expected" in done.stdout, done.stdout
+
+
 def test_the_main_command_plays_the_catalogue():
     main = blocks(section("## The two commands"), "sh")[0]
     command = next(l for l in main.splitlines() if l and not l.startswith("#"))

@@ -33,6 +33,8 @@ enum Edit {
         field: String,
         value: Value,
     },
+    /// The organizations replaced (service control policies, trees).
+    Organizations(Value),
     /// An entity created (with all its fields) or deleted (`None`).
     Entity {
         account: String,
@@ -54,6 +56,7 @@ impl std::fmt::Debug for Edit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Edit::Account { account, field, .. } => write!(f, "account {account}.{field}"),
+            Edit::Organizations(_) => f.write_str("organizations"),
             Edit::Entity {
                 account,
                 collection,
@@ -79,7 +82,7 @@ impl Edit {
     /// The entity it applies to (`None`: the account itself).
     fn entity(&self) -> Option<(&str, &str, &str)> {
         match self {
-            Edit::Account { .. } => None,
+            Edit::Account { .. } | Edit::Organizations(_) => None,
             Edit::Entity {
                 account,
                 collection,
@@ -107,7 +110,7 @@ pub(crate) struct NotYet;
 
 impl Change {
     /// The edits from `before` to `after`. Accounts are compared by id; accounts added or
-    /// removed are not IAM writes and are ignored.
+    /// removed are not IAM writes and are ignored. Organizations are replaced as a whole.
     pub(crate) fn between(before: &World, after: &World) -> Self {
         let mut edits = Vec::new();
         let (Ok(before), Ok(after)) = (serde_json::to_value(before), serde_json::to_value(after))
@@ -125,6 +128,11 @@ impl Change {
                 })
                 .collect()
         };
+        let organizations = |w: &Value| w.get("organizations").cloned();
+        if organizations(&before) != organizations(&after) {
+            let value = organizations(&after).unwrap_or_else(|| Value::Array(Vec::new()));
+            edits.push(Edit::Organizations(value));
+        }
         let old = accounts(&before);
         for (id, new) in accounts(&after) {
             let Some(old) = old.get(&id) else { continue };
@@ -271,6 +279,11 @@ fn position(items: &[Value], key: &str, name: &str) -> Option<usize> {
 /// Applies one edit; `None` when what it edits is missing.
 fn apply_edit(world: &mut Value, edit: &Edit) -> Option<()> {
     match edit {
+        Edit::Organizations(value) => {
+            world
+                .as_object_mut()?
+                .insert("organizations".to_owned(), value.clone());
+        }
         Edit::Account {
             account,
             field,

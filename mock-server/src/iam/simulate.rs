@@ -16,7 +16,9 @@ use crate::iam::managed;
 use crate::partition::Partition;
 use crate::policy::Policy;
 use crate::policy::context::Context;
-use crate::policy::eval::{Decision, Layer, Request, evaluate, missing_context_keys};
+use crate::policy::eval::{
+    Decision, Layer, NO_ORGANIZATION, Request, evaluate, missing_context_keys,
+};
 use crate::policy::parse::parse_identity_policy;
 use crate::wire::xml::Node;
 use crate::world::{AccountSpec, World};
@@ -211,7 +213,13 @@ fn simulate(
                 resource,
                 context: &context,
             };
-            let evaluation = evaluate(&identity, boundary.as_deref(), no_session, &req);
+            let evaluation = evaluate(
+                NO_ORGANIZATION,
+                Some(&identity),
+                boundary.as_deref(),
+                no_session,
+                &req,
+            );
             let decision = match evaluation.decision {
                 Decision::Allow => "allowed",
                 Decision::ExplicitDeny(_) => "explicitDeny",
@@ -227,7 +235,7 @@ fn simulate(
                     let source = match at.layer {
                         Layer::Identity => identity.get(at.policy),
                         Layer::Boundary => boundary.as_ref().and_then(|b| b.get(at.policy)),
-                        Layer::Session => None,
+                        Layer::Organization | Layer::Session => None,
                     }?;
                     Some(vec![
                         Node::leaf("SourcePolicyId", source.id.clone()),

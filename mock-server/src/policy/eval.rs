@@ -1,7 +1,9 @@
-//! Deciding, in AWS's order: an explicit `Deny` in any policy wins; otherwise an identity-based
-//! policy must allow, and so must the permissions boundary and the session policies when
-//! there are any (they only ever narrow). The result says which statements decided it, for
-//! denial messages, the request log and the policy simulator.
+//! Deciding, in AWS's order: an explicit `Deny` in any policy wins; otherwise the service
+//! control policies of the caller's organization must allow at every level from the root to
+//! the account, an identity-based policy must allow, and so must the permissions boundary
+//! and the session policies when there are any (they only ever narrow). The result says
+//! which statements decided it, for denial messages, the request log and the policy
+//! simulator.
 
 use crate::policy::ast::{Effect, Policy, Statement};
 use crate::policy::context::Context;
@@ -17,6 +19,8 @@ pub(crate) struct Request<'a> {
 /// The policy layers that take part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Layer {
+    /// The service control policies of the caller's organization (they never grant).
+    Organization,
     /// User, group and role policies, inline and managed.
     Identity,
     /// The permissions boundary of the user or role.
@@ -51,25 +55,64 @@ pub(crate) struct Evaluation {
     pub(crate) allowed_by: Vec<StatementRef>,
 }
 
-/// Evaluates the layers for one request. `boundary` and `session` are `None` when the
-/// principal has no boundary or the session no session policy.
-pub(crate) fn evaluate<I, B, S>(
-    identity: &[I],
+impl Evaluation {
+    /// Whether this layer refused it (explicitly or by allowing nothing).
+    pub(crate) fn denied_by(&self, layer: Layer) -> bool {
+        match self.decision {
+            Decision::Allow => false,
+            Decision::ExplicitDeny(at) => at.layer == layer,
+            Decision::ImplicitDeny(missing) => missing == layer,
+        }
+    }
+}
+
+/// Service control policies, level by level from the organization's root to the account:
+/// `policies` in that order, `ends[i]` the end of level `i` in it. Every level must allow.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Levels<'a, O> {
+    pub(crate) policies: &'a [O],
+    pub(crate) ends: &'a [usize],
+}
+
+/// No organization: what callers outside one pass.
+pub(crate) const NO_ORGANIZATION: Option<Levels<'static, Policy>> = None;
+
+/// Evaluates the layers for one request. `organization` is `None` when no service control
+/// policy applies (no organization, its management account, a service-linked role);
+/// `identity` is `None` when no identity-based policy is needed (the root user, a caller a
+/// trust policy names itself); `boundary` and `session` are `None` when the principal has
+/// no boundary or the session no session policy.
+pub(crate) fn evaluate<O, I, B, S>(
+    organization: Option<Levels<'_, O>>,
+    identity: Option<&[I]>,
     boundary: Option<&[B]>,
     session: Option<&[S]>,
     req: &Request<'_>,
 ) -> Evaluation
 where
+    O: AsRef<Policy>,
     I: AsRef<Policy>,
     B: AsRef<Policy>,
     S: AsRef<Policy>,
 {
     let mut allowed_by = Vec::new();
     let mut missing = None;
+    if let Some(levels) = organization {
+        match guardrails(levels, req) {
+            Err(at) => {
+                return Evaluation {
+                    decision: Decision::ExplicitDeny(at),
+                    allowed_by,
+                };
+            }
+            Ok(false) => missing = Some(Layer::Organization),
+            Ok(true) => {}
+        }
+    }
     let layers: [(Layer, Option<Vec<&Policy>>); 3] = [
         (
             Layer::Identity,
-            Some(identity.iter().map(AsRef::as_ref).collect()),
+            identity.map(|i| i.iter().map(AsRef::as_ref).collect()),
         ),
         (
             Layer::Boundary,
@@ -116,6 +159,40 @@ where
         decision,
         allowed_by,
     }
+}
+
+/// The service control policies' verdict: `Err` with the first `Deny` statement that
+/// matches, else whether every level has an `Allow` that does. Their allows are not
+/// reported: SCPs never grant.
+fn guardrails<O: AsRef<Policy>>(
+    levels: Levels<'_, O>,
+    req: &Request<'_>,
+) -> Result<bool, StatementRef> {
+    let mut every_level = true;
+    let mut start = 0;
+    for &end in levels.ends {
+        let mut level_allows = false;
+        for (p, policy) in levels.policies.iter().enumerate().take(end).skip(start) {
+            for (s, statement) in policy.as_ref().statements.iter().enumerate() {
+                if !applies(statement, req) {
+                    continue;
+                }
+                match statement.effect {
+                    Effect::Deny => {
+                        return Err(StatementRef {
+                            layer: Layer::Organization,
+                            policy: p,
+                            statement: s,
+                        });
+                    }
+                    Effect::Allow => level_allows = true,
+                }
+            }
+        }
+        every_level &= level_allows;
+        start = end;
+    }
+    Ok(every_level)
 }
 
 /// The condition keys that statements covering the request's action and resource read and

@@ -8,9 +8,11 @@ use crate::log::{Decider, Missing};
 use std::collections::BTreeMap;
 
 use crate::arn;
+use crate::authorization::denial;
+use crate::iam::store::Scps;
 use crate::iam::store::{Identity, IdentityKind};
 use crate::policy::context::Context;
-use crate::policy::eval::{Decision, Request, evaluate};
+use crate::policy::eval::{Layer, Request, evaluate};
 use crate::policy::parse::parse_identity_policy;
 use crate::sts::session::TRANSITIVE_TAG_KEYS;
 use crate::sts::session::{Minted, SessionClaims};
@@ -579,6 +581,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     if role.trust.uses_context() || caller.policies_use_context {
         context = call.request_context();
         context.set("sts:RoleSessionName", session);
+        context.set("aws:ResourceAccount", role.account.clone());
         if let Some(e) = external_id {
             context.set("sts:ExternalId", e);
         }
@@ -621,20 +624,39 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 identity_policy_needed,
             } => identity_policy_needed,
         };
-        if identity_policy_needed && caller.kind != IdentityKind::Root {
+        // The caller's SCPs always apply; its own policies only where the trust policy
+        // does not name it itself.
+        let identity = (identity_policy_needed && caller.kind != IdentityKind::Root)
+            .then_some(caller.policies.as_slice());
+        let organization = caller.scps.as_deref().map(Scps::levels);
+        if identity.is_some() || organization.is_some() {
             let req = Request {
                 action,
                 resource: &role.arn,
                 context: &context,
             };
-            let evaluation = evaluate(
-                &caller.policies,
-                caller.boundary.as_deref(),
-                caller.session_policies.as_deref(),
-                &req,
-            );
+            let (boundary, session) = match identity {
+                Some(_) => (
+                    caller.boundary.as_deref(),
+                    caller.session_policies.as_deref(),
+                ),
+                None => (None, None),
+            };
+            let evaluation = evaluate(organization, identity, boundary, session, &req);
             let decided = Decider::of(&evaluation, caller);
-            if evaluation.decision != Decision::Allow {
+            if let Some((why, _)) = denial(&evaluation, caller) {
+                if evaluation.denied_by(Layer::Organization) {
+                    // AWS names a service control policy's denial.
+                    call.audit.record(role_arn, true, decided);
+                    return Err(AwsError::access_denied(
+                        call.service,
+                        &caller.arn,
+                        action,
+                        role_arn,
+                        why,
+                        "",
+                    ));
+                }
                 return Err(refused(decided));
             }
             // The log names what allowed sts:AssumeRole, not sts:TagSession.

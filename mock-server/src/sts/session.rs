@@ -246,6 +246,7 @@ pub(crate) fn federated_identity(
     )
     .with_boundary(user.boundary.clone())
     .with_session_policies(Some(session_policies(store, partition, claims)))
+    .with_organization(user.organization.as_ref(), false)
 }
 
 fn session_policies(
@@ -295,7 +296,8 @@ pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaim
     .with_tags(&role.tags)
     // Session tags win over the role's tags of the same key.
     .with_tags(&claims.tags)
-    .with_session_policies(has_session_policies.then_some(session_policies));
+    .with_session_policies(has_session_policies.then_some(session_policies))
+    .with_organization(role.organization.as_ref(), role.service_linked);
     if !claims.transitive_tags.is_empty() {
         identity = identity.with_values(TRANSITIVE_TAG_KEYS, claims.transitive_tags.clone());
     }

@@ -55,6 +55,101 @@ pub struct World {
     /// credential source it offers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delegates: Vec<DelegateSpec>,
+    /// AWS Organizations: each organization's tree of organizational units and accounts, and
+    /// the service control policies attached along it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organizations: Vec<OrganizationSpec>,
+}
+
+/// An organization: its management account, its root with organizational units and member
+/// accounts, and its service control policies (SCPs). Every account of it is in the
+/// management account's partition.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSpec {
+    /// `o-` and 10 to 32 lowercase letters or digits (default: derived from the management
+    /// account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The management account: SCPs never apply to it. It is a member under the root unless
+    /// the tree places it elsewhere.
+    pub management_account: String,
+    /// The organization's own SCPs (`FullAWSAccess`, AWS managed, is always there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<OrgPolicySpec>,
+    /// The root: its SCPs, the accounts directly under it and its organizational units.
+    #[serde(default)]
+    pub root: OrgUnitSpec,
+}
+
+/// A service control policy of an organization.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgPolicySpec {
+    /// Its name, which the tree attaches it by.
+    pub name: String,
+    /// `p-` and 8 to 128 lowercase letters, digits or underscores (default: derived from the
+    /// name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The policy document, as YAML/JSON structure or JSON text.
+    pub document: Value,
+}
+
+/// The root or an organizational unit (OU).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgUnitSpec {
+    /// The OU's name (the root's is `Root`).
+    #[serde(default = "default_root_name")]
+    pub name: String,
+    /// `r-` and 4 to 32 lowercase letters or digits for the root; `ou-`, the root id's
+    /// suffix, `-` and 8 to 32 more for an OU (default: derived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The SCPs attached to it, by name (default `[FullAWSAccess]`, as AWS attaches it to
+    /// every new root, OU and account); at least one.
+    #[serde(default = "default_scps")]
+    pub policies: Vec<String>,
+    /// The accounts directly in it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<OrgAccountSpec>,
+    /// Its child OUs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<OrgUnitSpec>,
+}
+
+impl Default for OrgUnitSpec {
+    fn default() -> Self {
+        Self {
+            name: default_root_name(),
+            id: None,
+            policies: default_scps(),
+            accounts: Vec::new(),
+            units: Vec::new(),
+        }
+    }
+}
+
+/// An account's place in an organization.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgAccountSpec {
+    /// The account id (an account of the world).
+    pub id: String,
+    /// The SCPs attached to the account itself, by name (default `[FullAWSAccess]`).
+    #[serde(default = "default_scps")]
+    pub policies: Vec<String>,
+}
+
+/// The name of the SCP AWS attaches everywhere by default.
+pub(crate) const FULL_AWS_ACCESS: &str = "FullAWSAccess";
+
+fn default_scps() -> Vec<String> {
+    vec![FULL_AWS_ACCESS.to_owned()]
+}
+fn default_root_name() -> String {
+    "Root".into()
 }
 
 /// Where a delegate runs, and so where its credentials come from.

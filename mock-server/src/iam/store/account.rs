@@ -10,8 +10,8 @@ use arc_swap::ArcSwapOption;
 use serde_json::Value;
 
 use super::{
-    AccessKey, Account, Identity, IdentityKind, IdentityPolicy, InstanceProfile, Role, Store,
-    unique_id,
+    AccessKey, Account, Identity, IdentityKind, IdentityPolicy, InstanceProfile, Membership, Role,
+    SERVICE_LINKED_PATH, Store, unique_id,
 };
 use crate::iam::managed;
 use crate::partition::{Partition, Region};
@@ -30,6 +30,8 @@ struct Adding<'a> {
     customer: HashMap<String, IdentityPolicy>,
     /// `account ID`, where every error's context starts.
     ctx: String,
+    /// Its organization, if any.
+    membership: Option<Arc<Membership>>,
 }
 
 impl Adding<'_> {
@@ -69,13 +71,18 @@ impl Adding<'_> {
 
 impl Store {
     /// Validates and indexes one account and everything in it.
-    pub(super) fn add_account(&mut self, spec: &AccountSpec) -> Result<(), WorldError> {
+    pub(super) fn add_account(
+        &mut self,
+        spec: &AccountSpec,
+        membership: Option<Arc<Membership>>,
+    ) -> Result<(), WorldError> {
         let partition = self.check_account(spec)?;
         let account = Adding {
             spec,
             partition,
             customer: customer_policies(spec, partition)?,
             ctx: format!("account {}", spec.id),
+            membership,
         };
         self.add_managed_policies(&account);
         self.add_root(&account)?;
@@ -129,14 +136,17 @@ impl Store {
     /// The root user and its access keys.
     fn add_root(&mut self, account: &Adding<'_>) -> Result<(), WorldError> {
         let id = &account.spec.id;
-        let root = Arc::new(Identity::new(
-            id.clone(),
-            account.partition,
-            account.arn("root"),
-            id.clone(),
-            IdentityKind::Root,
-            Vec::new(),
-        ));
+        let root = Arc::new(
+            Identity::new(
+                id.clone(),
+                account.partition,
+                account.arn("root"),
+                id.clone(),
+                IdentityKind::Root,
+                Vec::new(),
+            )
+            .with_organization(account.membership.as_ref(), false),
+        );
         for key in &account.spec.root_access_keys {
             self.add_key(key, &root, &format!("{}, root", account.ctx))?;
         }
@@ -314,7 +324,10 @@ fn user_identity(
         },
         policies,
     );
-    Ok(identity.with_boundary(boundary).with_tags(&user.tags))
+    Ok(identity
+        .with_boundary(boundary)
+        .with_tags(&user.tags)
+        .with_organization(account.membership.as_ref(), false))
 }
 
 /// A role: its session duration and trust policy checked, its policies parsed.
@@ -343,6 +356,8 @@ fn role(account: &Adding<'_>, role: &RoleSpec, ctx: &str) -> Result<Role, WorldE
         policies,
         boundary,
         tags: role.tags.clone(),
+        organization: account.membership.clone(),
+        service_linked: role.path == SERVICE_LINKED_PATH,
     })
 }
 
@@ -415,7 +430,7 @@ fn inline(owner: &str, name: &str, doc: &Value, ctx: &str) -> Result<IdentityPol
     ))
 }
 
-fn parse(doc: &Value, ctx: &str) -> Result<Arc<Policy>, WorldError> {
+pub(super) fn parse(doc: &Value, ctx: &str) -> Result<Arc<Policy>, WorldError> {
     let parsed = match doc {
         Value::String(text) => parse_identity_policy(text),
         other => parse_identity_value(other),

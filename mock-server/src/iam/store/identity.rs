@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 
+use super::organization::{Membership, Scps};
 use crate::partition::Partition;
 use crate::policy::Policy;
 use crate::policy::context::Context;
@@ -28,15 +29,21 @@ pub(crate) struct Identity {
     pub(crate) boundary: Option<Vec<IdentityPolicy>>,
     /// Session policies of a role session: they narrow it further.
     pub(crate) session_policies: Option<Vec<IdentityPolicy>>,
-    /// Whether any of its policies (or its boundary) reads the request context
-    /// (conditions, variables); when none does, requests skip building it.
+    /// Whether any of its policies (or its boundary, session policies or SCPs) reads the
+    /// request context (conditions, variables); when none does, requests skip building it.
     pub(crate) policies_use_context: bool,
+    /// Its account's organization, if any.
+    pub(crate) organization: Option<Arc<Membership>>,
+    /// The service control policies that apply to it: none outside an organization, in its
+    /// management account, or for a service-linked role.
+    pub(crate) scps: Option<Arc<Scps>>,
 }
 
 impl Identity {
     /// The policies of one layer of its authorization (`None`: it has no such layer).
     pub(crate) fn layer(&self, layer: Layer) -> Option<&[IdentityPolicy]> {
         match layer {
+            Layer::Organization => self.scps.as_deref().map(|s| s.policies.as_slice()),
             Layer::Identity => Some(&self.policies),
             Layer::Boundary => self.boundary.as_deref(),
             Layer::Session => self.session_policies.as_deref(),
@@ -81,7 +88,32 @@ impl Identity {
             session_policies: None,
             context,
             policies_use_context,
+            organization: None,
+            scps: None,
         }
+    }
+
+    /// Puts it in its account's organization: the organization keys of its requests
+    /// (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`) and, unless `exempt` (a
+    /// service-linked role), the account's SCPs.
+    pub(crate) fn with_organization(
+        mut self,
+        membership: Option<&Arc<Membership>>,
+        exempt: bool,
+    ) -> Self {
+        let Some(membership) = membership else {
+            return self;
+        };
+        self.context
+            .set("aws:PrincipalOrgID", membership.org_id.clone());
+        self.context
+            .set_values("aws:PrincipalOrgPaths", vec![membership.path.clone()]);
+        if !exempt && let Some(scps) = &membership.scps {
+            self.policies_use_context |= scps.uses_context;
+            self.scps = Some(Arc::clone(scps));
+        }
+        self.organization = Some(Arc::clone(membership));
+        self
     }
 
     pub(crate) fn with_tags(mut self, tags: &std::collections::BTreeMap<String, String>) -> Self {

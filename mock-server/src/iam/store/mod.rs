@@ -10,6 +10,7 @@
 
 mod account;
 mod identity;
+mod organization;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::policy::trust::TrustPolicy;
 use crate::world::{World, WorldError};
 
 pub(crate) use identity::{AccessKey, CachedSigningKey, Identity, IdentityKind, IdentityPolicy};
+pub(crate) use organization::{Membership, SERVICE_LINKED_PATH, Scps};
 
 /// Everything authentication and authorization need.
 #[derive(Debug, Default)]
@@ -63,6 +65,10 @@ pub(crate) struct Role {
     pub(crate) policies: Vec<IdentityPolicy>,
     pub(crate) boundary: Option<Vec<IdentityPolicy>>,
     pub(crate) tags: std::collections::BTreeMap<String, String>,
+    /// Its account's organization, if any.
+    pub(crate) organization: Option<Arc<Membership>>,
+    /// A service-linked role (path `/aws-service-role/`): SCPs do not apply to it.
+    pub(crate) service_linked: bool,
 }
 
 /// An account and what it has enabled.
@@ -88,8 +94,9 @@ impl Store {
     /// cannot be found.
     pub(crate) fn build(world: &World) -> Result<Self, WorldError> {
         let mut store = Store::default();
+        let mut memberships = organization::memberships(&world.organizations, &world.accounts)?;
         for spec in &world.accounts {
-            store.add_account(spec)?;
+            store.add_account(spec, memberships.remove(&spec.id))?;
         }
         Ok(store)
     }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::policy::parse::parse_identity_value;
@@ -43,6 +43,7 @@ fn context(case: &Value) -> Context {
 
 fn layer(name: &str) -> Layer {
     match name {
+        "organization" => Layer::Organization,
         "identity" => Layer::Identity,
         "boundary" => Layer::Boundary,
         "session" => Layer::Session,
@@ -75,7 +76,28 @@ fn the_evaluation_table_holds() {
                 file.display(),
                 case["docs"].as_str().unwrap_or("no docs")
             );
-            let identity = policies(case, "identity", &name).unwrap_or_default();
+            // `"identity": null`: no identity-based policy is needed (the root user).
+            let identity = match case.get("identity") {
+                Some(Value::Null) => None,
+                _ => Some(policies(case, "identity", &name).unwrap_or_default()),
+            };
+            // `organization`: a list of levels (root first), each a list of SCPs.
+            let levels: Option<Vec<Vec<Policy>>> = case.get("organization").map(|levels| {
+                (levels.as_array().into_iter().flatten())
+                    .map(|level| policies(&json!({ "l": level }), "l", &name).unwrap_or_default())
+                    .collect()
+            });
+            let ends: Vec<usize> = (levels.iter().flatten())
+                .scan(0, |end, level| {
+                    *end += level.len();
+                    Some(*end)
+                })
+                .collect();
+            let scps: Vec<Policy> = levels.iter().flatten().flatten().cloned().collect();
+            let organization = levels.as_ref().map(|_| Levels {
+                policies: &scps,
+                ends: &ends,
+            });
             let boundary = policies(case, "boundary", &name);
             let session = policies(case, "session", &name);
             let ctx = context(case);
@@ -86,7 +108,13 @@ fn the_evaluation_table_holds() {
                 resource: case["resource"].as_str().unwrap_or("*"),
                 context: &ctx,
             };
-            let got = evaluate(&identity, boundary.as_deref(), session.as_deref(), &req);
+            let got = evaluate(
+                organization,
+                identity.as_deref(),
+                boundary.as_deref(),
+                session.as_deref(),
+                &req,
+            );
             let expected = case["expect"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{name}: expect"));
