@@ -166,9 +166,30 @@ impl Driver {
 /// The reference connector's label in results.
 pub const REFERENCE: &str = "reference connector";
 
-/// Runs one scenario with the reference connector.
-pub async fn run(scenario: &Scenario) -> ScenarioResult {
-    run_with(scenario, &Driver::Reference).await
+/// Runs one scenario with the reference connector, on a runtime of its own whose timers run
+/// on paused time (blocking the calling thread until it is done).
+///
+/// The scenario's server, its delegates' endpoints and the connector's SDK clients all run on
+/// that one runtime, and every timer in them (the SDK's retry backoff, its connect, read and
+/// instance-metadata timeouts, the server's own) is a Tokio timer: when nothing else can
+/// run, Tokio moves paused time straight to the next timer. The SDK sees the same timeouts
+/// and backoffs in the same order, without waiting for them on the wall clock: a scenario
+/// whose IMDS never answers its token request costs milliseconds, not the SDK's 1 s timeout
+/// times its attempts. (The scenario's own clock, which signs and expires credentials, is
+/// the server's virtual clock, moved by `advance` steps.)
+pub fn run(scenario: &Scenario) -> ScenarioResult {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run_with(scenario, &Driver::Reference)),
+        Err(e) => ScenarioResult {
+            implementation: REFERENCE.to_owned(),
+            error: Some(format!("cannot start a runtime: {e}")),
+            ..ScenarioResult::empty(scenario)
+        },
+    }
 }
 
 /// Runs one scenario with `driver`.
@@ -952,9 +973,19 @@ pub async fn run_all(
         };
         let task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let result = match item {
-                Ok(scenario) => run_with(&scenario, &driver).await,
-                Err((file, error)) => {
+            let result = match (item, driver.as_ref()) {
+                (Ok(scenario), Driver::Reference) => {
+                    let name = scenario.name.clone();
+                    let file = scenario.path.clone();
+                    tokio::task::spawn_blocking(move || run(&scenario))
+                        .await
+                        .unwrap_or_else(|e| {
+                            let error = format!("the runner panicked: {e}");
+                            ScenarioResult::broken(name, &file, error, REFERENCE)
+                        })
+                }
+                (Ok(scenario), Driver::External(_)) => run_with(&scenario, &driver).await,
+                (Err((file, error)), _) => {
                     let name = file
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())

@@ -34,12 +34,7 @@ fn main() -> std::process::ExitCode {
 
 fn play(file: &std::path::Path) -> Result<(), Failed> {
     let scenario = Scenario::load(file).map_err(|e| Failed::from(e.to_string()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failed::from(e.to_string()))?;
-    let result = runtime.block_on(runner::run(&scenario));
+    let result = runner::run(&scenario);
     if result.passed {
         return Ok(());
     }
