@@ -230,7 +230,7 @@ fn simulate(
     }
     let context = context_entries(call);
     let scps = organization.flatten();
-    let no_session: Option<&[Policy]> = None;
+    let none: Option<&[Policy]> = None;
     let mut results = Vec::new();
     for action in &actions {
         for resource in &resources {
@@ -243,7 +243,7 @@ fn simulate(
                 scps.map(Scps::levels),
                 Some(&identity),
                 boundary.as_deref(),
-                no_session,
+                none,
                 &req,
             );
             let decision = match evaluation.decision {
@@ -288,7 +288,6 @@ fn simulate(
             if organization.is_some() {
                 // Whether the SCPs alone allow it, whatever the other layers say.
                 let allowed = scps.is_none_or(|s| {
-                    let none: Option<&[Policy]> = None;
                     evaluate(Some(s.levels()), none, none, none, &req).decision == Decision::Allow
                 });
                 item.push(Node::Branch(
