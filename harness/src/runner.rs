@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use mock_server::{ChangeKind, Clock, LoggedRequest, MockServer, Partition};
+use mock_server::{ChangeKind, Clock, LoggedRequest, MockServer, OrganizationSpec, Partition};
 use serde::{Deserialize, Serialize};
 
 use crate::conform::{self, Answer, External};
@@ -339,6 +339,7 @@ async fn play(
         },
         (Step::RunStep(run), _) => run_step(server, scenario, run).await,
         (Step::Iam(change), _) => iam(server, scenario, change).await,
+        (Step::Organizations(orgs), _) => organizations(server, orgs),
         (Step::Advance(seconds), _) => {
             server.clock().advance(Duration::from_secs(*seconds));
             done(format!("advance {seconds}"))
@@ -846,30 +847,7 @@ async fn iam(server: &MockServer, scenario: &Scenario, step: &IamStep) -> StepRe
         .expect_error
         .as_deref()
         .map_or_else(|| "done".to_owned(), |c| format!("error {c}"));
-    // Where the change stands: when the server's propagation settings let it take effect.
-    let propagation = server.propagation();
-    let kind = change_kind(&step.change);
-    let delay = propagation
-        .kinds
-        .get(&kind)
-        .copied()
-        .unwrap_or(propagation.delay_seconds);
-    let done = if delay > 0.0 || propagation.jitter_seconds > 0.0 {
-        format!(
-            "done; takes effect {delay} s later (propagation of {}{})",
-            serde_json::to_value(kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            if propagation.jitter_seconds > 0.0 {
-                format!(", plus up to {} s jitter", propagation.jitter_seconds)
-            } else {
-                String::new()
-            }
-        )
-    } else {
-        "done; in effect at once (no propagation delay)".to_owned()
-    };
+    let done = takes_effect(server, change_kind(&step.change));
     let (passed, actual) = match (&result, step.expect_error.as_deref()) {
         (Ok(()), None) => (true, done),
         (Ok(()), Some(_)) => (false, done),
@@ -886,6 +864,53 @@ async fn iam(server: &MockServer, scenario: &Scenario, step: &IamStep) -> StepRe
         expected,
         actual,
         passed,
+    }
+}
+
+/// Where a change of `kind` stands: when the server's propagation settings let it take
+/// effect.
+fn takes_effect(server: &MockServer, kind: ChangeKind) -> String {
+    let propagation = server.propagation();
+    let delay = propagation
+        .kinds
+        .get(&kind)
+        .copied()
+        .unwrap_or(propagation.delay_seconds);
+    if delay > 0.0 || propagation.jitter_seconds > 0.0 {
+        format!(
+            "done; takes effect {delay} s later (propagation of {}{})",
+            serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            if propagation.jitter_seconds > 0.0 {
+                format!(", plus up to {} s jitter", propagation.jitter_seconds)
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        "done; in effect at once (no propagation delay)".to_owned()
+    }
+}
+
+/// Replaces the organizations, through the server as an Organizations administrator would
+/// change them.
+fn organizations(server: &MockServer, organizations: &[OrganizationSpec]) -> StepResult {
+    let step = format!("organizations ({})", organizations.len());
+    match server.set_organizations(organizations.to_vec()) {
+        Ok(()) => StepResult {
+            step,
+            expected: "done".into(),
+            actual: takes_effect(server, ChangeKind::Organizations),
+            passed: true,
+        },
+        Err(e) => StepResult {
+            step,
+            expected: "organizations that fit the world".into(),
+            actual: e.to_string(),
+            passed: false,
+        },
     }
 }
 

@@ -17,7 +17,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use mock_server::{AccessKeySpec, AccountSpec, FaultRule, KeyStatus, World, WorldError};
+use mock_server::{
+    AccessKeySpec, AccountSpec, FaultRule, KeyStatus, OrganizationSpec, World, WorldError,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -98,6 +100,10 @@ pub enum Step {
     RunStep(RunStep),
     /// Change IAM through the real IAM API, as the account's root user.
     Iam(IamStep),
+    /// Replace the organizations (their trees and service control policies), as an
+    /// administrator in AWS Organizations would: in effect after the `organizations`
+    /// propagation delay.
+    Organizations(Vec<OrganizationSpec>),
     /// Move the server clock forward this many seconds.
     Advance(u64),
     /// Add fault rules.

@@ -10,10 +10,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::delegates::Delegates;
-use crate::error::AwsError;
 use crate::faults::FaultRule;
-use crate::iam::store::Store;
-use crate::propagation::{ChangeKind, Propagation};
+use crate::propagation::Propagation;
 use crate::state::State;
 use crate::sts::oidc::{OidcError, OidcToken, host_path};
 use crate::times::{parse_rfc3339, rfc3339};
@@ -292,18 +290,12 @@ fn set_organizations(state: &State, body: &[u8]) -> Response<Body> {
         Ok(b) => b.organizations,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("not organizations: {e}")),
     };
-    let written = state.iam.write(ChangeKind::Organizations, |world| {
-        world.organizations = organizations;
-        Store::build(world)
-            .map(|_| ())
-            .map_err(|e| AwsError::new(StatusCode::BAD_REQUEST, "InvalidWorld", e.to_string()))
-    });
-    match written {
+    match state.set_organizations(organizations) {
         Ok(()) => json(
             StatusCode::OK,
             json!({ "organizations": &state.iam.world().organizations }),
         ),
-        Err(e) => error(e.status, e.message),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::report::Report;
 use crate::state::State;
 use crate::sts::oidc::{OidcError, OidcToken};
 use crate::transport;
-use crate::world::{DelegateSpec, World, WorldError};
+use crate::world::{DelegateSpec, OrganizationSpec, World, WorldError};
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -315,6 +315,17 @@ impl MockServer {
     /// changing nothing, when the world is inconsistent.
     pub fn load_world(&self, world: World) -> Result<(), WorldError> {
         self.site.state.load_world(world)
+    }
+
+    /// Replaces the organizations (their trees and service control policies), as `POST
+    /// /_mock/organizations` does: IAM reads see them at once ([`world`](Self::world)), calls
+    /// after the `organizations` propagation delay. Fails, changing nothing, when they do not
+    /// fit the world.
+    pub fn set_organizations(
+        &self,
+        organizations: Vec<OrganizationSpec>,
+    ) -> Result<(), WorldError> {
+        self.site.state.set_organizations(organizations)
     }
 
     /// The world as IAM reads see it now (every IAM write included, propagated or not).

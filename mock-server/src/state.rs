@@ -11,15 +11,16 @@ use std::sync::{Arc, OnceLock};
 
 use crate::clock::Clock;
 use crate::ec2::{self, model::Ec2};
+use crate::error::AwsError;
 use crate::faults::{Faults, RuleSet};
 use crate::iam::state::Iam;
-use crate::iam::store::Identity;
+use crate::iam::store::{Identity, Store};
 use crate::log::RequestLog;
-use crate::propagation::Propagation;
+use crate::propagation::{ChangeKind, Propagation};
 use crate::sts::oidc::{Issuers, OidcError, OidcToken};
 use crate::sts::session::SessionKeys;
 use crate::wire::RequestIds;
-use crate::world::{World, WorldError};
+use crate::world::{OrganizationSpec, World, WorldError};
 
 /// Told after the world changed as a whole (loaded, reset) or gained a delegate.
 pub(crate) type WorldListener = Box<dyn Fn(&State) + Send + Sync>;
@@ -107,6 +108,33 @@ impl State {
         self.apply(rules, propagation);
         self.world_changed();
         Ok(())
+    }
+
+    /// Replaces the organizations (their trees and service control policies). Like an IAM
+    /// write, IAM reads see it at once and it takes effect after the `organizations`
+    /// propagation delay. Nothing changes when they do not fit the world.
+    pub(crate) fn set_organizations(
+        &self,
+        organizations: Vec<OrganizationSpec>,
+    ) -> Result<(), WorldError> {
+        let mut refused = None;
+        let written = self.iam.write(ChangeKind::Organizations, |world| {
+            world.organizations = organizations;
+            Store::build(world).map(drop).map_err(|e| {
+                let error =
+                    AwsError::new(http::StatusCode::BAD_REQUEST, "InvalidWorld", e.to_string());
+                refused = Some(e);
+                error
+            })
+        });
+        match (written, refused) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some(e)) => Err(e),
+            (Err(e), None) => Err(WorldError::Invalid {
+                context: "organizations".into(),
+                message: e.message.to_string(),
+            }),
+        }
     }
 
     /// Back to a fresh server: the loaded world and its settings, an empty request log,

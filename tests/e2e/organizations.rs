@@ -318,6 +318,183 @@ async fn an_scp_change_takes_effect_after_propagation() {
     succeeds(connector.describe_regions().send().await);
 }
 
+/// One `SimulatePrincipalPolicy` result of `principal` for `action` on `resource`, with
+/// `aws:RequestedRegion` in the context when `region` is given, asked by `who`.
+async fn simulated(
+    server: &MockServer,
+    who: (&str, &str),
+    principal: &str,
+    action: &str,
+    resource: &str,
+    region: Option<&str>,
+) -> aws_sdk_iam::types::EvaluationResult {
+    let entries = region.map(|r| {
+        vec![
+            aws_sdk_iam::types::ContextEntry::builder()
+                .context_key_name("aws:RequestedRegion")
+                .context_key_type(aws_sdk_iam::types::ContextKeyTypeEnum::String)
+                .context_key_values(r)
+                .build(),
+        ]
+    });
+    let out = succeeds(
+        iam(server, who)
+            .simulate_principal_policy()
+            .policy_source_arn(principal)
+            .action_names(action)
+            .resource_arns(resource)
+            .set_context_entries(entries)
+            .send()
+            .await,
+    );
+    out.evaluation_results()[0].clone()
+}
+
+/// The decision and `AllowedByOrganizations` (`None`: no `OrganizationsDecisionDetail`).
+fn verdict(result: &aws_sdk_iam::types::EvaluationResult) -> (&str, Option<bool>) {
+    (
+        result.eval_decision().as_str(),
+        result
+            .organizations_decision_detail()
+            .map(|d| d.allowed_by_organizations()),
+    )
+}
+
+#[tokio::test]
+async fn the_policy_simulator_applies_the_scps_and_says_whether_they_allow() {
+    let server = server().await;
+    let connector = "arn:aws:iam::100000000002:user/connector";
+    // The region allow-list reads aws:RequestedRegion: outside eu-west-1 (or with no region
+    // in the context, as its StringNotEquals then holds) the SCP denies, whatever
+    // AdministratorAccess allows.
+    let outside = simulated(
+        &server,
+        MEMBER_ROOT,
+        connector,
+        "ec2:DescribeRegions",
+        "*",
+        Some("us-east-1"),
+    )
+    .await;
+    assert_eq!(verdict(&outside), ("explicitDeny", Some(false)));
+    // An SCP is not one of the policies MatchedStatements can name.
+    assert!(outside.matched_statements().is_empty(), "{outside:?}");
+    let unknown = simulated(
+        &server,
+        MEMBER_ROOT,
+        connector,
+        "ec2:DescribeRegions",
+        "*",
+        None,
+    )
+    .await;
+    assert_eq!(verdict(&unknown), ("explicitDeny", Some(false)));
+    assert_eq!(unknown.missing_context_values(), ["aws:RequestedRegion"]);
+    let inside = simulated(
+        &server,
+        MEMBER_ROOT,
+        connector,
+        "ec2:DescribeRegions",
+        "*",
+        Some("eu-west-1"),
+    )
+    .await;
+    assert_eq!(verdict(&inside), ("allowed", Some(true)));
+    assert_eq!(
+        inside.matched_statements()[0].source_policy_id(),
+        Some("AdministratorAccess")
+    );
+    // Resource scoping: iam:PassRole only for roles under /connectors/.
+    let pass = |role: &'static str| {
+        let server = &server;
+        async move {
+            let arn = format!("arn:aws:iam::100000000002:role/{role}");
+            simulated(server, MEMBER_ROOT, connector, "iam:PassRole", &arn, None).await
+        }
+    };
+    assert_eq!(verdict(&pass("app").await), ("explicitDeny", Some(false)));
+    assert_eq!(
+        verdict(&pass("connectors/launcher").await),
+        ("allowed", Some(true))
+    );
+    // A service-linked role is outside the SCPs, as is the management account; an account
+    // of no organization has no OrganizationsDecisionDetail.
+    let linked = simulated(
+        &server,
+        MEMBER_ROOT,
+        "arn:aws:iam::100000000002:role/aws-service-role/AWSServiceRoleForExample",
+        "ec2:DescribeRegions",
+        "*",
+        Some("us-east-1"),
+    )
+    .await;
+    assert_eq!(verdict(&linked), ("allowed", Some(true)));
+    let management = simulated(
+        &server,
+        MANAGEMENT,
+        "arn:aws:iam::100000000001:user/admin",
+        "ec2:DescribeRegions",
+        "*",
+        Some("us-east-1"),
+    )
+    .await;
+    assert_eq!(verdict(&management), ("allowed", Some(true)));
+    let outsider = simulated(
+        &server,
+        OUTSIDER,
+        "arn:aws:iam::200000000009:user/admin",
+        "ec2:DescribeRegions",
+        "*",
+        Some("us-east-1"),
+    )
+    .await;
+    assert_eq!(verdict(&outsider), ("allowed", None));
+    // SimulateCustomPolicy simulates only the policies given.
+    let custom = succeeds(
+        iam(&server, MEMBER_ROOT)
+            .simulate_custom_policy()
+            .policy_input_list(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ec2:*","Resource":"*"}}"#,
+            )
+            .action_names("ec2:DescribeRegions")
+            .send()
+            .await,
+    );
+    assert_eq!(verdict(&custom.evaluation_results()[0]), ("allowed", None));
+}
+
+#[tokio::test]
+async fn the_policy_simulator_sees_an_scp_change_once_it_takes_effect() {
+    let server = MockServer::builder()
+        .world(World::from_yaml(WORLD).unwrap())
+        .clock(Clock::virtual_now())
+        .propagation(mock_server::Propagation {
+            kinds: [(mock_server::ChangeKind::Organizations, 120.0)].into(),
+            ..mock_server::Propagation::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let mut organizations = server.world().organizations;
+    let workloads = &mut organizations[0].root.units[0];
+    assert_eq!(workloads.name, "Workloads");
+    workloads.policies = vec!["FullAWSAccess".into()];
+    succeeds(server.set_organizations(organizations));
+    let ask = || {
+        simulated(
+            &server,
+            MEMBER_ROOT,
+            "arn:aws:iam::100000000002:user/connector",
+            "ec2:DescribeRegions",
+            "*",
+            Some("us-east-1"),
+        )
+    };
+    assert_eq!(verdict(&ask().await), ("explicitDeny", Some(false)));
+    server.clock().advance(std::time::Duration::from_secs(120));
+    assert_eq!(verdict(&ask().await), ("allowed", Some(true)));
+}
+
 #[tokio::test]
 async fn the_least_privilege_report_says_which_denials_an_scp_made() {
     let server = server().await;

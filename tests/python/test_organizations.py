@@ -1,7 +1,7 @@
 """botocore against `trustbench serve --world tests/worlds/organizations.yaml`: service
 control policies on STS, IAM and EC2 calls of member accounts, the messages that name them,
-a role trusting only its organization, and an SCP change that takes effect after
-propagation."""
+a role trusting only its organization, the policy simulator's verdict of the SCPs, and an
+SCP change that takes effect after propagation."""
 
 import json
 import urllib.request
@@ -94,6 +94,44 @@ def test_a_role_trusting_its_organization(url):
         "User: arn:aws:iam::200000000009:user/admin is not authorized to perform: "
         f"sts:AssumeRole on resource: {role}"
     )
+
+
+def test_the_policy_simulator_says_whether_the_scps_allow(url):
+    iam = client(url, "iam", CONNECTOR)
+
+    def simulate(principal, region):
+        return iam.simulate_principal_policy(
+            PolicySourceArn=principal,
+            ActionNames=["ec2:DescribeRegions"],
+            ContextEntries=[
+                {
+                    "ContextKeyName": "aws:RequestedRegion",
+                    "ContextKeyType": "string",
+                    "ContextKeyValues": [region],
+                }
+            ],
+        )["EvaluationResults"][0]
+
+    connector = "arn:aws:iam::100000000002:user/connector"
+    denied = simulate(connector, "us-east-1")
+    assert denied["EvalDecision"] == "explicitDeny", denied
+    assert denied["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": False}
+    allowed = simulate(connector, "eu-west-1")
+    assert allowed["EvalDecision"] == "allowed", allowed
+    assert allowed["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": True}
+    # A service-linked role is outside the SCPs.
+    linked = simulate(
+        "arn:aws:iam::100000000002:role/aws-service-role/AWSServiceRoleForExample", "us-east-1"
+    )
+    assert linked["EvalDecision"] == "allowed", linked
+    assert linked["OrganizationsDecisionDetail"] == {"AllowedByOrganizations": True}
+    # An account of no organization has no OrganizationsDecisionDetail.
+    outside = client(url, "iam", OUTSIDER).simulate_principal_policy(
+        PolicySourceArn="arn:aws:iam::200000000009:user/admin",
+        ActionNames=["ec2:DescribeRegions"],
+    )["EvaluationResults"][0]
+    assert outside["EvalDecision"] == "allowed"
+    assert "OrganizationsDecisionDetail" not in outside
 
 
 def test_an_scp_change_takes_effect_after_propagation(url):

@@ -4,6 +4,11 @@
 //! connector role be allowed `ec2:DescribeRegions`?" gets the answer the server itself would
 //! give. Context comes only from `ContextEntries`, as in AWS's simulator; keys that covering
 //! statements read but the entries lack are reported as `MissingContextValues`.
+//!
+//! `SimulatePrincipalPolicy` also applies the service control policies in effect for the
+//! principal's account (none in its organization's management account or for a
+//! service-linked role) and, when that account is in an organization, answers each result's
+//! `OrganizationsDecisionDetail`. `SimulateCustomPolicy` simulates only the policies given.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,12 +18,11 @@ use serde_json::Value;
 use crate::api::Call;
 use crate::error::AwsError;
 use crate::iam::managed;
+use crate::iam::store::{SERVICE_LINKED_PATH, Scps};
 use crate::partition::Partition;
 use crate::policy::Policy;
 use crate::policy::context::Context;
-use crate::policy::eval::{
-    Decision, Layer, NO_ORGANIZATION, Request, evaluate, missing_context_keys,
-};
+use crate::policy::eval::{Decision, Layer, Request, evaluate, missing_context_keys};
 use crate::policy::parse::parse_identity_policy;
 use crate::wire::xml::Node;
 use crate::world::{AccountSpec, World};
@@ -92,12 +96,16 @@ fn inline_sources<'a>(
     })
 }
 
+/// What a simulated principal brings: its identity policies and boundary.
+struct Principal {
+    identity: Vec<Source>,
+    boundary: Option<Vec<Source>>,
+    /// A service-linked role: service control policies do not apply to it.
+    service_linked: bool,
+}
+
 /// The identity policies and boundary of the user, role or group an ARN names.
-fn principal_sources(
-    world: &World,
-    call: &Call<'_>,
-    arn: &str,
-) -> Result<(Vec<Source>, Option<Vec<Source>>), AwsError> {
+fn principal_sources(world: &World, call: &Call<'_>, arn: &str) -> Result<Principal, AwsError> {
     let partition = call.caller.partition;
     let not_found = || AwsError::no_such_entity(format!("PolicySourceArn {arn} does not exist."));
     let account = world
@@ -133,7 +141,11 @@ fn principal_sources(
             sources.extend(inline_sources("group", &group.inline_policies));
             sources.extend(managed(&group.managed_policies));
         }
-        Ok((sources, boundary(&user.permissions_boundary)))
+        Ok(Principal {
+            identity: sources,
+            boundary: boundary(&user.permissions_boundary),
+            service_linked: false,
+        })
     } else if rest.starts_with("role/") {
         let role = account
             .roles
@@ -142,7 +154,11 @@ fn principal_sources(
             .ok_or_else(not_found)?;
         let mut sources: Vec<Source> = inline_sources("role", &role.inline_policies).collect();
         sources.extend(managed(&role.managed_policies));
-        Ok((sources, boundary(&role.permissions_boundary)))
+        Ok(Principal {
+            identity: sources,
+            boundary: boundary(&role.permissions_boundary),
+            service_linked: role.path == SERVICE_LINKED_PATH,
+        })
     } else if rest.starts_with("group/") {
         let group = account
             .groups
@@ -151,7 +167,11 @@ fn principal_sources(
             .ok_or_else(not_found)?;
         let mut sources: Vec<Source> = inline_sources("group", &group.inline_policies).collect();
         sources.extend(managed(&group.managed_policies));
-        Ok((sources, None))
+        Ok(Principal {
+            identity: sources,
+            boundary: None,
+            service_linked: false,
+        })
     } else {
         Err(invalid(format!(
             "Invalid PolicySourceArn {arn}: it must be a user, group or role."
@@ -187,10 +207,15 @@ fn context_entries(call: &Call<'_>) -> Context {
     ctx
 }
 
+/// The organization a simulation takes place in: `None` outside one (no
+/// `OrganizationsDecisionDetail`), `Some(None)` when no service control policy applies.
+type Organization<'a> = Option<Option<&'a Scps>>;
+
 fn simulate(
     call: &Call<'_>,
     identity: Vec<Source>,
     boundary: Option<Vec<Source>>,
+    organization: Organization<'_>,
 ) -> Result<Vec<Node>, AwsError> {
     let actions = call.params.list("ActionNames.member");
     if actions.is_empty() {
@@ -204,7 +229,8 @@ fn simulate(
         resources.push("*");
     }
     let context = context_entries(call);
-    let no_session: Option<&[Policy]> = None;
+    let scps = organization.flatten();
+    let none: Option<&[Policy]> = None;
     let mut results = Vec::new();
     for action in &actions {
         for resource in &resources {
@@ -214,10 +240,10 @@ fn simulate(
                 context: &context,
             };
             let evaluation = evaluate(
-                NO_ORGANIZATION,
+                scps.map(Scps::levels),
                 Some(&identity),
                 boundary.as_deref(),
-                no_session,
+                none,
                 &req,
             );
             let decision = match evaluation.decision {
@@ -246,7 +272,11 @@ fn simulate(
             let all = identity
                 .iter()
                 .chain(boundary.iter().flatten())
-                .map(|s| &*s.policy);
+                .map(|s| &*s.policy)
+                .chain(
+                    scps.iter()
+                        .flat_map(|s| s.policies.iter().map(|p| &*p.policy)),
+                );
             let missing = missing_context_keys(all, &req);
             let mut item = vec![
                 Node::leaf("EvalActionName", (*action).to_owned()),
@@ -255,6 +285,16 @@ fn simulate(
                 Node::List("MatchedStatements", matched),
                 Node::TextList("MissingContextValues", missing),
             ];
+            if organization.is_some() {
+                // Whether the SCPs alone allow it, whatever the other layers say.
+                let allowed = scps.is_none_or(|s| {
+                    evaluate(Some(s.levels()), none, none, none, &req).decision == Decision::Allow
+                });
+                item.push(Node::Branch(
+                    "OrganizationsDecisionDetail",
+                    vec![Node::leaf("AllowedByOrganizations", allowed.to_string())],
+                ));
+            }
             if boundary.is_some() {
                 let allowed = !matches!(
                     evaluation.decision,
@@ -287,16 +327,27 @@ pub(crate) fn simulate_principal_policy(call: &Call<'_>) -> Result<Vec<Node>, Aw
         )
     })?;
     let world = call.iam.world();
-    let (mut identity, mut boundary) = principal_sources(&world, call, arn)?;
+    let Principal {
+        mut identity,
+        mut boundary,
+        service_linked,
+    } = principal_sources(&world, call, arn)?;
     identity.extend(inputs(call, "PolicyInputList")?);
     let boundary_inputs = inputs(call, "PermissionsBoundaryPolicyInputList")?;
     if !boundary_inputs.is_empty() {
         boundary = Some(boundary_inputs);
     }
-    simulate(call, identity, boundary)
+    // The principal is of the caller's account: its organization is the caller's, with the
+    // SCPs in effect now.
+    let organization = call
+        .caller
+        .organization
+        .as_deref()
+        .map(|m| m.scps.as_deref().filter(|_| !service_linked));
+    simulate(call, identity, boundary, organization)
 }
 
-/// `SimulateCustomPolicy`: only the given policies.
+/// `SimulateCustomPolicy`: only the given policies (no service control policies).
 pub(crate) fn simulate_custom_policy(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let identity = inputs(call, "PolicyInputList")?;
     if identity.is_empty() {
@@ -306,5 +357,6 @@ pub(crate) fn simulate_custom_policy(call: &Call<'_>) -> Result<Vec<Node>, AwsEr
         ));
     }
     let boundary = inputs(call, "PermissionsBoundaryPolicyInputList")?;
-    simulate(call, identity, (!boundary.is_empty()).then_some(boundary))
+    let boundary = (!boundary.is_empty()).then_some(boundary);
+    simulate(call, identity, boundary, None)
 }

@@ -74,9 +74,6 @@ pub(crate) struct Levels<'a, O> {
     pub(crate) ends: &'a [usize],
 }
 
-/// No organization: what callers outside one pass.
-pub(crate) const NO_ORGANIZATION: Option<Levels<'static, Policy>> = None;
-
 /// Evaluates the layers for one request. `organization` is `None` when no service control
 /// policy applies (no organization, its management account, a service-linked role);
 /// `identity` is `None` when no identity-based policy is needed (the root user, a caller a
