@@ -280,6 +280,21 @@ fn allowed_patterns(document: &Value) -> Vec<String> {
 }
 
 impl DeploymentType {
+    /// Every type, in the docs' order.
+    pub const ALL: [DeploymentType; 11] = [
+        DeploymentType::Ecr,
+        DeploymentType::S3,
+        DeploymentType::Ecs,
+        DeploymentType::EcsInstanceRole,
+        DeploymentType::EcsServiceRole,
+        DeploymentType::EcsAutoScaling,
+        DeploymentType::Ami,
+        DeploymentType::AmiBlueGreen,
+        DeploymentType::CodeDeploy,
+        DeploymentType::Ec2,
+        DeploymentType::Lambda,
+    ];
+
     /// What this type needs.
     pub fn requirement(self) -> &'static Requirement {
         REQUIREMENTS
@@ -437,23 +452,6 @@ fn fill(template: &str, resources: &Resources, partition: &str, region: &str) ->
 mod tests {
     use super::*;
 
-    fn all() -> [DeploymentType; 11] {
-        use DeploymentType::*;
-        [
-            Ecr,
-            S3,
-            Ecs,
-            EcsInstanceRole,
-            EcsServiceRole,
-            EcsAutoScaling,
-            Ami,
-            AmiBlueGreen,
-            CodeDeploy,
-            Ec2,
-            Lambda,
-        ]
-    }
-
     #[test]
     fn the_data_loads_and_every_type_and_pattern_resolves() {
         let loaded = load(
@@ -461,7 +459,7 @@ mod tests {
             include_str!("../data/iam-actions.json"),
         );
         let loaded = loaded.unwrap_or_else(|e| panic!("{e}"));
-        for deployment in all() {
+        for deployment in DeploymentType::ALL {
             assert!(loaded.by_type.contains_key(&deployment), "{deployment:?}");
         }
     }
@@ -487,7 +485,7 @@ mod tests {
 
     #[test]
     fn every_connector_type_needs_describe_regions() {
-        for deployment in all() {
+        for deployment in DeploymentType::ALL {
             let requirement = deployment.requirement();
             if requirement.principal == Principal::Connector {
                 assert!(

@@ -132,20 +132,7 @@ accounts:
 
 #[tokio::test]
 async fn a_sample_of_a_type_s_actions_is_reported_missing_the_rest() {
-    use DeploymentType::*;
-    for deployment in [
-        Ecr,
-        S3,
-        Ecs,
-        EcsInstanceRole,
-        EcsServiceRole,
-        EcsAutoScaling,
-        Ami,
-        AmiBlueGreen,
-        CodeDeploy,
-        Ec2,
-        Lambda,
-    ] {
+    for deployment in DeploymentType::ALL {
         let requirement = deployment.requirement();
         let granted = sample(deployment);
         let server = MockServer::builder()

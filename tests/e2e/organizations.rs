@@ -270,9 +270,9 @@ async fn a_govcloud_organization_has_its_own_scps() {
     );
 }
 
-#[tokio::test]
-async fn an_scp_change_takes_effect_after_propagation() {
-    let server = MockServer::builder()
+/// The organizations world on a virtual clock, organization changes taking 120 s.
+async fn propagating_server() -> MockServer {
+    MockServer::builder()
         .world(World::from_yaml(WORLD).unwrap())
         .clock(Clock::virtual_now())
         .propagation(mock_server::Propagation {
@@ -281,7 +281,12 @@ async fn an_scp_change_takes_effect_after_propagation() {
         })
         .start()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_scp_change_takes_effect_after_propagation() {
+    let server = propagating_server().await;
     let r = control(&server, "GET", "/_mock/organizations", "").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mut organizations: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -465,16 +470,7 @@ async fn the_policy_simulator_applies_the_scps_and_says_whether_they_allow() {
 
 #[tokio::test]
 async fn the_policy_simulator_sees_an_scp_change_once_it_takes_effect() {
-    let server = MockServer::builder()
-        .world(World::from_yaml(WORLD).unwrap())
-        .clock(Clock::virtual_now())
-        .propagation(mock_server::Propagation {
-            kinds: [(mock_server::ChangeKind::Organizations, 120.0)].into(),
-            ..mock_server::Propagation::default()
-        })
-        .start()
-        .await
-        .unwrap();
+    let server = propagating_server().await;
     let mut organizations = server.world().organizations;
     let workloads = &mut organizations[0].root.units[0];
     assert_eq!(workloads.name, "Workloads");
