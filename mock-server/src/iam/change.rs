@@ -375,7 +375,7 @@ mod tests {
         let mut created = base.clone();
         let mut user = created.accounts[0].users[0].clone();
         user.name = "c".into();
-        created.accounts[0].users.push(user);
+        created.accounts[0].users.push_back(user);
         let mut tagged = created.clone();
         tagged.accounts[0].users[2]
             .tags
@@ -393,7 +393,7 @@ mod tests {
                 let mut user = users[0].clone();
                 user.name = name;
                 user.tags.clear();
-                users.push(user);
+                users.push_back(user);
             }
             (1, Some(i)) if users.len() > 1 => {
                 users.remove(i);

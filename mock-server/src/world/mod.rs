@@ -310,6 +310,33 @@ impl std::fmt::Debug for DelegateSpec {
     }
 }
 
+/// A world's entities of one kind (users, roles, customer managed policies, …): a persistent
+/// vector, so a copy of the world shares every entity a write leaves alone and an IAM write
+/// costs what it changes, not the size of the world (see `iam::state`).
+pub type Entities<T> = imbl::Vector<T>;
+
+/// The first entity `matches` picks, to edit: only its chunk of the persistent vector is
+/// copied (`iter_mut` would copy every chunk it passes).
+pub(crate) fn find_mut<T: Clone>(
+    items: &mut Entities<T>,
+    matches: impl Fn(&T) -> bool,
+) -> Option<&mut T> {
+    let at = items.iter().position(matches)?;
+    items.get_mut(at)
+}
+
+/// Removes the entities `matches` picks, sharing the rest (`retain` would copy every chunk
+/// after the first removed).
+pub(crate) fn remove_where<T: Clone>(items: &mut Entities<T>, matches: impl Fn(&T) -> bool) {
+    let found: Vec<usize> = (items.iter().enumerate())
+        .filter(|(_, item)| matches(item))
+        .map(|(at, _)| at)
+        .collect();
+    for at in found.into_iter().rev() {
+        items.remove(at);
+    }
+}
+
 /// One AWS account.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -327,22 +354,22 @@ pub struct AccountSpec {
     pub root_access_keys: Vec<AccessKeySpec>,
     /// IAM users.
     #[serde(default)]
-    pub users: Vec<UserSpec>,
+    pub users: Entities<UserSpec>,
     /// IAM groups.
     #[serde(default)]
-    pub groups: Vec<GroupSpec>,
+    pub groups: Entities<GroupSpec>,
     /// IAM roles.
     #[serde(default)]
-    pub roles: Vec<RoleSpec>,
+    pub roles: Entities<RoleSpec>,
     /// Customer managed policies.
     #[serde(default)]
-    pub policies: Vec<ManagedPolicySpec>,
+    pub policies: Entities<ManagedPolicySpec>,
     /// Instance profiles (what EC2 instances get their role from).
     #[serde(default)]
-    pub instance_profiles: Vec<InstanceProfileSpec>,
+    pub instance_profiles: Entities<InstanceProfileSpec>,
     /// IAM OpenID Connect identity providers (EKS clusters' issuers, for IRSA).
     #[serde(default)]
-    pub open_id_connect_providers: Vec<OidcProviderSpec>,
+    pub open_id_connect_providers: Entities<OidcProviderSpec>,
     /// EC2 resources, by region. Every region also has a default VPC with a default subnet
     /// per availability zone and a default security group, as new accounts do.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -868,7 +895,7 @@ impl World {
                     partition: d.partition.into(),
                     opted_in_regions: Vec::new(),
                     root_access_keys: Vec::new(),
-                    users: vec![UserSpec {
+                    users: imbl::vector![UserSpec {
                         name: d.user.into(),
                         path: "/".into(),
                         managed_policies: vec!["AdministratorAccess".into()],
@@ -884,11 +911,11 @@ impl World {
                         permissions_boundary: None,
                         tags: BTreeMap::new(),
                     }],
-                    groups: Vec::new(),
-                    roles: Vec::new(),
-                    policies: Vec::new(),
-                    instance_profiles: Vec::new(),
-                    open_id_connect_providers: Vec::new(),
+                    groups: Entities::new(),
+                    roles: Entities::new(),
+                    policies: Entities::new(),
+                    instance_profiles: Entities::new(),
+                    open_id_connect_providers: Entities::new(),
                     ec2: BTreeMap::new(),
                 })
                 .collect(),
