@@ -25,6 +25,10 @@
 //! ```
 
 pub(crate) mod delegates;
+mod entities;
+
+pub use entities::Entities;
+pub(crate) use entities::{Keyed, changed, dedup, find_mut, remove_where, select};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -307,33 +311,6 @@ impl std::fmt::Debug for DelegateSpec {
                 &self.auth_token.as_ref().map(|_| crate::redact::REDACTED),
             )
             .finish_non_exhaustive()
-    }
-}
-
-/// A world's entities of one kind (users, roles, customer managed policies, …): a persistent
-/// vector, so a copy of the world shares every entity a write leaves alone and an IAM write
-/// costs what it changes, not the size of the world (see `iam::state`).
-pub type Entities<T> = imbl::Vector<T>;
-
-/// The first entity `matches` picks, to edit: only its chunk of the persistent vector is
-/// copied (`iter_mut` would copy every chunk it passes).
-pub(crate) fn find_mut<T: Clone>(
-    items: &mut Entities<T>,
-    matches: impl Fn(&T) -> bool,
-) -> Option<&mut T> {
-    let at = items.iter().position(matches)?;
-    items.get_mut(at)
-}
-
-/// Removes the entities `matches` picks, sharing the rest (`retain` would copy every chunk
-/// after the first removed).
-pub(crate) fn remove_where<T: Clone>(items: &mut Entities<T>, matches: impl Fn(&T) -> bool) {
-    let found: Vec<usize> = (items.iter().enumerate())
-        .filter(|(_, item)| matches(item))
-        .map(|(at, _)| at)
-        .collect();
-    for at in found.into_iter().rev() {
-        items.remove(at);
     }
 }
 

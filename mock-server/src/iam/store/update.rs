@@ -16,7 +16,7 @@ use super::account::{
     provider_arn,
 };
 use super::{AccessKey, Store};
-use crate::world::{AccountSpec, Entities, World, WorldError};
+use crate::world::{AccountSpec, Keyed, World, WorldError, changed, dedup, select};
 
 impl Store {
     /// The store of `after`, from this one (the store of `before`). Fails, as
@@ -47,7 +47,7 @@ impl Store {
 
     /// Indexes again what changed from `old` to `new` (one account, same id).
     fn update_account(&mut self, old: &AccountSpec, new: &AccountSpec) -> Result<(), WorldError> {
-        let name = |e: &dyn Named| e.key().to_owned();
+        let name = |e: &dyn Keyed| e.key().to_owned();
         let mut policies = changed(&old.policies, &new.policies);
         let mut groups = changed(&old.groups, &new.groups);
         let mut users = changed(&old.users, &new.users);
@@ -191,34 +191,11 @@ impl Store {
     }
 }
 
-/// An entity with a key unique in its collection (a name; a URL for OIDC providers).
-trait Named {
-    fn key(&self) -> &str;
-}
-
 /// An entity that holds managed policies (users, groups, roles).
 trait Holder {
     fn managed(&self) -> &[String];
     fn boundary(&self) -> Option<&String>;
 }
-
-macro_rules! named {
-    ($($spec:ident . $field:ident),*) => {$(
-        impl Named for crate::world::$spec {
-            fn key(&self) -> &str {
-                &self.$field
-            }
-        }
-    )*};
-}
-named!(
-    UserSpec.name,
-    GroupSpec.name,
-    RoleSpec.name,
-    ManagedPolicySpec.name,
-    InstanceProfileSpec.name,
-    OidcProviderSpec.url
-);
 
 impl Holder for crate::world::UserSpec {
     fn managed(&self) -> &[String] {
@@ -247,46 +224,160 @@ impl Holder for crate::world::GroupSpec {
     }
 }
 
-/// The keys of the entities created, changed or deleted from `old` to `new`: at least those
-/// (a key may be named that did not change, never one missed).
-///
-/// Writes change entities in place, append or remove them; the two sequences are walked
-/// side by side. An entity shared in memory is unchanged without a look; one with the same
-/// key is compared; otherwise the old one is taken as removed.
-fn changed<T: Named + PartialEq>(old: &Entities<T>, new: &Entities<T>) -> Vec<String> {
-    let mut keys = Vec::new();
-    if old.ptr_eq(new) {
-        return keys;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iam::store::{Identity, IdentityPolicy};
+
+    const BASE: &str = "accounts:\n  - id: '111111111111'\n    policies:\n      - {name: P0, document: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: 's3:GetObject', Resource: '*'}]}}\n      - {name: P1, path: /team/, document: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: 'ec2:*', Resource: '*'}]}}\n    groups:\n      - {name: g0, managed_policies: [P0]}\n      - {name: g1}\n    users:\n      - {name: u0, groups: [g0], access_keys: [{id: AKIAUPDATETEST00000, secret: s}]}\n      - {name: u1, managed_policies: [P1]}\n    roles:\n      - {name: r0, managed_policies: [P0], trust_policy: {Version: '2012-10-17', Statement: []}}\n      - {name: r1, trust_policy: {Version: '2012-10-17', Statement: []}}\n    instance_profiles: [{name: ip0, roles: [r0]}]\n  - id: '222222222222'\n    users: [{name: u0, managed_policies: [AdministratorAccess]}]\n";
+
+    fn labels(policies: &[IdentityPolicy]) -> String {
+        let each = policies
+            .iter()
+            .map(|p| format!("{}={:?}", p.label, p.policy));
+        each.collect::<Vec<_>>().join(", ")
     }
-    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
-    while let (Some(a), Some(b)) = (old.peek(), new.peek()) {
-        if std::ptr::eq(*a, *b) || a == b {
-            new.next();
-        } else if a.key() == b.key() {
-            keys.push(b.key().to_owned());
-            new.next();
-        } else {
-            keys.push(a.key().to_owned());
+
+    fn identity(i: &Identity) -> String {
+        let boundary = i.boundary.as_deref().map(labels);
+        format!("{} [{}] {boundary:?}", i.arn, labels(&i.policies))
+    }
+
+    /// Everything the store indexes, as sorted lines.
+    fn summary(store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for (id, key) in &store.keys {
+            let owner = identity(&key.identity);
+            out.push(format!("key {id} {} {owner}", key.active));
         }
-        old.next();
+        for (arn, p) in &store.principals {
+            out.push(format!("principal {arn} {}", identity(p)));
+        }
+        for (arn, r) in &store.roles {
+            let boundary = r.boundary.as_deref().map(labels);
+            let trust = format!("{:?}", r.trust);
+            let policies = labels(&r.policies);
+            out.push(format!("role {arn} [{policies}] {boundary:?} {trust}"));
+        }
+        for (key, p) in &store.instance_profiles {
+            out.push(format!("profile {key} {} {:?}", p.arn, p.role_arn));
+        }
+        for (arn, ids) in &store.oidc_providers {
+            out.push(format!("provider {arn} {ids:?}"));
+        }
+        for (id, a) in &store.accounts {
+            for (name, p) in &a.customer {
+                out.push(format!(
+                    "customer {id} {name} {}",
+                    labels(std::slice::from_ref(p))
+                ));
+            }
+            for (name, g) in &a.groups {
+                out.push(format!("group {id} {name} [{}]", labels(g)));
+            }
+        }
+        out.sort();
+        out
     }
-    keys.extend(old.chain(new).map(|e| e.key().to_owned()));
-    dedup(&mut keys);
-    keys
-}
 
-fn dedup(keys: &mut Vec<String>) {
-    keys.sort_unstable();
-    keys.dedup();
-}
-
-/// The entities with these keys.
-fn select<'a, T: Named>(items: &'a Entities<T>, keys: &[String]) -> Vec<&'a T> {
-    if keys.is_empty() {
-        return Vec::new();
+    /// One random IAM-like edit of account 0.
+    fn mutate(world: &mut World, op: u8, n: u8) {
+        let account = &mut world.accounts[0];
+        let user = format!("u{}", n % 4);
+        let policy = format!("P{}", n % 3);
+        let at = account.users.iter().position(|u| u.name == user);
+        let doc = |action: &str| serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]});
+        match (op % 10, at) {
+            (0, None) => {
+                let spec = serde_json::json!({"name": user, "groups": ["g0"], "access_keys": [{"id": format!("AKIAUPDATETEST{n:05}"), "secret": "s"}]});
+                account
+                    .users
+                    .push_back(serde_json::from_value(spec).unwrap_or_else(|e| panic!("{e}")));
+            }
+            (1, Some(i)) => {
+                account.users.remove(i);
+            }
+            (2, Some(i)) => account.users[i].managed_policies.push(policy),
+            (3, _) => {
+                if let Some(p) = crate::world::find_mut(&mut account.policies, |p| p.name == policy)
+                {
+                    p.document = doc(&format!("s3:Put{n}"));
+                }
+            }
+            (4, _) => account.groups[usize::from(n % 2)].managed_policies = vec![policy],
+            (5, Some(i)) => account.users[i].groups = vec![format!("g{}", n % 2)],
+            (6, Some(i)) => account.users[i].permissions_boundary = Some(policy),
+            (7, _) => {
+                let role = &mut account.roles[usize::from(n % 2)];
+                role.inline_policies
+                    .insert(format!("i{n}"), doc("iam:GetRole"));
+            }
+            (8, _) if !account.policies.iter().any(|p| p.name == policy) => {
+                let spec =
+                    serde_json::json!({"name": policy, "document": doc("sts:GetCallerIdentity")});
+                account
+                    .policies
+                    .push_back(serde_json::from_value(spec).unwrap_or_else(|e| panic!("{e}")));
+            }
+            (8, _) => crate::world::remove_where(&mut account.policies, |p| p.name == policy),
+            (9, Some(i)) => account.users[i]
+                .tags
+                .insert("team".into(), format!("t{n}"))
+                .map_or((), drop),
+            _ => account.instance_profiles[0].roles = vec![format!("r{}", n % 2)],
+        }
     }
-    items
-        .iter()
-        .filter(|e| keys.iter().any(|k| k == e.key()))
-        .collect()
+
+    proptest::proptest! {
+        #[test]
+        fn an_updated_store_is_the_store_built_from_scratch(
+            ops in proptest::collection::vec((0u8..11, 0u8..8), 1..24),
+        ) {
+            let mut world = World::from_yaml(BASE).unwrap_or_else(|e| panic!("{e}"));
+            let mut store = Store::build(&world).unwrap_or_else(|e| panic!("{e}"));
+            for (op, n) in ops {
+                let mut next = world.clone();
+                mutate(&mut next, op, n);
+                let built = Store::build(&next);
+                let updated = store.updated(&world, &next);
+                proptest::prop_assert_eq!(built.is_ok(), updated.is_ok(), "op {} {}: {:?}", op, n, built.as_ref().err());
+                if let (Ok(built), Ok(updated)) = (built, updated) {
+                    proptest::prop_assert_eq!(summary(&built), summary(&updated), "op {} {}", op, n);
+                    let contexts = |s: &Store| -> std::collections::BTreeMap<String, crate::policy::context::Context> {
+                        s.principals.iter().map(|(arn, p)| (arn.clone(), p.context.clone())).collect()
+                    };
+                    proptest::prop_assert_eq!(contexts(&built), contexts(&updated));
+                    store = updated;
+                    world = next;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_keeps_its_last_use_when_its_user_changes() {
+        let world = World::from_yaml(BASE).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::build(&world).unwrap_or_else(|e| panic!("{e}"));
+        let key = "AKIAUPDATETEST00000";
+        let used = |s: &Store| s.keys.get(key).and_then(|k| k.last_used.load_full());
+        if let Some(k) = store.keys.get(key) {
+            k.record_use(1, "us-east-1", "sts");
+        }
+        let mut next = world.clone();
+        next.accounts[0].users[0]
+            .tags
+            .insert("k".into(), "v".into());
+        let updated = store
+            .updated(&world, &next)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !Arc::ptr_eq(&store.keys[key], &updated.keys[key]),
+            "the user was indexed again"
+        );
+        assert_eq!(used(&updated), used(&store));
+        assert!(used(&updated).is_some());
+        // Untouched entries are shared, not rebuilt.
+        let role = "arn:aws:iam::111111111111:role/r0";
+        assert!(Arc::ptr_eq(&store.roles[role], &updated.roles[role]));
+    }
 }
