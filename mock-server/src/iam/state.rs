@@ -198,7 +198,8 @@ impl Iam {
             self.store.store(Arc::new(store));
             writers.effective = effective;
         }
-        if waiting.is_empty() {
+        if waiting.is_empty() && Arc::ptr_eq(&writers.effective, &self.world.load()) {
+            // Nothing pending: the store in effect is the store of the world IAM reads see.
             writers.latest = self.store.load_full();
         }
         let next = waiting.iter().map(|p| nanos(p.due)).min();
