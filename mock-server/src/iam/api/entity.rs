@@ -143,8 +143,8 @@ impl Entity {
 /// AWS managed policy of its partition.
 pub(super) fn attachable(account: &AccountSpec, call: &Call<'_>, arn: &str) -> bool {
     arn.starts_with("arn:")
-        && (account.policies.iter().any(|p| is_policy_arn(call, p, arn))
-            || managed::find(arn, partition(call)).is_some())
+        && (managed::find(arn, partition(call)).is_some()
+            || account.policies.iter().any(|p| is_policy_arn(call, p, arn)))
 }
 
 fn not_attachable(arn: &str) -> AwsError {

@@ -23,7 +23,7 @@ use crate::world::{
     OidcProviderSpec, RoleSpec, UserSpec, WorldError,
 };
 
-/// Parsed policies by name (and, for customer managed policies, by ARN too).
+/// Parsed policies by name.
 pub(super) type Parsed<V> = imbl::HashMap<String, V>;
 
 /// What entities are added with: their account's spec and its index in the store
@@ -80,7 +80,7 @@ impl<'a> Adding<'a> {
         let partition = self.account.partition;
         refs.iter()
             .map(|r| {
-                if let Some(p) = self.account.customer.get(r) {
+                if let Some(p) = self.account.customer_policy(r) {
                     return Ok(p.clone());
                 }
                 match managed::find(r, partition).and_then(|m| m.parsed.clone().map(|p| (m, p))) {
@@ -426,7 +426,7 @@ fn invalid(context: &str, message: impl Into<String>) -> WorldError {
     }
 }
 
-/// Parses and indexes a customer managed policy of the account by name and by ARN, checking
+/// Parses and indexes a customer managed policy of the account by name, checking
 /// its name and path and that its name is new.
 pub(super) fn add_customer_policy(
     account: &mut Account,
@@ -447,8 +447,7 @@ pub(super) fn add_customer_policy(
     }
     let arn = customer_policy_arn(account.partition, id, p);
     let attached = IdentityPolicy::managed(arn.clone(), parse(&p.document, &ctx)?);
-    account.customer.insert(p.name.clone(), attached.clone());
-    account.customer.insert(arn, attached);
+    account.customer.insert(p.name.clone(), attached);
     Ok(())
 }
 

@@ -81,13 +81,22 @@ pub(crate) struct Account {
     partition: Partition,
     /// Its organization, if any.
     membership: Option<Arc<Membership>>,
-    /// Its customer managed policies by name and by ARN, parsed once when stored.
+    /// Its customer managed policies by name, parsed once when stored.
     customer: account::Parsed<IdentityPolicy>,
     /// Its groups' policies by group name, parsed once for all their members.
     groups: account::Parsed<Vec<IdentityPolicy>>,
 }
 
 impl Account {
+    /// A customer managed policy of the account, by name or by ARN.
+    fn customer_policy(&self, reference: &str) -> Option<&IdentityPolicy> {
+        if !reference.starts_with("arn:") {
+            return self.customer.get(reference);
+        }
+        let name = reference.rsplit('/').next()?;
+        (self.customer.get(name)).filter(|p| p.arn.as_deref() == Some(reference))
+    }
+
     /// Whether the account may use the region (opt-in regions must be enabled).
     pub(crate) fn region_enabled(&self, region: &Region) -> bool {
         region.opt_in == OptIn::NotRequired || self.opted_in.contains(region.name)
@@ -123,7 +132,7 @@ impl Store {
         let customer = (arn.starts_with("arn:"))
             .then(|| arn.split(':').nth(4))
             .flatten()
-            .and_then(|account| self.accounts.get(account)?.customer.get(arn));
+            .and_then(|account| self.accounts.get(account)?.customer_policy(arn));
         if let Some(p) = customer {
             return Some(p.clone());
         }

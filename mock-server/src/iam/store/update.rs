@@ -77,10 +77,7 @@ impl Store {
             let mut references = Vec::new();
             for name in &policies {
                 if let Some(gone) = account.customer.remove(name) {
-                    references.extend(gone.arn.clone());
-                    gone.arn.iter().for_each(|arn| {
-                        account.customer.remove(arn);
-                    });
+                    references.extend(gone.arn);
                 }
             }
             for p in select(&new.policies, &policies) {
