@@ -492,10 +492,14 @@ fn merge(world: &mut World, changes: World) {
 }
 
 fn merge_account(into: &mut AccountSpec, from: AccountSpec) {
-    fn by<T>(into: &mut Vec<T>, from: Vec<T>, key: impl Fn(&T) -> &str) {
+    fn by<C, T>(into: &mut C, from: C, key: impl Fn(&T) -> &str)
+    where
+        C: Default + IntoIterator<Item = T> + FromIterator<T> + Extend<T>,
+    {
         for item in from {
-            into.retain(|i| key(i) != key(&item));
-            into.push(item);
+            let kept = std::mem::take(into).into_iter();
+            *into = kept.filter(|i| key(i) != key(&item)).collect();
+            into.extend([item]);
         }
     }
     into.partition = from.partition;

@@ -128,7 +128,7 @@ pub use sts::oidc::{OidcError, OidcToken};
 pub use wildcard::Pattern as Wildcard;
 pub use world::{
     AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, DelegateKind, DelegateSpec,
-    Ec2RegionSpec, GroupSpec, HttpTokens, ImageSpec, InstanceProfileSpec, InstanceSpec,
+    Ec2RegionSpec, Entities, GroupSpec, HttpTokens, ImageSpec, InstanceProfileSpec, InstanceSpec,
     KeyPairSpec, KeyStatus, LaunchTemplateSpec, ManagedPolicySpec, OidcProviderSpec,
     OrgAccountSpec, OrgPolicySpec, OrgUnitSpec, OrganizationSpec, PolicyVersionSpec,
     ReachableService, RoleSpec, SecurityGroupSpec, SubnetSpec, UserSpec, VpcSpec, World,

@@ -592,7 +592,7 @@ async fn the_control_api_capabilities_are_typed_methods_too() {
     assert_eq!(me.arn(), Some("arn:aws:iam::111111111111:user/renamed"));
     let mut broken = server.world();
     let twin = broken.accounts[0].users[0].clone();
-    broken.accounts[0].users.push(twin);
+    broken.accounts[0].users.push_back(twin);
     let refused = server.load_world(broken).err();
     assert!(
         matches!(refused, Some(mock_server::WorldError::Invalid { .. })),

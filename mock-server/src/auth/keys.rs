@@ -106,14 +106,14 @@ fn authenticate_session(
             .ok_or_else(invalid)?;
         return Ok(match &claims.federated {
             None => Arc::clone(user),
-            Some(name) => Arc::new(federated_identity(store, user, name, &claims)),
+            Some(name) => Arc::new(federated_identity(store, sessions, user, name, &claims)),
         });
     }
     let role = store
         .role(&claims.role)
         .filter(|r| r.partition == partition)
         .ok_or_else(invalid)?;
-    Ok(Arc::new(session_identity(store, role, &claims)))
+    Ok(Arc::new(session_identity(store, sessions, role, &claims)))
 }
 
 /// The service's error for a SigV4 parse failure.

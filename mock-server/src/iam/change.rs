@@ -9,9 +9,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::world::World;
+use crate::world::{AccountSpec, Entities, Keyed, World, changed, select};
 
 /// The keyed collections of an account, with the field that names their items.
 const COLLECTIONS: [(&str, &str); 6] = [
@@ -111,45 +113,42 @@ pub(crate) struct NotYet;
 impl Change {
     /// The edits from `before` to `after`. Accounts are compared by id; accounts added or
     /// removed are not IAM writes and are ignored. Organizations are replaced as a whole.
+    /// Only the entities that changed are looked at (see [`changed`]).
     pub(crate) fn between(before: &World, after: &World) -> Self {
         let mut edits = Vec::new();
-        let (Ok(before), Ok(after)) = (serde_json::to_value(before), serde_json::to_value(after))
-        else {
-            return Self(edits);
-        };
-        let accounts = |w: &Value| -> HashMap<String, Map<String, Value>> {
-            w.get("accounts")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|a| {
-                    let a = a.as_object()?;
-                    Some((a.get("id")?.as_str()?.to_owned(), a.clone()))
-                })
-                .collect()
-        };
-        let organizations = |w: &Value| w.get("organizations").cloned();
-        if organizations(&before) != organizations(&after) {
-            let value = organizations(&after).unwrap_or_else(|| Value::Array(Vec::new()));
+        if before.organizations != after.organizations {
+            let value = serde_json::to_value(&after.organizations)
+                .unwrap_or_else(|_| Value::Array(Vec::new()));
             edits.push(Edit::Organizations(value));
         }
-        let old = accounts(&before);
-        for (id, new) in accounts(&after) {
-            let Some(old) = old.get(&id) else { continue };
-            for (field, value) in &new {
-                let collection = COLLECTIONS.iter().find(|(c, _)| c == field);
-                match collection {
-                    Some((collection, key)) => {
-                        diff_collection(&mut edits, &id, collection, key, old.get(field), value);
-                    }
-                    None if old.get(field) != Some(value) => edits.push(Edit::Account {
-                        account: id.clone(),
+        let old: HashMap<&str, &AccountSpec> =
+            before.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        for new in &after.accounts {
+            let Some(old) = old.get(new.id.as_str()) else {
+                continue;
+            };
+            let (shell_old, shell_new) = (shell(old), shell(new));
+            for (field, value) in &shell_new {
+                if shell_old.get(field) != Some(value) {
+                    edits.push(Edit::Account {
+                        account: new.id.clone(),
                         field: field.clone(),
                         value: value.clone(),
-                    }),
-                    None => {}
+                    });
                 }
             }
+            let id = &new.id;
+            diff(&mut edits, id, "users", &old.users, &new.users);
+            diff(&mut edits, id, "groups", &old.groups, &new.groups);
+            diff(&mut edits, id, "roles", &old.roles, &new.roles);
+            diff(&mut edits, id, "policies", &old.policies, &new.policies);
+            let (was, is) = (&old.instance_profiles, &new.instance_profiles);
+            diff(&mut edits, id, "instance_profiles", was, is);
+            let (was, is) = (
+                &old.open_id_connect_providers,
+                &new.open_id_connect_providers,
+            );
+            diff(&mut edits, id, "open_id_connect_providers", was, is);
         }
         Self(edits)
     }
@@ -182,14 +181,67 @@ impl Change {
     }
 
     /// Applies the edits to `world`, or fails (changing nothing) when one needs an entity
-    /// the world does not have.
+    /// the world does not have. The result shares every entity the edits leave alone.
     pub(crate) fn apply(&self, world: &World) -> Result<World, NotYet> {
-        let mut value = serde_json::to_value(world).map_err(|_| NotYet)?;
+        let mut world = world.clone();
         for edit in &self.0 {
-            apply_edit(&mut value, edit).ok_or(NotYet)?;
+            apply_edit(&mut world, edit).ok_or(NotYet)?;
         }
-        serde_json::from_value(value).map_err(|_| NotYet)
+        Ok(world)
     }
+}
+
+/// An account's own fields (not its entities), as JSON.
+fn shell(account: &AccountSpec) -> Map<String, Value> {
+    let mut shell = account.clone();
+    clear_entities(&mut shell);
+    let mut fields = match serde_json::to_value(shell) {
+        Ok(Value::Object(fields)) => fields,
+        _ => Map::new(),
+    };
+    for (collection, _) in COLLECTIONS {
+        fields.remove(collection);
+    }
+    fields
+}
+
+fn clear_entities(account: &mut AccountSpec) {
+    account.users.clear();
+    account.groups.clear();
+    account.roles.clear();
+    account.policies.clear();
+    account.instance_profiles.clear();
+    account.open_id_connect_providers.clear();
+}
+
+/// The edits of one collection: those of the entities that changed, as JSON.
+fn diff<T: Keyed + PartialEq + Serialize>(
+    edits: &mut Vec<Edit>,
+    account: &str,
+    collection: &'static str,
+    old: &Entities<T>,
+    new: &Entities<T>,
+) {
+    let keys = changed(old, new);
+    if keys.is_empty() {
+        return;
+    }
+    let json = |items: &Entities<T>| {
+        let items = select(items, &keys).into_iter();
+        Value::Array(items.filter_map(|i| serde_json::to_value(i).ok()).collect())
+    };
+    let key = COLLECTIONS
+        .iter()
+        .find(|(c, _)| *c == collection)
+        .map_or("name", |(_, k)| k);
+    diff_collection(
+        edits,
+        account,
+        collection,
+        key,
+        Some(&json(old)),
+        &json(new),
+    );
 }
 
 /// Items of a keyed collection by their key.
@@ -247,82 +299,87 @@ fn diff_collection(
     }
 }
 
-/// The account object with this id.
-fn account_mut<'a>(world: &'a mut Value, id: &str) -> Option<&'a mut Map<String, Value>> {
-    world
-        .get_mut("accounts")?
-        .as_array_mut()?
-        .iter_mut()
-        .filter_map(Value::as_object_mut)
-        .find(|a| a.get("id").and_then(Value::as_str) == Some(id))
-}
-
-fn collection_mut<'a>(
-    world: &'a mut Value,
-    account: &str,
-    collection: &str,
-) -> Option<(&'a mut Vec<Value>, &'static str)> {
-    let (_, key) = COLLECTIONS.iter().find(|(c, _)| *c == collection)?;
-    let items = account_mut(world, account)?
-        .entry(collection)
-        .or_insert_with(|| Value::Array(Vec::new()))
-        .as_array_mut()?;
-    Some((items, key))
-}
-
-fn position(items: &[Value], key: &str, name: &str) -> Option<usize> {
-    items
-        .iter()
-        .position(|i| i.get(key).and_then(Value::as_str) == Some(name))
-}
-
 /// Applies one edit; `None` when what it edits is missing.
-fn apply_edit(world: &mut Value, edit: &Edit) -> Option<()> {
+fn apply_edit(world: &mut World, edit: &Edit) -> Option<()> {
+    let account_of = |world: &World, id: &str| world.accounts.iter().position(|a| a.id == id);
     match edit {
         Edit::Organizations(value) => {
-            world
-                .as_object_mut()?
-                .insert("organizations".to_owned(), value.clone());
+            world.organizations = serde_json::from_value(value.clone()).ok()?;
         }
         Edit::Account {
             account,
             field,
             value,
         } => {
-            account_mut(world, account)?.insert(field.clone(), value.clone());
+            let at = account_of(world, account)?;
+            let target = world.accounts.get_mut(at)?;
+            let mut fields = shell(target);
+            fields.insert(field.clone(), value.clone());
+            let mut edited: AccountSpec = serde_json::from_value(Value::Object(fields)).ok()?;
+            std::mem::swap(&mut edited, target);
+            // `edited` now holds the entities, which the edit leaves alone.
+            target.users = edited.users;
+            target.groups = edited.groups;
+            target.roles = edited.roles;
+            target.policies = edited.policies;
+            target.instance_profiles = edited.instance_profiles;
+            target.open_id_connect_providers = edited.open_id_connect_providers;
         }
         Edit::Entity {
             account,
             collection,
-            key: name,
-            value,
-        } => {
-            let (items, key) = collection_mut(world, account, collection)?;
-            let at = position(items, key, name);
-            match (at, value) {
-                (Some(i), Some(v)) => items[i] = v.clone(),
-                (None, Some(v)) => items.push(v.clone()),
-                (Some(i), None) => {
-                    items.remove(i);
-                }
-                (None, None) => return None,
-            }
+            ..
         }
-        Edit::Field {
+        | Edit::Field {
             account,
             collection,
-            key: name,
-            field,
-            value,
+            ..
         } => {
-            let (items, key) = collection_mut(world, account, collection)?;
-            let at = position(items, key, name)?;
-            let item = items.get_mut(at)?.as_object_mut()?;
-            match value {
-                Some(v) => item.insert(field.clone(), v.clone()),
-                None => item.remove(field),
-            };
+            let at = account_of(world, account)?;
+            let a = world.accounts.get_mut(at)?;
+            match *collection {
+                "users" => edit_entity(&mut a.users, edit)?,
+                "groups" => edit_entity(&mut a.groups, edit)?,
+                "roles" => edit_entity(&mut a.roles, edit)?,
+                "policies" => edit_entity(&mut a.policies, edit)?,
+                "instance_profiles" => edit_entity(&mut a.instance_profiles, edit)?,
+                "open_id_connect_providers" => {
+                    edit_entity(&mut a.open_id_connect_providers, edit)?;
+                }
+                _ => return None,
+            }
         }
+    }
+    Some(())
+}
+
+/// Applies an entity edit to its collection: the entity edited goes through JSON.
+fn edit_entity<T>(items: &mut Entities<T>, edit: &Edit) -> Option<()>
+where
+    T: Keyed + Clone + Serialize + DeserializeOwned,
+{
+    let (_, _, name) = edit.entity()?;
+    let at = items.iter().position(|e| e.key() == name);
+    match (edit, at) {
+        (Edit::Entity { value: Some(v), .. }, Some(i)) => {
+            items.set(i, serde_json::from_value(v.clone()).ok()?);
+        }
+        (Edit::Entity { value: Some(v), .. }, None) => {
+            items.push_back(serde_json::from_value(v.clone()).ok()?);
+        }
+        (Edit::Entity { value: None, .. }, Some(i)) => {
+            items.remove(i);
+        }
+        (Edit::Field { field, value, .. }, Some(i)) => {
+            let mut item = serde_json::to_value(items.get(i)?).ok()?;
+            let fields = item.as_object_mut()?;
+            match value {
+                Some(v) => fields.insert(field.clone(), v.clone()),
+                None => fields.remove(field),
+            };
+            items.set(i, serde_json::from_value(item).ok()?);
+        }
+        _ => return None,
     }
     Some(())
 }
@@ -375,7 +432,7 @@ mod tests {
         let mut created = base.clone();
         let mut user = created.accounts[0].users[0].clone();
         user.name = "c".into();
-        created.accounts[0].users.push(user);
+        created.accounts[0].users.push_back(user);
         let mut tagged = created.clone();
         tagged.accounts[0].users[2]
             .tags
@@ -393,7 +450,7 @@ mod tests {
                 let mut user = users[0].clone();
                 user.name = name;
                 user.tags.clear();
-                users.push(user);
+                users.push_back(user);
             }
             (1, Some(i)) if users.len() > 1 => {
                 users.remove(i);

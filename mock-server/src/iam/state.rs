@@ -2,10 +2,14 @@
 //! authentication and authorization read.
 //!
 //! Both are immutable snapshots behind `ArcSwap`, so every request reads them without a lock.
-//! A write (CreateUser, AttachUserPolicy, …) takes the writers' mutex, applies a change to a
-//! copy of the world, rebuilds and validates the store from it, and publishes both; a write
-//! that fails leaves everything as it was. Worlds are small and writes rare (tests set up
-//! their identities), so rebuilding keeps one source of truth and no incremental indexes.
+//! A write (CreateUser, AttachUserPolicy, …) takes the writers' mutex (readers never take
+//! it), applies a change to a copy of the world, updates and validates the store for it, and
+//! publishes both; a write that fails leaves everything as it was. The world's entities and
+//! the store's indexes are persistent collections: the copy shares everything the write
+//! leaves alone, and the store indexes again (parses again) only the entities the write
+//! touched and those that depend on them (`Store::updated`), so a write costs what it
+//! changes whatever the size of the world. Pending changes (propagation) take effect the
+//! same way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,7 +24,7 @@ use crate::iam::change::Change;
 use crate::iam::store::Store;
 use crate::propagation::{ChangeKind, Propagation};
 use crate::service::Service;
-use crate::world::{World, WorldError};
+use crate::world::{Entities, UserSpec, World, WorldError};
 
 /// One server's IAM: world and store snapshots, and the writers' lock.
 ///
@@ -51,6 +55,9 @@ struct Writers {
     settings: Propagation,
     /// The world in effect (what `store` was built from).
     effective: Arc<World>,
+    /// The store of the world IAM reads see, which validates each write; the store in
+    /// effect itself once nothing is pending.
+    latest: Arc<Store>,
     /// Changes waiting to take effect, in the order they were made.
     pending: Vec<Pending>,
     /// Changes made since the world was loaded (the index of the next jitter draw).
@@ -81,16 +88,17 @@ impl Iam {
         settings: Propagation,
     ) -> Result<Self, WorldError> {
         stamp_creation_dates(&mut world, &creation_stamp(&clock));
-        let store = Store::build(&world)?;
+        let store = Arc::new(Store::build(&world)?);
         let world = Arc::new(world);
         Ok(Self {
             loaded: ArcSwap::new(Arc::clone(&world)),
             world: ArcSwap::new(Arc::clone(&world)),
-            store: ArcSwap::from_pointee(store),
+            store: ArcSwap::new(Arc::clone(&store)),
             next_due: AtomicU64::new(u64::MAX),
             writers: Mutex::new(Writers {
                 settings,
                 effective: world,
+                latest: store,
                 pending: Vec::new(),
                 made: 0,
             }),
@@ -133,7 +141,8 @@ impl Iam {
         let now = self.clock.now();
         let mut effective = Arc::clone(&writers.effective);
         let mut waiting: Vec<Pending> = Vec::with_capacity(writers.pending.len());
-        let mut built = None;
+        let in_effect = self.store.load_full();
+        let mut built: Option<Store> = None;
         for mut p in std::mem::take(&mut writers.pending) {
             let blocker = waiting
                 .iter()
@@ -147,11 +156,12 @@ impl Iam {
                 waiting.push(p);
                 continue;
             }
+            let store = built.as_ref().unwrap_or(&in_effect);
             match p
                 .change
                 .apply(&effective)
                 .ok()
-                .and_then(|w| Store::build(&w).ok().map(|s| (w, s)))
+                .and_then(|w| store.updated(&effective, &w).ok().map(|s| (w, s)))
             {
                 Some((world, store)) => {
                     effective = Arc::new(world);
@@ -173,8 +183,9 @@ impl Iam {
             // Everything has taken effect: the world in effect is the one IAM reads see
             // (a safety net against any edit that did not replay exactly).
             let world = self.world.load_full();
-            if *world != *effective {
-                match Store::build(&world) {
+            if !Arc::ptr_eq(&world, &effective) {
+                let store = built.as_ref().unwrap_or(&in_effect);
+                match store.updated(&effective, &world) {
                     Ok(store) => {
                         effective = world;
                         built = Some(store);
@@ -184,9 +195,12 @@ impl Iam {
             }
         }
         if let Some(store) = built {
-            store.carry_last_use(&self.store.load());
             self.store.store(Arc::new(store));
             writers.effective = effective;
+        }
+        if waiting.is_empty() && Arc::ptr_eq(&writers.effective, &self.world.load()) {
+            // Nothing pending: the store in effect is the store of the world IAM reads see.
+            writers.latest = self.store.load_full();
         }
         let next = waiting.iter().map(|p| nanos(p.due)).min();
         writers.pending = waiting;
@@ -199,7 +213,7 @@ impl Iam {
     /// inconsistent.
     pub(crate) fn load(&self, mut world: World) -> Result<(), WorldError> {
         stamp_creation_dates(&mut world, &creation_stamp(&self.clock));
-        let store = Store::build(&world)?;
+        let store = Arc::new(Store::build(&world)?);
         let world = Arc::new(world);
         let mut writers = self.writers();
         self.loaded.store(Arc::clone(&world));
@@ -213,18 +227,19 @@ impl Iam {
     pub(crate) fn reset(&self) -> Result<Arc<World>, WorldError> {
         let mut writers = self.writers();
         let loaded = self.loaded.load_full();
-        let store = Store::build(&loaded)?;
+        let store = Arc::new(Store::build(&loaded)?);
         self.replace(&mut writers, Arc::clone(&loaded), store);
         Ok(loaded)
     }
 
     /// Publishes a world and its store, dropping pending changes.
-    fn replace(&self, writers: &mut Writers, world: Arc<World>, store: Store) {
+    fn replace(&self, writers: &mut Writers, world: Arc<World>, store: Arc<Store>) {
         writers.pending.clear();
         writers.made = 0;
         writers.effective = Arc::clone(&world);
+        writers.latest = Arc::clone(&store);
         self.next_due.store(u64::MAX, Ordering::Release);
-        self.store.store(Arc::new(store));
+        self.store.store(store);
         self.world.store(world);
     }
 
@@ -245,17 +260,18 @@ impl Iam {
         let before = self.world.load_full();
         let mut next = World::clone(&before);
         let out = change(&mut next)?;
-        let store = Store::build(&next).map_err(|e| {
+        let store = writers.latest.updated(&before, &next).map_err(|e| {
             tracing::error!(error = %e, "an IAM write produced an inconsistent world");
             AwsError::internal(Service::Iam)
         })?;
         let next = Arc::new(next);
         self.world.store(Arc::clone(&next));
+        let store = Arc::new(store);
+        writers.latest = Arc::clone(&store);
         let index = writers.made;
         writers.made += 1;
         if writers.settings.is_immediate() && writers.pending.is_empty() {
-            store.carry_last_use(&self.store.load());
-            self.store.store(Arc::new(store));
+            self.store.store(store);
             writers.effective = next;
             return Ok(out);
         }
@@ -293,10 +309,12 @@ impl Iam {
         change(&mut next)?;
         // What the change makes (a delegate's instance profile) is created now.
         stamp_creation_dates(&mut next, &creation_stamp(&self.clock));
-        let store = Store::build(&next)
+        let store = (writers.latest.updated(&before, &next))
             .map_err(|e| AwsError::new(StatusCode::BAD_REQUEST, "InvalidWorld", e.to_string()))?;
         let next = Arc::new(next);
         self.world.store(Arc::clone(&next));
+        let store = Arc::new(store);
+        writers.latest = Arc::clone(&store);
         let in_effect = if writers.pending.is_empty() {
             Some((next, store))
         } else {
@@ -311,10 +329,10 @@ impl Iam {
                 .max();
             let applied = match behind {
                 Some(_) => None,
-                None => edits
-                    .apply(&writers.effective)
-                    .ok()
-                    .and_then(|w| Store::build(&w).ok().map(|s| (Arc::new(w), s))),
+                None => edits.apply(&writers.effective).ok().and_then(|w| {
+                    let store = self.store.load().updated(&writers.effective, &w).ok()?;
+                    Some((Arc::new(w), Arc::new(store)))
+                }),
             };
             if applied.is_none() {
                 // Behind the changes it touches; or, when it needs one still waiting (a
@@ -329,8 +347,7 @@ impl Iam {
             applied
         };
         if let Some((world, store)) = in_effect {
-            store.carry_last_use(&self.store.load());
-            self.store.store(Arc::new(store));
+            self.store.store(store);
             writers.effective = world;
         }
         Ok(())
@@ -342,39 +359,63 @@ fn creation_stamp(clock: &Clock) -> String {
     crate::times::iso(clock.now())
 }
 
+/// Dates the entities a world leaves undated (what a world file or a control write adds).
+/// Entities are edited only when undated, so a copied world keeps sharing the rest.
 fn stamp_creation_dates(world: &mut World, created: &str) {
+    let date = |d: &mut Option<String>| {
+        d.get_or_insert_with(|| created.to_owned());
+    };
     for account in &mut world.accounts {
-        for user in &mut account.users {
-            user.created.get_or_insert_with(|| created.to_owned());
-            for key in &mut user.access_keys {
-                key.created.get_or_insert_with(|| created.to_owned());
-            }
-        }
-        for key in &mut account.root_access_keys {
-            key.created.get_or_insert_with(|| created.to_owned());
-        }
-        for policy in &mut account.policies {
-            policy.created.get_or_insert_with(|| created.to_owned());
-        }
-        for group in &mut account.groups {
-            group.created.get_or_insert_with(|| created.to_owned());
-        }
-        for role in &mut account.roles {
-            role.created.get_or_insert_with(|| created.to_owned());
-        }
-        for profile in &mut account.instance_profiles {
-            profile.created.get_or_insert_with(|| created.to_owned());
-        }
-        for provider in &mut account.open_id_connect_providers {
-            provider.created.get_or_insert_with(|| created.to_owned());
-        }
+        let undated =
+            |u: &UserSpec| u.created.is_none() || u.access_keys.iter().any(|k| k.created.is_none());
+        stamp(&mut account.users, undated, |user| {
+            date(&mut user.created);
+            user.access_keys
+                .iter_mut()
+                .for_each(|k| date(&mut k.created));
+        });
+        account
+            .root_access_keys
+            .iter_mut()
+            .for_each(|k| date(&mut k.created));
+        stamp(
+            &mut account.policies,
+            |p| p.created.is_none(),
+            |p| date(&mut p.created),
+        );
+        stamp(
+            &mut account.groups,
+            |g| g.created.is_none(),
+            |g| date(&mut g.created),
+        );
+        stamp(
+            &mut account.roles,
+            |r| r.created.is_none(),
+            |r| date(&mut r.created),
+        );
+        let profiles = &mut account.instance_profiles;
+        stamp(profiles, |p| p.created.is_none(), |p| date(&mut p.created));
+        let providers = &mut account.open_id_connect_providers;
+        stamp(providers, |p| p.created.is_none(), |p| date(&mut p.created));
         for region in account.ec2.values_mut() {
-            for image in &mut region.images {
-                image.created.get_or_insert_with(|| created.to_owned());
-            }
-            for instance in &mut region.instances {
-                instance.launched.get_or_insert_with(|| created.to_owned());
-            }
+            region.images.iter_mut().for_each(|i| date(&mut i.created));
+            region
+                .instances
+                .iter_mut()
+                .for_each(|i| date(&mut i.launched));
+        }
+    }
+}
+
+/// Applies `fill` to the entities that are `undated`.
+fn stamp<T: Clone>(items: &mut Entities<T>, undated: impl Fn(&T) -> bool, fill: impl Fn(&mut T)) {
+    let at: Vec<usize> = (items.iter().enumerate())
+        .filter(|(_, item)| undated(item))
+        .map(|(at, _)| at)
+        .collect();
+    for i in at {
+        if let Some(item) = items.get_mut(i) {
+            fill(item);
         }
     }
 }
@@ -425,7 +466,7 @@ mod tests {
         };
         let again = profile.clone();
         write(&iam, ChangeKind::Entities, |w| {
-            w.accounts[0].instance_profiles.push(profile)
+            w.accounts[0].instance_profiles.push_back(profile)
         });
         clock.advance(Duration::from_secs(10));
         assert_eq!(effective(&iam).accounts[0].instance_profiles.len(), 1);
@@ -440,7 +481,7 @@ mod tests {
                 .push("AdministratorAccess".into())
         });
         iam.write_now(|w| {
-            w.accounts[0].instance_profiles.push(again);
+            w.accounts[0].instance_profiles.push_back(again);
             Ok(())
         })
         .expect("a valid control write");
@@ -461,7 +502,7 @@ mod tests {
             (ChangeKind::Boundaries, 10.0),
         ]);
         write(&iam, ChangeKind::Policies, |w| {
-            w.accounts[0].policies.push(crate::world::ManagedPolicySpec {
+            w.accounts[0].policies.push_back(crate::world::ManagedPolicySpec {
                 name: "P".into(),
                 path: "/".into(),
                 document: serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
@@ -499,7 +540,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         write(&iam, ChangeKind::Entities, |w| w.accounts[0].roles.clear());
         write(&iam, ChangeKind::Entities, move |w| {
-            w.accounts[0].roles.push(role)
+            w.accounts[0].roles.push_back(role)
         });
         write(&iam, ChangeKind::Policies, |w| {
             w.accounts[0].roles[0]

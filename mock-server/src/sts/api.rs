@@ -405,7 +405,7 @@ fn session_policy(call: &Call<'_>) -> Result<Option<String>, AwsError> {
     let Some(text) = call.params.get("Policy") else {
         return Ok(None);
     };
-    parse_identity_policy(text)
+    let parsed = parse_identity_policy(text)
         .map_err(|e| AwsError::malformed_policy_document(e.aws_message()))?;
     let percent = packed_size(text);
     if percent > 100 {
@@ -417,6 +417,9 @@ fn session_policy(call: &Call<'_>) -> Result<Option<String>, AwsError> {
             ),
         ));
     }
+    // Parsed once, here: requests made with the session's credentials find it parsed.
+    call.sessions
+        .keep_policy(text, &std::sync::Arc::new(parsed));
     Ok(Some(text.to_owned()))
 }
 

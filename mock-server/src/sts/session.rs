@@ -4,6 +4,11 @@
 //! session policies, authenticated with a key only this server knows. The secret access key
 //! is derived from the access key id with the same key. So a session costs the server no
 //! memory, however many are issued, and expired ones need no clean-up.
+//!
+//! An inline session policy is parsed once, when its session is issued, and kept by its text
+//! in a bounded cache that requests read without a lock: requests made with the session's
+//! credentials find it parsed (and parse it again only if the cache has dropped it), while
+//! the memory it takes stays flat however many sessions are issued.
 
 use std::fmt;
 
@@ -15,8 +20,11 @@ use sha2::Sha256;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use crate::iam::store::{Identity, IdentityKind, IdentityPolicy, Role, Store};
 use crate::partition::Partition;
+use crate::policy::Policy;
 use crate::policy::parse::parse_identity_policy;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -108,9 +116,22 @@ impl fmt::Debug for Minted {
     }
 }
 
-/// The server's session key.
+/// The server's session key, and the inline session policies of the sessions it issued,
+/// parsed.
 pub(crate) struct SessionKeys {
     key: [u8; 32],
+    policies: ArcSwap<Parsed>,
+}
+
+/// How many parsed session policies a generation of the cache holds: two generations are
+/// kept (a full one becomes the older, dropping the one before).
+const SESSION_POLICIES_KEPT: usize = 1024;
+
+/// Parsed session policies by text: the current generation and the one before it.
+#[derive(Clone, Default)]
+struct Parsed {
+    current: imbl::HashMap<String, Arc<Policy>>,
+    previous: imbl::HashMap<String, Arc<Policy>>,
 }
 
 impl fmt::Debug for SessionKeys {
@@ -127,7 +148,34 @@ impl SessionKeys {
     pub(crate) fn new() -> Self {
         let mut key = [0u8; 32];
         rand::fill(&mut key[..]);
-        Self { key }
+        Self {
+            key,
+            policies: ArcSwap::default(),
+        }
+    }
+
+    /// Keeps the parsed inline policy of a session being issued.
+    pub(crate) fn keep_policy(&self, text: &str, policy: &Arc<Policy>) {
+        self.policies.rcu(|parsed| {
+            let mut parsed = Parsed::clone(parsed);
+            if parsed.current.len() >= SESSION_POLICIES_KEPT {
+                parsed.previous = std::mem::take(&mut parsed.current);
+            }
+            parsed.current.insert(text.to_owned(), Arc::clone(policy));
+            parsed
+        });
+    }
+
+    /// The parsed inline session policy with this text: the one kept when its session was
+    /// issued, or (dropped from the cache since) parsed again and kept.
+    pub(crate) fn session_policy(&self, text: &str) -> Option<Arc<Policy>> {
+        let parsed = self.policies.load();
+        if let Some(policy) = (parsed.current.get(text)).or_else(|| parsed.previous.get(text)) {
+            return Some(Arc::clone(policy));
+        }
+        let policy = Arc::new(parse_identity_policy(text).ok()?);
+        self.keep_policy(text, &policy);
+        Some(policy)
     }
 
     fn mac(&self, parts: &[&[u8]]) -> HmacSha256 {
@@ -229,6 +277,7 @@ impl SessionKeys {
 /// (none passed: no permissions at all, as on AWS).
 pub(crate) fn federated_identity(
     store: &Store,
+    sessions: &SessionKeys,
     user: &Identity,
     name: &str,
     claims: &SessionClaims,
@@ -245,22 +294,25 @@ pub(crate) fn federated_identity(
         user.policies.clone(),
     )
     .with_boundary(user.boundary.clone())
-    .with_session_policies(Some(session_policies(store, partition, claims)))
+    .with_session_policies(Some(session_policies(store, sessions, partition, claims)))
     .with_organization(user.organization.as_ref(), false)
 }
 
 fn session_policies(
     store: &Store,
+    sessions: &SessionKeys,
     partition: Partition,
     claims: &SessionClaims,
 ) -> Vec<IdentityPolicy> {
     let mut policies = Vec::new();
-    if let Some(text) = &claims.policy
-        && let Ok(policy) = parse_identity_policy(text)
+    if let Some(policy) = claims
+        .policy
+        .as_deref()
+        .and_then(|t| sessions.session_policy(t))
     {
         policies.push(IdentityPolicy::unnamed(
             "the session policy".to_owned(),
-            Arc::new(policy),
+            policy,
         ));
     }
     policies.extend(
@@ -277,9 +329,14 @@ pub(crate) const TRANSITIVE_TAG_KEYS: &str = "trustbench:TransitiveTagKeys";
 
 /// Who a role session is: the role's permissions, narrowed by its session policies, under
 /// the assumed-role ARN. Built per request, so IAM changes to the role reach live sessions.
-pub(crate) fn session_identity(store: &Store, role: &Role, claims: &SessionClaims) -> Identity {
+pub(crate) fn session_identity(
+    store: &Store,
+    sessions: &SessionKeys,
+    role: &Role,
+    claims: &SessionClaims,
+) -> Identity {
     let partition = role.partition;
-    let session_policies = session_policies(store, partition, claims);
+    let session_policies = session_policies(store, sessions, partition, claims);
     let has_session_policies = claims.policy.is_some() || !claims.policy_arns.is_empty();
     let mut identity = Identity::new(
         role.account.clone(),
@@ -339,5 +396,33 @@ mod tests {
             "another server's token"
         );
         assert!(!format!("{minted:?}").contains(&minted.secret_access_key));
+    }
+
+    #[test]
+    fn session_policies_are_parsed_once_and_kept_within_bounds() {
+        let keys = SessionKeys::new();
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let issued = Arc::new(parse_identity_policy(text).unwrap_or_else(|e| panic!("{e}")));
+        keys.keep_policy(text, &issued);
+        let found = keys.session_policy(text);
+        assert!(
+            found.is_some_and(|p| Arc::ptr_eq(&p, &issued)),
+            "parsed again"
+        );
+        // A policy the cache no longer holds is parsed again, then kept.
+        let other = text.replace("s3:*", "ec2:*");
+        let first = keys
+            .session_policy(&other)
+            .unwrap_or_else(|| panic!("valid"));
+        let again = keys
+            .session_policy(&other)
+            .unwrap_or_else(|| panic!("valid"));
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(keys.session_policy("{not a policy").is_none());
+        for i in 0..3 * SESSION_POLICIES_KEPT {
+            keys.keep_policy(&format!("{text}{i}"), &issued);
+        }
+        let parsed = keys.policies.load();
+        assert!(parsed.current.len() + parsed.previous.len() <= 2 * SESSION_POLICIES_KEPT);
     }
 }

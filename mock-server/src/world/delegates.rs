@@ -176,7 +176,7 @@ fn prepare(world: &mut World) {
         if let Some(account) = world.accounts.iter_mut().find(|a| a.id == d.account)
             && !account.instance_profiles.iter().any(|p| p.name == role)
         {
-            account.instance_profiles.push(InstanceProfileSpec {
+            account.instance_profiles.push_back(InstanceProfileSpec {
                 name: role.clone(),
                 path: "/".into(),
                 roles: vec![role.clone()],

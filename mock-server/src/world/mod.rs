@@ -25,6 +25,10 @@
 //! ```
 
 pub(crate) mod delegates;
+mod entities;
+
+pub use entities::Entities;
+pub(crate) use entities::{Keyed, changed, dedup, find_mut, remove_where, select};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -327,22 +331,22 @@ pub struct AccountSpec {
     pub root_access_keys: Vec<AccessKeySpec>,
     /// IAM users.
     #[serde(default)]
-    pub users: Vec<UserSpec>,
+    pub users: Entities<UserSpec>,
     /// IAM groups.
     #[serde(default)]
-    pub groups: Vec<GroupSpec>,
+    pub groups: Entities<GroupSpec>,
     /// IAM roles.
     #[serde(default)]
-    pub roles: Vec<RoleSpec>,
+    pub roles: Entities<RoleSpec>,
     /// Customer managed policies.
     #[serde(default)]
-    pub policies: Vec<ManagedPolicySpec>,
+    pub policies: Entities<ManagedPolicySpec>,
     /// Instance profiles (what EC2 instances get their role from).
     #[serde(default)]
-    pub instance_profiles: Vec<InstanceProfileSpec>,
+    pub instance_profiles: Entities<InstanceProfileSpec>,
     /// IAM OpenID Connect identity providers (EKS clusters' issuers, for IRSA).
     #[serde(default)]
-    pub open_id_connect_providers: Vec<OidcProviderSpec>,
+    pub open_id_connect_providers: Entities<OidcProviderSpec>,
     /// EC2 resources, by region. Every region also has a default VPC with a default subnet
     /// per availability zone and a default security group, as new accounts do.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -868,7 +872,7 @@ impl World {
                     partition: d.partition.into(),
                     opted_in_regions: Vec::new(),
                     root_access_keys: Vec::new(),
-                    users: vec![UserSpec {
+                    users: imbl::vector![UserSpec {
                         name: d.user.into(),
                         path: "/".into(),
                         managed_policies: vec!["AdministratorAccess".into()],
@@ -884,11 +888,11 @@ impl World {
                         permissions_boundary: None,
                         tags: BTreeMap::new(),
                     }],
-                    groups: Vec::new(),
-                    roles: Vec::new(),
-                    policies: Vec::new(),
-                    instance_profiles: Vec::new(),
-                    open_id_connect_providers: Vec::new(),
+                    groups: Entities::new(),
+                    roles: Entities::new(),
+                    policies: Entities::new(),
+                    instance_profiles: Entities::new(),
+                    open_id_connect_providers: Entities::new(),
                     ec2: BTreeMap::new(),
                 })
                 .collect(),

@@ -110,36 +110,24 @@ impl Entity {
         name: &str,
     ) -> Result<Holdings<'w>, AwsError> {
         let found = match self {
-            Entity::User => account
-                .users
-                .iter_mut()
-                .find(|u| u.name == name)
-                .map(|u| Holdings {
-                    managed: &mut u.managed_policies,
-                    inline: &mut u.inline_policies,
-                    boundary: Some(&mut u.permissions_boundary),
-                    tags: Some(&mut u.tags),
-                }),
-            Entity::Role => account
-                .roles
-                .iter_mut()
-                .find(|r| r.name == name)
-                .map(|r| Holdings {
-                    managed: &mut r.managed_policies,
-                    inline: &mut r.inline_policies,
-                    boundary: Some(&mut r.permissions_boundary),
-                    tags: Some(&mut r.tags),
-                }),
-            Entity::Group => account
-                .groups
-                .iter_mut()
-                .find(|g| g.name == name)
-                .map(|g| Holdings {
-                    managed: &mut g.managed_policies,
-                    inline: &mut g.inline_policies,
-                    boundary: None,
-                    tags: None,
-                }),
+            Entity::User => find_mut(&mut account.users, |u| u.name == name).map(|u| Holdings {
+                managed: &mut u.managed_policies,
+                inline: &mut u.inline_policies,
+                boundary: Some(&mut u.permissions_boundary),
+                tags: Some(&mut u.tags),
+            }),
+            Entity::Role => find_mut(&mut account.roles, |r| r.name == name).map(|r| Holdings {
+                managed: &mut r.managed_policies,
+                inline: &mut r.inline_policies,
+                boundary: Some(&mut r.permissions_boundary),
+                tags: Some(&mut r.tags),
+            }),
+            Entity::Group => find_mut(&mut account.groups, |g| g.name == name).map(|g| Holdings {
+                managed: &mut g.managed_policies,
+                inline: &mut g.inline_policies,
+                boundary: None,
+                tags: None,
+            }),
         };
         found.ok_or_else(|| self.not_found(name))
     }
@@ -155,11 +143,8 @@ impl Entity {
 /// AWS managed policy of its partition.
 pub(super) fn attachable(account: &AccountSpec, call: &Call<'_>, arn: &str) -> bool {
     arn.starts_with("arn:")
-        && (account
-            .policies
-            .iter()
-            .any(|p| policy_arn(call, &p.path, &p.name) == arn)
-            || managed::find(arn, partition(call)).is_some())
+        && (managed::find(arn, partition(call)).is_some()
+            || account.policies.iter().any(|p| is_policy_arn(call, p, arn)))
 }
 
 fn not_attachable(arn: &str) -> AwsError {
@@ -174,7 +159,7 @@ pub(super) fn resolve(account: &AccountSpec, call: &Call<'_>, reference: &str) -
     match account
         .policies
         .iter()
-        .find(|p| p.name == reference || policy_arn(call, &p.path, &p.name) == reference)
+        .find(|p| p.name == reference || is_policy_arn(call, p, reference))
     {
         Some(p) => (p.name.clone(), policy_arn(call, &p.path, &p.name)),
         None => (reference.to_owned(), reference.to_owned()),

@@ -51,7 +51,7 @@ pub(super) fn create_group(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 "Group with name {name} already exists."
             )));
         }
-        account.groups.push(group.clone());
+        account.groups.push_back(group.clone());
         Ok(())
     })?;
     Ok(vec![Node::Branch("Group", group_node(call, &group))])
@@ -118,7 +118,7 @@ pub(super) fn delete_group(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 "Cannot delete entity, must detach all policies first.",
             ));
         }
-        account.groups.retain(|g| g.name != name);
+        remove_where(&mut account.groups, |g| g.name == name);
         Ok(())
     })?;
     Ok(Vec::new())

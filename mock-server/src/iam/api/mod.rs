@@ -18,7 +18,7 @@ use crate::error::AwsError;
 use crate::iam::simulate;
 use crate::iam::store::IdentityKind;
 use crate::wire::xml::Node;
-use crate::world::{AccountSpec, UserSpec, World};
+use crate::world::{AccountSpec, ManagedPolicySpec, UserSpec, World, find_mut, remove_where};
 
 use entity::Entity::{self, Group, Role, User};
 
@@ -410,11 +410,7 @@ pub(super) fn user_mut<'w>(
     account: &'w mut AccountSpec,
     name: &str,
 ) -> Result<&'w mut UserSpec, AwsError> {
-    account
-        .users
-        .iter_mut()
-        .find(|u| u.name == name)
-        .ok_or_else(|| no_such_user(name))
+    find_mut(&mut account.users, |u| u.name == name).ok_or_else(|| no_such_user(name))
 }
 
 /// The user the call is about: `UserName`, or the calling user when absent.
@@ -444,6 +440,12 @@ pub(super) fn user_arn(call: &Call<'_>, path: &str, name: &str) -> String {
 
 pub(super) fn policy_arn(call: &Call<'_>, path: &str, name: &str) -> String {
     crate::arn::iam_entity(partition(call), &call.caller.account, "policy", path, name)
+}
+
+/// Whether `arn` is the ARN of the customer managed policy `policy` (the name is compared
+/// first: accounts may hold tens of thousands of policies).
+pub(super) fn is_policy_arn(call: &Call<'_>, policy: &ManagedPolicySpec, arn: &str) -> bool {
+    arn.ends_with(policy.name.as_str()) && policy_arn(call, &policy.path, &policy.name) == arn
 }
 
 /// The server clock's now, as IAM dates are written.

@@ -138,7 +138,7 @@ pub(super) fn create_policy(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 "A policy called {name} already exists. Duplicate names are not allowed."
             )));
         }
-        account.policies.push(spec.clone());
+        account.policies.push_back(spec.clone());
         Ok(account.clone())
     })?;
     Ok(vec![Node::Branch(
@@ -156,7 +156,7 @@ fn find_policy<'w>(
     account
         .policies
         .iter()
-        .find(|p| policy_arn(call, &p.path, &p.name) == arn)
+        .find(|p| is_policy_arn(call, p, arn))
 }
 
 fn find_policy_mut<'w>(
@@ -164,11 +164,7 @@ fn find_policy_mut<'w>(
     call: &Call<'_>,
     arn: &str,
 ) -> Result<&'w mut ManagedPolicySpec, AwsError> {
-    account
-        .policies
-        .iter_mut()
-        .find(|p| policy_arn(call, &p.path, &p.name) == arn)
-        .ok_or_else(|| not_found(arn))
+    find_mut(&mut account.policies, |p| is_policy_arn(call, p, arn)).ok_or_else(|| not_found(arn))
 }
 
 fn not_found(arn: &str) -> AwsError {
@@ -207,7 +203,7 @@ pub(super) fn delete_policy(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         if is_boundary || attachments(account, call, &arn) > 0 {
             return Err(AwsError::delete_conflict("Cannot delete a policy attached to entities."));
         }
-        account.policies.retain(|p| p.name != name);
+        remove_where(&mut account.policies, |p| p.name == name);
         Ok(())
     })?;
     Ok(Vec::new())

@@ -54,10 +54,7 @@ fn profile_mut<'w>(
     account: &'w mut AccountSpec,
     name: &str,
 ) -> Result<&'w mut InstanceProfileSpec, AwsError> {
-    account
-        .instance_profiles
-        .iter_mut()
-        .find(|p| p.name == name)
+    find_mut(&mut account.instance_profiles, |p| p.name == name)
         .ok_or_else(|| no_such_profile(name))
 }
 
@@ -81,7 +78,7 @@ pub(super) fn create_instance_profile(call: &Call<'_>) -> Result<Vec<Node>, AwsE
                 "Instance Profile {name} already exists."
             )));
         }
-        account.instance_profiles.push(profile.clone());
+        account.instance_profiles.push_back(profile.clone());
         Ok(account.clone())
     })?;
     Ok(vec![Node::Branch(
@@ -175,7 +172,7 @@ pub(super) fn delete_instance_profile(call: &Call<'_>) -> Result<Vec<Node>, AwsE
                 "Cannot delete entity, must remove roles from instance profile first.",
             ));
         }
-        account.instance_profiles.retain(|p| p.name != name);
+        remove_where(&mut account.instance_profiles, |p| p.name == name);
         Ok(())
     })?;
     Ok(Vec::new())
@@ -205,11 +202,10 @@ fn provider_mut<'w>(
     call: &Call<'_>,
     arn: &str,
 ) -> Result<&'w mut OidcProviderSpec, AwsError> {
-    account
-        .open_id_connect_providers
-        .iter_mut()
-        .find(|p| provider_arn(call, &p.url) == arn)
-        .ok_or_else(|| no_such_provider(arn))
+    find_mut(&mut account.open_id_connect_providers, |p| {
+        provider_arn(call, &p.url) == arn
+    })
+    .ok_or_else(|| no_such_provider(arn))
 }
 
 pub(super) fn create_open_id_connect_provider(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
@@ -263,7 +259,7 @@ pub(super) fn create_open_id_connect_provider(call: &Call<'_>) -> Result<Vec<Nod
                 "Provider with url {url} already exists."
             )));
         }
-        account.open_id_connect_providers.push(provider);
+        account.open_id_connect_providers.push_back(provider);
         Ok(())
     })?;
     Ok(vec![Node::leaf(
@@ -342,9 +338,9 @@ pub(super) fn delete_open_id_connect_provider(call: &Call<'_>) -> Result<Vec<Nod
     call.iam.write(ChangeKind::Entities, |world| {
         let account = account_mut(world, call)?;
         provider_mut(account, call, &arn)?;
-        account
-            .open_id_connect_providers
-            .retain(|p| provider_arn(call, &p.url) != arn);
+        remove_where(&mut account.open_id_connect_providers, |p| {
+            provider_arn(call, &p.url) == arn
+        });
         Ok(())
     })?;
     Ok(Vec::new())

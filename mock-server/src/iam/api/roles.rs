@@ -115,7 +115,7 @@ pub(super) fn create_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 "Scope ARN: {arn} does not exist or is not attachable."
             )));
         }
-        account.roles.push(role.clone());
+        account.roles.push_back(role.clone());
         Ok(())
     })?;
     Ok(vec![Node::Branch("Role", role_fields(call, &role))])
@@ -165,10 +165,7 @@ fn role_mut<'w>(
     call: &Call<'_>,
     name: &str,
 ) -> Result<&'w mut RoleSpec, AwsError> {
-    account_mut(world, call)?
-        .roles
-        .iter_mut()
-        .find(|r| r.name == name)
+    find_mut(&mut account_mut(world, call)?.roles, |r| r.name == name)
         .ok_or_else(|| Entity::Role.not_found(name))
 }
 
@@ -223,7 +220,7 @@ pub(super) fn delete_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 "Cannot delete entity, must remove roles from instance profile first.",
             ));
         }
-        account.roles.retain(|r| r.name != name);
+        remove_where(&mut account.roles, |r| r.name == name);
         Ok(())
     })?;
     Ok(Vec::new())

@@ -58,7 +58,7 @@ pub(super) fn create_user(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
                 "User with name {name} already exists."
             )));
         }
-        account.users.push(user.clone());
+        account.users.push_back(user.clone());
         Ok(user)
     })?;
     Ok(vec![Node::Branch("User", user_fields(call, &created))])
@@ -111,7 +111,7 @@ pub(super) fn delete_user(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         if let Some(message) = conflict {
             return Err(AwsError::delete_conflict(message));
         }
-        account.users.retain(|u| u.name != name);
+        remove_where(&mut account.users, |u| u.name == name);
         Ok(())
     })?;
     Ok(Vec::new())

@@ -1,9 +1,10 @@
-//! Adding one account of a world to the store: a function per kind of entity, called in
-//! the order their checks report the first error (the account itself, its customer managed
-//! policies, the root user and its keys, groups, users and their keys, roles, instance
-//! profiles, OIDC providers).
+//! Adding an account of a world to the store, and its entities one at a time: a function
+//! per kind of entity. A whole account is added in the order its checks report the first
+//! error (the account itself, its customer managed policies, the root user and its keys,
+//! groups, users and their keys, roles, instance profiles, OIDC providers); an IAM write adds
+//! again only the entities it touched (`update`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
@@ -17,27 +18,35 @@ use crate::iam::managed;
 use crate::partition::{Partition, Region};
 use crate::policy::Policy;
 use crate::policy::parse::{parse_identity_policy, parse_identity_value};
-use crate::world::{AccessKeySpec, AccountSpec, KeyStatus, RoleSpec, UserSpec, WorldError};
+use crate::world::{
+    AccessKeySpec, AccountSpec, GroupSpec, InstanceProfileSpec, KeyStatus, ManagedPolicySpec,
+    OidcProviderSpec, RoleSpec, UserSpec, WorldError,
+};
 
-/// Each group's policies by group name, parsed once for all its members.
-type Groups<'a> = HashMap<&'a str, Vec<IdentityPolicy>>;
+/// Parsed policies by name.
+pub(super) type Parsed<V> = imbl::HashMap<String, V>;
 
-/// The account being added: its spec, partition and customer managed policies.
-struct Adding<'a> {
-    spec: &'a AccountSpec,
-    partition: Partition,
-    /// Customer managed policies by name and by ARN.
-    customer: HashMap<String, IdentityPolicy>,
+/// What entities are added with: their account's spec and its index in the store
+/// (partition, organization, parsed customer managed policies and groups).
+pub(super) struct Adding<'a> {
+    pub(super) spec: &'a AccountSpec,
+    pub(super) account: &'a Account,
     /// `account ID`, where every error's context starts.
-    ctx: String,
-    /// Its organization, if any.
-    membership: Option<Arc<Membership>>,
+    pub(super) ctx: String,
 }
 
-impl Adding<'_> {
+impl<'a> Adding<'a> {
+    pub(super) fn new(spec: &'a AccountSpec, account: &'a Account) -> Self {
+        Self {
+            spec,
+            account,
+            ctx: format!("account {}", spec.id),
+        }
+    }
+
     /// The ARN of an IAM resource of the account (`user/NAME`, `role/PATH/NAME`).
-    fn arn(&self, resource: &str) -> String {
-        crate::arn::iam(self.partition, &self.spec.id, resource)
+    pub(super) fn arn(&self, resource: &str) -> String {
+        crate::arn::iam(self.account.partition, &self.spec.id, resource)
     }
 
     /// An entity's managed policies, then its inline ones (`owner`: `user/NAME`, …).
@@ -48,7 +57,7 @@ impl Adding<'_> {
         owner: &str,
         ctx: &str,
     ) -> Result<Vec<IdentityPolicy>, WorldError> {
-        let mut policies = attached(managed, &self.customer, self.partition, &self.spec.id, ctx)?;
+        let mut policies = self.attached(managed, ctx)?;
         for (name, doc) in inline_policies {
             policies.push(inline(owner, name, doc, ctx)?);
         }
@@ -61,11 +70,31 @@ impl Adding<'_> {
         arn: Option<&String>,
         ctx: &str,
     ) -> Result<Option<Vec<IdentityPolicy>>, WorldError> {
-        arn.map(|arn| {
-            let refs = std::slice::from_ref(arn);
-            attached(refs, &self.customer, self.partition, &self.spec.id, ctx)
-        })
-        .transpose()
+        arn.map(|arn| self.attached(std::slice::from_ref(arn), ctx))
+            .transpose()
+    }
+
+    /// Resolves attached managed policies: customer ones by name or ARN, AWS ones by name or
+    /// ARN.
+    fn attached(&self, refs: &[String], ctx: &str) -> Result<Vec<IdentityPolicy>, WorldError> {
+        let partition = self.account.partition;
+        refs.iter()
+            .map(|r| {
+                if let Some(p) = self.account.customer_policy(r) {
+                    return Ok(p.clone());
+                }
+                match managed::find(r, partition).and_then(|m| m.parsed.clone().map(|p| (m, p))) {
+                    Some((m, policy)) => Ok(IdentityPolicy::managed(m.arn(partition), policy)),
+                    None => Err(WorldError::Invalid {
+                        context: ctx.to_owned(),
+                        message: format!(
+                            "managed policy `{r}` is neither a policy of account {} nor an AWS managed policy",
+                            self.spec.id
+                        ),
+                    }),
+                }
+            })
+            .collect()
     }
 }
 
@@ -77,27 +106,41 @@ impl Store {
         membership: Option<Arc<Membership>>,
     ) -> Result<(), WorldError> {
         let partition = self.check_account(spec)?;
-        let account = Adding {
-            spec,
+        let mut account = Account {
+            opted_in: spec.opted_in_regions.iter().cloned().collect(),
+            default_regions: std::sync::OnceLock::new(),
             partition,
-            customer: customer_policies(spec, partition)?,
-            ctx: format!("account {}", spec.id),
             membership,
+            customer: Parsed::new(),
+            groups: Parsed::new(),
         };
-        self.add_managed_policies(&account);
-        self.add_root(&account)?;
-        let groups = group_policies(&account)?;
-        self.add_users(&account, &groups)?;
-        self.add_roles(&account)?;
-        self.add_instance_profiles(&account)?;
-        self.add_oidc_providers(&account)?;
-        self.accounts.insert(
-            spec.id.clone(),
-            Account {
-                opted_in: spec.opted_in_regions.iter().cloned().collect(),
-                default_regions: std::sync::OnceLock::new(),
-            },
-        );
+        for policy in &spec.policies {
+            add_customer_policy(&mut account, &spec.id, policy)?;
+        }
+        self.add_root(&Adding::new(spec, &account))?;
+        let mut groups = Vec::new();
+        for group in &spec.groups {
+            groups.push(group_policies(&Adding::new(spec, &account), group)?);
+        }
+        for group in groups {
+            add_group(&mut account, &spec.id, group)?;
+        }
+        let adding = Adding::new(spec, &account);
+        let mut names = HashSet::new();
+        for user in &spec.users {
+            self.add_user(&adding, user, |n| names.insert(n.to_ascii_lowercase()))?;
+        }
+        let mut names = HashSet::new();
+        for role in &spec.roles {
+            self.add_role(&adding, role, |n| names.insert(n.to_ascii_lowercase()))?;
+        }
+        for profile in &spec.instance_profiles {
+            self.add_instance_profile(&adding, profile)?;
+        }
+        for provider in &spec.open_id_connect_providers {
+            self.add_oidc_provider(&adding, provider)?;
+        }
+        self.accounts.insert(spec.id.clone(), Arc::new(account));
         Ok(())
     }
 
@@ -124,28 +167,19 @@ impl Store {
         Ok(partition)
     }
 
-    /// Indexes the account's customer managed policies by ARN.
-    fn add_managed_policies(&mut self, account: &Adding<'_>) {
-        for (key, policy) in &account.customer {
-            if key.starts_with("arn:") {
-                self.managed.insert(key.clone(), policy.clone());
-            }
-        }
-    }
-
     /// The root user and its access keys.
     fn add_root(&mut self, account: &Adding<'_>) -> Result<(), WorldError> {
         let id = &account.spec.id;
         let root = Arc::new(
             Identity::new(
                 id.clone(),
-                account.partition,
+                account.account.partition,
                 account.arn("root"),
                 id.clone(),
                 IdentityKind::Root,
                 Vec::new(),
             )
-            .with_organization(account.membership.as_ref(), false),
+            .with_organization(account.account.membership.as_ref(), false),
         );
         for key in &account.spec.root_access_keys {
             self.add_key(key, &root, &format!("{}, root", account.ctx))?;
@@ -154,87 +188,93 @@ impl Store {
         Ok(())
     }
 
-    /// The users and their access keys.
-    fn add_users(&mut self, account: &Adding<'_>, groups: &Groups<'_>) -> Result<(), WorldError> {
-        let mut names = HashSet::new();
-        for user in &account.spec.users {
-            let ctx = format!("{}, user {}", account.ctx, user.name);
-            check_name(&user.name, 64).map_err(|m| invalid(&ctx, m))?;
-            check_path(&user.path).map_err(|m| invalid(&ctx, m))?;
-            if !names.insert(user.name.to_ascii_lowercase()) {
-                let message = "user names must be unique (case-insensitively)";
-                return Err(invalid(&ctx, message));
-            }
-            let identity = Arc::new(user_identity(account, user, groups, &ctx)?);
-            for key in &user.access_keys {
-                self.add_key(key, &identity, &ctx)?;
-            }
-            self.principals.insert(identity.arn.clone(), identity);
+    /// A user and its access keys; `unique` says whether its name is unique in the account
+    /// (case-insensitively).
+    pub(super) fn add_user(
+        &mut self,
+        account: &Adding<'_>,
+        user: &UserSpec,
+        unique: impl FnOnce(&str) -> bool,
+    ) -> Result<(), WorldError> {
+        let ctx = format!("{}, user {}", account.ctx, user.name);
+        check_name(&user.name, 64).map_err(|m| invalid(&ctx, m))?;
+        check_path(&user.path).map_err(|m| invalid(&ctx, m))?;
+        if !unique(&user.name) {
+            let message = "user names must be unique (case-insensitively)";
+            return Err(invalid(&ctx, message));
         }
+        let identity = Arc::new(user_identity(account, user, &ctx)?);
+        for key in &user.access_keys {
+            self.add_key(key, &identity, &ctx)?;
+        }
+        self.principals.insert(identity.arn.clone(), identity);
         Ok(())
     }
 
-    /// The roles.
-    fn add_roles(&mut self, account: &Adding<'_>) -> Result<(), WorldError> {
-        let mut names = HashSet::new();
-        for role in &account.spec.roles {
-            let ctx = format!("{}, role {}", account.ctx, role.name);
-            check_name(&role.name, 64).map_err(|m| invalid(&ctx, m))?;
-            check_path(&role.path).map_err(|m| invalid(&ctx, m))?;
-            if !names.insert(role.name.to_ascii_lowercase()) {
-                let message = "role names must be unique (case-insensitively)";
-                return Err(invalid(&ctx, message));
-            }
-            let role = self::role(account, role, &ctx)?;
-            self.roles.insert(role.arn.clone(), Arc::new(role));
+    /// A role; `unique` says whether its name is unique in the account (case-insensitively).
+    pub(super) fn add_role(
+        &mut self,
+        account: &Adding<'_>,
+        role: &RoleSpec,
+        unique: impl FnOnce(&str) -> bool,
+    ) -> Result<(), WorldError> {
+        let ctx = format!("{}, role {}", account.ctx, role.name);
+        check_name(&role.name, 64).map_err(|m| invalid(&ctx, m))?;
+        check_path(&role.path).map_err(|m| invalid(&ctx, m))?;
+        if !unique(&role.name) {
+            let message = "role names must be unique (case-insensitively)";
+            return Err(invalid(&ctx, message));
         }
+        let role = self::role(account, role, &ctx)?;
+        self.roles.insert(role.arn.clone(), Arc::new(role));
         Ok(())
     }
 
-    /// The instance profiles, each with at most one role of the account.
-    fn add_instance_profiles(&mut self, account: &Adding<'_>) -> Result<(), WorldError> {
+    /// An instance profile, with at most one role of the account.
+    pub(super) fn add_instance_profile(
+        &mut self,
+        account: &Adding<'_>,
+        profile: &InstanceProfileSpec,
+    ) -> Result<(), WorldError> {
         let spec = account.spec;
-        for profile in &spec.instance_profiles {
-            let ctx = format!("{}, instance profile {}", account.ctx, profile.name);
-            check_name(&profile.name, 128).map_err(|m| invalid(&ctx, m))?;
-            check_path(&profile.path).map_err(|m| invalid(&ctx, m))?;
-            if profile.roles.len() > 1 {
-                let message = "an instance profile holds at most one role";
-                return Err(invalid(&ctx, message));
-            }
-            let role_of = |name: &String| spec.roles.iter().find(|r| &r.name == name);
-            if let Some(role) = profile.roles.iter().find(|r| role_of(r).is_none()) {
-                let message = format!("role `{role}` is not a role of the account");
-                return Err(invalid(&ctx, message));
-            }
-            let role_arn = (profile.roles.first().and_then(role_of))
-                .map(|r| account.arn(&format!("role{}{}", r.path, r.name)));
-            self.instance_profiles.insert(
-                format!("{}/{}", spec.id, profile.name),
-                InstanceProfile {
-                    arn: account.arn(&format!("instance-profile{}{}", profile.path, profile.name)),
-                    id: unique_id("AIPA", &spec.id, &profile.name),
-                    role_arn,
-                },
-            );
+        let ctx = format!("{}, instance profile {}", account.ctx, profile.name);
+        check_name(&profile.name, 128).map_err(|m| invalid(&ctx, m))?;
+        check_path(&profile.path).map_err(|m| invalid(&ctx, m))?;
+        if profile.roles.len() > 1 {
+            let message = "an instance profile holds at most one role";
+            return Err(invalid(&ctx, message));
         }
+        let role_of = |name: &String| spec.roles.iter().find(|r| &r.name == name);
+        if let Some(role) = profile.roles.iter().find(|r| role_of(r).is_none()) {
+            let message = format!("role `{role}` is not a role of the account");
+            return Err(invalid(&ctx, message));
+        }
+        let role_arn = (profile.roles.first().and_then(role_of))
+            .map(|r| account.arn(&format!("role{}{}", r.path, r.name)));
+        self.instance_profiles.insert(
+            profile_key(&spec.id, profile),
+            Arc::new(InstanceProfile {
+                arn: account.arn(&format!("instance-profile{}{}", profile.path, profile.name)),
+                id: unique_id("AIPA", &spec.id, &profile.name),
+                role_arn,
+            }),
+        );
         Ok(())
     }
 
-    /// The IAM OIDC providers: their client ids by ARN.
-    fn add_oidc_providers(&mut self, account: &Adding<'_>) -> Result<(), WorldError> {
-        for provider in &account.spec.open_id_connect_providers {
-            if !provider.url.starts_with("https://") {
-                let url = &provider.url;
-                let message = format!("OIDC provider URL `{url}` must start with https://");
-                return Err(invalid(&account.ctx, message));
-            }
-            let host_path = (provider.url.trim_start_matches("https://")).trim_end_matches('/');
-            self.oidc_providers.insert(
-                account.arn(&format!("oidc-provider/{host_path}")),
-                provider.client_ids.clone(),
-            );
+    /// An IAM OIDC provider: its client ids by ARN.
+    pub(super) fn add_oidc_provider(
+        &mut self,
+        account: &Adding<'_>,
+        provider: &OidcProviderSpec,
+    ) -> Result<(), WorldError> {
+        if !provider.url.starts_with("https://") {
+            let url = &provider.url;
+            let message = format!("OIDC provider URL `{url}` must start with https://");
+            return Err(invalid(&account.ctx, message));
         }
+        self.oidc_providers
+            .insert(provider_arn(account, provider), provider.client_ids.clone());
         Ok(())
     }
 
@@ -272,39 +312,56 @@ impl Store {
     }
 }
 
-/// The groups' policies by name, checking their names and paths.
-fn group_policies<'a>(account: &Adding<'a>) -> Result<Groups<'a>, WorldError> {
-    let mut groups = Groups::new();
-    for group in &account.spec.groups {
-        let ctx = format!("{}, group {}", account.ctx, group.name);
-        check_name(&group.name, 128).map_err(|m| invalid(&ctx, m))?;
-        check_path(&group.path).map_err(|m| invalid(&ctx, m))?;
-        let owner = format!("group/{}", group.name);
-        let policies = account.policies(
-            &group.managed_policies,
-            &group.inline_policies,
-            &owner,
-            &ctx,
-        )?;
-        if groups.insert(group.name.as_str(), policies).is_some() {
-            return Err(invalid(&ctx, "group names must be unique"));
-        }
+/// Where the store indexes an instance profile: `ACCOUNT/NAME`.
+pub(super) fn profile_key(account: &str, profile: &InstanceProfileSpec) -> String {
+    format!("{account}/{}", profile.name)
+}
+
+/// The ARN of an IAM OIDC provider.
+pub(super) fn provider_arn(account: &Adding<'_>, provider: &OidcProviderSpec) -> String {
+    let host_path = (provider.url.trim_start_matches("https://")).trim_end_matches('/');
+    account.arn(&format!("oidc-provider/{host_path}"))
+}
+
+/// A group's name and policies, checking its name and path.
+pub(super) fn group_policies(
+    account: &Adding<'_>,
+    group: &GroupSpec,
+) -> Result<(String, Vec<IdentityPolicy>), WorldError> {
+    let ctx = format!("{}, group {}", account.ctx, group.name);
+    check_name(&group.name, 128).map_err(|m| invalid(&ctx, m))?;
+    check_path(&group.path).map_err(|m| invalid(&ctx, m))?;
+    let owner = format!("group/{}", group.name);
+    let policies = account.policies(
+        &group.managed_policies,
+        &group.inline_policies,
+        &owner,
+        &ctx,
+    )?;
+    Ok((group.name.clone(), policies))
+}
+
+/// Indexes a group's policies, checking its name is unique in the account.
+pub(super) fn add_group(
+    account: &mut Account,
+    id: &str,
+    (name, policies): (String, Vec<IdentityPolicy>),
+) -> Result<(), WorldError> {
+    if account.groups.contains_key(&name) {
+        let ctx = format!("account {id}, group {name}");
+        return Err(invalid(&ctx, "group names must be unique"));
     }
-    Ok(groups)
+    account.groups.insert(name, policies);
+    Ok(())
 }
 
 /// A user: its own policies, then its groups', its boundary and tags.
-fn user_identity(
-    account: &Adding<'_>,
-    user: &UserSpec,
-    groups: &Groups<'_>,
-    ctx: &str,
-) -> Result<Identity, WorldError> {
+fn user_identity(account: &Adding<'_>, user: &UserSpec, ctx: &str) -> Result<Identity, WorldError> {
     let owner = format!("user/{}", user.name);
     let mut policies =
         account.policies(&user.managed_policies, &user.inline_policies, &owner, ctx)?;
     for group in &user.groups {
-        let group_policies = groups.get(group.as_str()).ok_or_else(|| {
+        let group_policies = account.account.groups.get(group).ok_or_else(|| {
             invalid(
                 ctx,
                 format!("group `{group}` is not a group of the account"),
@@ -316,7 +373,7 @@ fn user_identity(
     let id = &account.spec.id;
     let identity = Identity::new(
         id.clone(),
-        account.partition,
+        account.account.partition,
         account.arn(&format!("user{}{}", user.path, user.name)),
         unique_id("AIDA", id, &user.name),
         IdentityKind::User {
@@ -327,7 +384,7 @@ fn user_identity(
     Ok(identity
         .with_boundary(boundary)
         .with_tags(&user.tags)
-        .with_organization(account.membership.as_ref(), false))
+        .with_organization(account.account.membership.as_ref(), false))
 }
 
 /// A role: its session duration and trust policy checked, its policies parsed.
@@ -349,14 +406,14 @@ fn role(account: &Adding<'_>, role: &RoleSpec, ctx: &str) -> Result<Role, WorldE
         arn: account.arn(&format!("role{}{}", role.path, role.name)),
         name: role.name.clone(),
         account: account.spec.id.clone(),
-        partition: account.partition,
+        partition: account.account.partition,
         role_id: unique_id("AROA", &account.spec.id, &role.name),
         max_session_duration: role.max_session_duration,
         trust,
         policies,
         boundary,
         tags: role.tags.clone(),
-        organization: account.membership.clone(),
+        organization: account.account.membership.clone(),
         service_linked: role.path == SERVICE_LINKED_PATH,
     })
 }
@@ -369,56 +426,38 @@ fn invalid(context: &str, message: impl Into<String>) -> WorldError {
     }
 }
 
-fn customer_policies(
-    spec: &AccountSpec,
-    partition: Partition,
-) -> Result<HashMap<String, IdentityPolicy>, WorldError> {
-    let mut out = HashMap::new();
-    for p in &spec.policies {
-        let ctx = format!("account {}, policy {}", spec.id, p.name);
-        let invalid = |message: String| WorldError::Invalid {
-            context: ctx.clone(),
-            message,
-        };
-        check_name(&p.name, 128).map_err(invalid)?;
-        check_path(&p.path).map_err(invalid)?;
-        if out.contains_key(&p.name) {
-            return Err(invalid(
-                "the policy name is used twice in the account".into(),
-            ));
-        }
-        let arn = crate::arn::iam_entity(partition, &spec.id, "policy", &p.path, &p.name);
-        let attached = IdentityPolicy::managed(arn.clone(), parse(&p.document, &ctx)?);
-        out.insert(p.name.clone(), attached.clone());
-        out.insert(arn, attached);
+/// Parses and indexes a customer managed policy of the account by name, checking
+/// its name and path and that its name is new.
+pub(super) fn add_customer_policy(
+    account: &mut Account,
+    id: &str,
+    p: &ManagedPolicySpec,
+) -> Result<(), WorldError> {
+    let ctx = format!("account {id}, policy {}", p.name);
+    let invalid = |message: String| WorldError::Invalid {
+        context: ctx.clone(),
+        message,
+    };
+    check_name(&p.name, 128).map_err(invalid)?;
+    check_path(&p.path).map_err(invalid)?;
+    if account.customer.contains_key(&p.name) {
+        return Err(invalid(
+            "the policy name is used twice in the account".into(),
+        ));
     }
-    Ok(out)
+    let arn = customer_policy_arn(account.partition, id, p);
+    let attached = IdentityPolicy::managed(arn.clone(), parse(&p.document, &ctx)?);
+    account.customer.insert(p.name.clone(), attached);
+    Ok(())
 }
 
-/// Resolves attached managed policies: customer ones by name or ARN, AWS ones by name or ARN.
-fn attached(
-    refs: &[String],
-    customer: &HashMap<String, IdentityPolicy>,
+/// The ARN of a customer managed policy.
+pub(super) fn customer_policy_arn(
     partition: Partition,
     account: &str,
-    ctx: &str,
-) -> Result<Vec<IdentityPolicy>, WorldError> {
-    refs.iter()
-        .map(|r| {
-            if let Some(p) = customer.get(r) {
-                return Ok(p.clone());
-            }
-            match managed::find(r, partition).and_then(|m| m.parsed.clone().map(|p| (m, p))) {
-                Some((m, policy)) => Ok(IdentityPolicy::managed(m.arn(partition), policy)),
-                None => Err(WorldError::Invalid {
-                    context: ctx.to_owned(),
-                    message: format!(
-                        "managed policy `{r}` is neither a policy of account {account} nor an AWS managed policy"
-                    ),
-                }),
-            }
-        })
-        .collect()
+    p: &ManagedPolicySpec,
+) -> String {
+    crate::arn::iam_entity(partition, account, "policy", &p.path, &p.name)
 }
 
 /// The inline policy `name` of `owner` (`user/NAME`, `group/NAME`, `role/NAME`).

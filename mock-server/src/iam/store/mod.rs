@@ -11,8 +11,9 @@
 mod account;
 mod identity;
 mod organization;
+mod update;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -25,20 +26,20 @@ use crate::world::{World, WorldError};
 pub(crate) use identity::{AccessKey, CachedSigningKey, Identity, IdentityKind, IdentityPolicy};
 pub(crate) use organization::{Membership, SERVICE_LINKED_PATH, Scps};
 
-/// Everything authentication and authorization need.
-#[derive(Debug, Default)]
+/// Everything authentication and authorization need. Its maps are persistent (structurally
+/// shared): a copy costs nothing, and an IAM write replaces only the entries it touched
+/// (see `update`).
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Store {
-    accounts: HashMap<String, Account>,
-    keys: HashMap<String, Arc<AccessKey>>,
-    roles: HashMap<String, Arc<Role>>,
-    /// Customer managed policies by ARN (for session `PolicyArns`).
-    managed: HashMap<String, IdentityPolicy>,
+    accounts: imbl::HashMap<String, Arc<Account>>,
+    keys: imbl::HashMap<String, Arc<AccessKey>>,
+    roles: imbl::HashMap<String, Arc<Role>>,
     /// Users and root users by ARN (for GetSessionToken sessions).
-    principals: HashMap<String, Arc<Identity>>,
+    principals: imbl::HashMap<String, Arc<Identity>>,
     /// IAM OIDC providers by ARN: their client ids (audiences).
-    oidc_providers: HashMap<String, Vec<String>>,
+    oidc_providers: imbl::HashMap<String, Vec<String>>,
     /// Instance profiles by `ACCOUNT/NAME` (what instance metadata serves).
-    instance_profiles: HashMap<String, InstanceProfile>,
+    instance_profiles: imbl::HashMap<String, Arc<InstanceProfile>>,
 }
 
 /// An instance profile, as instance metadata sees it.
@@ -71,15 +72,31 @@ pub(crate) struct Role {
     pub(crate) service_linked: bool,
 }
 
-/// An account and what it has enabled.
-#[derive(Debug)]
+/// An account and what it has enabled, and what its entities are indexed with.
+#[derive(Debug, Clone)]
 pub(crate) struct Account {
     opted_in: HashSet<String>,
     /// The account's plain `DescribeRegions` answer (no filters), rendered on first use.
     pub(crate) default_regions: std::sync::OnceLock<Arc<str>>,
+    partition: Partition,
+    /// Its organization, if any.
+    membership: Option<Arc<Membership>>,
+    /// Its customer managed policies by name, parsed once when stored.
+    customer: account::Parsed<IdentityPolicy>,
+    /// Its groups' policies by group name, parsed once for all their members.
+    groups: account::Parsed<Vec<IdentityPolicy>>,
 }
 
 impl Account {
+    /// A customer managed policy of the account, by name or by ARN.
+    fn customer_policy(&self, reference: &str) -> Option<&IdentityPolicy> {
+        if !reference.starts_with("arn:") {
+            return self.customer.get(reference);
+        }
+        let name = reference.rsplit('/').next()?;
+        (self.customer.get(name)).filter(|p| p.arn.as_deref() == Some(reference))
+    }
+
     /// Whether the account may use the region (opt-in regions must be enabled).
     pub(crate) fn region_enabled(&self, region: &Region) -> bool {
         region.opt_in == OptIn::NotRequired || self.opted_in.contains(region.name)
@@ -112,7 +129,11 @@ impl Store {
 
     /// A managed policy by ARN: a customer one of any account, or an AWS one.
     pub(crate) fn managed_policy(&self, arn: &str, partition: Partition) -> Option<IdentityPolicy> {
-        if let Some(p) = self.managed.get(arn) {
+        let customer = (arn.starts_with("arn:"))
+            .then(|| arn.split(':').nth(4))
+            .flatten()
+            .and_then(|account| self.accounts.get(account)?.customer_policy(arn));
+        if let Some(p) = customer {
             return Some(p.clone());
         }
         let m = managed::find(arn, partition)?;
@@ -121,7 +142,9 @@ impl Store {
 
     /// The instance profile `name` of `account`, if it exists.
     pub(crate) fn instance_profile(&self, account: &str, name: &str) -> Option<&InstanceProfile> {
-        self.instance_profiles.get(&format!("{account}/{name}"))
+        self.instance_profiles
+            .get(&format!("{account}/{name}"))
+            .map(Arc::as_ref)
     }
 
     /// The client ids of the IAM OIDC provider with this ARN, if it exists.
@@ -146,7 +169,7 @@ impl Store {
 
     /// The account with this id.
     pub(crate) fn account(&self, id: &str) -> Option<&Account> {
-        self.accounts.get(id)
+        self.accounts.get(id).map(Arc::as_ref)
     }
 }
 
