@@ -322,15 +322,12 @@ pub async fn connection_test(
     let env = environment(place, config)?;
     let clock = place.time.clone();
     let base = base_config(&place.endpoint, &env, &region, &clock).await;
-    let source = source_credentials(config, &base, &env).await?;
-    let provider = match &config.cross_account {
-        None => source.clone(),
+    // Each provider is asked once here; what it answered is the connection's `resolved`.
+    let (source, source_resolved) = source_credentials(config, &base, &env).await?;
+    let (provider, resolved) = match &config.cross_account {
+        None => (source.clone(), source_resolved),
         Some(cross) => assume(&base, source.clone(), cross, &region).await?,
     };
-    let resolved = provider
-        .provide_credentials()
-        .await
-        .map_err(|e| credentials_failure(config, &env, Stage::Credentials, &e))?;
     let final_config = with_credentials(&base, provider.clone());
     let regions = describe_regions(&final_config)
         .await
@@ -731,16 +728,14 @@ async fn source_credentials(
     config: &ConnectorConfig,
     base: &SdkConfig,
     env: &BTreeMap<String, String>,
-) -> Result<SharedCredentialsProvider, Failure> {
+) -> Result<(SharedCredentialsProvider, Credentials), Failure> {
     let provider = match &config.credentials {
         CredentialOption::AccessKey {
             access_key_id,
             secret_access_key,
         } => {
-            return Ok(SharedCredentialsProvider::new(sdk::access_key(
-                access_key_id,
-                secret_access_key,
-            )));
+            let key = sdk::access_key(access_key_id, secret_access_key);
+            return Ok((SharedCredentialsProvider::new(key.clone()), key));
         }
         CredentialOption::Irsa
             if !(env.contains_key("AWS_ROLE_ARN")
@@ -762,11 +757,11 @@ async fn source_credentials(
             })?
         }
     };
-    provider
+    let resolved = provider
         .provide_credentials()
         .await
         .map_err(|e| credentials_failure(config, env, Stage::Credentials, &e))?;
-    Ok(provider)
+    Ok((provider, resolved))
 }
 
 /// The cross-account role's credentials, through `aws-config`'s `AssumeRoleProvider`.
@@ -775,7 +770,7 @@ async fn assume(
     source: SharedCredentialsProvider,
     cross: &CrossAccount,
     region: &str,
-) -> Result<SharedCredentialsProvider, Failure> {
+) -> Result<(SharedCredentialsProvider, Credentials), Failure> {
     let mut builder = aws_config::sts::AssumeRoleProvider::builder(&cross.role_arn)
         .session_name("trustbench-connector")
         .region(Region::new(region.to_owned()));
@@ -791,7 +786,7 @@ async fn assume(
         .await;
     let provider = SharedCredentialsProvider::new(provider);
     match provider.provide_credentials().await {
-        Ok(_) => Ok(provider),
+        Ok(resolved) => Ok((provider, resolved)),
         Err(e) => {
             let (code, message) = code_and_message(&e);
             Err(Failure {
