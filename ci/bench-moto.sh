@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `trustbench bench` with moto's server as a third peer, in the same run: installs
 # moto[server] into ./.venv-bench (once), starts it on a free loopback port, runs the
-# benchmark against the bare hyper server, trustbench and moto in turn, and stops moto.
+# benchmark against the bare-transport ceilings, trustbench and moto in turn, and stops moto.
 # Arguments go to `trustbench bench` (e.g. --seconds 4 --concurrency 1,8,64).
 set -euo pipefail
 cd "$(dirname "$0")/.."

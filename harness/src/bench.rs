@@ -4,10 +4,11 @@
 //! Each operation's request is signed once with `aws-sigv4` (the SDK's signer) and sent
 //! again and again over keep-alive connections, so the server verifies a real signature
 //! and evaluates the caller's policies on every request while the load generator does
-//! almost no work. Two bare hyper servers give the ceiling: one answers a tiny GET with a
-//! tiny body (the machine's bare request rate), the other reads the operation's own request
-//! bytes and answers the mock's own answer, captured once (the ceiling for moving these
-//! bytes: what is left between it and the mock is the mock's work). All run in this process
+//! almost no work. Two servers on the mock's own HTTP transport ([`mock_server::serve_fixed`])
+//! doing nothing else give the ceiling: one answers a tiny GET with a tiny body (the
+//! machine's bare request rate), the other reads the operation's own request bytes and
+//! answers the mock's own answer, captured once (the ceiling for moving these bytes: what
+//! is left between it and the mock is the mock's work). All run in this process
 //! and share the machine with the load generator, so compare ratios, not absolute numbers.
 
 use std::net::SocketAddr;
@@ -16,10 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use mock_server::{DEFAULT_IDENTITIES, MockServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -68,7 +65,7 @@ const OPERATIONS: [(&str, &str, &str); 4] = [
     ),
 ];
 
-/// What a benchmark measures besides the bare hyper server.
+/// What a benchmark measures besides the ceilings.
 #[derive(Debug, Clone, Default)]
 pub struct Peers {
     /// A moto server to measure too.
@@ -93,8 +90,8 @@ fn world() -> Result<mock_server::World, HarnessError> {
     Ok(world)
 }
 
-/// Runs every operation at every concurrency for `seconds` each, against the bare hyper
-/// server, the mock, and moto when `moto` names its address, in turn; prints a Markdown
+/// Runs every operation at every concurrency for `seconds` each, against the two ceilings,
+/// the mock, and moto when `moto` names its address, in turn; prints a Markdown
 /// table with the mock's throughput as a ratio of each peer's.
 ///
 /// Fails when a server cannot start or a request cannot be signed.
@@ -141,8 +138,8 @@ pub async fn bench(
         // The same request bytes in and the mock's own answer out, with no work between.
         let same = start_bare(answer_of(address, &request).await?).await?;
         let mut targets = vec![
-            ("bare hyper", bare, bare_request(bare)),
-            ("bare hyper, same bytes", same, request.clone()),
+            ("bare transport", bare, bare_request(bare)),
+            ("bare transport, same bytes", same, request.clone()),
             ("trustbench", address, request),
         ];
         if let Some(moto) = moto {
@@ -343,29 +340,12 @@ fn bare_request(addr: SocketAddr) -> Vec<u8> {
     format!("GET / HTTP/1.1\r\nhost: {addr}\r\n\r\n").into_bytes()
 }
 
-/// The loopback ceiling: hyper reading the request and answering `body`, nothing else.
+/// A ceiling: the server's own transport reading each request and answering `body`,
+/// nothing else.
 async fn start_bare(body: Bytes) -> Result<SocketAddr, HarnessError> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = stream.set_nodelay(true);
-            let body = body.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let body = body.clone();
-                    async move {
-                        // Read the request body as the mock does, then answer.
-                        let _ = req.into_body().collect().await;
-                        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(body)))
-                    }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    tokio::spawn(mock_server::serve_fixed(listener, body));
     Ok(addr)
 }
 

@@ -40,8 +40,8 @@ pub enum Command {
     /// Serve the fake STS, IAM and EC2 endpoints until Ctrl-C.
     Serve(ServeArgs),
     /// Measure requests/s and latency of signed GetCallerIdentity, DescribeRegions, GetRole
-    /// and AssumeRole calls against two bare hyper servers (a tiny answer, and the same
-    /// bytes in and out) and moto (with --moto) in the same run (build with --release for
+    /// and AssumeRole calls against two servers on the mock's own transport doing nothing
+    /// else (a tiny answer, and the same bytes in and out) and moto (with --moto) in the same run (build with --release for
     /// meaningful numbers).
     Bench(BenchArgs),
     /// Print the least-privilege report of a saved request log (the JSON of

@@ -125,6 +125,7 @@ pub use routing::supported_actions;
 pub use server::{MockServer, MockServerBuilder, StartError};
 pub use service::Service;
 pub use sts::oidc::{OidcError, OidcToken};
+pub use transport::serve_fixed;
 pub use wildcard::Pattern as Wildcard;
 pub use world::{
     AccessKeySpec, AccountSpec, DEFAULT_IDENTITIES, DefaultIdentity, DelegateKind, DelegateSpec,

@@ -352,7 +352,7 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY`] bytes and bodies that stall.
-async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, AwsError> {
+pub(crate) async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, AwsError> {
     let read = Limited::new(body, MAX_BODY).collect();
     match tokio::time::timeout(timeout, read).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),

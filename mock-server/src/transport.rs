@@ -5,7 +5,13 @@
 
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
+
+use atomic_waker::AtomicWaker;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -93,6 +99,7 @@ pub(crate) async fn accept_loop<S, F>(
                 // The Date header comes from the server clock (see `wire::http_date`).
                 .auto_date_header(false)
                 .serve_connection(TokioIo::new(stream), service);
+            let conn = SelfWaking::new(conn);
             tokio::pin!(conn);
             tokio::select! {
                 result = conn.as_mut() => {
@@ -101,10 +108,213 @@ pub(crate) async fn accept_loop<S, F>(
                     }
                 }
                 _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
+                    conn.as_mut().inner().graceful_shutdown();
                     let _ = conn.await;
                 }
             }
         });
+    }
+}
+
+/// Serves every connection on `listener` with the server's own HTTP transport, answering
+/// every request with `body` once its own body is read, and doing nothing else: the
+/// ceiling `trustbench bench` measures the mock against (the same transport moving the same
+/// bytes, so what is left between the two is the mock's work). Serves until dropped.
+pub async fn serve_fixed(listener: TcpListener, body: bytes::Bytes) {
+    let (_serving, stop) = watch::channel(false);
+    let idle = Duration::from_secs(60);
+    accept_loop(listener, stop, idle, move |req: Request<Incoming>, _| {
+        let body = body.clone();
+        async move {
+            let _ = crate::pipeline::read_body(req.into_body(), idle).await;
+            Ok(Response::new(Body::new(body)))
+        }
+    })
+    .await;
+}
+
+/// A connection polled again at once when it wakes itself while being polled.
+///
+/// hyper's HTTP/1 dispatcher wakes its own task while serving a request with a body (the
+/// body channel's "want" signal, then the body's data). Tokio re-queues a task woken while
+/// it runs as if it had yielded, and wakes another worker thread to share the queue, which
+/// then often takes the connection over: at concurrency 1 every request crossed threads,
+/// and took 3× as long (BENCHMARKS.md). Polling again in place answers the same wake
+/// without the other thread. Wakes from anywhere else (the socket, timers) reach the task
+/// as usual, and a connection that keeps waking itself yields after [`SELF_WAKE_POLLS`]
+/// polls, or when its cooperative budget is spent, as it would have.
+struct SelfWaking<F> {
+    inner: Pin<Box<F>>,
+    shared: Arc<SelfWake>,
+    /// A waker for `shared`, made once.
+    waker: Waker,
+}
+
+/// Polls in a row a self-waking connection gets before it yields to the scheduler.
+const SELF_WAKE_POLLS: usize = 16;
+
+/// Not being polled: a wake goes to the task.
+const IDLE: u8 = 0;
+/// Being polled: a wake is noted.
+const POLLING: u8 = 1;
+/// Woken while being polled: the poll loop polls again.
+const WOKEN: u8 = 2;
+
+/// The waker a [`SelfWaking`] connection gets.
+struct SelfWake {
+    state: AtomicU8,
+    task: AtomicWaker,
+}
+
+impl Wake for SelfWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        match (self.state).compare_exchange(POLLING, WOKEN, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) | Err(WOKEN) => {}
+            Err(_) => self.task.wake(),
+        }
+    }
+}
+
+impl<F> SelfWaking<F> {
+    fn new(inner: F) -> Self {
+        let shared = Arc::new(SelfWake {
+            state: AtomicU8::new(IDLE),
+            task: AtomicWaker::new(),
+        });
+        let waker = Waker::from(Arc::clone(&shared));
+        SelfWaking {
+            inner: Box::pin(inner),
+            shared,
+            waker,
+        }
+    }
+
+    fn inner(self: Pin<&mut Self>) -> Pin<&mut F> {
+        self.get_mut().inner.as_mut()
+    }
+}
+
+impl<F: Future> Future for SelfWaking<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        this.shared.task.register(cx.waker());
+        let mut inner_cx = Context::from_waker(&this.waker);
+        for _ in 0..SELF_WAKE_POLLS {
+            this.shared.state.store(POLLING, Ordering::Release);
+            if let Poll::Ready(out) = this.inner.as_mut().poll(&mut inner_cx) {
+                this.shared.state.store(IDLE, Ordering::Release);
+                return Poll::Ready(out);
+            }
+            let state = this.shared.state.swap(IDLE, Ordering::AcqRel);
+            // A spent cooperative budget makes Tokio's resources wake the task and answer
+            // Pending: only the scheduler gives a new one.
+            if state != WOKEN || !tokio::task::coop::has_budget_remaining() {
+                if state == WOKEN {
+                    cx.waker().wake_by_ref();
+                }
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+
+    use super::*;
+
+    /// Wakes itself `times` times, then is ready; counts its polls.
+    struct WakesItself {
+        times: usize,
+        polls: usize,
+    }
+
+    impl Future for WakesItself {
+        type Output = usize;
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+            self.polls += 1;
+            if self.times == 0 {
+                return Poll::Ready(self.polls);
+            }
+            self.times -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    /// A waker that counts its wakes.
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Counter>, Waker) {
+        let counter = Arc::new(Counter(std::sync::atomic::AtomicUsize::new(0)));
+        (Arc::clone(&counter), Waker::from(counter))
+    }
+
+    #[test]
+    fn a_self_wake_is_answered_in_place_without_waking_the_task() {
+        let (count, waker) = counter();
+        let mut cx = Context::from_waker(&waker);
+        let mut conn = pin!(SelfWaking::new(WakesItself { times: 3, polls: 0 }));
+        assert_eq!(conn.as_mut().poll(&mut cx), Poll::Ready(4));
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_connection_that_keeps_waking_itself_yields() {
+        let (count, waker) = counter();
+        let mut cx = Context::from_waker(&waker);
+        let mut conn = pin!(SelfWaking::new(WakesItself {
+            times: 100,
+            polls: 0
+        }));
+        assert_eq!(conn.as_mut().poll(&mut cx), Poll::Pending);
+        assert_eq!(conn.inner.polls, SELF_WAKE_POLLS);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn wakes_after_the_poll_reach_the_task() {
+        let (count, waker) = counter();
+        let mut cx = Context::from_waker(&waker);
+        // Pending without waking itself: waits for someone else.
+        let mut conn = pin!(SelfWaking::new(std::future::pending::<()>()));
+        assert_eq!(conn.as_mut().poll(&mut cx), Poll::Pending);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        conn.waker.wake_by_ref();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        // Polled again (as the wake asked), it waits again, and the next wake arrives too.
+        assert_eq!(conn.as_mut().poll(&mut cx), Poll::Pending);
+        Waker::from(Arc::clone(&conn.shared)).wake();
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_wake_from_another_thread_while_polled_is_not_lost() {
+        // The inner future is woken from another thread on every poll; each wake must
+        // either re-poll in place or reach the task, or the join below never finishes.
+        for _ in 0..1000 {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let sender = std::thread::spawn(move || tx.send(()));
+            let conn = SelfWaking::new(rx);
+            let got = tokio::time::timeout(Duration::from_secs(5), conn).await;
+            assert!(matches!(got, Ok(Ok(()))));
+            let _ = sender.join();
+        }
     }
 }
