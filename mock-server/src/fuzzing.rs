@@ -82,7 +82,10 @@ pub fn sigv4(data: &[u8]) {
     let Ok(Some(sig)) = sigv4::parse(&req) else {
         return;
     };
-    let key = sigv4::signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", &sig.scope);
+    let key = sigv4::keyed(&sigv4::signing_key(
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        &sig.scope,
+    ));
     for hash in sigv4::payload_hashes(&req, &sig) {
         let canonical = sigv4::canonical_request(&req, &sig, &hash);
         let _ = sigv4::string_to_sign(&sig, &canonical);

@@ -94,7 +94,7 @@ fn authenticate_session(
     }
     check_time(sig, service, now)?;
     let secret = sessions.secret_for(&sig.access_key_id);
-    let signing_key = sigv4::signing_key(&secret, &sig.scope);
+    let signing_key = sigv4::keyed(&sigv4::signing_key(&secret, &sig.scope));
     if !sigv4::verify(req, sig, &signing_key) {
         return Err(AwsError::signature_does_not_match(service));
     }
@@ -171,19 +171,19 @@ fn check_time(sig: &Signature, service: Service, now: SystemTime) -> Result<(), 
 }
 
 /// The signing key for the signature's scope, from the key's per-service cache.
-fn cached_signing_key(key: &AccessKey, sig: &Signature, service: Service) -> [u8; 32] {
+fn cached_signing_key(key: &AccessKey, sig: &Signature, service: Service) -> sigv4::HmacSha256 {
     let slot = &key.signing_cache[service.index()];
     if let Some(hit) = slot.load().as_ref()
         && hit.date == sig.scope.date
         && hit.region == sig.scope.region
     {
-        return hit.key;
+        return hit.key.clone();
     }
-    let derived = sigv4::signing_key(&key.secret, &sig.scope);
+    let derived = sigv4::keyed(&sigv4::signing_key(&key.secret, &sig.scope));
     slot.store(Some(Arc::new(CachedSigningKey {
         date: sig.scope.date.clone(),
         region: sig.scope.region.clone(),
-        key: derived,
+        key: derived.clone(),
     })));
     derived
 }

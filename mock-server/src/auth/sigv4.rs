@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
@@ -37,7 +37,11 @@ const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC
 /// Paths keep their slashes.
 const PATH_SET: &AsciiSet = &QUERY_SET.remove(b'/');
 
-type HmacSha256 = Hmac<Sha256>;
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
 
 /// Why a request's signature could not even be checked, or failed a check that does not
 /// need the secret. `keys.rs` turns these into the service's `AwsError`.
@@ -211,10 +215,11 @@ fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Err
             _ => {}
         }
     }
-    let date = header_str(headers, "x-amz-date")
+    let date = header_str(headers, &X_AMZ_DATE)
         .map(|d| (d.clone(), parse_amz_date(&d)))
         .or_else(|| {
-            header_str(headers, "date").map(|d| (d.clone(), httpdate::parse_http_date(&d).ok()))
+            header_str(headers, &http::header::DATE)
+                .map(|d| (d.clone(), httpdate::parse_http_date(&d).ok()))
         });
     let mut missing = Vec::new();
     if credential.is_none() {
@@ -240,7 +245,7 @@ fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Err
         )));
     };
     let time = time.ok_or_else(|| bad_date(&amz_date))?;
-    let amz_date = if headers.contains_key("x-amz-date") {
+    let amz_date = if headers.contains_key(&X_AMZ_DATE) {
         amz_date
     } else {
         format_amz_date(time)
@@ -252,7 +257,7 @@ fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Err
         amz_date,
         time,
         Location::Header,
-        header_str(headers, "x-amz-security-token"),
+        header_str(headers, &X_AMZ_SECURITY_TOKEN),
     )
 }
 
@@ -311,8 +316,15 @@ fn finish(
     location: Location,
     security_token: Option<String>,
 ) -> Result<Signature, SigV4Error> {
-    let parts: Vec<&str> = credential.split('/').collect();
-    let [key, date, region, service, terminator] = parts[..] else {
+    let mut parts = credential.split('/');
+    let (Some(key), Some(date), Some(region), Some(service), Some(terminator), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return Err(SigV4Error::Incomplete(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
         )));
@@ -337,12 +349,14 @@ fn finish(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
         ));
     }
-    // SDKs write lower-case hex; anything else can never match: compare it as empty bytes.
+    // SDKs write 64 lower-case hex digits; anything else can never match: compare it as
+    // empty bytes.
     let lower_hex = signature
         .bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let signature = if lower_hex {
-        hex::decode(signature).unwrap_or_default()
+    let mut decoded = [0u8; 32];
+    let signature = if lower_hex && hex::decode_to_slice(signature, &mut decoded).is_ok() {
+        decoded.to_vec()
     } else {
         Vec::new()
     };
@@ -368,7 +382,7 @@ fn bad_date(value: &str) -> SigV4Error {
     ))
 }
 
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+fn header_str(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     headers.get(name).map(|v| header_text(v).into_owned())
 }
 
@@ -409,7 +423,7 @@ pub(crate) fn payload_hashes(req: &SignedRequest<'_>, sig: &Signature) -> Vec<St
             HexSha256::of(req.body).as_str().to_owned()
         }
     };
-    if let Some(claimed) = req.headers.get("x-amz-content-sha256") {
+    if let Some(claimed) = req.headers.get(&X_AMZ_CONTENT_SHA256) {
         let claimed = header_text(claimed);
         if claimed != UNSIGNED_PAYLOAD && claimed != body_hash() {
             return Vec::new();
@@ -571,21 +585,22 @@ pub(crate) fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// Whether the request's signature is right for the signing key of its scope.
-pub(crate) fn verify(req: &SignedRequest<'_>, sig: &Signature, key: &[u8; 32]) -> bool {
-    payload_hashes(req, sig).iter().any(|hash| {
-        let sts = string_to_sign(sig, &canonical_request(req, sig, hash));
-        signature_matches(key, &sts, &sig.signature)
-    })
+/// HMAC-SHA256 keyed with a signing key, ready to sign (cloned for each use: the key's
+/// padding blocks are hashed once).
+pub(crate) fn keyed(key: &[u8; 32]) -> HmacSha256 {
+    HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
 }
 
-/// Whether `signature` is the HMAC of `string_to_sign` under `key` (constant-time compare).
-pub(crate) fn signature_matches(key: &[u8; 32], string_to_sign: &str, signature: &[u8]) -> bool {
-    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
-        return false;
-    };
-    mac.update(string_to_sign.as_bytes());
-    mac.verify_slice(signature).is_ok()
+/// Whether the request's signature is right for the signing key of its scope (`keyed`
+/// with it).
+pub(crate) fn verify(req: &SignedRequest<'_>, sig: &Signature, key: &HmacSha256) -> bool {
+    payload_hashes(req, sig).iter().any(|hash| {
+        let sts = string_to_sign(sig, &canonical_request(req, sig, hash));
+        let mut mac = key.clone();
+        mac.update(sts.as_bytes());
+        // Constant-time compare.
+        mac.verify_slice(&sig.signature).is_ok()
+    })
 }
 
 #[cfg(test)]

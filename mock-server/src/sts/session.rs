@@ -119,7 +119,9 @@ impl fmt::Debug for Minted {
 /// The server's session key, and the inline session policies of the sessions it issued,
 /// parsed.
 pub(crate) struct SessionKeys {
-    key: [u8; 32],
+    /// HMAC-SHA256 keyed with the server's random key: cloned for each MAC, so the key's
+    /// padding blocks are hashed once, not per token.
+    keyed: HmacSha256,
     policies: ArcSwap<Parsed>,
 }
 
@@ -149,7 +151,8 @@ impl SessionKeys {
         let mut key = [0u8; 32];
         rand::fill(&mut key[..]);
         Self {
-            key,
+            keyed: HmacSha256::new_from_slice(&key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length")),
             policies: ArcSwap::default(),
         }
     }
@@ -179,8 +182,7 @@ impl SessionKeys {
     }
 
     fn mac(&self, parts: &[&[u8]]) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = self.keyed.clone();
         for part in parts {
             mac.update(part);
         }

@@ -7,13 +7,12 @@ use crate::wire::xml::{self, Node};
 
 /// `<{Action}Response xmlns=…><requestId>…</requestId>…</…>`
 pub(crate) fn success(namespace: &str, action: &str, result: &[Node], request_id: &str) -> String {
-    let mut out = String::with_capacity(4096);
+    let mut out = String::with_capacity(256 + 2 * action.len() + xml::size(result));
     out.push_str(xml::DECLARATION);
-    let response = format!("{action}Response");
-    xml::open(&mut out, &response, Some(namespace));
+    xml::open_suffixed(&mut out, action, "Response", Some(namespace));
     xml::leaf(&mut out, "requestId", request_id);
     xml::render(&mut out, result, "item");
-    xml::close(&mut out, &response);
+    xml::close_suffixed(&mut out, action, "Response");
     out
 }
 

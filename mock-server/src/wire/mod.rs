@@ -77,11 +77,13 @@ fn respond(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(id) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-requestid", id);
+        headers.insert(REQUEST_ID, id);
     }
     headers.insert(header::DATE, http_date(now));
     response
 }
+
+const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amzn-requestid");
 
 /// The `Date` header, from the server clock: SDKs correct their clock skew from it, so a
 /// virtual clock must show here too (hyper's own date header is off).

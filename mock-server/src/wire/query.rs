@@ -37,17 +37,17 @@ impl Params {
     /// Parses the URL query string and a form body, refusing duplicates across both.
     /// SigV4 presigning parameters (`X-Amz-…`) are kept: they are part of the query string.
     pub(crate) fn parse(query: Option<&str>, form: Option<&[u8]>) -> Result<Self, AwsError> {
-        let mut pairs = Vec::new();
+        let count = |raw: &[u8]| raw.iter().filter(|b| **b == b'&').count() + 1;
+        let mut pairs =
+            Vec::with_capacity(query.map_or(0, |q| count(q.as_bytes())) + form.map_or(0, count));
         if let Some(q) = query {
             decode_into(q.as_bytes(), &mut pairs)?;
         }
         if let Some(body) = form {
             decode_into(body, &mut pairs)?;
         }
-        let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-        names.sort_unstable();
-        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-            return Err(AwsError::duplicate_parameter(w[0]));
+        if let Some(name) = duplicate(&pairs) {
+            return Err(AwsError::duplicate_parameter(name));
         }
         Ok(Self { pairs })
     }
@@ -91,6 +91,20 @@ impl Params {
     }
 }
 
+/// The (alphabetically) first name given twice: compared pairwise for the few parameters of most requests
+/// (no allocation), through a sorted copy for many.
+fn duplicate(pairs: &[(String, String)]) -> Option<&str> {
+    if pairs.len() <= 16 {
+        return (pairs.iter().enumerate())
+            .filter(|(i, (k, _))| pairs[..*i].iter().any(|(seen, _)| seen == k))
+            .map(|(_, (k, _))| k.as_str())
+            .min();
+    }
+    let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+}
+
 fn decode_into(input: &[u8], out: &mut Vec<(String, String)>) -> Result<(), AwsError> {
     for pair in input.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (k, v) = match pair.iter().position(|b| *b == b'=') {
@@ -104,6 +118,9 @@ fn decode_into(input: &[u8], out: &mut Vec<(String, String)>) -> Result<(), AwsE
 
 /// Form decoding: `+` is a space, `%XX` a byte; the result must be UTF-8.
 fn decode(raw: &[u8]) -> Result<String, AwsError> {
+    if !raw.iter().any(|b| matches!(b, b'+' | b'%')) {
+        return utf8(raw.to_vec());
+    }
     let mut bytes = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -129,6 +146,10 @@ fn decode(raw: &[u8]) -> Result<String, AwsError> {
         }
         i += 1;
     }
+    utf8(bytes)
+}
+
+fn utf8(bytes: Vec<u8>) -> Result<String, AwsError> {
     String::from_utf8(bytes).map_err(|_| {
         AwsError::malformed_query_string("The query string or body is not valid UTF-8")
     })
@@ -136,21 +157,19 @@ fn decode(raw: &[u8]) -> Result<String, AwsError> {
 
 /// `<{Action}Response xmlns=…><{Action}Result>…</…><ResponseMetadata>…`
 pub(crate) fn success(namespace: &str, action: &str, result: &[Node], request_id: &str) -> String {
-    let mut out = String::with_capacity(512);
+    let mut out = String::with_capacity(384 + 4 * action.len() + xml::size(result));
     out.push_str(xml::DECLARATION);
-    let response = [action, "Response"].concat();
-    xml::open(&mut out, &response, Some(namespace));
+    xml::open_suffixed(&mut out, action, "Response", Some(namespace));
     // Actions without output (IAM DeleteUser, …) have no Result element at all.
     if !result.is_empty() {
-        let result_tag = [action, "Result"].concat();
-        xml::open(&mut out, &result_tag, None);
+        xml::open_suffixed(&mut out, action, "Result", None);
         xml::render(&mut out, result, "member");
-        xml::close(&mut out, &result_tag);
+        xml::close_suffixed(&mut out, action, "Result");
     }
     xml::open(&mut out, "ResponseMetadata", None);
     xml::leaf(&mut out, "RequestId", request_id);
     xml::close(&mut out, "ResponseMetadata");
-    xml::close(&mut out, &response);
+    xml::close_suffixed(&mut out, action, "Response");
     out
 }
 
@@ -161,7 +180,9 @@ pub(crate) fn url_encode_document(document: &str) -> String {
         .remove(b'.')
         .remove(b'_')
         .remove(b'~');
-    percent_encoding::utf8_percent_encode(document, UNRESERVED).to_string()
+    let mut out = String::with_capacity(document.len() * 2);
+    out.extend(percent_encoding::utf8_percent_encode(document, UNRESERVED));
+    out
 }
 
 /// The namespace of errors raised by AWS's request framework before the service sees the

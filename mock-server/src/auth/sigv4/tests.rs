@@ -113,7 +113,7 @@ fn verify_with(req: &http::Request<Vec<u8>>, secret: &str) -> Result<bool, SigV4
     };
     let sig = parse(&r)?.ok_or_else(|| SigV4Error::Incomplete("unsigned".into()))?;
     assert_eq!(sig.access_key_id, KEY);
-    let key = signing_key(secret, &sig.scope);
+    let key = keyed(&signing_key(secret, &sig.scope));
     Ok(verify(&r, &sig, &key))
 }
 
@@ -438,7 +438,7 @@ fn check_stages(label: &str, request: &str, canonical: &str, string_to_sign_: &s
     let ours = string_to_sign(&sig, &ours);
     assert_eq!(ours, string_to_sign_, "{label}: string to sign");
     assert!(
-        verify(&signed, &sig, &signing_key(secret, &sig.scope)),
+        verify(&signed, &sig, &keyed(&signing_key(secret, &sig.scope))),
         "{label}: signature"
     );
 }

@@ -263,11 +263,11 @@ impl AccessKey {
     }
 }
 
-/// A derived signing key and the date and region it is for.
+/// A derived signing key (as HMAC keyed with it) and the date and region it is for.
 pub(crate) struct CachedSigningKey {
     pub(crate) date: String,
     pub(crate) region: String,
-    pub(crate) key: [u8; 32],
+    pub(crate) key: crate::auth::sigv4::HmacSha256,
 }
 
 impl std::fmt::Debug for AccessKey {
