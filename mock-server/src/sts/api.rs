@@ -137,14 +137,14 @@ fn checked<'a>(
 }
 
 /// `<Credentials>` of minted temporary credentials.
-fn credentials_node(minted: &Minted, expires: i64) -> Node {
+fn credentials_node(minted: Minted, expires: i64) -> Node {
     let expiration = crate::times::iso_unix(expires);
     Node::Branch(
         "Credentials",
         vec![
-            Node::leaf("AccessKeyId", minted.access_key_id.clone()),
-            Node::leaf("SecretAccessKey", minted.secret_access_key.clone()),
-            Node::leaf("SessionToken", minted.session_token.clone()),
+            Node::leaf("AccessKeyId", minted.access_key_id),
+            Node::leaf("SecretAccessKey", minted.secret_access_key),
+            Node::leaf("SessionToken", minted.session_token),
             Node::leaf("Expiration", expiration),
         ],
     )
@@ -264,7 +264,7 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
     });
     let partition = role.partition;
     Ok(vec![
-        credentials_node(&minted, expires),
+        credentials_node(minted, expires),
         Node::leaf("SubjectFromWebIdentityToken", subject),
         Node::Branch(
             "AssumedRoleUser",
@@ -334,7 +334,7 @@ fn get_session_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         user_session: true,
         ..SessionClaims::role_session(&caller.arn, "", issued, expires)
     });
-    Ok(vec![credentials_node(&minted, expires)])
+    Ok(vec![credentials_node(minted, expires)])
 }
 
 fn federated_user_resource(call: &Call<'_>) -> String {
@@ -379,7 +379,7 @@ fn get_federation_token(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     });
     let partition = caller.partition;
     let mut out = vec![
-        credentials_node(&minted, expires),
+        credentials_node(minted, expires),
         Node::Branch(
             "FederatedUser",
             vec![
@@ -701,7 +701,7 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     });
     let partition = role.partition;
     let mut out = vec![
-        credentials_node(&minted, expires),
+        credentials_node(minted, expires),
         Node::Branch(
             "AssumedRoleUser",
             vec![

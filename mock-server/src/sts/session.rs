@@ -226,13 +226,15 @@ impl SessionKeys {
         claims.key = id.clone();
         let payload = serde_json::to_vec(&claims).unwrap_or_default();
         let tag = self.mac(&[b"token/", &payload]).finalize().into_bytes();
+        let mut session_token =
+            String::with_capacity(TOKEN_PREFIX.len() + payload.len() * 4 / 3 + 48);
+        session_token.push_str(TOKEN_PREFIX);
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut session_token);
+        session_token.push('.');
+        URL_SAFE_NO_PAD.encode_string(tag, &mut session_token);
         Minted {
             secret_access_key: self.secret_for(&id),
-            session_token: format!(
-                "{TOKEN_PREFIX}{}.{}",
-                URL_SAFE_NO_PAD.encode(&payload),
-                URL_SAFE_NO_PAD.encode(tag)
-            ),
+            session_token,
             access_key_id: id,
         }
     }

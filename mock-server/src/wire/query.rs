@@ -116,36 +116,35 @@ fn decode_into(input: &[u8], out: &mut Vec<(String, String)>) -> Result<(), AwsE
     Ok(())
 }
 
-/// Form decoding: `+` is a space, `%XX` a byte; the result must be UTF-8.
+/// Form decoding: `+` is a space, `%XX` a byte; the result must be UTF-8. The runs between
+/// them are copied whole.
 fn decode(raw: &[u8]) -> Result<String, AwsError> {
-    if !raw.iter().any(|b| matches!(b, b'+' | b'%')) {
-        return utf8(raw.to_vec());
-    }
     let mut bytes = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let hex = raw
-                    .get(i + 1..i + 3)
-                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                    .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-                let Some(b) = hex else {
-                    let rest = String::from_utf8_lossy(&raw[i..raw.len().min(i + 3)]).into_owned();
-                    return Err(AwsError::malformed_query_string(if rest.len() < 3 {
-                        "Incomplete trailing escape % sequence".to_owned()
-                    } else {
-                        format!("Illegal hex character in escape % pattern: {rest}")
-                    }));
-                };
-                bytes.push(b);
-                i += 2;
-            }
-            b => bytes.push(b),
+    let mut rest = raw;
+    while let Some(at) = memchr::memchr2(b'+', b'%', rest) {
+        bytes.extend_from_slice(&rest[..at]);
+        if rest[at] == b'+' {
+            bytes.push(b' ');
+            rest = &rest[at + 1..];
+            continue;
         }
-        i += 1;
+        let hex = rest
+            .get(at + 1..at + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        let Some(b) = hex else {
+            let bad = &rest[at..rest.len().min(at + 3)];
+            let bad = String::from_utf8_lossy(bad).into_owned();
+            return Err(AwsError::malformed_query_string(if bad.len() < 3 {
+                "Incomplete trailing escape % sequence".to_owned()
+            } else {
+                format!("Illegal hex character in escape % pattern: {bad}")
+            }));
+        };
+        bytes.push(b);
+        rest = &rest[at + 3..];
     }
+    bytes.extend_from_slice(rest);
     utf8(bytes)
 }
 
