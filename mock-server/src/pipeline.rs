@@ -8,10 +8,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use http::request::Parts;
 use http::{Method, Request, Response};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
 use crate::api::{ActionSpec, Audit, Authorization, Call};
@@ -25,13 +23,11 @@ use crate::log::{Decider, Decision, Record};
 use crate::routing;
 use crate::service::{Endpoint, Service};
 use crate::state::State;
-use crate::transport::{Dropped, deliver};
+use crate::transport::{Dropped, deliver, read_body};
 use crate::wire::query::Params;
 use crate::wire::{self, Body};
 use crate::{control, delegates, wire::xml::Node};
 
-/// The largest body accepted (AWS query APIs refuse larger ones too).
-pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
 /// What the requests to one server's port are served with.
 #[derive(Debug)]
@@ -348,27 +344,6 @@ fn authorize(call: &Call<'_>, spec: &ActionSpec) -> Result<(), AwsError> {
             call.authorize(spec.iam_action, &resource_of(call), |_| {})
         }
         Authorization::Always | Authorization::Unsigned | Authorization::Handler => Ok(()),
-    }
-}
-
-/// Reads the whole body, refusing more than [`MAX_BODY`] bytes and bodies that stall.
-pub(crate) async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, AwsError> {
-    let read = Limited::new(body, MAX_BODY).collect();
-    match tokio::time::timeout(timeout, read).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(AwsError::request_entity_too_large(MAX_BODY))
-        }
-        Ok(Err(_)) => Err(AwsError::new(
-            http::StatusCode::BAD_REQUEST,
-            "MalformedInput",
-            "The request body could not be read",
-        )),
-        Err(_) => Err(AwsError::new(
-            http::StatusCode::REQUEST_TIMEOUT,
-            "RequestTimeout",
-            "Your socket connection to the server was not read from or written to within the timeout period.",
-        )),
     }
 }
 

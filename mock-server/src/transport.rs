@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
 
+use bytes::Bytes;
 use http::{Request, Response};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -21,8 +23,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::error::AwsError;
 use crate::faults::FaultEffect;
 use crate::wire::Body;
+
+/// The largest body accepted (AWS query APIs refuse larger ones too).
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
 /// The largest request head (request line and headers) accepted.
 const MAX_HEADER_BYTES: usize = 32 * 1024;
@@ -126,11 +132,32 @@ pub async fn serve_fixed(listener: TcpListener, body: bytes::Bytes) {
     accept_loop(listener, stop, idle, move |req: Request<Incoming>, _| {
         let body = body.clone();
         async move {
-            let _ = crate::pipeline::read_body(req.into_body(), idle).await;
+            let _ = read_body(req.into_body(), idle).await;
             Ok(Response::new(Body::new(body)))
         }
     })
     .await;
+}
+
+/// Reads the whole body, refusing more than [`MAX_BODY`] bytes and bodies that stall.
+pub(crate) async fn read_body(body: Incoming, timeout: Duration) -> Result<Bytes, AwsError> {
+    let read = Limited::new(body, MAX_BODY).collect();
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(AwsError::request_entity_too_large(MAX_BODY))
+        }
+        Ok(Err(_)) => Err(AwsError::new(
+            http::StatusCode::BAD_REQUEST,
+            "MalformedInput",
+            "The request body could not be read",
+        )),
+        Err(_) => Err(AwsError::new(
+            http::StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeout",
+            "Your socket connection to the server was not read from or written to within the timeout period.",
+        )),
+    }
 }
 
 /// A connection polled again at once when it wakes itself while being polled.
