@@ -14,7 +14,14 @@ pub(crate) fn arn(
     account: &str,
     resource: impl Display,
 ) -> String {
-    format!("arn:{partition}:{service}:{region}:{account}:{resource}")
+    use std::fmt::Write;
+    let mut out = String::with_capacity(96);
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "arn:{partition}:{service}:{region}:{account}:{resource}"
+    );
+    out
 }
 
 /// An IAM resource: `arn:PARTITION:iam::ACCOUNT:RESOURCE` (`root`, `role/`, …).

@@ -87,7 +87,7 @@ pub fn sigv4(data: &[u8]) {
         &sig.scope,
     ));
     for hash in sigv4::payload_hashes(&req, &sig) {
-        let canonical = sigv4::canonical_request(&req, &sig, &hash);
+        let canonical = sigv4::canonical_request(&req, &sig, hash.as_str());
         let _ = sigv4::string_to_sign(&sig, &canonical);
     }
     let _ = sigv4::verify(&req, &sig, &key);
@@ -257,8 +257,8 @@ fn signed(
             region: region.into(),
             service: service.into(),
         },
-        signed_headers: vec!["content-type".into(), "host".into(), "x-amz-date".into()],
-        signature: Vec::new(),
+        signed_headers: "content-type;host;x-amz-date".into(),
+        signature: None,
         amz_date,
         time: now,
         location: Location::Header,

@@ -160,13 +160,19 @@ impl Partition {
 impl Region {
     /// Looks a region up by code.
     pub fn find(name: &str) -> Option<&'static Region> {
-        Partition::ALL.into_iter().find_map(|p| {
-            let regions = p.regions();
-            regions
-                .binary_search_by(|r| r.name.cmp(name))
-                .ok()
-                .map(|i| &regions[i])
-        })
+        // Each partition's codes have their own prefix: one table to search.
+        let partition = if name.starts_with("us-gov-") {
+            Partition::AwsUsGov
+        } else if name.starts_with("cn-") {
+            Partition::AwsCn
+        } else {
+            Partition::Aws
+        };
+        let regions = partition.regions();
+        regions
+            .binary_search_by(|r| r.name.cmp(name))
+            .ok()
+            .map(|i| &regions[i])
     }
 }
 
@@ -187,6 +193,16 @@ mod tests {
             let mut sorted = names.clone();
             sorted.sort_unstable();
             assert_eq!(names, sorted, "{p}");
+        }
+    }
+
+    #[test]
+    fn every_region_is_found_in_its_own_partition() {
+        for p in Partition::ALL {
+            for r in p.regions() {
+                let found = Region::find(r.name).map(|f| (f.name, f.partition));
+                assert_eq!(found, Some((r.name, p)));
+            }
         }
     }
 

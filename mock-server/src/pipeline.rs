@@ -28,7 +28,6 @@ use crate::wire::query::Params;
 use crate::wire::{self, Body};
 use crate::{control, delegates, wire::xml::Node};
 
-
 /// What the requests to one server's port are served with.
 #[derive(Debug)]
 pub(crate) struct Site {

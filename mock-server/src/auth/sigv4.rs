@@ -78,7 +78,8 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    /// `date/region/service/aws4_request`, the form the string to sign and the key cache use.
+    /// `date/region/service/aws4_request`, as an `Authorization` header writes it.
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn to_scope_string(&self) -> String {
         let mut out =
             String::with_capacity(self.date.len() + self.region.len() + self.service.len() + 15);
@@ -96,8 +97,11 @@ impl Scope {
 pub(crate) struct Signature {
     pub(crate) access_key_id: String,
     pub(crate) scope: Scope,
-    pub(crate) signed_headers: Vec<String>,
-    pub(crate) signature: Vec<u8>,
+    /// The signed header names as given (`content-type;host;x-amz-date`).
+    pub(crate) signed_headers: String,
+    /// The signature's 32 bytes; `None` when it is not 64 lower-case hex digits (SDKs
+    /// write nothing else), which then matches nothing.
+    pub(crate) signature: Option<[u8; 32]>,
     /// The request time in ISO-8601 basic form (`20260124T101500Z`), as the string to sign
     /// and AWS's messages write it, also when the client sent a `Date` header.
     pub(crate) amz_date: String,
@@ -215,11 +219,18 @@ fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Err
             _ => {}
         }
     }
-    let date = header_str(headers, &X_AMZ_DATE)
-        .map(|d| (d.clone(), parse_amz_date(&d)))
+    let amz_date = header_str(headers, &X_AMZ_DATE);
+    let iso = amz_date.is_some();
+    let date = amz_date
+        .map(|d| {
+            let time = parse_amz_date(&d);
+            (d, time)
+        })
         .or_else(|| {
-            header_str(headers, &http::header::DATE)
-                .map(|d| (d.clone(), httpdate::parse_http_date(&d).ok()))
+            header_str(headers, &http::header::DATE).map(|d| {
+                let time = httpdate::parse_http_date(&d).ok();
+                (d, time)
+            })
         });
     let mut missing = Vec::new();
     if credential.is_none() {
@@ -245,11 +256,7 @@ fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Err
         )));
     };
     let time = time.ok_or_else(|| bad_date(&amz_date))?;
-    let amz_date = if headers.contains_key(&X_AMZ_DATE) {
-        amz_date
-    } else {
-        format_amz_date(time)
-    };
+    let amz_date = if iso { amz_date } else { format_amz_date(time) };
     finish(
         credential,
         signed,
@@ -340,11 +347,7 @@ fn finish(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date}' != '{day}', from '{amz_date}'."
         )));
     }
-    let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
-    if !signed_headers
-        .iter()
-        .any(|h| h == "host" || h == ":authority")
-    {
+    if !signed.split(';').any(|h| h == "host" || h == ":authority") {
         return Err(SigV4Error::Problem(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
         ));
@@ -355,11 +358,8 @@ fn finish(
         .bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let mut decoded = [0u8; 32];
-    let signature = if lower_hex && hex::decode_to_slice(signature, &mut decoded).is_ok() {
-        decoded.to_vec()
-    } else {
-        Vec::new()
-    };
+    let signature =
+        (lower_hex && hex::decode_to_slice(signature, &mut decoded).is_ok()).then_some(decoded);
     Ok(Signature {
         access_key_id: key.to_owned(),
         scope: Scope {
@@ -367,7 +367,7 @@ fn finish(
             region: region.to_owned(),
             service: service.to_owned(),
         },
-        signed_headers,
+        signed_headers: signed.to_owned(),
         signature,
         amz_date,
         time,
@@ -395,14 +395,18 @@ fn header_text(value: &HeaderValue) -> Cow<'_, str> {
     }
 }
 
-/// Lower-case hex SHA-256 of `data`, on the stack.
-struct HexSha256([u8; 64]);
+/// Lower-case hex SHA-256, on the stack.
+pub(crate) struct HexSha256([u8; 64]);
 
 impl HexSha256 {
     fn of(data: &[u8]) -> Self {
+        Self::from_digest(Sha256::digest(data).into())
+    }
+
+    fn from_digest(digest: [u8; 32]) -> Self {
         let mut out = [0u8; 64];
         // 32 bytes always fit 64 hex digits.
-        let _ = hex::encode_to_slice(Sha256::digest(data), &mut out);
+        let _ = hex::encode_to_slice(digest, &mut out);
         Self(out)
     }
 
@@ -412,82 +416,142 @@ impl HexSha256 {
     }
 }
 
-/// The payload hashes the signature may have used, in the order to try them. An
-/// `x-amz-content-sha256` that is neither the body's hash nor `UNSIGNED-PAYLOAD` yields none:
-/// whatever was signed, it was not this body.
-pub(crate) fn payload_hashes(req: &SignedRequest<'_>, sig: &Signature) -> Vec<String> {
-    let body_hash = || {
-        if req.body.is_empty() {
-            EMPTY_SHA256.to_owned()
-        } else {
-            HexSha256::of(req.body).as_str().to_owned()
+/// A payload hash a signature may have used: the body's, or the text the client claimed.
+pub(crate) enum PayloadHash<'a> {
+    Body(HexSha256),
+    Text(Cow<'a, str>),
+}
+
+impl PayloadHash<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Self::Body(hash) => hash.as_str(),
+            Self::Text(text) => text,
         }
-    };
-    if let Some(claimed) = req.headers.get(&X_AMZ_CONTENT_SHA256) {
-        let claimed = header_text(claimed);
-        if claimed != UNSIGNED_PAYLOAD && claimed != body_hash() {
-            return Vec::new();
-        }
-        return vec![claimed.into_owned()];
-    }
-    match sig.location {
-        Location::Header => vec![body_hash()],
-        // Presigned URLs may sign the body or, as S3's do, `UNSIGNED-PAYLOAD`.
-        Location::Query => vec![body_hash(), UNSIGNED_PAYLOAD.to_owned()],
     }
 }
 
-/// The canonical request for the signature's signed headers and a payload hash.
+/// The payload hashes the signature may have used, in the order to try them. An
+/// `x-amz-content-sha256` that is neither the body's hash nor `UNSIGNED-PAYLOAD` yields none:
+/// whatever was signed, it was not this body.
+pub(crate) fn payload_hashes<'a>(
+    req: &SignedRequest<'a>,
+    sig: &Signature,
+) -> impl Iterator<Item = PayloadHash<'a>> + use<'a> {
+    let body_hash = || {
+        if req.body.is_empty() {
+            PayloadHash::Text(Cow::Borrowed(EMPTY_SHA256))
+        } else {
+            PayloadHash::Body(HexSha256::of(req.body))
+        }
+    };
+    let unsigned = || PayloadHash::Text(Cow::Borrowed(UNSIGNED_PAYLOAD));
+    let hashes = if let Some(claimed) = req.headers.get(&X_AMZ_CONTENT_SHA256) {
+        let claimed = header_text(claimed);
+        if claimed == UNSIGNED_PAYLOAD || claimed == body_hash().as_str() {
+            [Some(PayloadHash::Text(claimed)), None]
+        } else {
+            [None, None]
+        }
+    } else {
+        match sig.location {
+            Location::Header => [Some(body_hash()), None],
+            // Presigned URLs may sign the body or, as S3's do, `UNSIGNED-PAYLOAD`.
+            Location::Query => [Some(body_hash()), Some(unsigned())],
+        }
+    };
+    hashes.into_iter().flatten()
+}
+
+/// Where the canonical request and the string to sign are written: a `String` to read them,
+/// a hash or a MAC to check a signature without building them.
+pub(crate) trait Sink {
+    fn put(&mut self, text: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, text: &str) {
+        Digest::update(self, text.as_bytes());
+    }
+}
+
+impl Sink for HmacSha256 {
+    fn put(&mut self, text: &str) {
+        Mac::update(self, text.as_bytes());
+    }
+}
+
+/// The canonical request for the signature's signed headers and a payload hash, as text
+/// (`verify` hashes it as it is written instead).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn canonical_request(
     req: &SignedRequest<'_>,
     sig: &Signature,
     payload_hash: &str,
 ) -> String {
     let mut out = String::with_capacity(256);
-    out.push_str(req.method);
-    out.push('\n');
-    out.push_str(&canonical_path(req.path));
-    out.push('\n');
-    out.push_str(&canonical_query(req.query, sig.location));
-    out.push('\n');
-    for name in &sig.signed_headers {
-        out.push_str(name);
-        out.push(':');
-        let mut first = true;
-        for value in req.headers.get_all(name.as_str()) {
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            fold_spaces(&header_text(value), &mut out);
-        }
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str(&sig.signed_headers.join(";"));
-    out.push('\n');
-    out.push_str(payload_hash);
+    write_canonical_request(req, sig, payload_hash, &mut out);
     out
 }
 
+fn write_canonical_request(
+    req: &SignedRequest<'_>,
+    sig: &Signature,
+    payload_hash: &str,
+    out: &mut impl Sink,
+) {
+    out.put(req.method);
+    out.put("\n");
+    out.put(&canonical_path(req.path));
+    out.put("\n");
+    out.put(&canonical_query(req.query, sig.location));
+    out.put("\n");
+    for name in sig.signed_headers.split(';') {
+        out.put(name);
+        out.put(":");
+        let mut first = true;
+        let values = match name {
+            // The names every SDK signs, looked up without parsing them again.
+            "host" => req.headers.get_all(http::header::HOST),
+            "content-type" => req.headers.get_all(http::header::CONTENT_TYPE),
+            "x-amz-date" => req.headers.get_all(&X_AMZ_DATE),
+            "x-amz-security-token" => req.headers.get_all(&X_AMZ_SECURITY_TOKEN),
+            "x-amz-content-sha256" => req.headers.get_all(&X_AMZ_CONTENT_SHA256),
+            other => req.headers.get_all(other),
+        };
+        for value in values {
+            if !first {
+                out.put(",");
+            }
+            first = false;
+            fold_spaces(&header_text(value), out);
+        }
+        out.put("\n");
+    }
+    out.put("\n");
+    out.put(&sig.signed_headers);
+    out.put("\n");
+    out.put(payload_hash);
+}
+
 /// Trims spaces and folds inner runs of spaces to one (spaces only, as SigV4 specifies).
-fn fold_spaces(value: &str, out: &mut String) {
+fn fold_spaces(value: &str, out: &mut impl Sink) {
     let value = value.trim_matches(' ');
     if !value.contains("  ") {
-        out.push_str(value);
+        out.put(value);
         return;
     }
-    let mut prev_space = false;
-    for c in value.chars() {
-        if c == ' ' {
-            if !prev_space {
-                out.push(' ');
-            }
-            prev_space = true;
-        } else {
-            out.push(c);
-            prev_space = false;
+    for (i, word) in value.split(' ').filter(|w| !w.is_empty()).enumerate() {
+        if i > 0 {
+            out.put(" ");
         }
+        out.put(word);
     }
 }
 
@@ -552,16 +616,25 @@ fn canonical_query(raw: Option<&str>, location: Location) -> String {
     out
 }
 
-/// `AWS4-HMAC-SHA256\n{amz date}\n{scope}\n{hex sha256(canonical request)}`
+/// `AWS4-HMAC-SHA256\n{amz date}\n{scope}\n{hex sha256(canonical request)}`, as text
+/// (`verify` MACs it as it is written instead).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn string_to_sign(sig: &Signature, canonical_request: &str) -> String {
-    let scope = sig.scope.to_scope_string();
-    let mut out = String::with_capacity(ALGORITHM.len() + sig.amz_date.len() + scope.len() + 67);
-    for part in [ALGORITHM, &sig.amz_date, &scope] {
-        out.push_str(part);
-        out.push('\n');
-    }
-    out.push_str(HexSha256::of(canonical_request.as_bytes()).as_str());
+    let mut out = String::with_capacity(160);
+    write_string_to_sign(sig, &HexSha256::of(canonical_request.as_bytes()), &mut out);
     out
+}
+
+fn write_string_to_sign(sig: &Signature, canonical_hash: &HexSha256, out: &mut impl Sink) {
+    for part in [ALGORITHM, "\n", &sig.amz_date, "\n"] {
+        out.put(part);
+    }
+    for part in [&sig.scope.date, &sig.scope.region, &sig.scope.service] {
+        out.put(part);
+        out.put("/");
+    }
+    out.put("aws4_request\n");
+    out.put(canonical_hash.as_str());
 }
 
 /// The SigV4 signing key for a secret and scope.
@@ -594,12 +667,17 @@ pub(crate) fn keyed(key: &[u8; 32]) -> HmacSha256 {
 /// Whether the request's signature is right for the signing key of its scope (`keyed`
 /// with it).
 pub(crate) fn verify(req: &SignedRequest<'_>, sig: &Signature, key: &HmacSha256) -> bool {
-    payload_hashes(req, sig).iter().any(|hash| {
-        let sts = string_to_sign(sig, &canonical_request(req, sig, hash));
+    let Some(signature) = &sig.signature else {
+        return false;
+    };
+    payload_hashes(req, sig).any(|hash| {
+        let mut canonical = Sha256::new();
+        write_canonical_request(req, sig, hash.as_str(), &mut canonical);
+        let canonical = HexSha256::from_digest(canonical.finalize().into());
         let mut mac = key.clone();
-        mac.update(sts.as_bytes());
+        write_string_to_sign(sig, &canonical, &mut mac);
         // Constant-time compare.
-        mac.verify_slice(&sig.signature).is_ok()
+        mac.verify_slice(signature).is_ok()
     })
 }
 

@@ -117,10 +117,11 @@ fn checked<'a>(
             ),
         ));
     }
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b) || extra.contains(&b))
-    {
+    if !value.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'_' | b'+' | b'=' | b',' | b'.' | b'@' | b'-')
+            || extra.contains(&b)
+    }) {
         let class = if extra.is_empty() {
             "[\\w+=,.@-]*"
         } else {

@@ -219,12 +219,17 @@ impl SessionKeys {
 
     fn mint_with(&self, mut claims: SessionClaims, id_bytes: &[u8]) -> Minted {
         const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-        let id: String = "ASIA"
-            .chars()
-            .chain(id_bytes.iter().map(|b| BASE32[usize::from(b % 32)] as char))
-            .collect();
-        claims.key = id.clone();
-        let payload = serde_json::to_vec(&claims).unwrap_or_default();
+        let mut id = String::with_capacity(4 + id_bytes.len());
+        id.push_str("ASIA");
+        id.extend(
+            id_bytes
+                .iter()
+                .map(|b| char::from(BASE32[usize::from(b % 32)])),
+        );
+        claims.key.clone_from(&id);
+        let mut payload = Vec::with_capacity(256);
+        // Claims are strings, numbers and maps of strings: always serialisable.
+        let _ = serde_json::to_writer(&mut payload, &claims);
         let tag = self.mac(&[b"token/", &payload]).finalize().into_bytes();
         let mut session_token =
             String::with_capacity(TOKEN_PREFIX.len() + payload.len() * 4 / 3 + 48);

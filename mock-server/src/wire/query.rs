@@ -14,18 +14,22 @@ use crate::wire::xml::{self, Node};
 /// The decoded request parameters (`Action`, `Version`, and the action's own).
 #[derive(Default, Clone, PartialEq, Eq)]
 pub(crate) struct Params {
-    pairs: Vec<(String, String)>,
+    /// Every name and value, decoded, one after another (one allocation for them all).
+    text: String,
+    /// Where each pair lies in `text`, in the order received: the name is
+    /// `text[start..middle]`, the value `text[middle..end]`.
+    pairs: Vec<(usize, usize, usize)>,
 }
 
 // Hand-written: presigned URLs and web identity calls carry tokens in parameters.
 impl std::fmt::Debug for Params {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map()
-            .entries(self.pairs.iter().map(|(k, v)| {
+            .entries(self.iter().map(|(k, v)| {
                 let shown = if redact::is_secret(k) {
                     redact::REDACTED
                 } else {
-                    v.as_str()
+                    v
                 };
                 (k, shown)
             }))
@@ -40,42 +44,47 @@ impl Params {
         let count = |raw: &[u8]| raw.iter().filter(|b| **b == b'&').count() + 1;
         let mut pairs =
             Vec::with_capacity(query.map_or(0, |q| count(q.as_bytes())) + form.map_or(0, count));
+        let mut text = Vec::with_capacity(query.map_or(0, str::len) + form.map_or(0, <[u8]>::len));
         if let Some(q) = query {
-            decode_into(q.as_bytes(), &mut pairs)?;
+            decode_into(q.as_bytes(), &mut text, &mut pairs)?;
         }
         if let Some(body) = form {
-            decode_into(body, &mut pairs)?;
+            decode_into(body, &mut text, &mut pairs)?;
         }
-        if let Some(name) = duplicate(&pairs) {
+        // Every piece was checked on its own, so the whole is UTF-8 too.
+        let text = utf8(text)?;
+        let params = Self { text, pairs };
+        if let Some(name) = duplicate(&params) {
             return Err(AwsError::duplicate_parameter(name));
         }
-        Ok(Self { pairs })
+        Ok(params)
     }
 
     /// Every parameter, in the order received.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.pairs.iter().map(|&(start, middle, end)| {
+            (
+                self.text.get(start..middle).unwrap_or_default(),
+                self.text.get(middle..end).unwrap_or_default(),
+            )
+        })
     }
 
     /// The value of a parameter.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
     /// The members `{prefix}.N{suffix}` of a list parameter, ordered by N. Keys whose N is
     /// not a positive integer are ignored, as AWS does.
     pub(crate) fn indexed(&self, prefix: &str, suffix: &str) -> Vec<(u32, &str)> {
         let mut out: Vec<(u32, &str)> = self
-            .pairs
             .iter()
             .filter_map(|(k, v)| {
                 let rest = k.strip_prefix(prefix)?.strip_prefix('.')?;
                 let n = rest.strip_suffix(suffix)?;
                 let n: u32 = n.parse().ok().filter(|n| *n > 0)?;
-                Some((n, v.as_str()))
+                Some((n, v))
             })
             .collect();
         out.sort_unstable_by_key(|(n, _)| *n);
@@ -93,38 +102,48 @@ impl Params {
 
 /// The (alphabetically) first name given twice: compared pairwise for the few parameters of most requests
 /// (no allocation), through a sorted copy for many.
-fn duplicate(pairs: &[(String, String)]) -> Option<&str> {
-    if pairs.len() <= 16 {
-        return (pairs.iter().enumerate())
-            .filter(|(i, (k, _))| pairs[..*i].iter().any(|(seen, _)| seen == k))
-            .map(|(_, (k, _))| k.as_str())
+fn duplicate(params: &Params) -> Option<&str> {
+    if params.pairs.len() <= 16 {
+        return (params.iter().enumerate())
+            .filter(|(i, (k, _))| params.iter().take(*i).any(|(seen, _)| seen == *k))
+            .map(|(_, (k, _))| k)
             .min();
     }
-    let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    let mut names: Vec<&str> = params.iter().map(|(k, _)| k).collect();
     names.sort_unstable();
     names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
 }
 
-fn decode_into(input: &[u8], out: &mut Vec<(String, String)>) -> Result<(), AwsError> {
+/// Decodes the pairs of `input` onto the end of `text`, noting where each lies in `pairs`.
+fn decode_into(
+    input: &[u8],
+    text: &mut Vec<u8>,
+    pairs: &mut Vec<(usize, usize, usize)>,
+) -> Result<(), AwsError> {
     for pair in input.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (k, v) = match pair.iter().position(|b| *b == b'=') {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &[][..]),
         };
-        out.push((decode(k)?, decode(v)?));
+        let start = text.len();
+        decode_onto(k, text)?;
+        let middle = text.len();
+        decode_onto(v, text)?;
+        pairs.push((start, middle, text.len()));
     }
     Ok(())
 }
 
-/// Form decoding: `+` is a space, `%XX` a byte; the result must be UTF-8. The runs between
-/// them are copied whole.
-fn decode(raw: &[u8]) -> Result<String, AwsError> {
-    let mut bytes = Vec::with_capacity(raw.len());
+/// Form decoding onto the end of `out`: `+` is a space, `%XX` a byte; the result must be
+/// UTF-8. The runs between them are copied whole.
+fn decode_onto(raw: &[u8], out: &mut Vec<u8>) -> Result<(), AwsError> {
+    let start = out.len();
     let mut rest = raw;
-    while let Some(at) = memchr::memchr2(b'+', b'%', rest) {
-        bytes.extend_from_slice(&rest[..at]);
+    // Names and values are short: a plain scan beats a vectorised search's setup.
+    while let Some(at) = rest.iter().position(|b| matches!(b, b'+' | b'%')) {
+        out.extend_from_slice(&rest[..at]);
         if rest[at] == b'+' {
-            bytes.push(b' ');
+            out.push(b' ');
             rest = &rest[at + 1..];
             continue;
         }
@@ -141,17 +160,20 @@ fn decode(raw: &[u8]) -> Result<String, AwsError> {
                 format!("Illegal hex character in escape % pattern: {bad}")
             }));
         };
-        bytes.push(b);
+        out.push(b);
         rest = &rest[at + 3..];
     }
-    bytes.extend_from_slice(rest);
-    utf8(bytes)
+    out.extend_from_slice(rest);
+    std::str::from_utf8(&out[start..]).map_err(|_| not_utf8())?;
+    Ok(())
+}
+
+fn not_utf8() -> AwsError {
+    AwsError::malformed_query_string("The query string or body is not valid UTF-8")
 }
 
 fn utf8(bytes: Vec<u8>) -> Result<String, AwsError> {
-    String::from_utf8(bytes).map_err(|_| {
-        AwsError::malformed_query_string("The query string or body is not valid UTF-8")
-    })
+    String::from_utf8(bytes).map_err(|_| not_utf8())
 }
 
 /// `<{Action}Response xmlns=…><{Action}Result>…</…><ResponseMetadata>…`
@@ -254,7 +276,32 @@ mod tests {
         assert_eq!(p.list("R"), vec!["a", "b", "c"]);
     }
 
+    #[test]
+    fn a_character_split_between_name_and_value_is_refused() {
+        // "€" is E2 82 AC: each piece alone is not UTF-8, though the two together are.
+        let err = Params::parse(None, Some(b"A%E2=%82%AC")).err();
+        assert_eq!(err.map(|e| e.code), Some("MalformedQueryString".into()));
+    }
+
     proptest! {
+        #[test]
+        fn pairs_from_query_and_form_come_back_in_order(
+            pairs in proptest::collection::btree_map("[A-Za-z.0-9]{1,12}", ".{0,20}", 0..24),
+            split in 0usize..24,
+        ) {
+            let pairs: Vec<(String, String)> = pairs.into_iter().collect();
+            let encode = |part: &[(String, String)]| {
+                form_urlencoded::Serializer::new(String::new()).extend_pairs(part).finish()
+            };
+            let (query, form) = pairs.split_at(split.min(pairs.len()));
+            let (query, form) = (encode(query), encode(form));
+            let p = Params::parse(Some(&query), Some(form.as_bytes())).expect("test input parses");
+            let got: Vec<(&str, &str)> = p.iter().collect();
+            let want: Vec<(&str, &str)> =
+                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn any_bytes_parse_or_fail_cleanly(input in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = Params::parse(None, Some(&input));
