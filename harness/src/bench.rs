@@ -7,8 +7,8 @@
 //! almost no work. Two servers on the mock's own HTTP transport ([`mock_server::serve_fixed`])
 //! doing nothing else give the ceiling: one answers a tiny GET with a tiny body (the
 //! machine's bare request rate), the other reads the operation's own request bytes and
-//! answers the mock's own answer, captured once (the ceiling for moving these bytes: what
-//! is left between it and the mock is the mock's work). All run in this process
+//! answers the mock's own answer, headers and body, captured once (the ceiling for moving
+//! these bytes: what is left between it and the mock is the mock's work). All run in this process
 //! and share the machine with the load generator, so compare ratios, not absolute numbers.
 
 use std::net::SocketAddr;
@@ -109,7 +109,11 @@ pub async fn bench(
         }
     };
     let moto = peers.moto;
-    let bare = start_bare(Bytes::from_static(b"<GetCallerIdentityResponse/>")).await?;
+    let bare = start_bare(
+        http::HeaderMap::new(),
+        Bytes::from_static(b"<GetCallerIdentityResponse/>"),
+    )
+    .await?;
     let now = mock_server::Clock::real().now();
     if let Some(moto) = moto {
         // moto needs the role to exist for GetRole.
@@ -136,7 +140,8 @@ pub async fn bench(
         }
         let request = signed(address, service, form, now)?;
         // The same request bytes in and the mock's own answer out, with no work between.
-        let same = start_bare(answer_of(address, &request).await?).await?;
+        let (headers, body) = answer_of(address, &request).await?;
+        let same = start_bare(headers, body).await?;
         let mut targets = vec![
             ("bare transport", bare, bare_request(bare)),
             ("bare transport, same bytes", same, request.clone()),
@@ -340,22 +345,36 @@ fn bare_request(addr: SocketAddr) -> Vec<u8> {
     format!("GET / HTTP/1.1\r\nhost: {addr}\r\n\r\n").into_bytes()
 }
 
-/// A ceiling: the server's own transport reading each request and answering `body`,
-/// nothing else.
-async fn start_bare(body: Bytes) -> Result<SocketAddr, HarnessError> {
+/// A ceiling: the server's own transport reading each request and answering `headers`
+/// and `body`, nothing else.
+async fn start_bare(headers: http::HeaderMap, body: Bytes) -> Result<SocketAddr, HarnessError> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(mock_server::serve_fixed(listener, body));
+    tokio::spawn(mock_server::serve_fixed(listener, headers, body));
     Ok(addr)
 }
 
-/// The mock's answer to `request`, to serve as the same-bytes ceiling's fixed body.
-async fn answer_of(addr: SocketAddr, request: &[u8]) -> Result<Bytes, HarnessError> {
+/// The mock's answer to `request`, to serve as the same-bytes ceiling's fixed answer: its
+/// headers (but those the transport writes itself) and its body.
+async fn answer_of(
+    addr: SocketAddr,
+    request: &[u8],
+) -> Result<(http::HeaderMap, Bytes), HarnessError> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.write_all(request).await?;
     let mut buf = vec![0u8; 64 * 1024];
+    let no_answer = || std::io::Error::other(format!("no answer from {addr}"));
     let (_, _, body) = read_response(&mut stream, &mut buf)
         .await
-        .ok_or_else(|| std::io::Error::other(format!("no answer from {addr}")))?;
-    Ok(Bytes::copy_from_slice(&buf[body]))
+        .ok_or_else(no_answer)?;
+    let head = std::str::from_utf8(&buf[..body.start]).map_err(|_| no_answer())?;
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in head.lines().skip(1).filter_map(|l| l.split_once(':')) {
+        let name = http::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| no_answer())?;
+        if name != http::header::CONTENT_LENGTH {
+            let value = http::HeaderValue::from_str(value.trim()).map_err(|_| no_answer())?;
+            headers.append(name, value);
+        }
+    }
+    Ok((headers, Bytes::copy_from_slice(&buf[body])))
 }

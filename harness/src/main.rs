@@ -4,11 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc: glibc's allocator serialises the server's worker threads on its arena locks
-/// (AssumeRole +25 % at concurrency 8 and 64 with mimalloc; BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = harness::cli::Cli::parse();
     // The SDK warns about every failure a scenario provokes on purpose.

@@ -252,11 +252,7 @@ fn signed(
     }
     let sig = Signature {
         access_key_id: key_id.into(),
-        scope: Scope {
-            date: amz_date.chars().take(8).collect(),
-            region: region.into(),
-            service: service.into(),
-        },
+        scope: Scope::new(amz_date.get(..8).unwrap_or_default(), region, service),
         signed_headers: "content-type;host;x-amz-date".into(),
         signature: None,
         amz_date,
@@ -281,7 +277,7 @@ fn signed(
     let authorization = format!(
         "{} Credential={key_id}/{}, SignedHeaders=content-type;host;x-amz-date, Signature={}",
         sigv4::ALGORITHM,
-        sig.scope.to_scope_string(),
+        sig.scope.as_str(),
         hex::encode(signature)
     );
     let mut request = http::Request::post("/")

@@ -177,7 +177,7 @@ fn process(
     trace.service = Some(service);
     trace.region = signature
         .as_ref()
-        .map(|s| s.scope.region.clone())
+        .map(|s| s.scope.region().to_owned())
         .unwrap_or_default();
     let fail = |e| (Some(service), e);
     let store = state.iam.store();
@@ -207,7 +207,7 @@ fn process(
         temporary_credentials: signature
             .as_ref()
             .is_some_and(|s| s.access_key_id.starts_with("ASIA")),
-        region: signature.as_ref().map_or("", |s| s.scope.region.as_str()),
+        region: signature.as_ref().map_or("", |s| s.scope.region()),
         source_ip: client.ip,
         now,
         audit: Audit::default(),
@@ -312,12 +312,12 @@ fn route(params: &Params, signature: Option<&Signature>) -> Result<Service, AwsE
     let by_version = params.get("Version").and_then(Service::from_api_version);
     match signature {
         Some(sig) => {
-            Service::from_signing_name(&sig.scope.service).ok_or_else(|| match by_version {
+            Service::from_signing_name(sig.scope.service()).ok_or_else(|| match by_version {
                 Some(service) => AwsError::signature_problem(
                     service,
                     format!("Credential should be scoped to correct service: '{service}'. "),
                 ),
-                None => AwsError::unknown_service(&sig.scope.service),
+                None => AwsError::unknown_service(sig.scope.service()),
             })
         }
         None => Ok(by_version.unwrap_or(Service::Sts)),

@@ -123,17 +123,20 @@ pub(crate) async fn accept_loop<S, F>(
 }
 
 /// Serves every connection on `listener` with the server's own HTTP transport, answering
-/// every request with `body` once its own body is read, and doing nothing else: the
-/// ceiling `trustbench bench` measures the mock against (the same transport moving the same
-/// bytes, so what is left between the two is the mock's work). Serves until dropped.
-pub async fn serve_fixed(listener: TcpListener, body: bytes::Bytes) {
+/// every request with `headers` and `body` once its own body is read, and doing nothing
+/// else: the ceiling `trustbench bench` measures the mock against (the same transport moving
+/// the same bytes, so what is left between the two is the mock's work). Serves until
+/// dropped.
+pub async fn serve_fixed(listener: TcpListener, headers: http::HeaderMap, body: Bytes) {
     let (_serving, stop) = watch::channel(false);
     let idle = Duration::from_secs(60);
     accept_loop(listener, stop, idle, move |req: Request<Incoming>, _| {
-        let body = body.clone();
+        let (headers, body) = (headers.clone(), body.clone());
         async move {
             let _ = read_body(req.into_body(), idle).await;
-            Ok(Response::new(Body::new(body)))
+            let mut response = Response::new(Body::new(body));
+            *response.headers_mut() = headers;
+            Ok(response)
         }
     })
     .await;

@@ -27,7 +27,7 @@ pub(crate) fn authenticate(
     service: Service,
     now: SystemTime,
 ) -> Result<Arc<Identity>, AwsError> {
-    let region_name = sig.scope.region.as_str();
+    let region_name = sig.scope.region();
     let region = Region::find(region_name);
     let partition = match (region, service.is_global()) {
         (Some(r), _) => r.partition,
@@ -174,15 +174,15 @@ fn check_time(sig: &Signature, service: Service, now: SystemTime) -> Result<(), 
 fn cached_signing_key(key: &AccessKey, sig: &Signature, service: Service) -> sigv4::HmacSha256 {
     let slot = &key.signing_cache[service.index()];
     if let Some(hit) = slot.load().as_ref()
-        && hit.date == sig.scope.date
-        && hit.region == sig.scope.region
+        && hit.date == sig.scope.date()
+        && hit.region == sig.scope.region()
     {
         return hit.key.clone();
     }
     let derived = sigv4::keyed(&sigv4::signing_key(&key.secret, &sig.scope));
     slot.store(Some(Arc::new(CachedSigningKey {
-        date: sig.scope.date.clone(),
-        region: sig.scope.region.clone(),
+        date: sig.scope.date().to_owned(),
+        region: sig.scope.region().to_owned(),
         key: derived.clone(),
     })));
     derived

@@ -70,25 +70,60 @@ pub(crate) enum Location {
 }
 
 /// The credential scope `date/region/service/aws4_request`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Scope {
-    pub(crate) date: String,
-    pub(crate) region: String,
-    pub(crate) service: String,
+    /// `date/region/service/aws4_request`, as the credential writes it.
+    text: String,
+    /// Where the region and the service start in `text`.
+    region_at: usize,
+    service_at: usize,
 }
 
 impl Scope {
-    /// `date/region/service/aws4_request`, as an `Authorization` header writes it.
-    #[cfg(feature = "fuzzing")]
-    pub(crate) fn to_scope_string(&self) -> String {
-        let mut out =
-            String::with_capacity(self.date.len() + self.region.len() + self.service.len() + 15);
-        for part in [&self.date, &self.region, &self.service] {
-            out.push_str(part);
-            out.push('/');
+    pub(crate) fn new(date: &str, region: &str, service: &str) -> Self {
+        let mut text = String::with_capacity(date.len() + region.len() + service.len() + 15);
+        for part in [date, region, service] {
+            text.push_str(part);
+            text.push('/');
         }
-        out.push_str("aws4_request");
-        out
+        text.push_str("aws4_request");
+        Self {
+            text,
+            region_at: date.len() + 1,
+            service_at: date.len() + region.len() + 2,
+        }
+    }
+
+    /// `YYYYMMDD`.
+    pub(crate) fn date(&self) -> &str {
+        self.text.get(..self.region_at - 1).unwrap_or_default()
+    }
+
+    pub(crate) fn region(&self) -> &str {
+        self.text
+            .get(self.region_at..self.service_at - 1)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn service(&self) -> &str {
+        let end = self.text.len() - "/aws4_request".len();
+        self.text.get(self.service_at..end).unwrap_or_default()
+    }
+
+    /// `date/region/service/aws4_request`, as an `Authorization` header and the string to
+    /// sign write it.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Debug for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope")
+            .field("date", &self.date())
+            .field("region", &self.region())
+            .field("service", &self.service())
+            .finish()
     }
 }
 
@@ -362,11 +397,7 @@ fn finish(
         (lower_hex && hex::decode_to_slice(signature, &mut decoded).is_ok()).then_some(decoded);
     Ok(Signature {
         access_key_id: key.to_owned(),
-        scope: Scope {
-            date: date.to_owned(),
-            region: region.to_owned(),
-            service: service.to_owned(),
-        },
+        scope: Scope::new(date, region, service),
         signed_headers: signed.to_owned(),
         signature,
         amz_date,
@@ -629,20 +660,17 @@ fn write_string_to_sign(sig: &Signature, canonical_hash: &HexSha256, out: &mut i
     for part in [ALGORITHM, "\n", &sig.amz_date, "\n"] {
         out.put(part);
     }
-    for part in [&sig.scope.date, &sig.scope.region, &sig.scope.service] {
-        out.put(part);
-        out.put("/");
-    }
-    out.put("aws4_request\n");
+    out.put(sig.scope.as_str());
+    out.put("\n");
     out.put(canonical_hash.as_str());
 }
 
 /// The SigV4 signing key for a secret and scope.
 pub(crate) fn signing_key(secret: &str, scope: &Scope) -> [u8; 32] {
-    let mut key = hmac(format!("AWS4{secret}").as_bytes(), scope.date.as_bytes());
+    let mut key = hmac(format!("AWS4{secret}").as_bytes(), scope.date().as_bytes());
     for part in [
-        scope.region.as_bytes(),
-        scope.service.as_bytes(),
+        scope.region().as_bytes(),
+        scope.service().as_bytes(),
         b"aws4_request",
     ] {
         key = hmac(&key, part);

@@ -599,14 +599,15 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
             context.set_values("aws:TagKeys", tags.keys().cloned().collect());
         }
     }
-    let mut actions = vec!["sts:AssumeRole"];
-    if !tags.is_empty() {
-        // Passing tags needs sts:TagSession too, from the trust policy and, where needed,
-        // the caller's own policies.
-        actions.push("sts:TagSession");
-    }
+    // Passing tags needs sts:TagSession too, from the trust policy and, where needed, the
+    // caller's own policies.
+    let actions: &[&str] = if tags.is_empty() {
+        &["sts:AssumeRole"]
+    } else {
+        &["sts:AssumeRole", "sts:TagSession"]
+    };
     let mut decider = None;
-    for action in actions {
+    for &action in actions {
         let refused = |decider| {
             call.audit.record(role_arn, true, decider);
             AwsError::new(

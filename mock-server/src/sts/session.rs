@@ -226,10 +226,11 @@ impl SessionKeys {
                 .iter()
                 .map(|b| char::from(BASE32[usize::from(b % 32)])),
         );
-        claims.key.clone_from(&id);
+        claims.key = id;
         let mut payload = Vec::with_capacity(256);
         // Claims are strings, numbers and maps of strings: always serialisable.
         let _ = serde_json::to_writer(&mut payload, &claims);
+        let id = claims.key;
         let tag = self.mac(&[b"token/", &payload]).finalize().into_bytes();
         let mut session_token =
             String::with_capacity(TOKEN_PREFIX.len() + payload.len() * 4 / 3 + 48);

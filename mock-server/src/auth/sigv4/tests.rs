@@ -686,3 +686,18 @@ fn debug_output_hides_signatures_tokens_and_bodies() {
         .unwrap_or_else(|| panic!("not presigned"));
     assert!(!text.contains(presigned_signature), "{text}");
 }
+
+#[test]
+fn a_scope_reads_back_its_parts() {
+    let scope = Scope::new("20261204", "us-gov-west-1", "sts");
+    assert_eq!(
+        (scope.date(), scope.region(), scope.service()),
+        ("20261204", "us-gov-west-1", "sts")
+    );
+    assert_eq!(scope.as_str(), "20261204/us-gov-west-1/sts/aws4_request");
+    let empty = Scope::new("", "", "");
+    assert_eq!(
+        (empty.date(), empty.region(), empty.service()),
+        ("", "", "")
+    );
+}
