@@ -147,10 +147,10 @@ fn decode_onto(raw: &[u8], out: &mut Vec<u8>) -> Result<(), AwsError> {
             rest = &rest[at + 1..];
             continue;
         }
-        let hex = rest
-            .get(at + 1..at + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        let hex = match rest.get(at + 1..at + 3) {
+            Some(&[high, low]) => nibble(high).zip(nibble(low)).map(|(h, l)| h << 4 | l),
+            _ => None,
+        };
         let Some(b) = hex else {
             let bad = &rest[at..rest.len().min(at + 3)];
             let bad = String::from_utf8_lossy(bad).into_owned();
@@ -164,8 +164,21 @@ fn decode_onto(raw: &[u8], out: &mut Vec<u8>) -> Result<(), AwsError> {
         rest = &rest[at + 3..];
     }
     out.extend_from_slice(rest);
-    std::str::from_utf8(&out[start..]).map_err(|_| not_utf8())?;
+    let piece = &out[start..];
+    if !piece.is_ascii() {
+        std::str::from_utf8(piece).map_err(|_| not_utf8())?;
+    }
     Ok(())
+}
+
+/// The value of a hex digit.
+fn nibble(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
 }
 
 fn not_utf8() -> AwsError {
@@ -300,6 +313,22 @@ mod tests {
             let want: Vec<(&str, &str)> =
                 pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn what_parses_reads_as_the_url_standard_decodes_it(
+            input in proptest::collection::vec(
+                proptest::sample::select(b"aZ09=&+%-._~ \xc3\xa9\xe2\x82\xac".to_vec()), 0..64),
+        ) {
+            if let Ok(p) = Params::parse(None, Some(&input)) {
+                let ours: Vec<(&str, &str)> = p.iter().collect();
+                let standard: Vec<(String, String)> = form_urlencoded::parse(&input)
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                let standard: Vec<(&str, &str)> =
+                    standard.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                prop_assert_eq!(ours, standard);
+            }
         }
 
         #[test]
