@@ -424,36 +424,31 @@ async fn the_policy_simulator_applies_the_scps_and_says_whether_they_allow() {
     );
     // A service-linked role is outside the SCPs, as is the management account; an account
     // of no organization has no OrganizationsDecisionDetail.
-    let linked = simulated(
-        &server,
-        MEMBER_ROOT,
-        "arn:aws:iam::100000000002:role/aws-service-role/AWSServiceRoleForExample",
-        "ec2:DescribeRegions",
-        "*",
-        Some("us-east-1"),
-    )
-    .await;
-    assert_eq!(verdict(&linked), ("allowed", Some(true)));
-    let management = simulated(
-        &server,
-        MANAGEMENT,
-        "arn:aws:iam::100000000001:user/admin",
-        "ec2:DescribeRegions",
-        "*",
-        Some("us-east-1"),
-    )
-    .await;
-    assert_eq!(verdict(&management), ("allowed", Some(true)));
-    let outsider = simulated(
-        &server,
-        OUTSIDER,
-        "arn:aws:iam::200000000009:user/admin",
-        "ec2:DescribeRegions",
-        "*",
-        Some("us-east-1"),
-    )
-    .await;
-    assert_eq!(verdict(&outsider), ("allowed", None));
+    let cases = [
+        (
+            MEMBER_ROOT,
+            "arn:aws:iam::100000000002:role/aws-service-role/AWSServiceRoleForExample",
+            Some(true),
+        ),
+        (
+            MANAGEMENT,
+            "arn:aws:iam::100000000001:user/admin",
+            Some(true),
+        ),
+        (OUTSIDER, "arn:aws:iam::200000000009:user/admin", None),
+    ];
+    for (who, principal, organizations) in cases {
+        let result = simulated(
+            &server,
+            who,
+            principal,
+            "ec2:DescribeRegions",
+            "*",
+            Some("us-east-1"),
+        )
+        .await;
+        assert_eq!(verdict(&result), ("allowed", organizations), "{principal}");
+    }
     // SimulateCustomPolicy simulates only the policies given.
     let custom = succeeds(
         iam(&server, MEMBER_ROOT)
