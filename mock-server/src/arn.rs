@@ -4,60 +4,77 @@
 //! policies have the account `aws`, EC2 images none (they can be public). Each function
 //! names one shape; a reader who wants to know how trustbench spells an ARN looks here.
 
-use std::fmt::Display;
-
-/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, the resource given in pieces. Built by
+/// copying the pieces into a string of the right size (ARNs are made on every request).
 pub(crate) fn arn(
-    partition: impl Display,
+    partition: impl AsRef<str>,
     service: &str,
     region: &str,
     account: &str,
-    resource: impl Display,
+    resource: &[&str],
 ) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(96);
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "arn:{partition}:{service}:{region}:{account}:{resource}"
-    );
+    let head = [
+        "arn:",
+        partition.as_ref(),
+        ":",
+        service,
+        ":",
+        region,
+        ":",
+        account,
+        ":",
+    ];
+    let pieces = || head.iter().chain(resource);
+    let mut out = String::with_capacity(pieces().map(|p| p.len()).sum());
+    pieces().for_each(|p| out.push_str(p));
     out
 }
 
 /// An IAM resource: `arn:PARTITION:iam::ACCOUNT:RESOURCE` (`root`, `role/`, …).
-pub(crate) fn iam(partition: impl Display, account: &str, resource: impl Display) -> String {
-    arn(partition, "iam", "", account, resource)
+pub(crate) fn iam(partition: impl AsRef<str>, account: &str, resource: &str) -> String {
+    arn(partition, "iam", "", account, &[resource])
 }
 
 /// A named IAM entity: `arn:PARTITION:iam::ACCOUNT:KIND/PATH/NAME`, `path` starting and
 /// ending with `/` (`user`, `role`, `policy`, `group`, `instance-profile`).
 pub(crate) fn iam_entity(
-    partition: impl Display,
+    partition: impl AsRef<str>,
     account: &str,
     kind: &str,
     path: &str,
     name: &str,
 ) -> String {
-    iam(partition, account, format_args!("{kind}{path}{name}"))
+    arn(partition, "iam", "", account, &[kind, path, name])
 }
 
 /// An account's root user: `arn:PARTITION:iam::ACCOUNT:root`.
-pub(crate) fn root(partition: impl Display, account: &str) -> String {
+pub(crate) fn root(partition: impl AsRef<str>, account: &str) -> String {
     iam(partition, account, "root")
 }
 
+/// Whether `arn` is the root user of `account` in `partition`, without building that ARN.
+pub(crate) fn is_root(arn: &str, partition: impl AsRef<str>, account: &str) -> bool {
+    arn.strip_prefix("arn:")
+        .and_then(|rest| rest.strip_prefix(partition.as_ref()))
+        .and_then(|rest| rest.strip_prefix(":iam::"))
+        .and_then(|rest| rest.strip_prefix(account))
+        .is_some_and(|rest| rest == ":root")
+}
+
 /// An IAM OpenID Connect provider, by its issuer without scheme.
-pub(crate) fn oidc_provider(partition: impl Display, account: &str, host_path: &str) -> String {
-    iam(
+pub(crate) fn oidc_provider(partition: impl AsRef<str>, account: &str, host_path: &str) -> String {
+    arn(
         partition,
+        "iam",
+        "",
         account,
-        format_args!("oidc-provider/{host_path}"),
+        &["oidc-provider/", host_path],
     )
 }
 
 /// An assumed-role session: `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
 pub(crate) fn assumed_role(
-    partition: impl Display,
+    partition: impl AsRef<str>,
     account: &str,
     role: &str,
     session: &str,
@@ -67,19 +84,13 @@ pub(crate) fn assumed_role(
         "sts",
         "",
         account,
-        format_args!("assumed-role/{role}/{session}"),
+        &["assumed-role/", role, "/", session],
     )
 }
 
 /// A federated user: `arn:PARTITION:sts::ACCOUNT:federated-user/NAME`.
-pub(crate) fn federated_user(partition: impl Display, account: &str, name: &str) -> String {
-    arn(
-        partition,
-        "sts",
-        "",
-        account,
-        format_args!("federated-user/{name}"),
-    )
+pub(crate) fn federated_user(partition: impl AsRef<str>, account: &str, name: &str) -> String {
+    arn(partition, "sts", "", account, &["federated-user/", name])
 }
 
 #[cfg(test)]
@@ -109,8 +120,22 @@ mod tests {
             "arn:aws:iam::111111111111:oidc-provider/oidc.example/id/A"
         );
         assert_eq!(
-            arn("aws", "ec2", "eu-west-1", "", "image/ami-1"),
+            arn("aws", "ec2", "eu-west-1", "", &["image/", "ami-1"]),
             "arn:aws:ec2:eu-west-1::image/ami-1"
         );
+        assert!(is_root(
+            "arn:aws:iam::111111111111:root",
+            "aws",
+            "111111111111"
+        ));
+        for other in [
+            "arn:aws:iam::111111111111:rootx",
+            "arn:aws-cn:iam::111111111111:root",
+            "arn:aws:iam::111111111112:root",
+            "arn:aws:sts::111111111111:root",
+            "111111111111",
+        ] {
+            assert!(!is_root(other, "aws", "111111111111"), "{other}");
+        }
     }
 }

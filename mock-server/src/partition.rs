@@ -176,6 +176,12 @@ impl Region {
     }
 }
 
+impl AsRef<str> for Partition {
+    fn as_ref(&self) -> &str {
+        self.id()
+    }
+}
+
 impl fmt::Display for Partition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.id())

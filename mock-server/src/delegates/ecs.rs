@@ -93,7 +93,7 @@ pub(crate) fn serve(
         "ecs",
         &d.region,
         &d.account,
-        format_args!("task/default/{task}"),
+        &["task/default/", &task],
     );
     let ask = ServiceSession {
         service: "ecs-tasks.amazonaws.com",

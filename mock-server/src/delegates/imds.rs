@@ -267,13 +267,7 @@ fn credentials_or(
     let role_name = role_arn.rsplit('/').next().unwrap_or_default().to_owned();
     let id = d.instance_id();
     let partition = role_arn.split(':').nth(1).unwrap_or("aws");
-    let source_arn = crate::arn::arn(
-        partition,
-        "ec2",
-        &d.region,
-        &d.account,
-        format_args!("instance/{id}"),
-    );
+    let source_arn = crate::arn::arn(partition, "ec2", &d.region, &d.account, &["instance/", &id]);
     let ask = ServiceSession {
         service: "ec2.amazonaws.com",
         role_arn: &role_arn,

@@ -116,7 +116,7 @@ pub(crate) fn arn(call: &Call<'_>, kind: ResourceKind, id: &str) -> String {
         "ec2",
         call.region,
         account,
-        format_args!("{}/{id}", kind.name()),
+        &[kind.name(), "/", id],
     )
 }
 

@@ -263,18 +263,14 @@ fn assume_role_with_web_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError>
         policy: session_policy(call)?,
         ..SessionClaims::role_session(&role.arn, session, now, expires)
     });
-    let partition = role.partition;
     Ok(vec![
         credentials_node(minted, expires),
         Node::leaf("SubjectFromWebIdentityToken", subject),
         Node::Branch(
             "AssumedRoleUser",
             vec![
-                Node::leaf("AssumedRoleId", format!("{}:{session}", role.role_id)),
-                Node::leaf(
-                    "Arn",
-                    arn::assumed_role(partition, &role.account, &role.name, session),
-                ),
+                Node::leaf("AssumedRoleId", role.session_id(session)),
+                Node::leaf("Arn", role.session_arn(session)),
             ],
         ),
         Node::leaf("Provider", issuer),
@@ -437,10 +433,7 @@ fn session_tags(
 ) -> Result<(BTreeMap<String, String>, Vec<String>), AwsError> {
     let mut tags = BTreeMap::new();
     let mut transitive: Vec<String> = Vec::new();
-    if let Some(keys) = caller
-        .context
-        .get(&TRANSITIVE_TAG_KEYS.to_ascii_lowercase())
-    {
+    if let Some(keys) = caller.context.get(TRANSITIVE_TAG_KEYS) {
         for key in keys {
             if let Some(v) = caller
                 .context
@@ -701,17 +694,13 @@ fn assume_role(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
         transitive_tags: transitive,
         ..SessionClaims::role_session(&role.arn, session, issued, expires)
     });
-    let partition = role.partition;
     let mut out = vec![
         credentials_node(minted, expires),
         Node::Branch(
             "AssumedRoleUser",
             vec![
-                Node::leaf("AssumedRoleId", format!("{}:{session}", role.role_id)),
-                Node::leaf(
-                    "Arn",
-                    arn::assumed_role(partition, &role.account, &role.name, session),
-                ),
+                Node::leaf("AssumedRoleId", role.session_id(session)),
+                Node::leaf("Arn", role.session_arn(session)),
             ],
         ),
     ];

@@ -195,9 +195,8 @@ impl SessionKeys {
             .mac(&[b"secret/", access_key_id.as_bytes()])
             .finalize()
             .into_bytes();
-        let mut secret = STANDARD_NO_PAD.encode(digest);
-        secret.truncate(40);
-        secret
+        // 30 bytes are 40 base64 characters, the length of AWS's secret keys.
+        STANDARD_NO_PAD.encode(&digest[..30])
     }
 
     /// Mints credentials for `claims` (whose `key` is replaced with a new `ASIA…` id).
@@ -351,8 +350,8 @@ pub(crate) fn session_identity(
     let mut identity = Identity::new(
         role.account.clone(),
         partition,
-        crate::arn::assumed_role(partition, &role.account, &role.name, &claims.session),
-        format!("{}:{}", role.role_id, claims.session),
+        role.session_arn(&claims.session),
+        role.session_id(&claims.session),
         IdentityKind::AssumedRole {
             role_arn: role.arn.clone(),
             chained: claims.chained,

@@ -86,8 +86,7 @@ fn entry_matches(principal: &Principal, caller: &Identity, role: &Role) -> Optio
         Principal::Any => Some(true),
         Principal::Aws(value) => {
             let partition = caller.partition;
-            let root = crate::arn::root(partition, &caller.account);
-            if *value == caller.account || *value == root {
+            if *value == caller.account || crate::arn::is_root(value, partition, &caller.account) {
                 return Some(false);
             }
             let itself = match &caller.kind {

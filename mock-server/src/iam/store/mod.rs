@@ -72,6 +72,18 @@ pub(crate) struct Role {
     pub(crate) service_linked: bool,
 }
 
+impl Role {
+    /// The unique id of one of its sessions (`AROA…:SESSION`, `aws:userid`).
+    pub(crate) fn session_id(&self, session: &str) -> String {
+        [self.role_id.as_str(), ":", session].concat()
+    }
+
+    /// The ARN of one of its sessions (`arn:…:sts::ACCOUNT:assumed-role/ROLE/SESSION`).
+    pub(crate) fn session_arn(&self, session: &str) -> String {
+        crate::arn::assumed_role(self.partition, &self.account, &self.name, session)
+    }
+}
+
 /// An account and what it has enabled, and what its entities are indexed with.
 #[derive(Debug, Clone)]
 pub(crate) struct Account {
