@@ -255,7 +255,7 @@ fn signed(
         scope: Scope::new(amz_date.get(..8).unwrap_or_default(), region, service),
         signed_headers: "content-type;host;x-amz-date".into(),
         signature: None,
-        amz_date,
+        amz_date: amz_date.as_str().into(),
         time: now,
         location: Location::Header,
         security_token: None,

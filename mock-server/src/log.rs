@@ -107,11 +107,12 @@ pub(crate) struct Record {
     pub(crate) time: SystemTime,
     /// `None`: the request could not be routed.
     pub(crate) service: Option<Endpoint>,
-    pub(crate) action: String,
+    /// The action asked for: the table's name for a known action, else the request's text.
+    pub(crate) action: Cow<'static, str>,
     pub(crate) iam_action: &'static str,
     pub(crate) resource: String,
     pub(crate) region: String,
-    pub(crate) principal: String,
+    pub(crate) principal: Arc<str>,
     pub(crate) decision: Decision,
     pub(crate) decider: Option<Decider>,
     pub(crate) error_code: Option<Cow<'static, str>>,
@@ -244,11 +245,11 @@ impl Record {
                 .map(Endpoint::name)
                 .unwrap_or_default()
                 .to_owned(),
-            action: self.action.clone(),
+            action: self.action.to_string(),
             iam_action: self.iam_action.to_owned(),
             resource: self.resource.clone(),
             region: self.region.clone(),
-            principal: self.principal.clone(),
+            principal: self.principal.to_string(),
             decision: self.decision,
             statement: self
                 .decider

@@ -4,6 +4,7 @@
 //! typed input and fails with an [`AwsError`] that `encode` puts into the service's error
 //! shape. Nothing here takes a lock: the store is read through an `ArcSwap` snapshot.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -52,7 +53,12 @@ pub(crate) async fn handle(
         Ok(b) => b,
         Err(e) => {
             let service = sniff_service(&parts, b"");
-            return Ok(wire::error(service, &e, &request_id, state.clock.now()));
+            return Ok(wire::error(
+                service,
+                &e,
+                request_id.as_str(),
+                state.clock.now(),
+            ));
         }
     };
     if parts.uri.path().starts_with(control::PREFIX) {
@@ -69,7 +75,7 @@ pub(crate) async fn handle(
         return deliver(response, fault).await;
     }
     let now = state.clock.now();
-    let (response, record, fault) = answer(state, &parts, &body, now, peer, &request_id);
+    let (response, record, fault) = answer(state, &parts, &body, now, peer, request_id.as_str());
     state.requests.push(record);
     deliver(response, fault).await
 }
@@ -106,9 +112,9 @@ pub(crate) fn answer(
 #[derive(Debug, Default)]
 struct Trace {
     service: Option<Service>,
-    action: String,
+    action: Cow<'static, str>,
     region: String,
-    principal: String,
+    principal: Arc<str>,
     iam_action: &'static str,
     resource: String,
     denied: bool,
@@ -119,12 +125,7 @@ struct Trace {
 }
 
 impl Trace {
-    fn entry(
-        self,
-        now: SystemTime,
-        status: u16,
-        error_code: Option<std::borrow::Cow<'static, str>>,
-    ) -> Record {
+    fn entry(self, now: SystemTime, status: u16, error_code: Option<Cow<'static, str>>) -> Record {
         let decision = match (&error_code, self.denied) {
             (_, true) => Decision::Denied,
             (None, false) => Decision::Allowed,
@@ -172,47 +173,70 @@ fn process(
         body,
     };
     let (params, signature) = parse(parts, &signed).map_err(|e| (None, e))?;
-    trace.action = params.get("Action").unwrap_or_default().to_owned();
-    let service = route(&params, signature.as_ref()).map_err(|e| (None, e))?;
+    let outcome = stages(
+        state,
+        &signed,
+        &params,
+        signature.as_ref(),
+        now,
+        client,
+        trace,
+    );
+    if trace.action.is_empty() {
+        // Not an action of the table: the log shows what was asked.
+        trace.action = Cow::Owned(params.get("Action").unwrap_or_default().to_owned());
+    }
+    outcome
+}
+
+/// The stages after parsing; `trace.action` is set once the action is known.
+fn stages(
+    state: &State,
+    signed: &SignedRequest<'_>,
+    params: &Params,
+    signature: Option<&Signature<'_>>,
+    now: SystemTime,
+    client: Client,
+    trace: &mut Trace,
+) -> Outcome {
+    let service = route(params, signature).map_err(|e| (None, e))?;
     trace.service = Some(service);
     trace.region = signature
-        .as_ref()
         .map(|s| s.scope.region().to_owned())
         .unwrap_or_default();
     let fail = |e| (Some(service), e);
     let store = state.iam.store();
-    let caller = match &signature {
+    let caller = match signature {
         Some(sig) => {
-            authenticate(&store, &state.sessions, &signed, sig, service, now).map_err(fail)?
+            authenticate(&store, &state.sessions, signed, sig, service, now).map_err(fail)?
         }
         None => {
             // Unsigned: only the action's validity can be told before the missing signature.
-            let spec = action_spec(service, &params).map_err(fail)?;
+            let spec = action_spec(service, params).map_err(fail)?;
             if !matches!(spec.authorization, Authorization::Unsigned) {
                 return Err(fail(AwsError::missing_authentication_token(service)));
             }
             Arc::clone(&state.anonymous)
         }
     };
-    let spec = action_spec(service, &params).map_err(fail)?;
+    let spec = action_spec(service, params).map_err(fail)?;
+    trace.action = Cow::Borrowed(spec.name);
     let call = Call {
         service,
-        params: &params,
+        params,
         caller: &caller,
         store: &store,
         iam: &state.iam,
         ec2: &state.ec2,
         sessions: &state.sessions,
         issuers: &state.issuers,
-        temporary_credentials: signature
-            .as_ref()
-            .is_some_and(|s| s.access_key_id.starts_with("ASIA")),
-        region: signature.as_ref().map_or("", |s| s.scope.region()),
+        temporary_credentials: signature.is_some_and(|s| s.access_key_id.starts_with("ASIA")),
+        region: signature.map_or("", |s| s.scope.region()),
         source_ip: client.ip,
         now,
         audit: Audit::default(),
     };
-    trace.principal = caller.arn.clone();
+    trace.principal = Arc::clone(&caller.arn);
     trace.iam_action = spec.iam_action;
     let target = faults::Target {
         service: service.signing_name(),
@@ -242,10 +266,10 @@ fn process(
 }
 
 /// Parameters (query string + form body) and the SigV4 signature, if any.
-fn parse(
+fn parse<'a>(
     parts: &Parts,
-    signed: &SignedRequest<'_>,
-) -> Result<(Params, Option<Signature>), AwsError> {
+    signed: &SignedRequest<'a>,
+) -> Result<(Params, Option<Signature<'a>>), AwsError> {
     if parts.method != Method::GET && parts.method != Method::POST {
         return Err(AwsError::unsupported_method(parts.method.as_str()));
     }
@@ -308,7 +332,7 @@ fn sniff_service(parts: &Parts, body: &[u8]) -> Service {
 
 /// Which service the request is for: the signature's scope when signed (the Host header is
 /// never trusted: clients use endpoint overrides), else the `Version` parameter.
-fn route(params: &Params, signature: Option<&Signature>) -> Result<Service, AwsError> {
+fn route(params: &Params, signature: Option<&Signature<'_>>) -> Result<Service, AwsError> {
     let by_version = params.get("Version").and_then(Service::from_api_version);
     match signature {
         Some(sig) => {

@@ -23,7 +23,7 @@ pub(crate) fn authenticate(
     store: &Store,
     sessions: &SessionKeys,
     req: &SignedRequest<'_>,
-    sig: &Signature,
+    sig: &Signature<'_>,
     service: Service,
     now: SystemTime,
 ) -> Result<Arc<Identity>, AwsError> {
@@ -74,7 +74,7 @@ fn authenticate_session(
     store: &Store,
     sessions: &SessionKeys,
     req: &SignedRequest<'_>,
-    sig: &Signature,
+    sig: &Signature<'_>,
     service: Service,
     now: SystemTime,
     partition: Partition,
@@ -135,7 +135,7 @@ fn invalid_region(service: Service, region: &str) -> AwsError {
     )
 }
 
-fn check_time(sig: &Signature, service: Service, now: SystemTime) -> Result<(), AwsError> {
+fn check_time(sig: &Signature<'_>, service: Service, now: SystemTime) -> Result<(), AwsError> {
     // The same ±15 minutes for header and presigned signatures: these services ignore
     // `X-Amz-Expires` (see `Location::Query`).
     let fmt = crate::times::format_amz_date;
@@ -171,7 +171,7 @@ fn check_time(sig: &Signature, service: Service, now: SystemTime) -> Result<(), 
 }
 
 /// The signing key for the signature's scope, from the key's per-service cache.
-fn cached_signing_key(key: &AccessKey, sig: &Signature, service: Service) -> sigv4::HmacSha256 {
+fn cached_signing_key(key: &AccessKey, sig: &Signature<'_>, service: Service) -> sigv4::HmacSha256 {
     let slot = &key.signing_cache[service.index()];
     if let Some(hit) = slot.load().as_ref()
         && hit.date == sig.scope.date()

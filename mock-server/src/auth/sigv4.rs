@@ -71,15 +71,16 @@ pub(crate) enum Location {
 
 /// The credential scope `date/region/service/aws4_request`.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Scope {
-    /// `date/region/service/aws4_request`, as the credential writes it.
-    text: String,
+pub(crate) struct Scope<'a> {
+    /// `date/region/service/aws4_request`, as the credential writes it (borrowed from the
+    /// request when it is parsed from one).
+    text: Cow<'a, str>,
     /// Where the region and the service start in `text`.
     region_at: usize,
     service_at: usize,
 }
 
-impl Scope {
+impl<'a> Scope<'a> {
     pub(crate) fn new(date: &str, region: &str, service: &str) -> Self {
         let mut text = String::with_capacity(date.len() + region.len() + service.len() + 15);
         for part in [date, region, service] {
@@ -88,9 +89,27 @@ impl Scope {
         }
         text.push_str("aws4_request");
         Self {
-            text,
+            text: Cow::Owned(text),
             region_at: date.len() + 1,
             service_at: date.len() + region.len() + 2,
+        }
+    }
+
+    /// The scope a credential `KEY/DATE/REGION/SERVICE/aws4_request` names, borrowed from
+    /// it: `rest` is the credential after the key and its slash.
+    fn within(rest: &'a str, date: &str, region: &str) -> Self {
+        Self {
+            text: Cow::Borrowed(rest),
+            region_at: date.len() + 1,
+            service_at: date.len() + region.len() + 2,
+        }
+    }
+
+    fn into_owned(self) -> Scope<'static> {
+        Scope {
+            text: Cow::Owned(self.text.into_owned()),
+            region_at: self.region_at,
+            service_at: self.service_at,
         }
     }
 
@@ -117,7 +136,7 @@ impl Scope {
     }
 }
 
-impl std::fmt::Debug for Scope {
+impl std::fmt::Debug for Scope<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scope")
             .field("date", &self.date())
@@ -127,26 +146,43 @@ impl std::fmt::Debug for Scope {
     }
 }
 
-/// A parsed SigV4 signature, not yet verified.
+/// A parsed SigV4 signature, not yet verified; its text borrowed from the request where it
+/// can be.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Signature {
-    pub(crate) access_key_id: String,
-    pub(crate) scope: Scope,
+pub(crate) struct Signature<'a> {
+    pub(crate) access_key_id: Cow<'a, str>,
+    pub(crate) scope: Scope<'a>,
     /// The signed header names as given (`content-type;host;x-amz-date`).
-    pub(crate) signed_headers: String,
+    pub(crate) signed_headers: Cow<'a, str>,
     /// The signature's 32 bytes; `None` when it is not 64 lower-case hex digits (SDKs
     /// write nothing else), which then matches nothing.
     pub(crate) signature: Option<[u8; 32]>,
     /// The request time in ISO-8601 basic form (`20260124T101500Z`), as the string to sign
     /// and AWS's messages write it, also when the client sent a `Date` header.
-    pub(crate) amz_date: String,
+    pub(crate) amz_date: Cow<'a, str>,
     pub(crate) time: SystemTime,
     pub(crate) location: Location,
-    pub(crate) security_token: Option<String>,
+    pub(crate) security_token: Option<Cow<'a, str>>,
+}
+
+impl Signature<'_> {
+    /// The same signature, owning its text.
+    fn into_owned(self) -> Signature<'static> {
+        Signature {
+            access_key_id: Cow::Owned(self.access_key_id.into_owned()),
+            scope: self.scope.into_owned(),
+            signed_headers: Cow::Owned(self.signed_headers.into_owned()),
+            signature: self.signature,
+            amz_date: Cow::Owned(self.amz_date.into_owned()),
+            time: self.time,
+            location: self.location,
+            security_token: self.security_token.map(|t| Cow::Owned(t.into_owned())),
+        }
+    }
 }
 
 // Hand-written: the session token is a credential and must not reach logs.
-impl std::fmt::Debug for Signature {
+impl std::fmt::Debug for Signature<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signature")
             .field("access_key_id", &self.access_key_id)
@@ -198,7 +234,7 @@ impl std::fmt::Debug for SignedRequest<'_> {
 }
 
 /// Finds and parses the request's SigV4 signature. `Ok(None)`: the request is unsigned.
-pub(crate) fn parse(req: &SignedRequest<'_>) -> Result<Option<Signature>, SigV4Error> {
+pub(crate) fn parse<'a>(req: &SignedRequest<'a>) -> Result<Option<Signature<'a>>, SigV4Error> {
     let header = req.headers.get(http::header::AUTHORIZATION);
     // Most requests are header-signed: decode the query only when it may carry a signature.
     let query = QueryParams(
@@ -212,9 +248,12 @@ pub(crate) fn parse(req: &SignedRequest<'_>) -> Result<Option<Signature>, SigV4E
         (Some(_), Some(_)) => Err(SigV4Error::Problem(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified".into(),
         )),
-        (Some(h), None) => parse_header(&header_text(h), req.headers).map(Some),
+        (Some(h), None) => match header_text(h) {
+            Cow::Borrowed(h) => parse_header(h, req.headers).map(Some),
+            Cow::Owned(h) => parse_header(&h, req.headers).map(|s| Some(s.into_owned())),
+        },
         (None, Some(alg)) if alg != ALGORITHM => Err(SigV4Error::UnsupportedQueryAlgorithm),
-        (None, Some(_)) => parse_query(&query).map(Some),
+        (None, Some(_)) => parse_query(&query).map(|s| Some(s.into_owned())),
     }
 }
 
@@ -230,7 +269,7 @@ impl QueryParams {
     }
 }
 
-fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Error> {
+fn parse_header<'a>(header: &'a str, headers: &'a HeaderMap) -> Result<Signature<'a>, SigV4Error> {
     let Some(rest) = header
         .strip_prefix(ALGORITHM)
         .filter(|rest| rest.starts_with(' '))
@@ -291,7 +330,11 @@ fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Err
         )));
     };
     let time = time.ok_or_else(|| bad_date(&amz_date))?;
-    let amz_date = if iso { amz_date } else { format_amz_date(time) };
+    let amz_date = if iso {
+        amz_date
+    } else {
+        Cow::Owned(format_amz_date(time))
+    };
     finish(
         credential,
         signed,
@@ -303,7 +346,7 @@ fn parse_header(header: &str, headers: &HeaderMap) -> Result<Signature, SigV4Err
     )
 }
 
-fn parse_query(query: &QueryParams) -> Result<Signature, SigV4Error> {
+fn parse_query(query: &QueryParams) -> Result<Signature<'_>, SigV4Error> {
     let q = |name: &str| query.get(name);
     let names = [
         "X-Amz-Credential",
@@ -323,8 +366,8 @@ fn parse_query(query: &QueryParams) -> Result<Signature, SigV4Error> {
         )));
     }
     let get = |n: &str| query.get(n).unwrap_or_default();
-    let amz_date = get("X-Amz-Date").to_owned();
-    let time = parse_amz_date(&amz_date).ok_or_else(|| bad_date(&amz_date))?;
+    let amz_date = get("X-Amz-Date");
+    let time = parse_amz_date(amz_date).ok_or_else(|| bad_date(amz_date))?;
     match q("X-Amz-Expires").map(str::parse::<u64>) {
         None | Some(Ok(0..=MAX_EXPIRES)) => {}
         Some(Ok(_)) => {
@@ -342,24 +385,24 @@ fn parse_query(query: &QueryParams) -> Result<Signature, SigV4Error> {
         get("X-Amz-Credential"),
         get("X-Amz-SignedHeaders"),
         get("X-Amz-Signature"),
-        amz_date,
+        Cow::Borrowed(amz_date),
         time,
         Location::Query,
-        q("X-Amz-Security-Token").map(str::to_owned),
+        q("X-Amz-Security-Token").map(Cow::Borrowed),
     )
 }
 
-fn finish(
-    credential: &str,
-    signed: &str,
+fn finish<'a>(
+    credential: &'a str,
+    signed: &'a str,
     signature: &str,
-    amz_date: String,
+    amz_date: Cow<'a, str>,
     time: SystemTime,
     location: Location,
-    security_token: Option<String>,
-) -> Result<Signature, SigV4Error> {
+    security_token: Option<Cow<'a, str>>,
+) -> Result<Signature<'a>, SigV4Error> {
     let mut parts = credential.split('/');
-    let (Some(key), Some(date), Some(region), Some(service), Some(terminator), None) = (
+    let (Some(key), Some(date), Some(region), Some(_service), Some(terminator), None) = (
         parts.next(),
         parts.next(),
         parts.next(),
@@ -395,10 +438,12 @@ fn finish(
     let mut decoded = [0u8; 32];
     let signature =
         (lower_hex && hex::decode_to_slice(signature, &mut decoded).is_ok()).then_some(decoded);
+    // The scope is the credential after the key: `date/region/service/aws4_request`.
+    let rest = &credential[key.len() + 1..];
     Ok(Signature {
-        access_key_id: key.to_owned(),
-        scope: Scope::new(date, region, service),
-        signed_headers: signed.to_owned(),
+        access_key_id: Cow::Borrowed(key),
+        scope: Scope::within(rest, date, region),
+        signed_headers: Cow::Borrowed(signed),
         signature,
         amz_date,
         time,
@@ -413,8 +458,8 @@ fn bad_date(value: &str) -> SigV4Error {
     ))
 }
 
-fn header_str(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
-    headers.get(name).map(|v| header_text(v).into_owned())
+fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
+    headers.get(name).map(header_text)
 }
 
 /// A header value as text: borrowed when it is visible ASCII (almost always), otherwise

@@ -318,11 +318,11 @@ fn log_beyond_hop_limit(state: &State, instance: &DelegateSpec, hops: u8) {
     state.requests.push(Record {
         time: state.clock.now(),
         service: Some(Endpoint::Imds),
-        action: "GetToken".to_owned(),
+        action: std::borrow::Cow::Borrowed("GetToken"),
         iam_action: "",
         resource: String::new(),
         region: instance.region.clone(),
-        principal: String::new(),
+        principal: Default::default(),
         decision: Decision::Error,
         decider: None,
         error_code: Some(std::borrow::Cow::Borrowed("HopLimitExceeded")),
@@ -360,11 +360,11 @@ fn answer(
     state.requests.push(Record {
         time: now,
         service: Some(endpoint),
-        action: answer.action.to_owned(),
+        action: std::borrow::Cow::Borrowed(answer.action),
         iam_action: "",
         resource: answer.role,
         region: delegate.region.clone(),
-        principal: String::new(),
+        principal: Default::default(),
         decision: if answer.error.is_some() {
             Decision::Error
         } else {

@@ -106,46 +106,23 @@ where
             Ok(true) => {}
         }
     }
-    let layers: [(Layer, Option<Vec<&Policy>>); 3] = [
-        (
-            Layer::Identity,
-            identity.map(|i| i.iter().map(AsRef::as_ref).collect()),
-        ),
-        (
-            Layer::Boundary,
-            boundary.map(|b| b.iter().map(AsRef::as_ref).collect()),
-        ),
-        (
-            Layer::Session,
-            session.map(|s| s.iter().map(AsRef::as_ref).collect()),
-        ),
-    ];
-    for (layer, policies) in layers {
-        let Some(policies) = policies else { continue };
-        let before = allowed_by.len();
-        for (p, policy) in policies.iter().enumerate() {
-            for (s, statement) in policy.statements.iter().enumerate() {
-                if !applies(statement, req) {
-                    continue;
-                }
-                let at = StatementRef {
-                    layer,
-                    policy: p,
-                    statement: s,
+    for layer in [Layer::Identity, Layer::Boundary, Layer::Session] {
+        // Layer by layer, so that a `Deny` ends the evaluation where it is found.
+        let outcome = match layer {
+            Layer::Identity => identity.map(|i| scan(layer, i, req, &mut allowed_by)),
+            Layer::Boundary => boundary.map(|b| scan(layer, b, req, &mut allowed_by)),
+            Layer::Session => session.map(|s| scan(layer, s, req, &mut allowed_by)),
+            Layer::Organization => None,
+        };
+        match outcome {
+            Some(Err(at)) => {
+                return Evaluation {
+                    decision: Decision::ExplicitDeny(at),
+                    allowed_by,
                 };
-                match statement.effect {
-                    Effect::Deny => {
-                        return Evaluation {
-                            decision: Decision::ExplicitDeny(at),
-                            allowed_by,
-                        };
-                    }
-                    Effect::Allow => allowed_by.push(at),
-                }
             }
-        }
-        if allowed_by.len() == before && missing.is_none() {
-            missing = Some(layer);
+            Some(Ok(false)) if missing.is_none() => missing = Some(layer),
+            _ => {}
         }
     }
     let decision = match missing {
@@ -156,6 +133,34 @@ where
         decision,
         allowed_by,
     }
+}
+
+/// One layer's verdict: `Err` with the first `Deny` statement that matches, else whether an
+/// `Allow` did (those are added to `allowed_by`).
+fn scan<P: AsRef<Policy>>(
+    layer: Layer,
+    policies: &[P],
+    req: &Request<'_>,
+    allowed_by: &mut Vec<StatementRef>,
+) -> Result<bool, StatementRef> {
+    let before = allowed_by.len();
+    for (p, policy) in policies.iter().enumerate() {
+        for (s, statement) in policy.as_ref().statements.iter().enumerate() {
+            if !applies(statement, req) {
+                continue;
+            }
+            let at = StatementRef {
+                layer,
+                policy: p,
+                statement: s,
+            };
+            match statement.effect {
+                Effect::Deny => return Err(at),
+                Effect::Allow => allowed_by.push(at),
+            }
+        }
+    }
+    Ok(allowed_by.len() > before)
 }
 
 /// The service control policies' verdict: `Err` with the first `Deny` statement that

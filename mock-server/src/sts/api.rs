@@ -67,7 +67,7 @@ pub(crate) const ACTIONS: &[ActionSpec] = &[
 fn get_caller_identity(call: &Call<'_>) -> Result<Vec<Node>, AwsError> {
     let who = call.caller;
     Ok(vec![
-        Node::leaf("Arn", who.arn.clone()),
+        Node::leaf("Arn", who.arn.to_string()),
         Node::leaf("UserId", who.user_id.clone()),
         Node::leaf("Account", who.account.clone()),
     ])

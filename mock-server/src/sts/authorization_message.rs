@@ -58,7 +58,7 @@ const PREFIX: &str = "tb1.";
 
 /// The blob EC2 puts after "Encoded authorization failure message: ".
 pub(crate) fn encode(denied: &Denied<'_>) -> String {
-    let mut principal = json!({ "id": denied.caller.user_id, "arn": denied.caller.arn });
+    let mut principal = json!({ "id": denied.caller.user_id, "arn": &*denied.caller.arn });
     if let IdentityKind::User { name } = &denied.caller.kind {
         principal["name"] = json!(name);
     }

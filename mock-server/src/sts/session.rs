@@ -10,6 +10,7 @@
 //! credentials find it parsed (and parse it again only if the cache has dropped it), while
 //! the memory it takes stays flat however many sessions are issued.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine as _;
@@ -31,13 +32,13 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// What a session token says.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct SessionClaims {
+pub(crate) struct SessionClaims<'a> {
     /// The access key id (`ASIA…`) the token belongs to.
-    pub(crate) key: String,
-    /// The assumed role's ARN.
-    pub(crate) role: String,
+    pub(crate) key: Cow<'a, str>,
+    /// The assumed role's ARN (borrowed from the request while a session is minted).
+    pub(crate) role: Cow<'a, str>,
     /// The role session name.
-    pub(crate) session: String,
+    pub(crate) session: Cow<'a, str>,
     /// Issue time and expiry, Unix seconds.
     pub(crate) issued: i64,
     pub(crate) expires: i64,
@@ -67,13 +68,13 @@ pub(crate) struct SessionClaims {
     pub(crate) transitive_tags: Vec<String>,
 }
 
-impl SessionClaims {
+impl<'a> SessionClaims<'a> {
     /// A plain role session: no session policies, tags or source identity.
-    pub(crate) fn role_session(role: &str, session: &str, issued: i64, expires: i64) -> Self {
+    pub(crate) fn role_session(role: &'a str, session: &'a str, issued: i64, expires: i64) -> Self {
         Self {
-            key: String::new(),
-            role: role.to_owned(),
-            session: session.to_owned(),
+            key: Cow::Borrowed(""),
+            role: Cow::Borrowed(role),
+            session: Cow::Borrowed(session),
             issued,
             expires,
             chained: false,
@@ -88,7 +89,7 @@ impl SessionClaims {
     }
 }
 
-impl fmt::Debug for SessionClaims {
+impl fmt::Debug for SessionClaims<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionClaims")
             .field("key", &self.key)
@@ -200,7 +201,7 @@ impl SessionKeys {
     }
 
     /// Mints credentials for `claims` (whose `key` is replaced with a new `ASIA…` id).
-    pub(crate) fn mint(&self, claims: SessionClaims) -> Minted {
+    pub(crate) fn mint(&self, claims: SessionClaims<'_>) -> Minted {
         let mut random = [0u8; 16];
         rand::fill(&mut random[..]);
         self.mint_with(claims, &random)
@@ -208,7 +209,7 @@ impl SessionKeys {
 
     /// Mints the same credentials for the same `claims` and `seed` every time: what a
     /// credential source that hands out one set per rotation period (IMDS, ECS) serves.
-    pub(crate) fn mint_stable(&self, claims: SessionClaims, seed: &str) -> Minted {
+    pub(crate) fn mint_stable(&self, claims: SessionClaims<'_>, seed: &str) -> Minted {
         let digest = self
             .mac(&[b"stable/", seed.as_bytes()])
             .finalize()
@@ -216,7 +217,7 @@ impl SessionKeys {
         self.mint_with(claims, &digest[..16])
     }
 
-    fn mint_with(&self, mut claims: SessionClaims, id_bytes: &[u8]) -> Minted {
+    fn mint_with(&self, mut claims: SessionClaims<'_>, id_bytes: &[u8]) -> Minted {
         const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         let mut id = String::with_capacity(4 + id_bytes.len());
         id.push_str("ASIA");
@@ -225,11 +226,11 @@ impl SessionKeys {
                 .iter()
                 .map(|b| char::from(BASE32[usize::from(b % 32)])),
         );
-        claims.key = id;
+        claims.key = Cow::Owned(id);
         let mut payload = Vec::with_capacity(256);
         // Claims are strings, numbers and maps of strings: always serialisable.
         let _ = serde_json::to_writer(&mut payload, &claims);
-        let id = claims.key;
+        let id = claims.key.into_owned();
         let tag = self.mac(&[b"token/", &payload]).finalize().into_bytes();
         let mut session_token =
             String::with_capacity(TOKEN_PREFIX.len() + payload.len() * 4 / 3 + 48);
@@ -270,7 +271,7 @@ impl SessionKeys {
     }
 
     /// The claims of a token this server minted, or `None` for anything else.
-    pub(crate) fn open(&self, token: &str) -> Option<SessionClaims> {
+    pub(crate) fn open(&self, token: &str) -> Option<SessionClaims<'static>> {
         let (payload, tag) = token.strip_prefix(TOKEN_PREFIX)?.split_once('.')?;
         let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
@@ -289,7 +290,7 @@ pub(crate) fn federated_identity(
     sessions: &SessionKeys,
     user: &Identity,
     name: &str,
-    claims: &SessionClaims,
+    claims: &SessionClaims<'_>,
 ) -> Identity {
     let partition = user.partition;
     Identity::new(
@@ -298,7 +299,7 @@ pub(crate) fn federated_identity(
         crate::arn::federated_user(partition, &user.account, name),
         format!("{}:{name}", user.account),
         IdentityKind::FederatedUser {
-            user_arn: user.arn.clone(),
+            user_arn: user.arn.to_string(),
         },
         user.policies.clone(),
     )
@@ -311,7 +312,7 @@ fn session_policies(
     store: &Store,
     sessions: &SessionKeys,
     partition: Partition,
-    claims: &SessionClaims,
+    claims: &SessionClaims<'_>,
 ) -> Vec<IdentityPolicy> {
     let mut policies = Vec::new();
     if let Some(policy) = claims
@@ -342,7 +343,7 @@ pub(crate) fn session_identity(
     store: &Store,
     sessions: &SessionKeys,
     role: &Role,
-    claims: &SessionClaims,
+    claims: &SessionClaims<'_>,
 ) -> Identity {
     let partition = role.partition;
     let session_policies = session_policies(store, sessions, partition, claims);
@@ -377,7 +378,7 @@ pub(crate) fn session_identity(
 mod tests {
     use super::*;
 
-    fn claims() -> SessionClaims {
+    fn claims() -> SessionClaims<'static> {
         SessionClaims::role_session(
             "arn:aws:iam::111111111111:role/deploy",
             "ci",

@@ -90,10 +90,10 @@ fn entry_matches(principal: &Principal, caller: &Identity, role: &Role) -> Optio
                 return Some(false);
             }
             let itself = match &caller.kind {
-                IdentityKind::User { .. } | IdentityKind::Root => *value == caller.arn,
+                IdentityKind::User { .. } | IdentityKind::Root => **value == *caller.arn,
                 // A role ARN covers every session of the role; a session ARN just that one.
                 IdentityKind::AssumedRole { role_arn, .. } => {
-                    value == role_arn || *value == caller.arn
+                    value == role_arn || **value == *caller.arn
                 }
                 IdentityKind::Anonymous | IdentityKind::FederatedUser { .. } => false,
             };

@@ -128,7 +128,8 @@ impl RequestIds {
     }
 
     /// The next id, e.g. `c6104cbe-af31-11e0-8154-cbc7ccf896c7`.
-    pub(crate) fn next(&self) -> String {
+    pub(crate) fn next(&self) -> RequestId {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let a = splitmix(self.seed ^ n);
         let b = splitmix(a ^ n.rotate_left(32));
@@ -141,17 +142,34 @@ impl RequestIds {
             (0x8000 | (b >> 48) & 0x3fff, 4),
             (b & 0xffff_ffff_ffff, 12),
         ];
-        let mut id = String::with_capacity(36);
-        for (i, (value, digits)) in fields.into_iter().enumerate() {
-            if i > 0 {
-                id.push('-');
-            }
+        let mut id = [b'-'; 36];
+        let mut at = 0;
+        for (value, digits) in fields {
             for shift in (0..digits).rev() {
-                let nibble = (value >> (shift * 4)) & 0xf;
-                id.push(char::from(b"0123456789abcdef"[nibble as usize]));
+                id[at] = HEX[((value >> (shift * 4)) & 0xf) as usize];
+                at += 1;
             }
+            // Past the separator.
+            at += 1;
         }
-        id
+        RequestId(id)
+    }
+}
+
+/// A request id: 36 characters of UUID, kept on the stack.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestId([u8; 36]);
+
+impl RequestId {
+    pub(crate) fn as_str(&self) -> &str {
+        // Hex digits and dashes only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -184,12 +202,12 @@ mod tests {
     #[test]
     fn request_ids_are_uuid_shaped_and_unique() {
         let ids = RequestIds::new();
-        let a = ids.next();
-        let b = ids.next();
+        let (a, b) = (ids.next(), ids.next());
+        let (a, b) = (a.as_str(), b.as_str());
         assert_ne!(a, b);
         let parts: Vec<usize> = a.split('-').map(str::len).collect();
         assert_eq!(parts, vec![8, 4, 4, 4, 12], "{a}");
-        for id in [&a, &b] {
+        for id in [a, b] {
             assert!(
                 id.chars()
                     .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase())

@@ -524,7 +524,7 @@ fn user_resource(call: &Call<'_>) -> String {
             | IdentityKind::AssumedRole { .. }
             | IdentityKind::Anonymous
             | IdentityKind::FederatedUser { .. } => {
-                return call.caller.arn.clone();
+                return call.caller.arn.to_string();
             }
         },
     };

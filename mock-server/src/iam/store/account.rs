@@ -184,7 +184,7 @@ impl Store {
         for key in &account.spec.root_access_keys {
             self.add_key(key, &root, &format!("{}, root", account.ctx))?;
         }
-        self.principals.insert(root.arn.clone(), root);
+        self.principals.insert(root.arn.to_string(), root);
         Ok(())
     }
 
@@ -207,7 +207,7 @@ impl Store {
         for key in &user.access_keys {
             self.add_key(key, &identity, &ctx)?;
         }
-        self.principals.insert(identity.arn.clone(), identity);
+        self.principals.insert(identity.arn.to_string(), identity);
         Ok(())
     }
 

@@ -17,7 +17,7 @@ use crate::policy::eval::Layer;
 pub(crate) struct Identity {
     pub(crate) account: String,
     pub(crate) partition: Partition,
-    pub(crate) arn: String,
+    pub(crate) arn: Arc<str>,
     pub(crate) user_id: String,
     pub(crate) kind: IdentityKind,
     /// Every identity-based policy that applies, parsed.
@@ -80,7 +80,7 @@ impl Identity {
         Self {
             account,
             partition,
-            arn,
+            arn: arn.into(),
             user_id,
             kind,
             policies,
