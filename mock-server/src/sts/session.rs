@@ -30,41 +30,52 @@ use crate::policy::parse::parse_identity_policy;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// What a session token says.
+/// What a session token says. Its fields have one- or two-letter names in the token: the
+/// token is opaque to clients, and shorter is less to hash and encode on every AssumeRole.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SessionClaims<'a> {
     /// The access key id (`ASIA…`) the token belongs to.
+    #[serde(rename = "k")]
     pub(crate) key: Cow<'a, str>,
     /// The assumed role's ARN (borrowed from the request while a session is minted).
+    #[serde(rename = "r")]
     pub(crate) role: Cow<'a, str>,
     /// The role session name.
+    #[serde(rename = "s")]
     pub(crate) session: Cow<'a, str>,
     /// Issue time and expiry, Unix seconds.
+    #[serde(rename = "i")]
     pub(crate) issued: i64,
+    #[serde(rename = "e")]
     pub(crate) expires: i64,
     /// Whether the session came from another role session (role chaining).
+    #[serde(rename = "c", default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) chained: bool,
     /// The inline session policy (`Policy`), as given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub(crate) policy: Option<String>,
     /// Managed session policies (`PolicyArns`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "pa", default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) policy_arns: Vec<String>,
     /// `SourceIdentity`, which stays with the session and its chained sessions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "si", default, skip_serializing_if = "Option::is_none")]
     pub(crate) source_identity: Option<String>,
     /// A GetSessionToken session: `role` is then the IAM user's (or root's) ARN, and the
     /// session acts as that principal.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(rename = "u", default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) user_session: bool,
     /// A GetFederationToken session: the federated user's name (`role` is the IAM user's ARN).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
     pub(crate) federated: Option<String>,
     /// Session tags (`aws:PrincipalTag/*` in the session, over the role's own tags).
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(
+        rename = "t",
+        default,
+        skip_serializing_if = "std::collections::BTreeMap::is_empty"
+    )]
     pub(crate) tags: std::collections::BTreeMap<String, String>,
     /// The session tags that pass on to sessions this one assumes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "tt", default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) transitive_tags: Vec<String>,
 }
 

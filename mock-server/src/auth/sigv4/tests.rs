@@ -280,6 +280,22 @@ proptest! {
         let crossed_midnight = matches!(&verdict, Err(SigV4Error::Problem(m)) if which == 5 && m.starts_with("Date in Credential scope"));
         prop_assert!(verdict == Ok(false) || crossed_midnight, "tampered component {}: {:?}", which, verdict);
     }
+
+    #[test]
+    fn signatures_decode_from_lower_case_hex_only(bytes in any::<[u8; 32]>(), at in 0usize..64) {
+        let text = hex::encode(bytes);
+        prop_assert_eq!(lower_hex_32(text.as_bytes()), Some(bytes));
+        let mut upper = text.clone().into_bytes();
+        upper[at] = upper[at].to_ascii_uppercase();
+        let changed = upper[at] != text.as_bytes()[at];
+        prop_assert_eq!(lower_hex_32(&upper).is_none(), changed);
+        prop_assert_eq!(lower_hex_32(&text.as_bytes()[..at]), None);
+        let mut longer = text.into_bytes();
+        longer.push(b'0');
+        prop_assert_eq!(lower_hex_32(&longer), None);
+        longer[at] = b'g';
+        prop_assert_eq!(lower_hex_32(&longer[..64]), None);
+    }
 }
 
 #[test]
