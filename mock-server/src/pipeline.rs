@@ -24,7 +24,7 @@ use crate::log::{Decider, Decision, Record};
 use crate::routing;
 use crate::service::{Endpoint, Service};
 use crate::state::State;
-use crate::transport::{Dropped, deliver, read_body};
+use crate::transport::{Delivered, Dropped, deliver, read_body, whole};
 use crate::wire::query::Params;
 use crate::wire::{self, Body};
 use crate::{control, delegates, wire::xml::Node};
@@ -45,7 +45,7 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     body_timeout: Duration,
     peer: IpAddr,
-) -> Result<Response<Body>, Dropped> {
+) -> Result<Response<Delivered>, Dropped> {
     let state = &site.state;
     let request_id = state.request_ids.next();
     let (parts, body) = req.into_parts();
@@ -53,22 +53,18 @@ pub(crate) async fn handle(
         Ok(b) => b,
         Err(e) => {
             let service = sniff_service(&parts, b"");
-            return Ok(wire::error(
-                service,
-                &e,
-                request_id.as_str(),
-                state.clock.now(),
-            ));
+            let now = state.clock.now();
+            return Ok(whole(wire::error(service, &e, request_id.as_str(), now)));
         }
     };
     if parts.uri.path().starts_with(control::PREFIX) {
-        return Ok(control::handle(
+        return Ok(whole(control::handle(
             state,
             &site.delegates,
             site.control_token.as_ref(),
             &parts,
             &body,
-        ));
+        )));
     }
     if parts.uri.path().starts_with(delegates::PREFIX) {
         let (response, fault) = delegates::handle(state, &parts);

@@ -37,33 +37,115 @@ const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub(crate) async fn deliver(
     response: Response<Body>,
     fault: Option<FaultEffect>,
-) -> Result<Response<Body>, Dropped> {
+) -> Result<Response<Delivered>, Dropped> {
     match fault {
         Some(FaultEffect::Latency(ms)) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            Ok(response)
+            Ok(whole(response))
         }
         Some(FaultEffect::DropConnection) => Err(Dropped),
         Some(FaultEffect::TruncateBody) => Ok(truncate(response)),
-        _ => Ok(response),
+        _ => Ok(whole(response)),
     }
 }
 
-/// A fault rule closed the connection without an answer.
+/// The response, sent whole.
+pub(crate) fn whole(response: Response<Body>) -> Response<Delivered> {
+    response.map(|body| Delivered {
+        data: body.into_inner().unwrap_or_default(),
+        ending: Ending::Whole,
+    })
+}
+
+/// A fault rule struck: the connection drops without an answer.
 #[derive(Debug, thiserror::Error)]
 #[error("connection dropped by a fault rule")]
 pub(crate) struct Dropped;
 
-/// The response with its full `Content-Length` but half its body: the client sees the
-/// connection end early.
-fn truncate(response: Response<Body>) -> Response<Body> {
+/// The response with its full `Content-Length` but half its body, after which the
+/// connection closes: the client reads the head and half the body, then the end of the
+/// connection, however it reads (keep-alive or not).
+fn truncate(response: Response<Body>) -> Response<Delivered> {
     let (mut parts, body) = response.into_parts();
     let full = body.into_inner().unwrap_or_default();
     parts.headers.insert(
         http::header::CONTENT_LENGTH,
         http::HeaderValue::from(full.len()),
     );
-    Response::from_parts(parts, Body::new(full.slice(..full.len() / 2)))
+    let half = Delivered {
+        data: full.slice(..full.len() / 2),
+        ending: Ending::FlushThenFail,
+    };
+    Response::from_parts(parts, half)
+}
+
+/// A response body as the transport sends it: its bytes, and for a body a fault rule cuts
+/// short, an error once they are on their way. hyper ends the connection on a body's error,
+/// without writing the rest its `Content-Length` promised.
+#[derive(Debug)]
+pub(crate) struct Delivered {
+    data: Bytes,
+    ending: Ending,
+}
+
+/// How a body ends once its bytes are out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Whole,
+    /// Pause once, so that hyper sends what it holds (it drops unsent bytes on an error),
+    /// then fail.
+    FlushThenFail,
+    Fail,
+}
+
+/// The error a cut-short body ends with.
+#[derive(Debug, thiserror::Error)]
+#[error("response body cut short by a fault rule")]
+pub(crate) struct CutShort;
+
+impl hyper::body::Body for Delivered {
+    type Data = Bytes;
+    type Error = CutShort;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, CutShort>>> {
+        let this = self.get_mut();
+        if !this.data.is_empty() {
+            let data = std::mem::take(&mut this.data);
+            return Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
+        }
+        match this.ending {
+            Ending::Whole => Poll::Ready(None),
+            Ending::FlushThenFail => {
+                this.ending = Ending::Fail;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Ending::Fail => {
+                this.ending = Ending::Whole;
+                Poll::Ready(Some(Err(CutShort)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_empty() && self.ending == Ending::Whole
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        let len = self.data.len() as u64;
+        match self.ending {
+            Ending::Whole => hyper::body::SizeHint::with_exact(len),
+            // Not exact: the `Content-Length` header says what was promised.
+            Ending::FlushThenFail | Ending::Fail => {
+                let mut hint = hyper::body::SizeHint::new();
+                hint.set_lower(len);
+                hint
+            }
+        }
+    }
 }
 
 /// Accepts connections on `listener` until `stop` changes (or its sender goes), serving
@@ -76,7 +158,7 @@ pub(crate) async fn accept_loop<S, F>(
     serve: S,
 ) where
     S: Fn(Request<Incoming>, IpAddr) -> F + Clone + Send + 'static,
-    F: Future<Output = Result<Response<Body>, Dropped>> + Send + 'static,
+    F: Future<Output = Result<Response<Delivered>, Dropped>> + Send + 'static,
 {
     loop {
         let (stream, peer) = tokio::select! {
@@ -134,7 +216,7 @@ pub async fn serve_fixed(listener: TcpListener, headers: http::HeaderMap, body: 
         let (headers, body) = (headers.clone(), body.clone());
         async move {
             let _ = read_body(req.into_body(), idle).await;
-            let mut response = Response::new(Body::new(body));
+            let mut response = whole(Response::new(Body::new(body)));
             *response.headers_mut() = headers;
             Ok(response)
         }

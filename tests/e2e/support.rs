@@ -331,6 +331,17 @@ pub(crate) fn signed_post(
     signing::signed_post(&target, form, &[("connection", "close")]).unwrap()
 }
 
+/// [`signed_post`] on a connection the client means to keep open (no `Connection: close`).
+pub(crate) fn signed_post_keep_alive(
+    server: &MockServer,
+    who: &DefaultIdentity,
+    service: &str,
+    form: &str,
+) -> Vec<u8> {
+    let target = target(server, who, service, "us-east-1", server.clock().now());
+    signing::signed_post(&target, form, &[]).unwrap()
+}
+
 /// Sends `form` signed now by the standard admin for `service` in `us-east-1`.
 pub(crate) async fn send_signed(server: &MockServer, service: &str, form: &str) -> Raw {
     let request = signed_post(
