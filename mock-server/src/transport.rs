@@ -64,7 +64,9 @@ pub(crate) struct Dropped;
 
 /// The response with its full `Content-Length` but half its body, after which the
 /// connection closes: the client reads the head and half the body, then the end of the
-/// connection, however it reads (keep-alive or not).
+/// connection, however it reads (keep-alive or not). hyper drops what it has not written
+/// when the body fails, so a client whose socket is full at that moment (an answer larger
+/// than the socket's buffer, read slowly) gets less than half.
 fn truncate(response: Response<Body>) -> Response<Delivered> {
     let (mut parts, body) = response.into_parts();
     let full = body.into_inner().unwrap_or_default();

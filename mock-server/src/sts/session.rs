@@ -420,6 +420,37 @@ mod tests {
     }
 
     #[test]
+    fn every_claim_comes_back_from_the_token() {
+        let keys = SessionKeys::new();
+        let full = SessionClaims {
+            chained: true,
+            policy: Some(r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned()),
+            policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()],
+            source_identity: Some("alice".to_owned()),
+            user_session: true,
+            federated: Some("bob".to_owned()),
+            tags: [("team".to_owned(), "ci \"quoted\" €".to_owned())].into(),
+            transitive_tags: vec!["team".to_owned()],
+            ..claims()
+        };
+        for sent in [claims(), full] {
+            let minted = keys.mint(sent.clone());
+            let opened = keys
+                .open(&minted.session_token)
+                .unwrap_or_else(|| panic!("own token refused"));
+            assert_eq!(opened.key, minted.access_key_id);
+            assert!(
+                opened
+                    == SessionClaims {
+                        key: opened.key.clone(),
+                        ..sent
+                    },
+                "{opened:?}"
+            );
+        }
+    }
+
+    #[test]
     fn session_policies_are_parsed_once_and_kept_within_bounds() {
         let keys = SessionKeys::new();
         let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
